@@ -1,0 +1,1 @@
+"""asset-service: assets and their lifecycle (seed 002)."""

@@ -1,0 +1,7 @@
+"""The asset-service schema and its outbox."""
+from gridcommons.db import schema_metadata
+from gridcommons.outbox import Outbox
+
+SCHEMA = "asset"
+metadata = schema_metadata(SCHEMA)
+outbox = Outbox(metadata, source="/services/asset-service")

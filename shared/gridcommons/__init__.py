@@ -1,0 +1,1 @@
+"""GridCommons kernel library: each cross-cutting mechanism of the platform, once."""

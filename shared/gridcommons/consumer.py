@@ -1,0 +1,156 @@
+"""The consumer runner: a Kafka consumer group whose handler runs in one database transaction.
+
+For each message: record ``(consumer, event id)`` in ``processed_events`` and run the handler in
+the same transaction (a redelivered message finds its id and is skipped), commit the database,
+then commit the offset. A message that keeps failing (bad JSON, schema error, a rule that
+refuses it) goes to ``<topic>.dlq`` with the error in its headers, and the partition moves on.
+Connection errors (database or broker away) are retried and never dead-lettered.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from .db import unit_of_work
+from .kafka import make_consumer, make_producer, start_with_retry
+from .outbox import Outbox
+from .settings import InfraSettings
+
+log = logging.getLogger("gridcommons.consumer")
+
+Handler = Callable[[AsyncSession, ConsumerRecord[bytes, bytes]], Awaitable[None]]
+EventId = Callable[[ConsumerRecord[bytes, bytes]], str]
+
+
+class PoisonMessage(Exception):
+    """The handler refuses this message for good: send it to the DLQ without retrying."""
+
+
+def default_event_id(msg: ConsumerRecord[bytes, bytes]) -> str:
+    """The CloudEvents ``ce_id`` header, else the message's position."""
+    for name, value in msg.headers or ():
+        if name == "ce_id" and value:
+            return value.decode()
+    return f"{msg.topic}:{msg.partition}:{msg.offset}"
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, (OSError, ConnectionError, asyncio.TimeoutError, InterfaceError)):
+        return True
+    if isinstance(exc, (OperationalError, DBAPIError)) and getattr(exc, "connection_invalidated", False):
+        return True
+    return isinstance(exc, OperationalError)
+
+
+@dataclass
+class ConsumerRunner:
+    name: str  # consumer group id, also the key in processed_events
+    topics: tuple[str, ...]
+    handler: Handler
+    sessionmaker: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    infra: InfraSettings
+    event_id: EventId = default_event_id
+    max_attempts: int = 3
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = await start_with_retry(
+            lambda: make_consumer(self.infra, *self.topics, group_id=self.name, client_id=self.name),
+            stop,
+            what=self.name,
+        )
+        if consumer is None:
+            return
+        dlq = await start_with_retry(lambda: make_producer(self.infra, client_id=f"{self.name}-dlq"), stop, what=self.name)
+        try:
+            while not stop.is_set() and dlq is not None:
+                batches = await consumer.getmany(timeout_ms=200, max_records=200)
+                for tp, messages in batches.items():
+                    for msg in messages:
+                        if stop.is_set():
+                            return
+                        await self._process(msg, dlq, stop)
+                        await self._commit(consumer, tp, msg.offset + 1, stop)
+        finally:
+            await consumer.stop()
+            if dlq is not None:
+                await dlq.stop()
+
+    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int, stop: asyncio.Event) -> None:
+        try:
+            await consumer.commit({tp: offset})
+        except Exception as exc:
+            # After a rebalance the message may be redelivered; processed_events makes that harmless.
+            log.warning("%s: offset commit failed (%s)", self.name, exc.__class__.__name__)
+
+    async def _process(self, msg: ConsumerRecord[bytes, bytes], dlq: AIOKafkaProducer, stop: asyncio.Event) -> None:
+        attempt = 0
+        delay = 0.2
+        while True:
+            attempt += 1
+            try:
+                await self._handle_once(msg)
+                return
+            except Exception as exc:
+                if _transient(exc) and not stop.is_set():
+                    log.warning("%s: transient failure (%s); retrying in %.1fs", self.name, exc.__class__.__name__, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    attempt -= 1
+                    continue
+                if isinstance(exc, PoisonMessage) or attempt >= self.max_attempts:
+                    await self._dead_letter(msg, exc, dlq)
+                    return
+                await asyncio.sleep(0.05 * attempt)
+
+    async def _handle_once(self, msg: ConsumerRecord[bytes, bytes]) -> None:
+        event_id = self.event_id(msg)
+        async with unit_of_work(self.sessionmaker) as session:
+            fresh = (
+                await session.execute(
+                    insert(self.outbox.processed_table)
+                    .values(consumer=self.name, event_id=event_id)
+                    .on_conflict_do_nothing()
+                    .returning(self.outbox.processed_table.c.event_id)
+                )
+            ).first()
+            if fresh is None:
+                log.info("%s: skipping already processed event %s", self.name, event_id)
+                return
+            await self.handler(session, msg)
+
+    async def _dead_letter(self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, dlq: AIOKafkaProducer) -> None:
+        error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        headers: list[tuple[str, bytes]] = list(msg.headers or ())
+        headers += [
+            ("dlq_error", error.encode()),
+            ("dlq_consumer", self.name.encode()),
+            ("dlq_source", f"{msg.topic}:{msg.partition}:{msg.offset}".encode()),
+        ]
+        log.error("%s: message %s:%s:%s sent to %s.dlq: %s", self.name, msg.topic, msg.partition, msg.offset, msg.topic, error)
+        while True:
+            try:
+                await dlq.send_and_wait(f"{msg.topic}.dlq", value=msg.value, key=msg.key, headers=headers)
+                return
+            except Exception as send_exc:
+                log.warning("%s: DLQ send failed (%s); retrying", self.name, send_exc.__class__.__name__)
+                await asyncio.sleep(1.0)
+
+
+def decode_json(msg: ConsumerRecord[bytes, bytes]) -> Any:
+    """The message value as JSON; malformed JSON is a poison message."""
+    import orjson
+
+    try:
+        return orjson.loads(msg.value or b"")
+    except orjson.JSONDecodeError as exc:
+        raise PoisonMessage(f"value is not JSON: {exc}") from exc

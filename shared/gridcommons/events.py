@@ -1,0 +1,38 @@
+"""CloudEvents 1.0 structured JSON envelope, with the tenant in the ``companyid`` extension."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from .timeutil import utcnow
+
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+class CloudEvent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    specversion: str = "1.0"
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    source: str
+    type: str
+    time: datetime = Field(default_factory=utcnow)
+    subject: str | None = None
+    datacontenttype: str = "application/json"
+    companyid: str | None = None
+    data: Any = None
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json", exclude_none=True))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> CloudEvent:
+        return cls.model_validate_json(raw)
+
+
+def json_dumps(value: Any) -> bytes:
+    return orjson.dumps(value)

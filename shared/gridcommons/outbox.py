@@ -1,0 +1,226 @@
+"""Transactional outbox: events are rows written in the domain transaction; a relay publishes them.
+
+- ``Outbox.publish`` inserts the CloudEvent into ``<schema>.outbox`` inside the caller's
+  session and queues a NOTIFY, which PostgreSQL delivers only if that transaction commits.
+- ``OutboxRelay`` waits on LISTEN (with a slow poll as fallback), takes unpublished rows in
+  order under a per-schema advisory lock (one publisher at a time keeps per-aggregate order;
+  other replicas stand by), sends them, awaits every acknowledgement, then marks them sent.
+  A broker outage rolls the batch back and backs off; rows wait safely in PostgreSQL.
+  Delivery is at-least-once: consumers deduplicate by event id.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from .events import CONTENT_TYPE, CloudEvent
+from .db import asyncpg_dsn
+from .kafka import make_producer, start_with_retry
+from .settings import InfraSettings
+
+log = logging.getLogger("gridcommons.outbox")
+
+
+def kernel_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """The outbox and the consumers' processed-event log, in a service's own schema."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("seq", BigInteger, primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False, unique=True),
+        Column("topic", String(255), nullable=False),
+        Column("key", String(255), nullable=True),
+        Column("payload", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("last_error", Text, nullable=True),
+        Index("ix_outbox_unpublished", "seq", postgresql_where=text("published_at IS NULL")),
+    )
+    processed = Table(
+        "processed_events",
+        metadata,
+        Column("consumer", String(128), primary_key=True),
+        Column("event_id", String(255), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    return outbox, processed
+
+
+class Outbox:
+    """A service's outbox: where its events are written, and the NOTIFY channel of its relay."""
+
+    def __init__(self, metadata: MetaData, *, source: str):
+        assert metadata.schema, "service metadata must name its schema"
+        self.schema: str = metadata.schema
+        self.source = source
+        self.table, self.processed_table = kernel_tables(metadata)
+        self.channel = f"{self.schema}_outbox"
+        # Stable 63-bit key for the relay's advisory lock.
+        self.lock_key = int.from_bytes(hashlib.sha256(self.channel.encode()).digest()[:8], "big") >> 1
+
+    async def publish(
+        self,
+        session: AsyncSession,
+        *,
+        topic: str,
+        type: str,
+        subject: str,
+        data: Any,
+        company_id: int | str | None,
+        key: str | None = None,
+        time: datetime | None = None,
+    ) -> CloudEvent:
+        event = CloudEvent(
+            source=self.source,
+            type=type,
+            subject=subject,
+            companyid=None if company_id is None else str(company_id),
+            data=data,
+            **({"time": time} if time else {}),
+        )
+        await session.execute(
+            insert(self.table).values(
+                event_id=event.id,
+                topic=topic,
+                key=key if key is not None else subject,
+                payload=event.model_dump(mode="json", exclude_none=True),
+            )
+        )
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.channel})
+        return event
+
+
+class OutboxRelay:
+    """Publishes a service's outbox rows to Kafka. Run as a worker (see ``gridcommons.worker``)."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        engine: AsyncEngine,
+        infra: InfraSettings,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 5.0,
+    ):
+        self.outbox = outbox
+        self.engine = engine
+        self.infra = infra
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self.name = f"outbox-relay[{outbox.schema}]"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        producer = await start_with_retry(
+            lambda: make_producer(self.infra, client_id=self.name), stop, what=self.name
+        )
+        if producer is None:
+            return
+        listener = asyncio.create_task(self._listen(stop))
+        backoff = 0.2
+        try:
+            while not stop.is_set():
+                try:
+                    sent = await self._publish_batch(producer)
+                    backoff = 0.2
+                except Exception as exc:
+                    log.warning("%s: publish failed (%s: %s); retrying in %.1fs", self.name, exc.__class__.__name__, exc, backoff)
+                    await self._sleep(stop, backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                if sent >= self.batch_size:
+                    continue
+                self._wake.clear()
+                await self._sleep(stop, self.poll_interval, wake=True)
+        finally:
+            listener.cancel()
+            try:
+                await producer.stop()  # flushes what is in flight
+            except Exception:
+                log.exception("%s: producer stop failed", self.name)
+
+    async def _sleep(self, stop: asyncio.Event, seconds: float, *, wake: bool = False) -> None:
+        waits = [asyncio.ensure_future(stop.wait())]
+        if wake:
+            waits.append(asyncio.ensure_future(self._wake.wait()))
+        done, pending = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """LISTEN on the outbox channel; reconnects if the database goes away."""
+        while not stop.is_set():
+            conn = None
+            try:
+                conn = await asyncpg.connect(asyncpg_dsn(self.infra.database_url))
+                await conn.add_listener(self.outbox.channel, lambda *_: self._wake.set())
+                self._wake.set()  # catch up on anything written while we were not listening
+                while not stop.is_set() and not conn.is_closed():
+                    await asyncio.sleep(1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("%s: LISTEN connection failed (%s)", self.name, exc.__class__.__name__)
+                await asyncio.sleep(2.0)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    try:
+                        await conn.close()
+                    except Exception:
+                        pass
+
+    async def _publish_batch(self, producer: AIOKafkaProducer) -> int:
+        table = self.outbox.table
+        async with self.engine.begin() as conn:
+            locked = (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self.outbox.lock_key})).scalar()
+            if not locked:
+                return 0  # another replica is publishing; we stand by until the next wake-up
+            rows = (
+                await conn.execute(
+                    text(
+                        f'SELECT seq, topic, key, payload FROM "{self.outbox.schema}".outbox '
+                        "WHERE published_at IS NULL ORDER BY seq LIMIT :n FOR UPDATE SKIP LOCKED"
+                    ),
+                    {"n": self.batch_size},
+                )
+            ).all()
+            if not rows:
+                return 0
+            futures = []
+            for row in rows:
+                event = CloudEvent.model_validate(row.payload)
+                futures.append(
+                    await producer.send(
+                        row.topic,
+                        value=event.to_bytes(),
+                        key=row.key.encode() if row.key else None,
+                        headers=[("content-type", CONTENT_TYPE.encode()), ("ce_id", event.id.encode())],
+                    )
+                )
+            await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
+            await conn.execute(
+                table.update().where(table.c.seq.in_([r.seq for r in rows])).values(published_at=func.now())
+            )
+            return len(rows)

@@ -1,0 +1,40 @@
+"""Time helpers: UTC now, the regions' local calendars, delivery days and quarter hours."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+REGION_TIMEZONES: dict[str, ZoneInfo] = {"DE": ZoneInfo("Europe/Berlin"), "PL": ZoneInfo("Europe/Warsaw")}
+QUARTER_HOUR = timedelta(minutes=15)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def region_tz(region: str) -> ZoneInfo:
+    return REGION_TIMEZONES[region]
+
+
+def delivery_day_bounds(day: date, region: str) -> tuple[datetime, datetime]:
+    """[start, end) of a delivery day in UTC; 23, 24 or 25 hours long."""
+    tz = region_tz(region)
+    start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+    nxt = day + timedelta(days=1)
+    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+def quarter_hours(day: date, region: str) -> list[datetime]:
+    """Start instants (UTC) of the day's quarter hours: 92, 96 or 100 of them."""
+    start, end = delivery_day_bounds(day, region)
+    n = int((end - start) / QUARTER_HOUR)
+    return [start + i * QUARTER_HOUR for i in range(n)]
+
+
+def delivery_day_of(instant: datetime, region: str) -> date:
+    return instant.astimezone(region_tz(region)).date()
+
+
+def is_quarter_aligned(instant: datetime) -> bool:
+    return instant.second == 0 and instant.microsecond == 0 and instant.minute % 15 == 0
