@@ -1,0 +1,1 @@
+"""The GridCommons API gateway."""
