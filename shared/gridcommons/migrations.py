@@ -56,3 +56,42 @@ def run_env(metadata: MetaData) -> None:
         await engine.dispose()
 
     asyncio.run(run())
+
+
+def create_kernel_tables(schema: str) -> None:
+    """Migration step (call inside a service's first revision): the outbox and processed_events
+    tables, version 1. Frozen: a later change to these tables gets its own helper and revision."""
+    import sqlalchemy as sa
+    from alembic import op
+    from sqlalchemy.dialects import postgresql
+
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("topic", sa.String(255), nullable=False),
+        sa.Column("key", sa.String(255), nullable=True),
+        sa.Column("payload", postgresql.JSONB, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text, nullable=True),
+        schema=schema,
+    )
+    op.create_index(
+        "ix_outbox_unpublished", "outbox", ["seq"], schema=schema, postgresql_where=sa.text("published_at IS NULL")
+    )
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sa.String(128), primary_key=True),
+        sa.Column("event_id", sa.String(255), primary_key=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        schema=schema,
+    )
+
+
+def drop_kernel_tables(schema: str) -> None:
+    from alembic import op
+
+    op.drop_table("processed_events", schema=schema)
+    op.drop_table("outbox", schema=schema)
