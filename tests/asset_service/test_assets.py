@@ -69,3 +69,10 @@ async def test_health(asset_client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200, ready.text
     metrics = await asset_client.get("/metrics")
     assert "http_requests_total" in metrics.text
+
+
+async def test_ids_restart_after_a_clean_state(asset_client: httpx.AsyncClient, internal_headers, truncate_schemas) -> None:
+    await truncate_schemas("asset")
+    op = internal_headers(7, "operator")
+    first = await asset_client.post("/api/assets", json={**BODY, "code": "zz-1"}, headers=op)
+    assert first.json()["id"] == "DE_50HZ_ZZ_1_1"

@@ -88,3 +88,27 @@ def stack() -> Iterator[Stack]:
         if postgres is not None:
             postgres.stop()
         remove_tree(tmp)
+
+
+@pytest.fixture
+def truncate_schemas(stack: Stack):
+    """``await truncate_schemas("asset", ...)``: empty every table of those schemas (a clean state
+    for tests that count rows globally; most tests isolate by using a company of their own)."""
+    import asyncpg
+
+    from ..db import asyncpg_dsn
+
+    async def truncate(*schemas: str) -> None:
+        conn = await asyncpg.connect(asyncpg_dsn(stack.database_url))
+        try:
+            rows = await conn.fetch(
+                "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY($1::text[]) AND tablename <> 'alembic_version'",
+                list(schemas),
+            )
+            if rows:
+                names = ", ".join(f'"{r["schemaname"]}"."{r["tablename"]}"' for r in rows)
+                await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+
+    return truncate
