@@ -23,7 +23,8 @@ test: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy shared/gridcommons gateway/gateway asset-service/asset_service
+	$(PY) -m mypy shared/gridcommons gateway/gateway asset-service/asset_service metering-service/metering_service \
+		deal-service/deal_service monitoring-service/monitoring_service community-service/community_service
 
 format: install
 	$(PY) -m ruff format .

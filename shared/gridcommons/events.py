@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .timeutil import utcnow
 
@@ -20,19 +19,18 @@ class CloudEvent(BaseModel):
     id: str = Field(default_factory=lambda: str(uuid.uuid4()))
     source: str
     type: str
-    time: datetime = Field(default_factory=utcnow)
+    time: AwareDatetime = Field(default_factory=utcnow)
     subject: str | None = None
     datacontenttype: str = "application/json"
     companyid: str | None = None
     data: Any = None
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json", exclude_none=True))
+        # pydantic's serializer, not orjson: it also takes integers beyond 64 bits.
+        return self.model_dump_json(exclude_none=True).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CloudEvent:
         return cls.model_validate_json(raw)
 
 
-def json_dumps(value: Any) -> bytes:
-    return orjson.dumps(value)

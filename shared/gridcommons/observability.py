@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+_log = logging.getLogger("gridcommons.errors")
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -127,6 +128,12 @@ class RequestContextMiddleware:
             except _BodyTooLarge:
                 if not started:
                     await _send_json(send_wrapper, 413, {"detail": f"Request body larger than {limit} bytes"})
+            except Exception:
+                # Answered here rather than by Starlette's outer error middleware, so the 500
+                # carries the request id and the log line names it. Never a trace in the body.
+                _log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+                if not started:
+                    await _send_json(send_wrapper, 500, {"detail": "Internal server error"})
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"

@@ -1,15 +1,21 @@
 """Quantities: ``{"amount": "<decimal string>", "unit": "MW"}`` on the wire, NUMERIC in the database."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, field_validator
 
 
+MAX_INTEGER_DIGITS = 20
+MAX_FRACTION_DIGITS = 18
+_EXACT = Context(prec=MAX_INTEGER_DIGITS + MAX_FRACTION_DIGITS + 2)
+
+
 def _to_decimal(value: Any) -> Decimal:
     if isinstance(value, bool):
         raise ValueError("amount must be a number or a decimal string")
+    from_float = isinstance(value, float)
     if isinstance(value, Decimal):
         d = value
     elif isinstance(value, (int, float, str)):
@@ -21,14 +27,29 @@ def _to_decimal(value: Any) -> Decimal:
         raise ValueError("amount must be a number or a decimal string")
     if not d.is_finite():
         raise ValueError("amount must be finite")
+    # Bounds that NUMERIC storage and exact decimal arithmetic keep without rounding.
+    _, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    extra = -exponent - MAX_FRACTION_DIGITS
+    if extra > 0:
+        if from_float:
+            # A float is approximate anyway: round it to the stored precision.
+            d = d.quantize(Decimal(1).scaleb(-MAX_FRACTION_DIGITS), context=_EXACT)
+        elif any(digits[-extra:]):
+            raise ValueError(f"amount has more than {MAX_FRACTION_DIGITS} decimal places")
+        d = d.quantize(Decimal(1).scaleb(-MAX_FRACTION_DIGITS), context=_EXACT)
+    if d != 0 and d.adjusted() >= MAX_INTEGER_DIGITS:
+        raise ValueError(f"amount has more than {MAX_INTEGER_DIGITS} integer digits")
     return d
 
 
 def format_decimal(d: Decimal) -> str:
-    """Plain notation (no exponent), trailing zeros removed."""
-    if d == 0:
+    """Plain notation (no exponent), no trailing zeros, never "-0"; exact (no rounding context)."""
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("", "-0", "0", "-"):
         return "0"
-    text = format(d.normalize(), "f")
     return text
 
 

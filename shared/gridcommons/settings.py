@@ -30,7 +30,8 @@ class InfraSettings(BaseSettings):
     def identity_public_key_pem(self) -> str | None:
         if self.internal_identity_public_key:
             return self.internal_identity_public_key
-        if self.internal_identity_public_key_file and self.internal_identity_public_key_file.exists():
+        if self.internal_identity_public_key_file:
+            # A configured file that is missing is a deployment error: fail at start-up, loudly.
             return self.internal_identity_public_key_file.read_text()
         return None
 

@@ -32,9 +32,9 @@ def write_keys(directory: Path) -> dict[str, Path]:
     """Key files for bearer tokens and internal identity; existing files are kept."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {
-        "token": directory / "token-signing.pem",
-        "internal": directory / "internal-identity.pem",
-        "internal_public": directory / "internal-identity.pub.pem",
+        "token": directory / "token_private.pem",
+        "internal": directory / "internal_identity_private.pem",
+        "internal_public": directory / "internal_identity_public.pem",
     }
     if not paths["token"].exists():
         private, _ = generate_ed25519_pem()

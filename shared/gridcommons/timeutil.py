@@ -33,6 +33,8 @@ def quarter_hours(day: date, region: str) -> list[datetime]:
 
 
 def delivery_day_of(instant: datetime, region: str) -> date:
+    if instant.tzinfo is None:
+        raise ValueError("instant must carry a time zone")
     return instant.astimezone(region_tz(region)).date()
 
 

@@ -1,10 +1,10 @@
 """The AsyncAPI document lists every topic the code publishes, with the asset payload's fields."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import yaml
-
 from asset_service.assets import events as asset_events
 from asset_service.assets.schemas import AssetResponse
 

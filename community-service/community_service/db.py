@@ -1,0 +1,8 @@
+"""The community-service schema and its outbox."""
+
+from gridcommons.db import schema_metadata
+from gridcommons.outbox import Outbox
+
+SCHEMA = "community"
+metadata = schema_metadata(SCHEMA)
+outbox = Outbox(metadata, source="/services/community-service")

@@ -1,0 +1,1 @@
+"""deal-service: Energy-sharing deals between units, downtime and availability ratios (seed 004 deal, downtime)."""

@@ -1,0 +1,19 @@
+"""deal-service: skeleton (ops endpoints only; the domain routers come with their slices)."""
+
+from fastapi import FastAPI
+from gridcommons.app import create_service_app
+
+from .settings import DealSettings, load_settings
+from .workers import build as build_workers
+
+
+def create_app(settings: DealSettings | None = None, *, run_workers_in_process: bool = False) -> FastAPI:
+    return create_service_app(
+        name="deal-service",
+        title="GridCommons deal-service",
+        description="Energy-sharing deals between units, downtime and availability ratios (seed 004 deal, downtime).",
+        settings=settings or load_settings(),
+        routers=[],
+        workers=build_workers,
+        run_workers_in_process=run_workers_in_process,
+    )

@@ -1,0 +1,8 @@
+"""The deal-service schema and its outbox."""
+
+from gridcommons.db import schema_metadata
+from gridcommons.outbox import Outbox
+
+SCHEMA = "deal"
+metadata = schema_metadata(SCHEMA)
+outbox = Outbox(metadata, source="/services/deal-service")

@@ -1,0 +1,12 @@
+from gridcommons.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class DealSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="DEAL_", extra="ignore")
+
+    port: int = 8103
+
+
+def load_settings() -> DealSettings:
+    return DealSettings()

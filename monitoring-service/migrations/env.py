@@ -1,0 +1,4 @@
+from gridcommons.migrations import run_env
+from monitoring_service.db import metadata  # the kernel tables register themselves via db.outbox
+
+run_env(metadata)

@@ -1,0 +1,1 @@
+"""monitoring-service: Fleet monitoring (seed 004 monitoring, apis_log): jobs, failures, notifications, ingested program logs."""

@@ -1,0 +1,19 @@
+"""monitoring-service: skeleton (ops endpoints only; the domain routers come with their slices)."""
+
+from fastapi import FastAPI
+from gridcommons.app import create_service_app
+
+from .settings import MonitoringSettings, load_settings
+from .workers import build as build_workers
+
+
+def create_app(settings: MonitoringSettings | None = None, *, run_workers_in_process: bool = False) -> FastAPI:
+    return create_service_app(
+        name="monitoring-service",
+        title="GridCommons monitoring-service",
+        description="Fleet monitoring (seed 004 monitoring, apis_log): jobs, failures, notifications, ingested program logs.",
+        settings=settings or load_settings(),
+        routers=[],
+        workers=build_workers,
+        run_workers_in_process=run_workers_in_process,
+    )

@@ -1,0 +1,18 @@
+"""monitoring-service workers: the outbox relay (Kafka consumers come with their domains)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gridcommons.outbox import OutboxRelay
+from gridcommons.worker import Worker
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .db import outbox
+from .settings import MonitoringSettings, load_settings
+
+__all__ = ["build", "load_settings"]
+
+
+def build(settings: MonitoringSettings, engine: AsyncEngine) -> Sequence[Worker]:
+    return [OutboxRelay(outbox, engine, settings.infra)]

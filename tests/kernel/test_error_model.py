@@ -1,0 +1,139 @@
+"""gridcommons.errors: {"detail": ...} bodies, domain errors mapped to their status, never a trace."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI, HTTPException
+from gridcommons.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+    install_error_handlers,
+)
+from gridcommons.observability import RequestContextMiddleware
+from pydantic import BaseModel
+
+SECRET = "db-password-hunter2 in a stack frame"
+
+
+class Body(BaseModel):
+    n: int
+
+
+def make_app(with_middleware: bool) -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+    if with_middleware:
+        app.add_middleware(RequestContextMiddleware, service="test", max_body_bytes=1024)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError(SECRET)
+
+    @app.get("/boom-sync")
+    def boom_sync() -> None:
+        raise KeyError(SECRET)
+
+    @app.get("/domain/{kind}")
+    async def domain(kind: str) -> None:
+        errors: dict[str, DomainError] = {
+            "base": DomainError("bad request"),
+            "not-found": NotFound("no such thing"),
+            "conflict": Conflict("already there"),
+            "forbidden": Forbidden("not yours"),
+            "unauthorized": Unauthorized("who are you", headers={"WWW-Authenticate": "Bearer"}),
+            "unprocessable": Unprocessable("does not add up"),
+            "custom": DomainError("slow down", status_code=429, headers={"Retry-After": "3"}),
+        }
+        raise errors[kind]
+
+    @app.get("/http")
+    async def http() -> None:
+        raise HTTPException(status_code=409, detail="from fastapi")
+
+    @app.post("/body")
+    async def body(b: Body) -> dict[str, int]:
+        return {"n": b.n}
+
+    return app
+
+
+@pytest.fixture(params=[False, True], ids=["bare", "with-request-context"])
+async def client(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    # raise_app_exceptions=False: Starlette re-raises after sending the 500, as uvicorn would log it.
+    transport = httpx.ASGITransport(app=make_app(request.param), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        yield c
+
+
+@pytest.mark.parametrize("path", ["/boom", "/boom-sync"])
+async def test_unexpected_exception_is_a_bare_500(client: httpx.AsyncClient, path: str) -> None:
+    r = await client.get(path)
+    assert r.status_code == 500
+    assert r.json() == {"detail": "Internal server error"}
+    assert r.headers["content-type"] == "application/json"
+    assert SECRET not in r.text and "Traceback" not in r.text and "RuntimeError" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "detail"),
+    [
+        ("base", 400, "bad request"),
+        ("not-found", 404, "no such thing"),
+        ("conflict", 409, "already there"),
+        ("forbidden", 403, "not yours"),
+        ("unauthorized", 401, "who are you"),
+        ("unprocessable", 422, "does not add up"),
+        ("custom", 429, "slow down"),
+    ],
+)
+async def test_domain_errors_map_to_their_status(
+    client: httpx.AsyncClient, kind: str, status: int, detail: str
+) -> None:
+    r = await client.get(f"/domain/{kind}")
+    assert r.status_code == status
+    assert r.json() == {"detail": detail}
+
+
+async def test_domain_error_headers(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/domain/unauthorized")).headers["www-authenticate"] == "Bearer"
+    assert (await client.get("/domain/custom")).headers["retry-after"] == "3"
+
+
+def test_status_codes_of_the_classes() -> None:
+    assert [c.status_code for c in (DomainError, NotFound, Conflict, Forbidden, Unauthorized, Unprocessable)] == [
+        400,
+        404,
+        409,
+        403,
+        401,
+        422,
+    ]
+    assert NotFound("x", status_code=410).status_code == 410
+    assert NotFound.status_code == 404  # the override is per instance
+
+
+async def test_http_exceptions_and_unknown_routes(client: httpx.AsyncClient) -> None:
+    r = await client.get("/http")
+    assert r.status_code == 409 and r.json() == {"detail": "from fastapi"}
+    r = await client.get("/nowhere")
+    assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+    r = await client.delete("/http")
+    assert r.status_code == 405 and r.json() == {"detail": "Method Not Allowed"}
+
+
+async def test_validation_errors_are_fastapi_422(client: httpx.AsyncClient) -> None:
+    r = await client.post("/body", json={"n": "x"})
+    assert r.status_code == 422
+    err = r.json()["detail"][0]
+    assert err["loc"] == ["body", "n"] and err["type"] == "int_parsing"
+    r = await client.post("/body", content=b"{nope", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "json_invalid"
+    r = await client.post("/body", content=b'{"n": "\xff"}', headers={"content-type": "application/json"})
+    assert r.status_code in (400, 422)
