@@ -19,6 +19,7 @@ class Principal:
     jti: str
     expires_at: datetime
     company_id: int | None = None  # machine clients belong to exactly one company
+    request_budget_per_minute: int | None = None  # machine clients: requests/minute the edge allows (None = the gateway's default budget)
 
 
 class Authenticator(Protocol):

@@ -16,8 +16,43 @@ class GatewaySettings(ServiceSettings):
     internal_identity_private_key: str | None = None
     internal_identity_private_key_file: Path | None = None
     # Upstream base URLs, e.g. GATEWAY_UPSTREAM_ASSET_SERVICE=http://127.0.0.1:8101 (defaults from deploy/services.toml).
+    upstream_asset_service: str | None = None
+    upstream_metering_service: str | None = None
+    upstream_deal_service: str | None = None
+    upstream_monitoring_service: str | None = None
+    upstream_community_service: str | None = None
+    # Edge (proxy) tuning. Timeouts in seconds; route_timeouts overrides the route table's value,
+    # keyed by service name ("asset-service") or route prefix ("/api/staff/monitoring"),
+    # e.g. GATEWAY_ROUTE_TIMEOUTS='{"deal-service": 2}'.
+    upstream_connect_timeout: float = 3.0
+    route_timeouts: dict[str, float] = {}
+    upstream_pool_size: int = 100
+    # Below uvicorn's 5 s keep-alive so the gateway never reuses a socket the upstream is closing.
+    upstream_keepalive_seconds: float = 4.0
+    # Default request budget of a machine client (requests per minute, token bucket, per gateway process).
+    machine_client_budget_per_minute: int = 600
+    # How long the merged OpenAPI document is cached (an upstream that is down keeps its last copy).
+    openapi_cache_seconds: float = 60.0
     # Optional platform superuser created at start-up: "username:password".
     bootstrap_superuser: str | None = None
+
+    # --- identity and auth (gateway/gateway/auth; see gateway/README.md "Identity and auth") ---
+    token_issuer: str = "gridcommons-gateway"
+    token_audience: str = "gridcommons-api"
+    access_token_ttl_seconds: int = 3600  # /auth/register, /auth/login, /auth/token
+    session_token_ttl_seconds: int = 1_209_600  # /api/core/login (Django's SESSION_COOKIE_AGE)
+    allow_registration: bool = True  # open POST /auth/register (seed 001)
+    # Failed-login limits, sliding window, per gateway replica (429 + Retry-After).
+    login_failures_per_username: int = 10
+    login_failures_per_address: int = 30
+    login_failure_window_seconds: int = 300
+    trust_forwarded_for: bool = False  # take the client address from X-Forwarded-For (behind a trusted proxy)
+    cookie_secure: bool = False  # Secure flag on the sessionid / csrftoken cookies (set it behind HTTPS)
+    # Revocation / membership caches: fallback poll period, overlap window, size, ceiling on entry life.
+    auth_sync_poll_seconds: float = 1.0
+    auth_sync_overlap_seconds: float = 30.0
+    auth_cache_size: int = 100_000
+    auth_cache_max_age_seconds: float = 300.0
 
 
 def load_settings() -> GatewaySettings:

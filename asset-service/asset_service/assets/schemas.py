@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class AssetType(StrEnum):
@@ -64,6 +64,12 @@ class CreateAssetRequest(BaseModel):
     region: Region
     delivery_area: DeliveryArea
     provider: Provider
+
+    @model_validator(mode="after")
+    def _area_in_region(self) -> CreateAssetRequest:
+        if self.delivery_area not in REGION_AREAS[self.region]:
+            raise ValueError(f"delivery_area {self.delivery_area.value} is not in region {self.region.value}")
+        return self
 
 
 class AssetResponse(BaseModel):

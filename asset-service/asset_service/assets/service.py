@@ -5,12 +5,11 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.errors import NotFound, Unprocessable
+from gridcommons.errors import NotFound
 from gridcommons.pagination import Page
 
 from . import events, repository
 from .schemas import (
-    REGION_AREAS,
     AssetLifecycle,
     AssetListResponse,
     AssetResponse,
@@ -24,8 +23,6 @@ def asset_id_prefix(region: str, delivery_area: str, code: str) -> str:
 
 
 async def create_asset(session: AsyncSession, company_id: int, body: CreateAssetRequest) -> AssetResponse:
-    if body.delivery_area not in REGION_AREAS[body.region]:
-        raise Unprocessable(f"delivery_area {body.delivery_area.value} is not in region {body.region.value}")
     prefix = asset_id_prefix(body.region.value, body.delivery_area.value, body.code)
     seq = await repository.next_sequence(session, company_id, prefix)
     row = await repository.insert_asset(

@@ -1,0 +1,311 @@
+"""The merged OpenAPI document (``GET /openapi.json``) and the Swagger UI (``GET /docs``).
+
+Each upstream's ``/openapi.json`` is fetched (cached for ``openapi_cache_seconds``; a service that
+is down keeps its last good copy, or is left out), reduced to the paths the route table sends to
+that service, and merged with the gateway's own routes. Components that clash by name but differ
+are renamed with the service's prefix and every ``$ref`` to them rewritten. Every proxied operation
+gets the security requirement (OAuth2 password flow on ``/auth/token``, or a bearer token), the
+gateway's error responses, and, when the route is tenant-scoped, the required ``CompanyID`` header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from ..auth.deps import SECURITY_SCHEME_NAME as AUTH_SCHEME_NAME
+from ..auth.deps import SECURITY_SCHEMES as AUTH_SCHEMES
+from .proxy import EdgeState
+from .routes import Route, RouteTable
+
+log = logging.getLogger("gateway.edge.openapi")
+
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+COMPONENT_KINDS = ("schemas", "responses", "parameters", "examples", "requestBodies", "headers", "links", "callbacks")
+
+# The auth package's scheme (password + client_credentials flows on /auth/token), shared with the
+# gateway's own operations, plus a plain bearer scheme for pasting a token.
+OAUTH2 = AUTH_SCHEME_NAME
+BEARER = "BearerAuth"
+SECURITY_SCHEMES = {
+    **AUTH_SCHEMES,
+    BEARER: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A token from POST /auth/token.",
+    },
+}
+COMPANY_PARAM = {
+    "name": "CompanyID",
+    "in": "header",
+    "required": True,
+    "description": "The company (tenant) the request acts in; the caller must be a member. "
+    "The gateway also accepts the same value in a `CommunityId` header.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807},
+}
+ERROR_SCHEMA = {
+    "title": "GatewayError",
+    "type": "object",
+    "properties": {"detail": {"title": "Detail", "type": "string"}},
+    "required": ["detail"],
+}
+_ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}}}
+PROXY_RESPONSES = {
+    "401": {"description": "Missing, invalid, expired or revoked bearer token", **_ERR},
+    "403": {"description": "Not allowed (role, machine client, or not a member of the company)", **_ERR},
+    "429": {"description": "Request budget of the machine client exceeded (see Retry-After)", **_ERR},
+    "502": {"description": "The owning service is unreachable", **_ERR},
+    "504": {"description": "The owning service did not answer in time", **_ERR},
+}
+TENANT_RESPONSES = {"400": {"description": "CompanyID header missing or not a number", **_ERR}}
+
+
+class OpenAPIMerger:
+    def __init__(self, app: FastAPI, edge: EdgeState, table: RouteTable, ttl: float):
+        self.app = app
+        self.edge = edge
+        self.table = table
+        self.ttl = ttl
+        self._service_docs: dict[str, dict[str, Any]] = {}
+        self._fetched_at: dict[str, float] = {}
+        self._merged: dict[str, Any] | None = None
+        self._merged_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def document(self) -> dict[str, Any]:
+        now = time.monotonic()
+        if self._merged is not None and now - self._merged_at < self.ttl:
+            return self._merged
+        async with self._lock:
+            if self._merged is not None and time.monotonic() - self._merged_at < self.ttl:
+                return self._merged
+            await self._refresh()
+            merged = self.merge()
+            # Cache for the full TTL only when every upstream answered; otherwise retry soon.
+            complete = all(s in self._service_docs for s in self.table.services() if s in self.edge.urls)
+            self._merged = merged
+            self._merged_at = time.monotonic() - (0 if complete else max(0.0, self.ttl - 5.0))
+            return merged
+
+    async def _refresh(self) -> None:
+        names = [s for s in sorted(self.table.services()) if s in self.edge.urls]
+        results = await asyncio.gather(*(self._fetch(n) for n in names), return_exceptions=True)
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, dict):
+                self._service_docs[name] = result
+                self._fetched_at[name] = time.monotonic()
+            else:
+                log.warning(
+                    "openapi of %s unavailable (%r); using %s",
+                    name,
+                    result,
+                    "the last copy" if name in self._service_docs else "nothing",
+                )
+
+    async def _fetch(self, service: str) -> dict[str, Any]:
+        session = self.edge.sessions.get(service)
+        if session is None:
+            raise RuntimeError("no session")
+        timeout = aiohttp.ClientTimeout(total=3.0, connect=1.0)
+        async with session.get(self.edge.urls[service] + "/openapi.json", timeout=timeout) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"status {resp.status}")
+            doc = await resp.json(content_type=None)
+        if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
+            raise RuntimeError("not an OpenAPI document")
+        return doc
+
+    # ------------------------------------------------------------------ merging
+    def gateway_document(self) -> dict[str, Any]:
+        doc = get_openapi(
+            title=self.app.title,
+            version=self.app.version,
+            description=self.app.description,
+            routes=self.app.routes,
+        )
+        # Only what the route table keeps local (a gateway route outside the table is unreachable).
+        doc["paths"] = {
+            p: v for p, v in doc.get("paths", {}).items() if (r := self.table.match(p)) and r.service is None
+        }
+        return doc
+
+    def merge(self) -> dict[str, Any]:
+        gw = self.gateway_document()
+        merged: dict[str, Any] = {
+            "openapi": "3.1.0",
+            "info": gw.get("info", {"title": "GridCommons API", "version": "0.1.0"}),
+            "paths": {},
+            "components": {kind: {} for kind in COMPONENT_KINDS},
+            "tags": [],
+        }
+        op_ids: set[str] = set()
+        self._add(merged, gw, None, op_ids)
+        for service in sorted(self._service_docs):
+            self._add(merged, copy.deepcopy(self._service_docs[service]), service, op_ids)
+        comps = merged["components"]
+        comps["schemas"].setdefault("GatewayError", ERROR_SCHEMA)
+        comps["parameters"]["CompanyID"] = COMPANY_PARAM
+        schemes = comps.setdefault("securitySchemes", {})
+        schemes.update(SECURITY_SCHEMES)
+        merged["components"] = {k: v for k, v in comps.items() if v}
+        merged["paths"] = dict(sorted(merged["paths"].items()))
+        if not merged["tags"]:
+            del merged["tags"]
+        return merged
+
+    def _add(self, merged: dict[str, Any], doc: dict[str, Any], service: str | None, op_ids: set[str]) -> None:
+        comps = doc.get("components") or {}
+        renames = self._renames(merged["components"], comps, service)
+        if renames:
+            doc = _rewrite_refs(doc, renames)
+            comps = doc.get("components") or {}
+        for kind in COMPONENT_KINDS:
+            for name, value in (comps.get(kind) or {}).items():
+                merged["components"][kind][renames.get((kind, name), name)] = value
+        for name, scheme in (comps.get("securitySchemes") or {}).items():
+            merged["components"].setdefault("securitySchemes", {}).setdefault(name, scheme)
+        known_tags = {t["name"] for t in merged["tags"]}
+        for tag in doc.get("tags") or []:
+            if tag.get("name") not in known_tags:
+                merged["tags"].append(tag)
+        for path, item in (doc.get("paths") or {}).items():
+            route = self.table.match(path)
+            if route is None or route.service != service:
+                continue
+            kept = {}
+            for key, op in item.items():
+                if key in METHODS:
+                    if route.methods is not None and key.upper() not in route.methods:
+                        continue
+                    op = self._decorate(op, route) if service is not None else _document_own_errors(op)
+                    op_id = op.get("operationId")
+                    if op_id:
+                        if op_id in op_ids:
+                            op = {**op, "operationId": f"{_prefix(service or 'gateway')}_{op_id}"}
+                        op_ids.add(op["operationId"])
+                kept[key] = op
+            if any(k in METHODS for k in kept):
+                merged["paths"][path] = kept
+
+    def _renames(
+        self, target: dict[str, dict[str, Any]], comps: dict[str, Any], service: str | None
+    ) -> dict[tuple[str, str], str]:
+        renames: dict[tuple[str, str], str] = {}
+        while True:
+            rewritten = _rewrite_refs(comps, renames) if renames else comps
+            new = {}
+            for kind in COMPONENT_KINDS:
+                for name, value in (rewritten.get(kind) or {}).items():
+                    if (kind, name) in renames:
+                        continue
+                    existing = target[kind].get(name)
+                    if existing is not None and existing != value:
+                        new[(kind, name)] = _free_name(f"{_prefix(service or 'gateway')}{name}", target[kind])
+            if not new:
+                return renames
+            renames.update(new)
+
+    def _decorate(self, op: dict[str, Any], route: Route) -> dict[str, Any]:
+        op = dict(op)
+        op["security"] = [{OAUTH2: []}, {BEARER: []}]
+        params = [
+            p
+            for p in op.get("parameters") or []
+            if not (
+                isinstance(p, dict)
+                and p.get("in") == "header"
+                and str(p.get("name", "")).lower() in ("companyid", "communityid", "authorization")
+            )
+        ]
+        if route.tenant_scoped:
+            params.insert(0, {"$ref": "#/components/parameters/CompanyID"})
+        if params:
+            op["parameters"] = params
+        responses = dict(op.get("responses") or {})
+        extra = {**(TENANT_RESPONSES if route.tenant_scoped else {}), **PROXY_RESPONSES}
+        for code, spec in extra.items():
+            responses.setdefault(code, spec)
+        op["responses"] = responses
+        return op
+
+
+def _document_own_errors(op: dict[str, Any]) -> dict[str, Any]:
+    """The gateway's own secured operations answer 401/403 (and 400 on a bad CompanyID) through the
+    same authenticator as proxied ones: document those responses where the operation did not."""
+    if not op.get("security"):
+        return op
+    responses = dict(op.get("responses") or {})
+    extra = {k: PROXY_RESPONSES[k] for k in ("401", "403")}
+    takes_company = any(
+        isinstance(p, dict)
+        and p.get("in") == "header"
+        and str(p.get("name", "")).lower() in ("companyid", "communityid")
+        for p in op.get("parameters") or []
+    )
+    if takes_company:
+        extra.update(TENANT_RESPONSES)
+    for code, spec in extra.items():
+        responses.setdefault(code, spec)
+    return {**op, "responses": responses}
+
+
+def _prefix(service: str) -> str:
+    return "".join(part.capitalize() for part in service.replace("_", "-").split("-"))
+
+
+def _free_name(name: str, taken: dict[str, Any]) -> str:
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name}{n}", n + 1
+    return candidate
+
+
+def _rewrite_refs(node: Any, renames: dict[tuple[str, str], str]) -> Any:
+    refs = {f"#/components/{kind}/{old}": f"#/components/{kind}/{new}" for (kind, old), new in renames.items()}
+
+    def walk(n: Any) -> Any:
+        if isinstance(n, dict):
+            out = {}
+            for k, v in n.items():
+                if k == "$ref" and isinstance(v, str):
+                    out[k] = refs.get(v, v)
+                else:
+                    out[k] = walk(v)
+            return out
+        if isinstance(n, list):
+            return [walk(v) for v in n]
+        return n
+
+    return walk(node)
+
+
+def install_docs(app: FastAPI, merger_ref: dict[str, OpenAPIMerger]) -> None:
+    """GET /openapi.json (merged), GET /docs (Swagger UI), GET /docs/oauth2-redirect."""
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_json() -> JSONResponse:
+        return JSONResponse(await merger_ref["merger"].document())
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            init_oauth={"usePkceWithAuthorizationCodeGrant": False},
+            swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()

@@ -1,0 +1,406 @@
+"""The reverse proxy: a pure ASGI middleware in front of the gateway's FastAPI router.
+
+For each HTTP request it looks the path up in the route table: gateway-own routes go on to the
+FastAPI app, unknown paths get 404, and routed paths are authenticated, tenant-checked,
+budgeted (machine clients) and forwarded to the owning service through one pooled aiohttp
+session per upstream, bodies streamed both ways, with the internal identity attached.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+from yarl import URL
+
+from gridcommons.errors import DomainError
+from gridcommons.identity import INTERNAL_IDENTITY_HEADER, Identity, IdentitySigner
+from gridcommons.observability import request_id_var, valid_request_id
+
+from ..auth.deps import authorization_from_request
+from ..principal import Principal
+from .ratelimit import TokenBuckets
+from .routes import Route, RouteTable
+
+log = logging.getLogger("gateway.edge")
+
+# RFC 9110 §7.6.1 hop-by-hop headers (plus every header named in Connection, handled per message).
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# Request headers never forwarded: credentials the gateway consumes, identity claims only the gateway
+# may assert, the tenant headers (re-added once checked), and what the gateway sets itself.
+DROP_REQUEST = HOP_BY_HOP | frozenset(
+    {
+        b"host",
+        b"authorization",
+        b"cookie",
+        b"expect",
+        b"content-length",
+        b"forwarded",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+        b"x-forwarded-port",
+        b"x-real-ip",
+        b"x-request-id",
+        b"companyid",
+        b"communityid",
+        INTERNAL_IDENTITY_HEADER.encode(),
+        b"x-user-id",
+        b"x-user",
+        b"x-username",
+        b"x-company-id",
+        b"x-companyid",
+        b"x-tenant-id",
+        b"x-roles",
+        b"x-user-roles",
+        b"x-identity",
+        b"x-principal",
+        b"x-authenticated-user",
+        b"x-auth-user",
+        b"x-forwarded-user",
+        b"x-superuser",
+    }
+)
+DROP_REQUEST_PREFIXES = (b"x-gridcommons-", b"x-auth-", b"x-authenticated-")
+# Response headers the gateway replaces: the request id (added by the outer middleware), server/date
+# (added by the gateway's own server).
+DROP_RESPONSE = HOP_BY_HOP | frozenset({b"x-request-id", b"server", b"date"})
+
+BUFFER_LIMIT = 64 * 1024  # bodies with a known length up to this are read whole (one send), larger ones stream
+CHUNK = 64 * 1024
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class EdgeState:
+    """What the proxy needs at run time; created by ``install``, filled by ``lifespan``."""
+
+    def __init__(self, table: RouteTable, budgets: TokenBuckets):
+        self.table = table
+        self.budgets = budgets
+        self.sessions: dict[str, aiohttp.ClientSession] = {}
+        self.urls: dict[str, str] = {}
+        self.signer: IdentitySigner | None = None
+        self.connect_timeout = 3.0
+        self.app_state: Any = None  # the FastAPI app's state (holds the authenticator)
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, *, edge: EdgeState):
+        self.app = app
+        self.edge = edge
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = self.edge.table.match(scope["path"])
+        if route is None:
+            await send_json(send, 404, "Not Found")
+            return
+        if route.service is None:
+            await self.app(scope, receive, send)
+            return
+        if route.methods is not None and scope["method"] not in route.methods:
+            allow = ", ".join(sorted(route.methods))
+            await send_json(send, 405, "Method Not Allowed", [(b"allow", allow.encode())])
+            return
+        try:
+            await self._proxy(route, scope, receive, send)
+        except DomainError as exc:
+            extra = [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
+            if exc.status_code == 401 and not any(k == b"www-authenticate" for k, _ in extra):
+                extra.append((b"www-authenticate", b"Bearer"))
+            await send_json(send, exc.status_code, exc.detail, extra)
+        except ClientGone:
+            return
+
+    # ------------------------------------------------------------------ the proxied request
+    async def _proxy(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+        edge = self.edge
+        authz = cookie = company = community = host = xff = connection = content_length = None
+        forward: list[tuple[str, str]] = []
+        raw_headers = scope["headers"]
+        for name, value in raw_headers:
+            if name in DROP_REQUEST or name.startswith(DROP_REQUEST_PREFIXES):
+                if name == b"authorization":
+                    authz = value
+                elif name == b"companyid":
+                    company = value
+                elif name == b"communityid":
+                    community = value
+                elif name == b"cookie":
+                    cookie = value
+                elif name == b"host":
+                    host = value
+                elif name == b"x-forwarded-for":
+                    xff = value
+                elif name == b"connection":
+                    connection = value if connection is None else connection + b"," + value
+                elif name == b"content-length":
+                    content_length = value
+                continue
+            forward.append((name.decode("latin-1"), value.decode("latin-1")))
+        if connection is not None:
+            named = {t.strip().lower() for t in connection.decode("latin-1").split(",")}
+            forward = [(k, v) for k, v in forward if k not in named]
+
+        # --- who is calling, and for which company ---
+        authenticator = getattr(edge.app_state, "authenticator", None)
+        if authenticator is None or edge.signer is None:
+            raise DomainError("Authentication is not available", status_code=503)
+        if authz is not None:
+            credentials: str | None = authz.decode("latin-1")
+        elif cookie is not None:
+            # The sessionid cookie of /api/core/login as the bearer (with the auth package's CSRF rule).
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers}
+            credentials = authorization_from_request(scope["method"], headers, _cookies(cookie.decode("latin-1")))
+        else:
+            credentials = None
+        principal: Principal = await authenticator.authenticate(credentials)
+        is_device = principal.kind == "client"
+        if is_device:
+            if not route.device_allowed:
+                raise DomainError("Machine clients may only use the ingestion endpoints", status_code=403)
+            wait = edge.budgets.take(principal.subject, getattr(principal, "request_budget_per_minute", None))
+            if wait:
+                raise DomainError(
+                    "Request budget exceeded",
+                    status_code=429,
+                    headers={"Retry-After": edge.budgets.retry_after(wait)},
+                )
+        tenant = company if company is not None else community
+        tenant_header = tenant.decode("latin-1") if tenant is not None else None
+        if tenant_header is None and is_device and principal.company_id is not None:
+            tenant_header = str(principal.company_id)
+        if route.tenant_scoped or tenant_header is not None:
+            identity: Identity = await authenticator.identity_for(principal, tenant_header)
+        else:
+            identity = Identity(
+                subject=principal.subject,
+                kind=principal.kind,
+                company_id=None,
+                roles=frozenset(),
+                username=principal.username,
+                superuser=principal.superuser,
+            )
+        forward.append((INTERNAL_IDENTITY_HEADER, edge.signer.sign(identity)))
+        if identity.company_id is not None:
+            forward.append(("CompanyID", str(identity.company_id)))
+
+        # --- request id and forwarding headers ---
+        rid = request_id_var.get() or valid_request_id(None)
+        forward.append(("X-Request-ID", rid))
+        client = scope.get("client")
+        if client:
+            peer = client[0]
+            if xff:
+                chain = xff.decode("latin-1")
+                # uvicorn's --proxy-headers (on for trusted peers) already made the chain's last hop our
+                # client: do not list it twice.
+                if chain.rsplit(",", 1)[-1].strip() != peer:
+                    chain = f"{chain}, {peer}"
+                forward.append(("X-Forwarded-For", chain))
+            else:
+                forward.append(("X-Forwarded-For", peer))
+        forward.append(("X-Forwarded-Proto", scope.get("scheme", "http")))
+        if host is not None:
+            forward.append(("X-Forwarded-Host", host.decode("latin-1")))
+
+        # --- body: small known-length bodies read whole, the rest streamed ---
+        method = scope["method"]
+        body_state = _BodyState()
+        data: Any = None
+        length = _int(content_length)
+        chunked = any(n == b"transfer-encoding" for n, _ in raw_headers)
+        if length is not None and length <= BUFFER_LIMIT:
+            if length > 0:
+                data = await _read_body(receive, body_state)
+                if data is None:
+                    await send_json(send, 413, body_state.too_large or "Request body too large")
+                    return
+        elif length is not None or chunked:
+            if length is not None:
+                forward.append(("Content-Length", str(length)))
+            data = _stream_body(receive, body_state)
+
+        session = edge.sessions.get(route.service or "")
+        base = edge.urls.get(route.service or "")
+        if session is None or base is None:
+            await send_json(send, 502, f"No upstream configured for {route.service}")
+            return
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        target = base + raw_path.decode("latin-1")
+        qs = scope.get("query_string")
+        if qs:
+            target += "?" + qs.decode("latin-1")
+        url = URL(target, encoded=True)
+        timeout = self._timeouts.get(route.timeout)
+        if timeout is None:
+            timeout = self._timeouts[route.timeout] = aiohttp.ClientTimeout(
+                total=None, connect=edge.connect_timeout, sock_read=route.timeout
+            )
+
+        attempts = 2 if (method in IDEMPOTENT and data is None) else 1
+        for attempt in range(attempts):
+            try:
+                resp = await session.request(
+                    method, url, headers=forward, data=data, allow_redirects=False, timeout=timeout
+                )
+                break
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                # A kept-alive socket closed by the upstream in the meantime: retry once if safe.
+                if body_state.too_large:
+                    await send_json(send, 413, body_state.too_large)
+                    return
+                if attempt + 1 < attempts and not isinstance(exc, aiohttp.ClientConnectorError):
+                    continue
+                log.warning("upstream %s failed: %r", route.service, exc)
+                await send_json(send, 502, f"Upstream {route.service} unavailable")
+                return
+            except TimeoutError:
+                if body_state.too_large:
+                    await send_json(send, 413, body_state.too_large)
+                    return
+                await send_json(send, 504, f"Upstream {route.service} timed out")
+                return
+            except aiohttp.ClientError as exc:
+                if body_state.too_large:
+                    await send_json(send, 413, body_state.too_large)
+                    return
+                log.warning("upstream %s failed: %r", route.service, exc)
+                await send_json(send, 502, f"Upstream {route.service} unavailable")
+                return
+        else:  # pragma: no cover - the loop always breaks or returns
+            return
+
+        try:
+            await self._relay(resp, route, method, send)
+        finally:
+            resp.release()
+
+    async def _relay(self, resp: aiohttp.ClientResponse, route: Route, method: str, send: Send) -> None:
+        raw = resp.raw_headers
+        named: set[bytes] = set()
+        for name, value in raw:
+            if name.lower() == b"connection":
+                named.update(t.strip().lower() for t in value.split(b","))
+        headers = []
+        length: int | None = None
+        for name, value in raw:
+            lname = name.lower()
+            if lname in DROP_RESPONSE or lname in named:
+                continue
+            if lname == b"content-length":
+                length = _int(value)
+            headers.append((lname, value))
+        if method == "HEAD" or resp.status in (204, 304):
+            await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if length is not None and length <= BUFFER_LIMIT:
+            try:
+                body = await resp.read()
+            except TimeoutError:
+                await send_json(send, 504, f"Upstream {route.service} timed out")
+                return
+            except aiohttp.ClientError:
+                await send_json(send, 502, f"Upstream {route.service} failed mid-response")
+                return
+            await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+        # Streaming: a failure after the headers went out can only abort the response (the exception
+        # makes the server close the connection, so the client sees a truncated body, never a fake end).
+        async for chunk in resp.content.iter_chunked(CHUNK):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request body was complete."""
+
+
+class _BodyState:
+    __slots__ = ("too_large",)
+
+    def __init__(self) -> None:
+        self.too_large: str | None = None
+
+
+async def _read_body(receive: Receive, state: _BodyState) -> bytes | None:
+    parts = []
+    while True:
+        try:
+            message = await receive()
+        except HTTPException as exc:  # the body limit of the outer middleware
+            state.too_large = str(exc.detail)
+            return None
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+async def _stream_body(receive: Receive, state: _BodyState) -> AsyncIterator[bytes]:
+    while True:
+        try:
+            message = await receive()
+        except HTTPException as exc:  # over the body limit: abort the upstream request
+            state.too_large = str(exc.detail)
+            raise
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        body = message.get("body", b"")
+        if body:
+            yield body
+        if not message.get("more_body", False):
+            return
+
+
+def _int(value: bytes | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        return None
+    return n if n >= 0 else None
+
+
+def _cookies(header: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in header.split(";"):
+        k, sep, v = part.strip().partition("=")
+        if sep and k:
+            out.setdefault(k, v.strip().strip('"'))
+    return out
+
+
+async def send_json(send: Send, status: int, detail: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    raw = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    if extra:
+        headers.extend(extra)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": raw})

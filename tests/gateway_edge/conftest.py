@@ -1,0 +1,173 @@
+"""The gateway edge over real HTTP: the asset-service and small upstream apps served by uvicorn,
+the gateway served by uvicorn in front of them, users/companies/machine clients made through
+the gateway's real auth endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from asset_service.app import create_app as create_asset_app
+from asset_service.settings import AssetSettings
+from gateway.app import create_app as create_gateway_app
+from gateway.settings import GatewaySettings
+from gridcommons.devstack import free_port
+from gridcommons.testing.plugin import Stack
+from gridcommons.testing.servers import serve_app
+
+SUPERUSER = ("edge-root", "edge-root-Passw0rd!")
+SLOW_SECONDS = 2.0
+ROUTE_TIMEOUT = 0.5
+MAX_BODY = 100_000
+
+
+def echo_app() -> FastAPI:
+    """Echoes what it received, and answers with hop-by-hop headers the gateway must drop."""
+    app = FastAPI()
+
+    async def echo(request: Request, path: str) -> JSONResponse:
+        body = await request.body()
+        return JSONResponse(
+            {
+                "path": request.url.path,
+                "query": request.url.query,
+                "headers": [[k, v] for k, v in request.headers.items()],
+                "body_length": len(body),
+            },
+            headers={
+                "Connection": "X-Upstream-Hop",
+                "X-Upstream-Hop": "secret",
+                "Keep-Alive": "timeout=5",
+                "X-Upstream-Plain": "kept",
+            },
+        )
+
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        app.add_api_route("/{path:path}", echo, methods=[method], operation_id=f"echo_{method.lower()}")
+    return app
+
+
+def slow_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=["GET", "POST"], include_in_schema=False)
+    async def slow(path: str) -> dict[str, str]:
+        await asyncio.sleep(SLOW_SECONDS)
+        return {"status": "late"}
+
+    return app
+
+
+@dataclass
+class Edge:
+    url: str
+    asset_url: str
+    client: httpx.AsyncClient
+    app: Any
+    _superuser_token: str | None = None
+    _names: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    # ---------------------------------------------------------------- actors through the real auth API
+    async def superuser_token(self) -> str:
+        if self._superuser_token is None:
+            self._superuser_token = await self.login(*SUPERUSER)
+        return self._superuser_token
+
+    async def login(self, username: str, password: str) -> str:
+        r = await self.client.post(
+            "/auth/token", data={"grant_type": "password", "username": username, "password": password}
+        )
+        assert r.status_code == 200, r.text
+        return r.json()["access_token"]
+
+    async def company(self) -> int:
+        token = await self.superuser_token()
+        r = await self.client.post(
+            "/api/gateway/companies", json={"name": f"edge-co-{next(self._names)}-{free_port()}"}, headers=bearer(token)
+        )
+        assert r.status_code in (200, 201), r.text
+        return int(r.json()["id"])
+
+    async def user(self, memberships: dict[int, str] | None = None) -> str:
+        """A new user with these {company_id: role} memberships; returns a bearer token."""
+        n = f"edge{next(self._names)}x{free_port()}"
+        password = "Edge-Passw0rd!" + n
+        r = await self.client.post(
+            "/auth/register",
+            json={
+                "username": n,
+                "email": f"{n}@example.org",
+                "password": password,
+                "first_name": "E",
+                "last_name": "Dge",
+            },
+        )
+        assert r.status_code in (200, 201), r.text
+        token = await self.login(n, password)
+        if memberships:
+            info = await self.client.get("/auth/info", headers=bearer(token))
+            assert info.status_code == 200, info.text
+            user_id = info.json()["id"]
+            root = await self.superuser_token()
+            for company_id, role in memberships.items():
+                r = await self.client.put(
+                    f"/api/gateway/companies/{company_id}/members/{user_id}", json={"role": role}, headers=bearer(root)
+                )
+                assert r.status_code in (200, 201, 204), r.text
+        return token
+
+    async def machine_client(self, company_id: int, budget: int | None = None) -> str:
+        root = await self.superuser_token()
+        body: dict[str, Any] = {"name": f"device-{next(self._names)}"}
+        if budget is not None:
+            body["request_budget_per_minute"] = budget
+        r = await self.client.post(
+            "/api/gateway/machine-clients", json=body, headers={**bearer(root), "CompanyID": str(company_id)}
+        )
+        assert r.status_code in (200, 201), r.text
+        creds = r.json()
+        tok = await self.client.post(
+            "/auth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": creds["client_id"],
+                "client_secret": creds["client_secret"],
+            },
+        )
+        assert tok.status_code == 200, tok.text
+        return tok.json()["access_token"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+async def edge(migrated: Stack) -> AsyncIterator[Edge]:
+    dead_port = free_port()  # nothing listens here: the "upstream down" service
+    async with (
+        serve_app(create_asset_app(AssetSettings())) as asset_url,
+        serve_app(echo_app()) as echo_url,
+        serve_app(slow_app()) as slow_url,
+    ):
+        settings = GatewaySettings(
+            upstream_asset_service=asset_url,
+            upstream_monitoring_service=echo_url,
+            upstream_deal_service=slow_url,
+            upstream_metering_service=f"http://127.0.0.1:{dead_port}",
+            upstream_community_service=echo_url,
+            route_timeouts={"deal-service": ROUTE_TIMEOUT},
+            max_body_bytes=MAX_BODY,
+            bootstrap_superuser=f"{SUPERUSER[0]}:{SUPERUSER[1]}",
+        )
+        app = create_gateway_app(settings, configure_logs=False)
+        async with serve_app(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as client:
+            yield Edge(url=url, asset_url=asset_url, client=client, app=app)
