@@ -1,0 +1,128 @@
+"""Seed 001 /admin/users, and company / membership / machine-client management under /api/gateway."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response, status
+
+from gridcommons.db import SessionDep
+from gridcommons.identity import Identity
+
+from ..principal import Principal
+from . import service
+from .deps import AuthDep, CommunityHeader, CompanyHeader, CompanyIdentityDep, PrincipalDep
+from .schemas import (
+    AdminUserOut,
+    CompanyCreate,
+    CompanyOut,
+    CompanyWithRole,
+    MachineClientCreate,
+    MachineClientCreated,
+    MachineClientOut,
+    MemberOut,
+    MembershipIn,
+)
+
+admin = APIRouter(prefix="/admin/users", tags=["admin"])
+gateway = APIRouter(prefix="/api/gateway", tags=["companies"])
+
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+ClientId = Annotated[str, Path(min_length=1, max_length=64)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found in this company"}}
+
+
+async def _admin_scope(
+    principal: Principal, auth: AuthDep, company: str | None, community: str | None
+) -> Identity | None:
+    """None: a superuser without CompanyID (platform-wide); else the caller's admin identity in the company."""
+    if principal.superuser and not (company or community):
+        return None
+    return service.require_admin(await auth.identity_for(principal, company or community))
+
+
+@admin.get("", response_model=list[AdminUserOut])
+async def list_users(
+    principal: PrincipalDep, auth: AuthDep, session: SessionDep, company: CompanyHeader = None, community: CommunityHeader = None
+) -> list[AdminUserOut]:
+    """Users of the CompanyID company (company admins); a superuser without CompanyID sees every user."""
+    scope = await _admin_scope(principal, auth, company, community)
+    return [AdminUserOut.model_validate(r) for r in await service.admin_list_users(session, scope)]
+
+
+@admin.get("/{user_id}", response_model=AdminUserOut, responses=NOT_FOUND)
+async def get_user(
+    user_id: Id,
+    principal: PrincipalDep,
+    auth: AuthDep,
+    session: SessionDep,
+    company: CompanyHeader = None,
+    community: CommunityHeader = None,
+) -> AdminUserOut:
+    """One user of the CompanyID company (404 if not a member of it)."""
+    scope = await _admin_scope(principal, auth, company, community)
+    return AdminUserOut.model_validate(await service.admin_get_user(session, scope, user_id))
+
+
+@gateway.post("/companies", status_code=status.HTTP_201_CREATED, response_model=CompanyOut)
+async def create_company(body: CompanyCreate, principal: PrincipalDep, auth: AuthDep, session: SessionDep) -> CompanyOut:
+    """Create a company (tenant). Platform superusers only."""
+    return CompanyOut.model_validate(await service.create_company(session, auth, principal, body.name))
+
+
+@gateway.get("/companies", response_model=list[CompanyWithRole])
+async def list_companies(principal: PrincipalDep, session: SessionDep) -> list[CompanyWithRole]:
+    """Companies the caller belongs to, with the role (a superuser sees all)."""
+    return [CompanyWithRole.model_validate(r) for r in await service.list_companies(session, principal)]
+
+
+@gateway.get("/companies/{company_id}/members", response_model=list[MemberOut], responses=NOT_FOUND)
+async def list_members(company_id: Id, principal: PrincipalDep, session: SessionDep) -> list[MemberOut]:
+    """Members of a company (its admins, or a superuser)."""
+    return [MemberOut.model_validate(r) for r in await service.list_members(session, principal, company_id)]
+
+
+@gateway.put("/companies/{company_id}/members/{user_id}", response_model=MemberOut, responses=NOT_FOUND)
+async def set_member(
+    company_id: Id, user_id: Id, body: MembershipIn, principal: PrincipalDep, auth: AuthDep, session: SessionDep
+) -> MemberOut:
+    """Add a user to the company or change their role (its admins, or a superuser)."""
+    return MemberOut.model_validate(await service.set_membership(session, auth, principal, company_id, user_id, body.role))
+
+
+@gateway.delete(
+    "/companies/{company_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=NOT_FOUND,
+)
+async def remove_member(company_id: Id, user_id: Id, principal: PrincipalDep, auth: AuthDep, session: SessionDep) -> Response:
+    """Remove a user from the company (its admins, or a superuser)."""
+    await service.remove_membership(session, auth, principal, company_id, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@gateway.post("/machine-clients", status_code=status.HTTP_201_CREATED, response_model=MachineClientCreated)
+async def create_machine_client(
+    body: MachineClientCreate, who: CompanyIdentityDep, auth: AuthDep, session: SessionDep
+) -> MachineClientCreated:
+    """Create a machine client (role ``device``) in the CompanyID company; the secret is shown once."""
+    service.require_admin(who)
+    assert who.company_id is not None
+    return MachineClientCreated.model_validate(await service.create_client(session, auth, who.company_id, body))
+
+
+@gateway.get("/machine-clients", response_model=list[MachineClientOut])
+async def list_machine_clients(who: CompanyIdentityDep, session: SessionDep) -> list[MachineClientOut]:
+    """Machine clients of the CompanyID company (revoked ones included, with ``revoked_at``)."""
+    service.require_admin(who)
+    return [MachineClientOut.model_validate(r) for r in await service.list_clients(session, who)]
+
+
+@gateway.delete(
+    "/machine-clients/{client_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, responses=NOT_FOUND
+)
+async def revoke_machine_client(client_id: ClientId, who: CompanyIdentityDep, auth: AuthDep, session: SessionDep) -> Response:
+    """Revoke a machine client and every token it holds."""
+    service.require_admin(who)
+    await service.revoke_client(session, auth, who, client_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

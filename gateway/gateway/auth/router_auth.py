@@ -1,0 +1,136 @@
+"""Seed 001 AuthAPI (/auth/register, /auth/login, /auth/logout, /auth/info), the OAuth2 token
+endpoint (/auth/token) and the JWKS."""
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any
+from urllib.parse import unquote_plus
+
+from fastapi import APIRouter, Form, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from gridcommons.db import SessionDep
+from gridcommons.errors import DomainError
+
+from . import service
+from .deps import AddressDep, AuthDep, PrincipalDep, ThrottleDep
+from .schemas import AuthResponse, LoginRequest, OAuthError, RegisterRequest, TokenResponse, UserOut
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+wellknown = APIRouter(tags=["auth"])
+
+BAD_LOGIN = "Unable to log in with provided credentials."
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": OAuthError, "description": "invalid_request, invalid_grant, unsupported_grant_type"},
+    401: {"model": OAuthError, "description": "invalid_client"},
+    429: {"description": "Too many failed attempts (Retry-After)"},
+}
+
+
+def _auth_response(login: service.Login) -> AuthResponse:
+    return AuthResponse(user=UserOut.model_validate(login.user), token=login.token.token)
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=AuthResponse,
+             responses={409: {"description": "Username taken"}})
+async def register(body: RegisterRequest, session: SessionDep, auth: AuthDep) -> AuthResponse:
+    """Register a new user; answers the user and a bearer token."""
+    return _auth_response(await service.register(session, auth, body))
+
+
+@router.post("/login", response_model=AuthResponse, responses={400: {"description": BAD_LOGIN}, 429: {}})
+async def login(
+    body: LoginRequest, session: SessionDep, auth: AuthDep, throttle: ThrottleDep, address: AddressDep
+) -> AuthResponse:
+    """Log in; every login issues a new token and revokes the user's previous ones."""
+    try:
+        return _auth_response(await service.password_login(session, auth, throttle, body.username, body.password, address))
+    except service.BadCredentials:
+        raise DomainError(BAD_LOGIN, status_code=400) from None
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def logout(principal: PrincipalDep, session: SessionDep, auth: AuthDep) -> Response:
+    """Revoke the presented token."""
+    await service.logout(session, auth, principal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/info", response_model=UserOut)
+async def info(principal: PrincipalDep, session: SessionDep) -> UserOut:
+    """The user the token belongs to."""
+    return UserOut.model_validate(await service.get_user(session, service.user_id_of(principal)))
+
+
+def _oauth_error(status_code: int, error: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status_code, headers=NO_STORE | (headers or {})
+    )
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization") or ""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ("", "")
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        return ("", "")
+    return unquote_plus(client_id), unquote_plus(secret)  # RFC 6749 §2.3.1: form-encoded, then Basic
+
+
+@router.post("/token", response_model=TokenResponse, responses=OAUTH_ERRORS)
+async def token(
+    request: Request,
+    session: SessionDep,
+    auth: AuthDep,
+    throttle: ThrottleDep,
+    address: AddressDep,
+    grant_type: Annotated[str | None, Form(description="password | client_credentials")] = None,
+    username: Annotated[str | None, Form()] = None,
+    password: Annotated[str | None, Form()] = None,
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    scope: Annotated[str | None, Form(description="Ignored")] = None,
+) -> Any:
+    """OAuth2 token endpoint (RFC 6749): ``password`` grant for people (Swagger's Authorize),
+    ``client_credentials`` for machine clients (form fields or HTTP Basic)."""
+    if not grant_type:
+        return _oauth_error(400, "invalid_request", "grant_type is required")
+    if grant_type == "password":
+        if not username or not password:
+            return _oauth_error(400, "invalid_request", "username and password are required")
+        try:
+            login = await service.password_login(session, auth, throttle, username, password, address)
+        except service.BadCredentials:
+            return _oauth_error(400, "invalid_grant", "Invalid username or password")
+        issued = login.token
+    elif grant_type == "client_credentials":
+        basic = _basic_credentials(request)
+        if basic is not None and (client_id or client_secret):
+            return _oauth_error(400, "invalid_request", "Send client credentials either by HTTP Basic or in the form, not both")
+        cid, secret = basic if basic is not None else (client_id, client_secret)
+        challenge = {"WWW-Authenticate": 'Basic realm="gridcommons"'}
+        if not cid or not secret:
+            return _oauth_error(401, "invalid_client", "Client authentication failed", challenge)
+        try:
+            issued = await service.client_login(session, auth, throttle, cid, secret, address)
+        except service.BadCredentials:
+            return _oauth_error(401, "invalid_client", "Client authentication failed", challenge)
+    else:
+        return _oauth_error(400, "unsupported_grant_type", "Supported: password, client_credentials")
+    return JSONResponse(
+        TokenResponse(access_token=issued.token, expires_in=issued.expires_in).model_dump(), headers=NO_STORE
+    )
+
+
+@wellknown.get("/.well-known/jwks.json")
+async def jwks(auth: AuthDep) -> JSONResponse:
+    """The public keys (Ed25519, OKP) that verify the gateway's bearer tokens."""
+    return JSONResponse(auth.signer.jwks(), headers={"Cache-Control": "public, max-age=300"})

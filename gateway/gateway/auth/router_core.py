@@ -1,0 +1,125 @@
+"""Seed 004 core API (/api/core/*) mapped onto the gateway's bearer tokens: the "session" is a
+bearer token carried in the ``sessionid`` cookie. Error bodies are plain text, as in the seed."""
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from gridcommons.db import SessionDep
+from gridcommons.errors import DomainError
+
+from ..principal import Principal
+from . import service
+from .deps import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, AddressDep, AuthDep, ThrottleDep, authorization_from_request
+from .schemas import CsrfToken, SessionInfo, SessionUser
+
+router = APIRouter(prefix="/api/core", tags=["core"])
+
+TEXT_403: dict[int | str, dict[str, Any]] = {403: {"content": {"text/plain": {}}, "description": "login failed / login required"}}
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _session_info(token: str, expires_at: datetime, user: dict) -> SessionInfo:
+    return SessionInfo(
+        sessionid=token,
+        expiry_age=max(0, int(expires_at.timestamp() - time.time())),
+        expiry_date=_iso(expires_at),
+        user=SessionUser.model_validate(user),
+    )
+
+
+def _valid_csrf(value: str | None) -> bool:
+    return bool(value) and 16 <= len(value or "") <= 128 and (value or "").replace("-", "").replace("_", "").isalnum()
+
+
+@router.get("/csrftoken", response_model=CsrfToken)
+async def csrftoken(request: Request) -> JSONResponse:
+    """A CSRF token for POST /api/core/login (double submit: form field + ``csrftoken`` cookie)."""
+    token = request.cookies.get(CSRF_COOKIE) or ""
+    if not _valid_csrf(token):
+        token = secrets.token_urlsafe(32)
+    response = JSONResponse({"csrfmiddlewaretoken": token}, headers={"Cache-Control": "no-store"})
+    response.set_cookie(
+        CSRF_COOKIE, token, max_age=31_449_600, samesite="lax", secure=request.app.state.settings.cookie_secure
+    )
+    return response
+
+
+@router.post("/login", response_model=SessionInfo, responses={400: {"description": "CSRF failure (empty body)"}, **TEXT_403})
+async def login(
+    request: Request,
+    session: SessionDep,
+    auth: AuthDep,
+    throttle: ThrottleDep,
+    address: AddressDep,
+    username: Annotated[str | None, Form()] = None,
+    password: Annotated[str | None, Form()] = None,
+    csrfmiddlewaretoken: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Log in with a form; sets the ``sessionid`` cookie (the bearer token, HttpOnly, SameSite=Lax)."""
+    cookie = request.cookies.get(CSRF_COOKIE) or ""
+    sent = csrfmiddlewaretoken or request.headers.get(CSRF_HEADER.lower()) or ""
+    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+        return Response(status_code=400)
+    if not username or not password:
+        return PlainTextResponse("login failed", status_code=403)
+    try:
+        login = await service.password_login(
+            session, auth, throttle, username, password, address, ttl=auth.settings.session_token_ttl_seconds
+        )
+    except service.BadCredentials:
+        return PlainTextResponse("login failed", status_code=403)
+    issued = login.token
+    info = _session_info(issued.token, issued.expires_at, login.user)
+    response = JSONResponse(info.model_dump(), headers={"Cache-Control": "no-store"})
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        max_age=auth.settings.session_token_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=auth.settings.cookie_secure,
+    )
+    return response
+
+
+async def _principal_or_none(request: Request, auth: AuthDep) -> tuple[Principal, str] | None:
+    try:
+        header = authorization_from_request(request.method, request.headers, request.cookies)
+        principal = await auth.authenticate(header)
+    except DomainError:
+        return None
+    if principal.kind != "user" or header is None:
+        return None
+    return principal, header.split(" ", 1)[1].strip()
+
+
+@router.get("/session", response_model=SessionInfo, responses=TEXT_403)
+async def session_info(request: Request, session: SessionDep, auth: AuthDep) -> Response:
+    """The current session (bearer header or ``sessionid`` cookie); 403 ``login required`` otherwise."""
+    found = await _principal_or_none(request, auth)
+    if found is None:
+        return PlainTextResponse("login required", status_code=403)
+    principal, token = found
+    user = await service.get_user(session, int(principal.subject))
+    return JSONResponse(_session_info(token, principal.expires_at, user).model_dump(), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/logout", response_class=Response, responses={200: {"description": "Empty body"}})
+async def logout(request: Request, session: SessionDep, auth: AuthDep) -> Response:
+    """Revoke the session's token (if any) and clear the cookie; always 200 with an empty body."""
+    found = await _principal_or_none(request, auth)
+    if found is not None:
+        await service.logout(session, auth, found[0])
+    response = Response(status_code=200)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=auth.settings.cookie_secure)
+    return response

@@ -1,0 +1,124 @@
+"""Wire shapes of the gateway's own endpoints."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+USERNAME_PATTERN = r"^[A-Za-z0-9@.+_-]{1,150}$"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("Enter a valid email address.")
+    return value
+
+
+Username = Annotated[str, Field(min_length=1, max_length=150, pattern=USERNAME_PATTERN, examples=["johndoe"])]
+Email = Annotated[str, Field(min_length=3, max_length=254, examples=["johndoe@example.com"]), AfterValidator(_email)]
+Role = Literal["admin", "operator", "member"]
+
+
+class RegisterRequest(BaseModel):
+    username: Username
+    email: Email
+    password: str = Field(min_length=8, max_length=1024, examples=["strong-password"])
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=150, examples=["johndoe"])
+    password: str = Field(min_length=1, max_length=1024, examples=["strong-password"])
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    email: str
+
+
+class AuthResponse(BaseModel):
+    user: UserOut
+    token: str
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class OAuthError(BaseModel):
+    error: str
+    error_description: str | None = None
+
+
+class AdminUserOut(BaseModel):
+    id: int
+    username: str
+    email: str
+    role: str | None = Field(None, description="Role in the CompanyID company; null in the superuser's global listing")
+
+
+class CompanyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class CompanyOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+
+
+class CompanyWithRole(CompanyOut):
+    role: str | None = Field(None, description="The caller's role in the company (null for a superuser who is not a member)")
+
+
+class MembershipIn(BaseModel):
+    role: Role
+
+
+class MemberOut(BaseModel):
+    company_id: int
+    user_id: int
+    username: str
+    email: str
+    role: Role
+
+
+class MachineClientCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=150)
+    request_budget_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+
+
+class MachineClientOut(BaseModel):
+    client_id: str
+    name: str
+    company_id: int
+    request_budget_per_minute: int | None
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class MachineClientCreated(MachineClientOut):
+    client_secret: str = Field(description="Shown once; only a digest is stored")
+
+
+class SessionUser(BaseModel):
+    username: str
+    last_name: str
+    first_name: str
+    email: str
+
+
+class SessionInfo(BaseModel):
+    sessionid: str
+    expiry_age: int
+    expiry_date: str
+    user: SessionUser
+
+
+class CsrfToken(BaseModel):
+    csrfmiddlewaretoken: str

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from gwhelpers import SUPERUSER, client_for, make_company, superuser_token
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from gridcommons.testing.plugin import Stack
+
+
+@pytest.fixture(scope="session")
+async def gateway_app(migrated: Stack) -> AsyncIterator[FastAPI]:
+    app = create_app(GatewaySettings(bootstrap_superuser=":".join(SUPERUSER)), configure_logs=False)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(gateway_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(gateway_app) as c:
+        yield c
+
+
+@pytest.fixture
+async def su(client: httpx.AsyncClient) -> str:
+    """A superuser token for this test (each password login supersedes the previous one)."""
+    return await superuser_token(client)
+
+
+@pytest.fixture
+async def tenant(client: httpx.AsyncClient, su: str) -> dict[str, Any]:
+    return await make_company(client, su)
