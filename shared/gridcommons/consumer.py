@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .db import unit_of_work
-from .kafka import make_consumer, make_producer, start_with_retry
+from .kafka import make_consumer, make_producer, start_with_retry, stop_consumer, stop_producer, watch_connection_loss
 from .outbox import Outbox
 from .settings import InfraSettings
 
@@ -70,47 +71,53 @@ class ConsumerRunner:
         )
         if consumer is None:
             return
-        dlq = await start_with_retry(lambda: make_producer(self.infra, client_id=f"{self.name}-dlq"), stop, what=self.name)
+        dlq = _DeadLetterProducer(self.infra, f"{self.name}-dlq")
         try:
-            while not stop.is_set() and dlq is not None:
-                batches = await consumer.getmany(timeout_ms=200, max_records=200)
+            while not stop.is_set():
+                try:
+                    batches = await consumer.getmany(timeout_ms=200, max_records=200)
+                except Exception as exc:  # broker away, coordinator moving: the consumer recovers by itself
+                    log.warning("%s: fetch failed (%s: %s); retrying", self.name, exc.__class__.__name__, exc)
+                    await _pause(stop, 1.0)
+                    continue
                 for tp, messages in batches.items():
                     for msg in messages:
-                        if stop.is_set():
-                            return
-                        await self._process(msg, dlq, stop)
-                        await self._commit(consumer, tp, msg.offset + 1, stop)
+                        if stop.is_set() or not await self._process(msg, dlq, stop):
+                            return  # not committed: the group's next consumer starts from this message
+                        await self._commit(consumer, tp, msg.offset + 1)
         finally:
-            await consumer.stop()
-            if dlq is not None:
-                await dlq.stop()
+            await stop_consumer(consumer)
+            await dlq.close()
 
-    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int, stop: asyncio.Event) -> None:
+    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
         try:
             await consumer.commit({tp: offset})
         except Exception as exc:
             # After a rebalance the message may be redelivered; processed_events makes that harmless.
             log.warning("%s: offset commit failed (%s)", self.name, exc.__class__.__name__)
 
-    async def _process(self, msg: ConsumerRecord[bytes, bytes], dlq: AIOKafkaProducer, stop: asyncio.Event) -> None:
+    async def _process(self, msg: ConsumerRecord[bytes, bytes], dlq: _DeadLetterProducer, stop: asyncio.Event) -> bool:
+        """Handle the message or dead-letter it; False if ``stop`` came first (then nothing is committed)."""
         attempt = 0
         delay = 0.2
         while True:
             attempt += 1
             try:
                 await self._handle_once(msg)
-                return
+                return True
             except Exception as exc:
-                if _transient(exc) and not stop.is_set():
+                if _transient(exc) and not isinstance(exc, PoisonMessage):
+                    if stop.is_set():
+                        return False  # a database outage at shutdown is no reason to dead-letter
                     log.warning("%s: transient failure (%s); retrying in %.1fs", self.name, exc.__class__.__name__, delay)
-                    await asyncio.sleep(delay)
+                    await _pause(stop, delay)
                     delay = min(delay * 2, 5.0)
                     attempt -= 1
                     continue
                 if isinstance(exc, PoisonMessage) or attempt >= self.max_attempts:
-                    await self._dead_letter(msg, exc, dlq)
-                    return
-                await asyncio.sleep(0.05 * attempt)
+                    return await self._dead_letter(msg, exc, dlq, stop)
+                log.warning("%s: handler failed (%s), attempt %d of %d", self.name, exc.__class__.__name__, attempt, self.max_attempts)
+                await _pause(stop, 0.05 * attempt)
 
     async def _handle_once(self, msg: ConsumerRecord[bytes, bytes]) -> None:
         event_id = self.event_id(msg)
@@ -128,7 +135,9 @@ class ConsumerRunner:
                 return
             await self.handler(session, msg)
 
-    async def _dead_letter(self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, dlq: AIOKafkaProducer) -> None:
+    async def _dead_letter(
+        self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, dlq: _DeadLetterProducer, stop: asyncio.Event
+    ) -> bool:
         error = f"{exc.__class__.__name__}: {exc}"[:2000]
         headers: list[tuple[str, bytes]] = list(msg.headers or ())
         headers += [
@@ -137,13 +146,62 @@ class ConsumerRunner:
             ("dlq_source", f"{msg.topic}:{msg.partition}:{msg.offset}".encode()),
         ]
         log.error("%s: message %s:%s:%s sent to %s.dlq: %s", self.name, msg.topic, msg.partition, msg.offset, msg.topic, error)
-        while True:
+        return await dlq.send(f"{msg.topic}.dlq", value=msg.value, key=msg.key, headers=headers, stop=stop)
+
+
+class _DeadLetterProducer:
+    """A producer for ``<topic>.dlq``, started on first use and rebuilt after a broken connection."""
+
+    def __init__(self, infra: InfraSettings, client_id: str):
+        self.infra = infra
+        self.client_id = client_id
+        self.producer: AIOKafkaProducer | None = None
+        self.lost = asyncio.Event()
+
+    def _factory(self) -> AIOKafkaProducer:
+        producer = make_producer(self.infra, client_id=self.client_id)
+        self.lost = watch_connection_loss(producer)
+        return producer
+
+    async def send(
+        self, topic: str, *, value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]], stop: asyncio.Event
+    ) -> bool:
+        """Send and await the acknowledgement, retrying until it succeeds; False if ``stop`` came first."""
+        while not stop.is_set():
+            if self.producer is not None and self.lost.is_set():
+                await self.close()
+            if self.producer is None:
+                self.producer = await start_with_retry(self._factory, stop, what=self.client_id)
+                if self.producer is None:
+                    return False
             try:
-                await dlq.send_and_wait(f"{msg.topic}.dlq", value=msg.value, key=msg.key, headers=headers)
-                return
-            except Exception as send_exc:
-                log.warning("%s: DLQ send failed (%s); retrying", self.name, send_exc.__class__.__name__)
-                await asyncio.sleep(1.0)
+                ack = await self.producer.send(topic, value=value, key=key, headers=headers)
+                lost = asyncio.ensure_future(self.lost.wait())
+                await asyncio.wait([ack, lost], timeout=30, return_when=asyncio.FIRST_COMPLETED)
+                lost.cancel()
+                if ack.done():
+                    ack.result()
+                    return True
+                # Not acknowledged before the connection broke: a retry into a restarted broker may be lost.
+                raise KafkaConnectionError("DLQ send not acknowledged")
+            except Exception as exc:
+                log.warning("%s: DLQ send failed (%s); retrying", self.client_id, exc.__class__.__name__)
+                await self.close()
+                await _pause(stop, 1.0)
+        return False
+
+    async def close(self) -> None:
+        if self.producer is not None:
+            producer, self.producer = self.producer, None
+            await stop_producer(producer, flush_timeout=0 if self.lost.is_set() else 5.0)
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep, cut short by ``stop``."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
 
 
 def decode_json(msg: ConsumerRecord[bytes, bytes]) -> Any:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.conn import CloseReason
 
 from .settings import InfraSettings
 
@@ -40,6 +41,75 @@ def make_consumer(infra: InfraSettings, *topics: str, group_id: str, client_id: 
     )
 
 
+def watch_connection_loss(client: AIOKafkaProducer | AIOKafkaConsumer) -> asyncio.Event:
+    """An event set when one of the client's broker connections breaks (call before ``start()``).
+
+    A broken connection means the broker went away, maybe to come back empty: the embedded
+    broker keeps topics in memory, and a batch that aiokafka retries into the restarted broker
+    before its metadata is refreshed is acknowledged but never readable. Whoever owns the
+    producer treats a set event as "this producer is stale": abort it and build a new one.
+    """
+    lost = asyncio.Event()
+    kafka_client = client.client  # the AIOKafkaClient inside
+    on_closed_original = kafka_client._on_connection_closed
+    get_conn_original = kafka_client._get_conn
+
+    def on_closed(conn: Any, reason: Any) -> None:
+        if reason in (CloseReason.CONNECTION_BROKEN, CloseReason.CONNECTION_TIMEOUT):
+            lost.set()
+        on_closed_original(conn, reason)
+
+    async def get_conn(*args: Any, **kwargs: Any) -> Any:
+        conn = await get_conn_original(*args, **kwargs)
+        if conn is None:  # could not connect: the broker is away
+            lost.set()
+        return conn
+
+    # Both are looked up on the client instance at each use.
+    kafka_client._on_connection_closed = on_closed
+    kafka_client._get_conn = get_conn
+    return lost
+
+
+async def stop_producer(producer: AIOKafkaProducer, *, flush_timeout: float = 5.0) -> None:
+    """Stop a producer without hanging on a broker that is away.
+
+    Waits up to ``flush_timeout`` seconds for messages in flight, then drops what is left
+    (``flush_timeout=0``: drop at once). ``AIOKafkaProducer.stop()`` alone waits until every
+    batch is delivered or expires, and would hand a stale batch to a restarted broker.
+    """
+    if flush_timeout > 0:
+        try:
+            await asyncio.wait_for(producer.flush(), flush_timeout)
+        except Exception:  # timeout or failed batches: nothing more to wait for
+            pass
+    sender = getattr(producer, "_sender", None)
+    task = getattr(sender, "sender_task", None)
+    if task is not None and not task.done():
+        task.cancel()  # abandon undelivered batches: their futures stay pending, nobody waits on them
+        await asyncio.wait([task], timeout=2)
+    await _bounded(producer.stop(), 5.0, "producer")
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer, timeout: float = 5.0) -> None:
+    """``AIOKafkaConsumer.stop()`` bounded in time (leaving the group waits on an absent broker)."""
+    await _bounded(consumer.stop(), timeout, "consumer")
+
+
+async def _bounded(stopping: Awaitable[None], timeout: float, what: str) -> None:
+    """Await a client's stop() for at most ``timeout`` s; its own errors (aiokafka can leak a
+    CancelledError of an inner task while the broker is away) are logged, never raised."""
+    try:
+        await asyncio.wait_for(stopping, timeout)
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # we are being cancelled ourselves
+        log.warning("%s stop interrupted", what)
+    except Exception as exc:
+        log.warning("%s stop failed (%s)", what, exc.__class__.__name__)
+
+
 async def start_with_retry(factory: Callable[[], C], stop: asyncio.Event, *, what: str) -> C | None:
     """Build and start a client, retrying with capped exponential back-off while the broker is away.
 
@@ -62,7 +132,7 @@ async def start_with_retry(factory: Callable[[], C], stop: asyncio.Event, *, wha
                 await asyncio.wait_for(stop.wait(), delay)
             except TimeoutError:
                 pass
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, 2.0)
     return None
 
 

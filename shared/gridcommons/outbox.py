@@ -6,6 +6,10 @@
   order under a per-schema advisory lock (one publisher at a time keeps per-aggregate order;
   other replicas stand by), sends them, awaits every acknowledgement, then marks them sent.
   A broker outage rolls the batch back and backs off; rows wait safely in PostgreSQL.
+  After a failure or a broken broker connection the producer is discarded (undelivered
+  batches dropped, never retried into a restarted broker) and a new one is started: the
+  embedded broker comes back empty and acknowledges, then loses, a batch retried on stale
+  metadata (see ``gridcommons.kafka.watch_connection_loss``).
   Delivery is at-least-once: consumers deduplicate by event id.
 """
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -36,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from .events import CONTENT_TYPE, CloudEvent
 from .db import asyncpg_dsn
-from .kafka import make_producer, start_with_retry
+from .kafka import make_producer, start_with_retry, stop_producer, watch_connection_loss
 from .settings import InfraSettings
 
 log = logging.getLogger("gridcommons.outbox")
@@ -133,33 +138,56 @@ class OutboxRelay:
         self.name = f"outbox-relay[{outbox.schema}]"
 
     async def run(self, stop: asyncio.Event) -> None:
-        producer = await start_with_retry(
-            lambda: make_producer(self.infra, client_id=self.name), stop, what=self.name
-        )
-        if producer is None:
-            return
         listener = asyncio.create_task(self._listen(stop))
+        producer: AIOKafkaProducer | None = None
+        lost = asyncio.Event()
         backoff = 0.2
         try:
             while not stop.is_set():
+                if producer is not None and lost.is_set():
+                    # The broker dropped us (maybe restarted, empty): never reuse its metadata.
+                    log.warning("%s: broker connection lost; rebuilding the producer", self.name)
+                    await stop_producer(producer, flush_timeout=0)
+                    producer = None
+                if producer is None:
+                    producer, lost = await self._start_producer(stop)
+                    if producer is None:
+                        return
+                # Clear before reading: a NOTIFY that arrives while the batch runs wakes the next round.
+                self._wake.clear()
                 try:
-                    sent = await self._publish_batch(producer)
+                    sent = await self._publish_batch(producer, lost, stop)
                     backoff = 0.2
                 except Exception as exc:
-                    log.warning("%s: publish failed (%s: %s); retrying in %.1fs", self.name, exc.__class__.__name__, exc, backoff)
+                    log.warning(
+                        "%s: publish failed (%s: %s); retrying in %.1fs", self.name, exc.__class__.__name__, exc, backoff
+                    )
+                    # Whatever the producer still holds is stale: the rows were rolled back and go again.
+                    await stop_producer(producer, flush_timeout=0)
+                    producer = None
                     await self._sleep(stop, backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
                 if sent >= self.batch_size:
                     continue
-                self._wake.clear()
                 await self._sleep(stop, self.poll_interval, wake=True)
         finally:
             listener.cancel()
-            try:
-                await producer.stop()  # flushes what is in flight
-            except Exception:
-                log.exception("%s: producer stop failed", self.name)
+            await asyncio.wait([listener], timeout=2)
+            if producer is not None:
+                await stop_producer(producer, flush_timeout=5.0)  # flushes what is in flight
+
+    async def _start_producer(self, stop: asyncio.Event) -> tuple[AIOKafkaProducer | None, asyncio.Event]:
+        lost = asyncio.Event()
+
+        def factory() -> AIOKafkaProducer:
+            nonlocal lost
+            producer = make_producer(self.infra, client_id=self.name)
+            lost = watch_connection_loss(producer)
+            return producer
+
+        producer = await start_with_retry(factory, stop, what=self.name)
+        return producer, lost
 
     async def _sleep(self, stop: asyncio.Event, seconds: float, *, wake: bool = False) -> None:
         waits = [asyncio.ensure_future(stop.wait())]
@@ -191,7 +219,7 @@ class OutboxRelay:
                     except Exception:
                         pass
 
-    async def _publish_batch(self, producer: AIOKafkaProducer) -> int:
+    async def _publish_batch(self, producer: AIOKafkaProducer, lost: asyncio.Event, stop: asyncio.Event) -> int:
         table = self.outbox.table
         async with self.engine.begin() as conn:
             locked = (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self.outbox.lock_key})).scalar()
@@ -219,8 +247,33 @@ class OutboxRelay:
                         headers=[("content-type", CONTENT_TYPE.encode()), ("ce_id", event.id.encode())],
                     )
                 )
-            await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
+            await self._await_acks(futures, lost, stop)
             await conn.execute(
                 table.update().where(table.c.seq.in_([r.seq for r in rows])).values(published_at=func.now())
             )
             return len(rows)
+
+    async def _await_acks(self, futures: list[asyncio.Future[Any]], lost: asyncio.Event, stop: asyncio.Event) -> None:
+        """Every acknowledgement, or an exception: the transaction then rolls back and the rows stay unpublished.
+
+        Gives up at once when a broker connection breaks (a retry into a restarted, empty broker
+        can be acknowledged and still lost); on ``stop`` it waits a short grace period for acks.
+        """
+        acks = asyncio.ensure_future(asyncio.gather(*futures))
+        watchers = [asyncio.ensure_future(lost.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait([acks, *watchers], timeout=30, return_when=asyncio.FIRST_COMPLETED)
+            if not acks.done() and stop.is_set() and not lost.is_set():
+                await asyncio.wait([acks, watchers[0]], timeout=5, return_when=asyncio.FIRST_COMPLETED)
+            if acks.done():
+                acks.result()  # raises the first failed send
+                return
+            if lost.is_set():
+                raise KafkaConnectionError("broker connection lost before every message was acknowledged")
+            raise TimeoutError("not every message was acknowledged in time")
+        finally:
+            for task in (acks, *watchers):
+                if not task.done():
+                    task.cancel()
+            if acks.cancelled() is False and acks.done():
+                acks.exception()  # retrieved: no "exception never retrieved" warning

@@ -1,0 +1,237 @@
+"""ConsumerRunner: idempotent effects, dead letters, offsets committed after the database."""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from gridcommons.consumer import ConsumerRunner, Handler, decode_json
+from gridcommons.db import unit_of_work
+from gridcommons.events import CONTENT_TYPE, CloudEvent
+from gridcommons.kafka import make_producer
+from gridcommons.outbox import OutboxRelay
+from gridcommons.settings import InfraSettings
+from gridcommons.testing.plugin import Stack
+
+from .conftest import KernelSchema, collect, drain, header, independent_consumer, unique, wait_for
+
+
+def cloud_event(n: int, *, subject: str = "dev-1", **data: object) -> CloudEvent:
+    return CloudEvent(source="/tests/producer", type="org.gridcommons.test.reading", subject=subject, data={"n": n, **data})
+
+
+class Recorder:
+    """The handler under test: one ``effects`` row per event; ``fail`` in the data raises ValueError."""
+
+    def __init__(self, ks: KernelSchema):
+        self.ks = ks
+        self.calls: Counter[int] = Counter()
+
+    async def __call__(self, session: AsyncSession, msg: ConsumerRecord[bytes, bytes]) -> None:
+        body = decode_json(msg)  # PoisonMessage on bad JSON
+        self.calls[msg.offset] += 1
+        await session.execute(
+            self.ks.effects.insert().values(
+                event_id=body["id"], topic=msg.topic, kafka_offset=msg.offset, body=orjson.dumps(body["data"]).decode()
+            )
+        )
+        if body["data"].get("fail"):
+            raise ValueError(f"refusing reading {body['data']['n']}")
+
+
+async def effect_ids(engine: AsyncEngine, ks: KernelSchema) -> list[str]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(select(ks.effects.c.event_id).order_by(ks.effects.c.id))).scalars())
+
+
+async def produce(infra: InfraSettings, topic: str, messages: list[tuple[bytes, bytes, str | None]]):
+    """(key, value, ce_id) in order; returns the RecordMetadata of each."""
+    producer = make_producer(infra, client_id="kernel-test-producer")
+    await producer.start()
+    try:
+        out = []
+        for key, value, ce_id in messages:
+            headers = [("content-type", CONTENT_TYPE.encode())] + ([("ce_id", ce_id.encode())] if ce_id else [])
+            out.append(await producer.send_and_wait(topic, value=value, key=key, headers=headers))
+        return out
+    finally:
+        await producer.stop()
+
+
+async def ignore(session: AsyncSession, msg: ConsumerRecord[bytes, bytes]) -> None:
+    pass
+
+
+def runner(ks: KernelSchema, infra: InfraSettings, topic: str, handler: Handler, max_attempts: int = 3) -> ConsumerRunner:
+    return ConsumerRunner(
+        name=f"kernel-test-{uuid.uuid4().hex[:8]}",
+        topics=(topic,),
+        handler=handler,
+        sessionmaker=ks.sessionmaker,
+        outbox=ks.outbox,
+        infra=infra,
+        max_attempts=max_attempts,
+    )
+
+
+async def stop_runner(stop: asyncio.Event, task: asyncio.Task[None], seconds: float = 5.0) -> float:
+    stop.set()
+    t0 = time.monotonic()
+    await asyncio.wait_for(task, seconds)
+    return time.monotonic() - t0
+
+
+async def test_redelivered_message_has_one_effect(kernel_schema: KernelSchema, engine: AsyncEngine, infra: InfraSettings) -> None:
+    ks = kernel_schema
+    topic = unique("kernel.dedupe")
+    twice, after = cloud_event(1), cloud_event(2)
+    # The same CloudEvent bytes twice (a relay re-sent after a crash), then another event.
+    await produce(
+        infra, topic, [(b"dev-1", twice.to_bytes(), twice.id), (b"dev-1", twice.to_bytes(), twice.id), (b"dev-1", after.to_bytes(), after.id)]
+    )
+    handler = Recorder(ks)
+    run = runner(ks, infra, topic, handler)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run.run(stop))
+    try:
+        await wait_for(lambda: _has(engine, ks, after.id), timeout=20)
+    finally:
+        shutdown = await stop_runner(stop, task)
+    print(f"\nrunner stopped in {shutdown * 1000:.0f} ms")
+    assert await effect_ids(engine, ks) == [twice.id, after.id]
+    assert handler.calls == {0: 1, 2: 1}  # offset 1, the redelivery, never reached the handler
+    async with engine.connect() as conn:
+        processed = (
+            await conn.execute(select(ks.outbox.processed_table.c.event_id).where(ks.outbox.processed_table.c.consumer == run.name))
+        ).scalars()
+        assert sorted(processed) == sorted([twice.id, after.id])
+
+
+async def _has(engine: AsyncEngine, ks: KernelSchema, event_id: str) -> bool:
+    return event_id in await effect_ids(engine, ks)
+
+
+async def test_poison_and_failing_messages_go_to_the_dlq_and_offsets_follow_the_database(
+    kernel_schema: KernelSchema, engine: AsyncEngine, infra: InfraSettings
+) -> None:
+    ks = kernel_schema
+    topic = unique("kernel.dlq")
+    good1, failing, good2 = cloud_event(1), cloud_event(2, fail=True), cloud_event(3)
+    # One key: one partition, so the order below is the order of processing.
+    metas = await produce(
+        infra,
+        topic,
+        [
+            (b"dev-1", good1.to_bytes(), good1.id),
+            (b"dev-1", b"{not json", None),
+            (b"dev-1", failing.to_bytes(), failing.id),
+            (b"dev-1", good2.to_bytes(), good2.id),
+        ],
+    )
+    tp = metas[0].topic_partition
+    assert [m.offset for m in metas] == [0, 1, 2, 3] and {m.topic_partition for m in metas} == {tp}
+
+    dlq_reader = independent_consumer(infra, f"{topic}.dlq", group=False)
+    await dlq_reader.start()
+    handler = Recorder(ks)
+    run = runner(ks, infra, topic, handler, max_attempts=3)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run.run(stop))
+    try:
+        await wait_for(lambda: _has(engine, ks, good2.id), timeout=20)
+        dead = await collect(dlq_reader, lambda m: True, count=2, timeout=10)
+        dead += await drain(dlq_reader, 0.5)
+    finally:
+        shutdown = await stop_runner(stop, task)
+        await dlq_reader.stop()
+    print(f"\nrunner stopped in {shutdown * 1000:.0f} ms")
+
+    # (b) the poison message: straight to the DLQ, never retried, and the next message was processed.
+    # (c) the ValueError: max_attempts tries, each rolled back, then the DLQ.
+    assert handler.calls == {0: 1, 2: 3, 3: 1}
+    assert await effect_ids(engine, ks) == [good1.id, good2.id]
+    assert len(dead) == 2
+    poison, refused = dead
+    assert poison.value == b"{not json" and poison.key == b"dev-1"
+    assert header(poison, "dlq_error").decode().startswith("PoisonMessage: value is not JSON")
+    assert header(poison, "dlq_consumer") == run.name.encode()
+    assert header(poison, "dlq_source") == f"{topic}:{tp.partition}:1".encode()
+    assert refused.value == failing.to_bytes()
+    assert header(refused, "ce_id") == failing.id.encode()  # the original headers travel along
+    assert header(refused, "dlq_error") == b"ValueError: refusing reading 2"
+    assert header(refused, "dlq_source") == f"{topic}:{tp.partition}:2".encode()
+
+    # (d) offsets were committed after each database commit: the group resumes after the last message.
+    again = AIOKafkaConsumer(
+        bootstrap_servers=infra.kafka_bootstrap_servers,
+        group_id=run.name,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=10,
+    )
+    await again.start()
+    try:
+        assert await again.committed(tp) == metas[-1].offset + 1
+        again.assign([tp])  # starts from the group's committed offset (no rebalance wait)
+        redelivered = await drain(again, 1.0)
+    finally:
+        await again.stop()
+    assert redelivered == []
+
+
+async def test_runner_survives_a_broker_outage(
+    kernel_schema: KernelSchema, engine: AsyncEngine, infra: InfraSettings, stack: Stack
+) -> None:
+    ks = kernel_schema
+    topic = unique("kernel.outage")
+    before, after = cloud_event(1), cloud_event(2)
+    await produce(infra, topic, [(b"dev-1", before.to_bytes(), before.id)])
+    handler = Recorder(ks)
+    run = runner(ks, infra, topic, handler)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run.run(stop))
+    # Two more workers, to be stopped while the broker is away: a runner and a relay with work to do.
+    other_stop = asyncio.Event()
+    others = [
+        asyncio.create_task(runner(ks, infra, topic, ignore).run(other_stop)),
+        asyncio.create_task(OutboxRelay(ks.outbox, engine, infra, poll_interval=0.5).run(other_stop)),
+    ]
+    try:
+        await wait_for(lambda: _has(engine, ks, before.id), timeout=20)
+        stack.stop_broker()
+        try:
+            async with unit_of_work(ks.sessionmaker) as session:
+                await ks.outbox.publish(session, topic=topic, type="t", subject="s", data={}, company_id=None)
+            await asyncio.sleep(2.0)  # the runners poll and the relay retries a broker that is not there
+            assert not task.done() and not any(t.done() for t in others)
+            other_stop.set()
+            t0 = time.monotonic()
+            done, pending = await asyncio.wait(others, timeout=8)
+            stopped_in_outage = time.monotonic() - t0
+            assert not pending, "a worker did not stop while the broker was away"
+            for t in done:
+                t.result()
+            async with engine.connect() as conn:
+                assert (await conn.execute(select(ks.outbox.table.c.published_at))).scalar_one() is None
+        finally:
+            other_stop.set()
+            stack.start_broker()
+        restarted = time.monotonic()
+        # Memory storage: the topic starts empty again; the event lands at offset 0.
+        await produce(infra, topic, [(b"dev-1", after.to_bytes(), after.id)])
+        await wait_for(lambda: _has(engine, ks, after.id), timeout=45, step=0.2)
+        resumed = time.monotonic() - restarted
+    finally:
+        shutdown = await stop_runner(stop, task, 10.0)
+    print(
+        f"\nrunner resumed {resumed:.1f} s after broker restart; stopped in {shutdown * 1000:.0f} ms; "
+        f"runner + relay stopped during the outage in {stopped_in_outage * 1000:.0f} ms"
+    )
+    assert await effect_ids(engine, ks) == [before.id, after.id]
