@@ -3,6 +3,7 @@ database, then a few assets created through the gateway's public API like any cl
 
 Run by `make run` after every process answers; prints the credentials it ensured.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,9 +18,30 @@ from gridcommons.db import make_engine, make_sessionmaker
 from gridcommons.settings import InfraSettings
 
 DEMO_ASSETS = [
-    {"code": "WU", "name": "Wustermark battery", "type": "BESS", "region": "DE", "delivery_area": "50HZ", "provider": "ENTELIOS"},
-    {"code": "DK", "name": "Dresden solar park", "type": "PV", "region": "DE", "delivery_area": "50HZ", "provider": "EBX"},
-    {"code": "KR", "name": "Krakow battery", "type": "BESS", "region": "PL", "delivery_area": "PSE", "provider": "TERRALAYR"},
+    {
+        "code": "WU",
+        "name": "Wustermark battery",
+        "type": "BESS",
+        "region": "DE",
+        "delivery_area": "50HZ",
+        "provider": "ENTELIOS",
+    },
+    {
+        "code": "DK",
+        "name": "Dresden solar park",
+        "type": "PV",
+        "region": "DE",
+        "delivery_area": "50HZ",
+        "provider": "EBX",
+    },
+    {
+        "code": "KR",
+        "name": "Krakow battery",
+        "type": "BESS",
+        "region": "PL",
+        "delivery_area": "PSE",
+        "provider": "TERRALAYR",
+    },
 ]
 
 
@@ -40,25 +62,35 @@ async def ensure_tenant() -> dict:
 def main() -> None:
     info = asyncio.run(ensure_tenant())
     gateway = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8000')}"
-    form = urllib.parse.urlencode({"grant_type": "password", "username": "demo-operator", "password": "demo-operator-pass"}).encode()
-    token = _call("POST", f"{gateway}/auth/token", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    form = urllib.parse.urlencode(
+        {"grant_type": "password", "username": "demo-operator", "password": "demo-operator-pass"}
+    ).encode()
+    token = _call(
+        "POST", f"{gateway}/auth/token", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert isinstance(token, dict)
     company_id = str(info["company_id"])
-    headers = {"Authorization": f"Bearer {token['access_token']}", "CompanyID": company_id, "Content-Type": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {token['access_token']}",
+        "CompanyID": company_id,
+        "Content-Type": "application/json",
+    }
     existing = _call("GET", f"{gateway}/api/assets?limit=1000", headers=headers)
     assert isinstance(existing, dict)
     have = {a["code"] for a in existing["assets"]}
     for asset in DEMO_ASSETS:
         if asset["code"] not in have:
             _call("POST", f"{gateway}/api/assets", data=json.dumps(asset).encode(), headers=headers)
-    print(f"Demo tenant: company \"{info.get('company_name', 'Demo Energy Community')}\" CompanyID={company_id}")
+    print(f'Demo tenant: company "{info.get("company_name", "Demo Energy Community")}" CompanyID={company_id}')
     print("  superuser      superuser / superuser-pass")
     print("  admin          demo-admin / demo-admin-pass")
     print("  operator       demo-operator / demo-operator-pass")
     print("  member         demo-member / demo-member-pass")
     print("  device client  demo-device / demo-device-secret  (client_credentials; /api/ingest/* only)")
     print("Try:")
-    print(f"  TOKEN=$(curl -s -d grant_type=password -d username=demo-operator -d password=demo-operator-pass {gateway}/auth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')")
+    print(
+        f"  TOKEN=$(curl -s -d grant_type=password -d username=demo-operator -d password=demo-operator-pass {gateway}/auth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
+    )
     print(f"  curl -H \"Authorization: Bearer $TOKEN\" -H 'CompanyID: {company_id}' {gateway}/api/assets")
 
 

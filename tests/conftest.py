@@ -1,11 +1,12 @@
 """Session-wide: the real stack (kernel plugin), every service's migrations, identity helpers."""
+
 from __future__ import annotations
 
 import asyncio
 
 import pytest
 
-from gridcommons.identity import Identity, IdentitySigner, INTERNAL_IDENTITY_HEADER
+from gridcommons.identity import INTERNAL_IDENTITY_HEADER, Identity, IdentitySigner
 from gridcommons.migrations import upgrade
 from gridcommons.registry import load_registry
 from gridcommons.testing.plugin import Stack

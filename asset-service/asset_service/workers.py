@@ -1,4 +1,5 @@
 """asset-service workers: the outbox relay (consumers of ingest.* topics come with their domains)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

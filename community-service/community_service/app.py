@@ -1,6 +1,7 @@
 """community-service: skeleton (ops endpoints only; the domain routers come with their slices)."""
 
 from fastapi import FastAPI
+
 from gridcommons.app import create_service_app
 
 from .settings import CommunitySettings, load_settings

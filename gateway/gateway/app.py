@@ -1,4 +1,5 @@
 """The gateway app: its own endpoints (auth package) and the edge (proxy, merged OpenAPI)."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator

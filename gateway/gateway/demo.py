@@ -1,4 +1,5 @@
 """Demo tenant for `make run` and the end-to-end tests (idempotent)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -39,8 +40,13 @@ async def ensure_demo_tenant(sessionmaker: async_sessionmaker[AsyncSession]) -> 
         users: dict[str, Any] = {}
         for role, (username, password) in USERS.items():
             row = await service.ensure_user(
-                session, None, username, password, email=f"{username}@demo.gridcommons.org",
-                first_name="Demo", last_name=role.capitalize(),
+                session,
+                None,
+                username,
+                password,
+                email=f"{username}@demo.gridcommons.org",
+                first_name="Demo",
+                last_name=role.capitalize(),
             )
             await service.ensure_membership(session, None, row, company["id"], role)
             users[role] = {"id": row["id"], "username": username, "password": password, "role": role}

@@ -1,4 +1,5 @@
 """The contract between the gateway's auth package and its edge (proxy) package."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ class Principal:
     jti: str
     expires_at: datetime
     company_id: int | None = None  # machine clients belong to exactly one company
-    request_budget_per_minute: int | None = None  # machine clients: requests/minute the edge allows (None = the gateway's default budget)
+    request_budget_per_minute: int | None = (
+        None  # machine clients: requests/minute the edge allows (None = the gateway's default budget)
+    )
 
 
 class Authenticator(Protocol):

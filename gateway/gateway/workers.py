@@ -1,4 +1,5 @@
 """gateway workers: the outbox relay (publishes gateway.membership.v1)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,5 +1,6 @@
-from gridcommons.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from gridcommons.settings import ServiceSettings
 
 
 class MeteringSettings(ServiceSettings):

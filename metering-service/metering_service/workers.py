@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from gridcommons.outbox import OutboxRelay
 from gridcommons.worker import Worker
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .db import outbox
 from .settings import MeteringSettings, load_settings

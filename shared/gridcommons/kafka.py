@@ -1,4 +1,5 @@
 """aiokafka producers and consumers configured from the infrastructure settings."""
+
 from __future__ import annotations
 
 import asyncio

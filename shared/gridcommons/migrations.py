@@ -3,6 +3,7 @@
 A service's ``migrations/env.py`` is two lines: import its metadata, call ``run_env(metadata)``.
 ``upgrade(service_dir, url)`` applies them (used by ``make run``, the tests and deploy jobs).
 """
+
 from __future__ import annotations
 
 import asyncio

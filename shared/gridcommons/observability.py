@@ -1,4 +1,5 @@
 """JSON logs carrying the request id, Prometheus metrics, and the request-id / body-limit middleware."""
+
 from __future__ import annotations
 
 import contextvars

@@ -12,6 +12,7 @@
   metadata (see ``gridcommons.kafka.watch_connection_loss``).
   Delivery is at-least-once: consumers deduplicate by event id.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from .events import CONTENT_TYPE, CloudEvent
 from .db import asyncpg_dsn
+from .events import CONTENT_TYPE, CloudEvent
 from .kafka import make_producer, start_with_retry, stop_producer, watch_connection_loss
 from .settings import InfraSettings
 
@@ -103,8 +104,9 @@ class Outbox:
             subject=subject,
             companyid=None if company_id is None else str(company_id),
             data=data,
-            **({"time": time} if time else {}),
         )
+        if time is not None:
+            event.time = time
         await session.execute(
             insert(self.table).values(
                 event_id=event.id,
@@ -160,7 +162,11 @@ class OutboxRelay:
                     backoff = 0.2
                 except Exception as exc:
                     log.warning(
-                        "%s: publish failed (%s: %s); retrying in %.1fs", self.name, exc.__class__.__name__, exc, backoff
+                        "%s: publish failed (%s: %s); retrying in %.1fs",
+                        self.name,
+                        exc.__class__.__name__,
+                        exc,
+                        backoff,
                     )
                     # Whatever the producer still holds is stale: the rows were rolled back and go again.
                     await stop_producer(producer, flush_timeout=0)
@@ -222,7 +228,9 @@ class OutboxRelay:
     async def _publish_batch(self, producer: AIOKafkaProducer, lost: asyncio.Event, stop: asyncio.Event) -> int:
         table = self.outbox.table
         async with self.engine.begin() as conn:
-            locked = (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self.outbox.lock_key})).scalar()
+            locked = (
+                await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self.outbox.lock_key})
+            ).scalar()
             if not locked:
                 return 0  # another replica is publishing; we stand by until the next wake-up
             rows = (

@@ -1,4 +1,5 @@
 """limit/offset pagination, with the seeds' bounds (limit 1..1000, default 50; offset >= 0)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

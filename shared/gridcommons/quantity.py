@@ -1,11 +1,11 @@
 """Quantities: ``{"amount": "<decimal string>", "unit": "MW"}`` on the wire, NUMERIC in the database."""
+
 from __future__ import annotations
 
 from decimal import Context, Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, field_validator
-
 
 MAX_INTEGER_DIGITS = 20
 MAX_FRACTION_DIGITS = 18

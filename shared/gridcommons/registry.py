@@ -1,4 +1,5 @@
 """The service registry (``deploy/services.toml``): names, ports, apps, migrations, workers."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Settings: infrastructure addresses shared by every process, plus one prefix per service."""
+
 from __future__ import annotations
 
 from pathlib import Path

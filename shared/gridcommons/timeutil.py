@@ -1,4 +1,5 @@
 """Time helpers: UTC now, the regions' local calendars, delivery days and quarter hours."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta

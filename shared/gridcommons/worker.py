@@ -4,6 +4,7 @@ Usage: ``python -m gridcommons.worker asset_service.workers:build``, where ``bui
 returns the workers. On a signal every worker is asked to stop: consumers stop fetching and
 finish the message in hand, producers flush, then the process exits.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import httpx
 
-BODY = {"code": "wu", "name": "Wustermark", "type": "BESS", "region": "DE", "delivery_area": "50HZ", "provider": "ENTELIOS"}
+BODY = {
+    "code": "wu",
+    "name": "Wustermark",
+    "type": "BESS",
+    "region": "DE",
+    "delivery_area": "50HZ",
+    "provider": "ENTELIOS",
+}
 
 
 async def test_create_get_list(asset_client: httpx.AsyncClient, internal_headers, company_id: int) -> None:
@@ -71,7 +78,9 @@ async def test_health(asset_client: httpx.AsyncClient) -> None:
     assert "http_requests_total" in metrics.text
 
 
-async def test_ids_restart_after_a_clean_state(asset_client: httpx.AsyncClient, internal_headers, truncate_schemas) -> None:
+async def test_ids_restart_after_a_clean_state(
+    asset_client: httpx.AsyncClient, internal_headers, truncate_schemas
+) -> None:
     await truncate_schemas("asset")
     op = internal_headers(7, "operator")
     first = await asset_client.post("/api/assets", json={**BODY, "code": "zz-1"}, headers=op)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+
 from asset_service.assets import events as asset_events
 from asset_service.assets.schemas import AssetResponse
 

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic_settings import BaseSettings
+
 from gridcommons.registry import ServiceEntry, load_registry
 from gridcommons.settings import InfraSettings, ServiceSettings
-from pydantic_settings import BaseSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = load_registry(ROOT)

@@ -1,4 +1,5 @@
 """Boot the real processes exactly as `make run` does and call the gateway over HTTP."""
+
 from __future__ import annotations
 
 import json
@@ -68,7 +69,9 @@ class RunningStack:
             pytest.fail(f"stack did not stop on SIGINT:\n{self.output()}")
 
 
-def _request(method: str, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, object]:
+def _request(
+    method: str, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, object]:
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
@@ -79,7 +82,9 @@ def _request(method: str, url: str, *, data: bytes | None = None, headers: dict[
 
 def _token(gateway: str, username: str, password: str) -> str:
     form = urllib.parse.urlencode({"grant_type": "password", "username": username, "password": password}).encode()
-    status, body = _request("POST", f"{gateway}/auth/token", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, body = _request(
+        "POST", f"{gateway}/auth/token", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert status == 200, body
     assert isinstance(body, dict)
     return str(body["access_token"])
@@ -88,7 +93,11 @@ def _token(gateway: str, username: str, password: str) -> str:
 def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
     pg_port, kafka_port = free_port(), free_port()
-    env |= {"GRIDCOMMONS_DATA_DIR": str(tmp_path / "data"), "GC_POSTGRES_PORT": str(pg_port), "GC_KAFKA_PORT": str(kafka_port)}
+    env |= {
+        "GRIDCOMMONS_DATA_DIR": str(tmp_path / "data"),
+        "GC_POSTGRES_PORT": str(pg_port),
+        "GC_KAFKA_PORT": str(kafka_port),
+    }
     ports = {}
     for entry in load_registry():
         ports[entry.name] = free_port()
@@ -103,13 +112,19 @@ def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
             assert gateway in out and "demo-operator" in out
             company_id = re.search(r"CompanyID=(\d+)", out)
             assert company_id, out
-            headers = {"Authorization": f"Bearer {_token(gateway, 'demo-operator', 'demo-operator-pass')}", "CompanyID": company_id.group(1)}
+            headers = {
+                "Authorization": f"Bearer {_token(gateway, 'demo-operator', 'demo-operator-pass')}",
+                "CompanyID": company_id.group(1),
+            }
             status, body = _request("GET", f"{gateway}/api/assets", headers=headers)
             assert status == 200, body
             assert isinstance(body, dict)
             assert sorted(a["code"] for a in body["assets"]) == ["DK", "KR", "WU"], f"run {run}: {body}"
             # the member reads, a different company is refused, a direct call without the gateway is 401
-            member = {"Authorization": f"Bearer {_token(gateway, 'demo-member', 'demo-member-pass')}", "CompanyID": company_id.group(1)}
+            member = {
+                "Authorization": f"Bearer {_token(gateway, 'demo-member', 'demo-member-pass')}",
+                "CompanyID": company_id.group(1),
+            }
             assert _request("GET", f"{gateway}/api/assets", headers=member)[0] == 200
             assert _request("GET", f"{gateway}/api/assets", headers={**member, "CompanyID": "999999"})[0] == 403
             assert _request("GET", f"http://127.0.0.1:{ports['asset-service']}/api/assets", headers=headers)[0] == 401

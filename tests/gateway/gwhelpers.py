@@ -1,4 +1,5 @@
 """Helpers of the gateway tests (imported by name: test directories are not packages)."""
+
 from __future__ import annotations
 
 import itertools
@@ -28,9 +29,13 @@ def unique(prefix: str = "u") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-async def register(client: httpx.AsyncClient, username: str | None = None, password: str = "long-enough-pw") -> dict[str, Any]:
+async def register(
+    client: httpx.AsyncClient, username: str | None = None, password: str = "long-enough-pw"
+) -> dict[str, Any]:
     username = username or unique()
-    r = await client.post("/auth/register", json={"username": username, "email": f"{username}@example.com", "password": password})
+    r = await client.post(
+        "/auth/register", json={"username": username, "email": f"{username}@example.com", "password": password}
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     body["password"] = password
@@ -38,10 +43,11 @@ async def register(client: httpx.AsyncClient, username: str | None = None, passw
 
 
 async def superuser_token(client: httpx.AsyncClient) -> str:
-    r = await client.post("/auth/token", data={"grant_type": "password", "username": SUPERUSER[0], "password": SUPERUSER[1]})
+    r = await client.post(
+        "/auth/token", data={"grant_type": "password", "username": SUPERUSER[0], "password": SUPERUSER[1]}
+    )
     assert r.status_code == 200, r.text
     return r.json()["access_token"]
-
 
 
 async def make_company(client: httpx.AsyncClient, su_token: str) -> dict[str, Any]:
@@ -53,7 +59,9 @@ async def make_company(client: httpx.AsyncClient, su_token: str) -> dict[str, An
     for role in ("admin", "operator", "member"):
         user = await register(client)
         r = await client.put(
-            f"/api/gateway/companies/{company['id']}/members/{user['user']['id']}", json={"role": role}, headers=bearer(su_token)
+            f"/api/gateway/companies/{company['id']}/members/{user['user']['id']}",
+            json={"role": role},
+            headers=bearer(su_token),
         )
         assert r.status_code == 200, r.text
         people[role] = user

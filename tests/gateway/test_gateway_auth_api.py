@@ -1,4 +1,5 @@
 """Seed 001 AuthAPI: register, login, logout, info."""
+
 from __future__ import annotations
 
 import httpx
@@ -7,7 +8,9 @@ from gwhelpers import bearer, register, unique
 
 async def test_register_info_shapes(client: httpx.AsyncClient) -> None:
     name = unique("john")
-    r = await client.post("/auth/register", json={"username": name, "email": f"{name}@example.com", "password": "strong-password"})
+    r = await client.post(
+        "/auth/register", json={"username": name, "email": f"{name}@example.com", "password": "strong-password"}
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert set(body) == {"user", "token"}
@@ -21,9 +24,13 @@ async def test_register_info_shapes(client: httpx.AsyncClient) -> None:
 async def test_register_validation_and_duplicates(client: httpx.AsyncClient) -> None:
     user = await register(client)
     name = user["user"]["username"]
-    dup = await client.post("/auth/register", json={"username": name, "email": "x@example.com", "password": "long-enough-pw"})
+    dup = await client.post(
+        "/auth/register", json={"username": name, "email": "x@example.com", "password": "long-enough-pw"}
+    )
     assert dup.status_code == 409 and dup.json() == {"detail": "A user with that username already exists."}
-    upper = await client.post("/auth/register", json={"username": name.upper(), "email": "x@example.com", "password": "long-enough-pw"})
+    upper = await client.post(
+        "/auth/register", json={"username": name.upper(), "email": "x@example.com", "password": "long-enough-pw"}
+    )
     assert upper.status_code == 409
     for body in (
         {"username": "has space", "email": "a@example.com", "password": "long-enough-pw"},
@@ -36,7 +43,9 @@ async def test_register_validation_and_duplicates(client: httpx.AsyncClient) -> 
         r = await client.post("/auth/register", json=body)
         assert r.status_code == 422, (body, r.text)
         assert isinstance(r.json()["detail"], list)
-    ok = await client.post("/auth/register", json={"username": f"a.b+c@d_{unique()}", "email": "a@b.co", "password": "12345678"})
+    ok = await client.post(
+        "/auth/register", json={"username": f"a.b+c@d_{unique()}", "email": "a@b.co", "password": "12345678"}
+    )
     assert ok.status_code == 201, ok.text
 
 
@@ -78,7 +87,15 @@ async def test_missing_and_garbage_authorization(client: httpx.AsyncClient) -> N
     r = await client.get("/auth/info")
     assert r.status_code == 401 and r.json() == {"detail": "Not authenticated"}
     assert r.headers["www-authenticate"] == "Bearer"
-    for header in ("Bearer", "Bearer ", "Basic abc", "garbage", "Bearer not.a.jwt", "Bearer " + "a" * 5000, "Bearer a.b.c"):
+    for header in (
+        "Bearer",
+        "Bearer ",
+        "Basic abc",
+        "garbage",
+        "Bearer not.a.jwt",
+        "Bearer " + "a" * 5000,
+        "Bearer a.b.c",
+    ):
         r = await client.get("/auth/info", headers={"Authorization": header})
         assert r.status_code == 401, header
         assert r.headers["www-authenticate"].startswith("Bearer")

@@ -1,4 +1,5 @@
 """Seed 004 /api/core/*: csrftoken, login (double-submit CSRF), session, logout."""
+
 from __future__ import annotations
 
 import httpx
@@ -17,16 +18,22 @@ async def test_core_session_flow(client: httpx.AsyncClient) -> None:
     csrf = r.json()["csrfmiddlewaretoken"]
     assert set(r.json()) == {"csrfmiddlewaretoken"} and client.cookies.get("csrftoken") == csrf
 
-    mismatch = await client.post("/api/core/login", data={"username": name, "password": user["password"], "csrfmiddlewaretoken": "x" * 43})
+    mismatch = await client.post(
+        "/api/core/login", data={"username": name, "password": user["password"], "csrfmiddlewaretoken": "x" * 43}
+    )
     assert mismatch.status_code == 400 and mismatch.content == b""
     no_token = await client.post("/api/core/login", data={"username": name, "password": user["password"]})
     assert no_token.status_code == 400
-    bad = await client.post("/api/core/login", data={"username": name, "password": "wrong-pass", "csrfmiddlewaretoken": csrf})
+    bad = await client.post(
+        "/api/core/login", data={"username": name, "password": "wrong-pass", "csrfmiddlewaretoken": csrf}
+    )
     assert bad.status_code == 403 and bad.text == "login failed"
     empty = await client.post("/api/core/login", data={"csrfmiddlewaretoken": csrf})
     assert empty.status_code == 403 and empty.text == "login failed"
 
-    ok = await client.post("/api/core/login", data={"username": name, "password": user["password"], "csrfmiddlewaretoken": csrf})
+    ok = await client.post(
+        "/api/core/login", data={"username": name, "password": user["password"], "csrfmiddlewaretoken": csrf}
+    )
     assert ok.status_code == 200, ok.text
     info = ok.json()
     assert set(info) == {"sessionid", "expiry_age", "expiry_date", "user"}

@@ -1,4 +1,5 @@
 """POST /auth/token: password and client_credentials grants, RFC 6749 errors."""
+
 from __future__ import annotations
 
 import base64
@@ -19,7 +20,10 @@ async def _machine_client(client: httpx.AsyncClient, tenant: dict, **body: objec
 
 async def test_password_grant(client: httpx.AsyncClient) -> None:
     user = await register(client)
-    r = await client.post("/auth/token", data={"grant_type": "password", "username": user["user"]["username"], "password": user["password"]})
+    r = await client.post(
+        "/auth/token",
+        data={"grant_type": "password", "username": user["user"]["username"], "password": user["password"]},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body) == {"access_token", "token_type", "expires_in"}
@@ -27,7 +31,9 @@ async def test_password_grant(client: httpx.AsyncClient) -> None:
     assert r.headers["cache-control"] == "no-store"
     assert (await client.get("/auth/info", headers=bearer(body["access_token"]))).json() == user["user"]
 
-    bad = await client.post("/auth/token", data={"grant_type": "password", "username": user["user"]["username"], "password": "nope-nope"})
+    bad = await client.post(
+        "/auth/token", data={"grant_type": "password", "username": user["user"]["username"], "password": "nope-nope"}
+    )
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_grant"
     missing = await client.post("/auth/token", data={"grant_type": "password", "username": user["user"]["username"]})
     assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
@@ -39,13 +45,26 @@ async def test_password_grant(client: httpx.AsyncClient) -> None:
 
 async def test_client_credentials_grant_and_revocation(client: httpx.AsyncClient, tenant: dict) -> None:
     mc = await _machine_client(client, tenant, request_budget_per_minute=120)
-    assert set(mc) == {"client_id", "client_secret", "name", "company_id", "request_budget_per_minute", "created_at", "revoked_at"}
+    assert set(mc) == {
+        "client_id",
+        "client_secret",
+        "name",
+        "company_id",
+        "request_budget_per_minute",
+        "created_at",
+        "revoked_at",
+    }
     assert mc["company_id"] == tenant["id"] and mc["request_budget_per_minute"] == 120
 
-    form = await client.post("/auth/token", data={"grant_type": "client_credentials", "client_id": mc["client_id"], "client_secret": mc["client_secret"]})
+    form = await client.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials", "client_id": mc["client_id"], "client_secret": mc["client_secret"]},
+    )
     assert form.status_code == 200, form.text
     basic = base64.b64encode(f"{mc['client_id']}:{mc['client_secret']}".encode()).decode()
-    via_basic = await client.post("/auth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"})
+    via_basic = await client.post(
+        "/auth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+    )
     assert via_basic.status_code == 200, via_basic.text
 
     auth = client._transport.app.state.authenticator  # type: ignore[attr-defined]
@@ -56,10 +75,15 @@ async def test_client_credentials_grant_and_revocation(client: httpx.AsyncClient
     identity = await auth.identity_for(principal, str(tenant["id"]))
     assert identity.roles == frozenset({"device"}) and identity.kind == "client"
 
-    wrong = await client.post("/auth/token", data={"grant_type": "client_credentials", "client_id": mc["client_id"], "client_secret": "x" * 40})
+    wrong = await client.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials", "client_id": mc["client_id"], "client_secret": "x" * 40},
+    )
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
     assert wrong.headers["www-authenticate"].startswith("Basic")
-    unknown = await client.post("/auth/token", data={"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"})
+    unknown = await client.post(
+        "/auth/token", data={"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"}
+    )
     assert unknown.status_code == 401 and unknown.json()["error"] == "invalid_client"
     nothing = await client.post("/auth/token", data={"grant_type": "client_credentials"})
     assert nothing.status_code == 401
@@ -69,7 +93,9 @@ async def test_client_credentials_grant_and_revocation(client: httpx.AsyncClient
         headers={"Authorization": f"Basic {basic}"},
     )
     assert both.status_code == 400 and both.json()["error"] == "invalid_request"
-    garbage = await client.post("/auth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": "Basic !!!"})
+    garbage = await client.post(
+        "/auth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": "Basic !!!"}
+    )
     assert garbage.status_code == 401
 
     # machine clients have no user profile
@@ -82,7 +108,10 @@ async def test_client_credentials_grant_and_revocation(client: httpx.AsyncClient
     assert (await client.delete(f"/api/gateway/machine-clients/{mc['client_id']}", headers=admin)).status_code == 204
     r = await client.get("/auth/info", headers=bearer(token))
     assert r.status_code == 401
-    r = await client.post("/auth/token", data={"grant_type": "client_credentials", "client_id": mc["client_id"], "client_secret": mc["client_secret"]})
+    r = await client.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials", "client_id": mc["client_id"], "client_secret": mc["client_secret"]},
+    )
     assert r.status_code == 401 and r.json()["error"] == "invalid_client"
     assert (await client.delete(f"/api/gateway/machine-clients/{mc['client_id']}", headers=admin)).status_code == 404
     listed = await client.get("/api/gateway/machine-clients", headers=admin)

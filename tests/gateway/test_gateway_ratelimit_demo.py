@@ -1,4 +1,5 @@
 """Login throttling, bootstrap superuser, the demo tenant, workers."""
+
 from __future__ import annotations
 
 import httpx
@@ -28,20 +29,28 @@ async def test_brute_force_on_a_username_gets_429(gateway_app: FastAPI, client: 
         assert r.status_code == 429, r.text
         assert 1 <= int(r.headers["retry-after"]) <= 300
     csrf = (await client.get("/api/core/csrftoken")).json()["csrfmiddlewaretoken"]
-    r = await client.post("/api/core/login", data={"username": name, "password": user["password"], "csrfmiddlewaretoken": csrf})
+    r = await client.post(
+        "/api/core/login", data={"username": name, "password": user["password"], "csrfmiddlewaretoken": csrf}
+    )
     assert r.status_code == 429
     # other users are not affected
     other = await register(client)
-    assert (await client.post("/auth/login", json={"username": other["user"]["username"], "password": other["password"]})).status_code == 200
+    assert (
+        await client.post("/auth/login", json={"username": other["user"]["username"], "password": other["password"]})
+    ).status_code == 200
 
 
 async def test_brute_force_from_one_address_gets_429(client: httpx.AsyncClient) -> None:
     for _ in range(30):
-        r = await client.post("/auth/token", data={"grant_type": "password", "username": unique("guess"), "password": "guess-guess"})
+        r = await client.post(
+            "/auth/token", data={"grant_type": "password", "username": unique("guess"), "password": "guess-guess"}
+        )
         assert r.status_code == 400
     r = await client.post("/auth/login", json={"username": unique("guess"), "password": "guess-guess"})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
-    r = await client.post("/auth/token", data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"})
+    r = await client.post(
+        "/auth/token", data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"}
+    )
     assert r.status_code == 429
 
 
@@ -66,7 +75,9 @@ async def test_bootstrap_superuser_is_idempotent(migrated: Stack) -> None:
             principal = await app.state.authenticator.authenticate(f"Bearer {r.json()['access_token']}")
             assert principal.superuser
             if password == "second-password":  # the password was updated in place
-                old = await c.post("/auth/token", data={"grant_type": "password", "username": name, "password": "first-password"})
+                old = await c.post(
+                    "/auth/token", data={"grant_type": "password", "username": name, "password": "first-password"}
+                )
                 assert old.status_code == 400 and old.json()["error"] == "invalid_grant"
 
 
@@ -78,11 +89,16 @@ async def test_demo_tenant(gateway_app: FastAPI, client: httpx.AsyncClient) -> N
     assert first["device"] == {"client_id": "demo-device", "client_secret": "demo-device-secret", "company_id": cid}
     auth = gateway_app.state.authenticator
     for role, user in first["users"].items():
-        r = await client.post("/auth/token", data={"grant_type": "password", "username": user["username"], "password": user["password"]})
+        r = await client.post(
+            "/auth/token", data={"grant_type": "password", "username": user["username"], "password": user["password"]}
+        )
         assert r.status_code == 200, r.text
         principal = await auth.authenticate(f"Bearer {r.json()['access_token']}")
         assert (await auth.identity_for(principal, str(cid))).roles == frozenset({role})
-    r = await client.post("/auth/token", data={"grant_type": "client_credentials", "client_id": "demo-device", "client_secret": "demo-device-secret"})
+    r = await client.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials", "client_id": "demo-device", "client_secret": "demo-device-secret"},
+    )
     assert r.status_code == 200
     device = await auth.authenticate(f"Bearer {r.json()['access_token']}")
     assert (await auth.identity_for(device, str(cid))).roles == frozenset({"device"})

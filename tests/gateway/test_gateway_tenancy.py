@@ -1,4 +1,5 @@
 """Companies, memberships, /admin/users scoping, CompanyID rules, membership events."""
+
 from __future__ import annotations
 
 import httpx
@@ -28,10 +29,16 @@ async def test_admin_users_scoping(client: httpx.AsyncClient, su: str) -> None:
     alias = await client.get("/admin/users", headers=bearer(a["admin"]["token"]) | {"CommunityId": str(a["id"])})
     assert alias.json() == listed
 
-    one = await client.get(f"/admin/users/{a['member']['user']['id']}", headers=company_headers(a["admin"]["token"], a["id"]))
+    one = await client.get(
+        f"/admin/users/{a['member']['user']['id']}", headers=company_headers(a["admin"]["token"], a["id"])
+    )
     assert one.status_code == 200 and one.json()["username"] == a["member"]["user"]["username"]
     # B's user through A's admin: 404; B's company with A's admin: 403 (not a member)
-    assert (await client.get(f"/admin/users/{b['member']['user']['id']}", headers=company_headers(a["admin"]["token"], a["id"]))).status_code == 404
+    assert (
+        await client.get(
+            f"/admin/users/{b['member']['user']['id']}", headers=company_headers(a["admin"]["token"], a["id"])
+        )
+    ).status_code == 404
     r = await client.get("/admin/users", headers=company_headers(a["admin"]["token"], b["id"]))
     assert r.status_code == 403 and r.json() == {"detail": "Not a member of this company"}
     # non-admins of A: 403; no CompanyID: 400
@@ -55,7 +62,9 @@ async def test_company_and_membership_permissions(client: httpx.AsyncClient, su:
     nid = newcomer["user"]["id"]
 
     # only a superuser creates companies; names are unique
-    assert (await client.post("/api/gateway/companies", json={"name": unique()}, headers=bearer(a["admin"]["token"]))).status_code == 403
+    assert (
+        await client.post("/api/gateway/companies", json={"name": unique()}, headers=bearer(a["admin"]["token"]))
+    ).status_code == 403
     dup = await client.post("/api/gateway/companies", json={"name": a["company"]["name"]}, headers=bearer(su))
     assert dup.status_code == 409
     assert set(a["company"]) == {"id", "name", "created_at"}
@@ -69,14 +78,25 @@ async def test_company_and_membership_permissions(client: httpx.AsyncClient, su:
     assert (await client.put(path, json={"role": "owner"}, headers=bearer(a["admin"]["token"]))).status_code == 422
     r = await client.put(path, json={"role": "member"}, headers=bearer(a["admin"]["token"]))
     assert r.status_code == 200, r.text
-    assert r.json() == {"company_id": a["id"], "user_id": nid, "username": newcomer["user"]["username"],
-                        "email": newcomer["user"]["email"], "role": "member"}
+    assert r.json() == {
+        "company_id": a["id"],
+        "user_id": nid,
+        "username": newcomer["user"]["username"],
+        "email": newcomer["user"]["email"],
+        "role": "member",
+    }
     missing_user = f"/api/gateway/companies/{a['id']}/members/999999999"
-    assert (await client.put(missing_user, json={"role": "member"}, headers=bearer(a["admin"]["token"]))).status_code == 404
-    assert (await client.put(f"/api/gateway/companies/999999999/members/{nid}", json={"role": "member"}, headers=bearer(su))).status_code == 404
+    assert (
+        await client.put(missing_user, json={"role": "member"}, headers=bearer(a["admin"]["token"]))
+    ).status_code == 404
+    assert (
+        await client.put(f"/api/gateway/companies/999999999/members/{nid}", json={"role": "member"}, headers=bearer(su))
+    ).status_code == 404
 
     # the newcomer now acts in A (the cache saw the change at once)
-    assert (await client.get("/admin/users", headers=company_headers(newcomer["token"], a["id"]))).status_code == 403  # member, not admin
+    assert (
+        await client.get("/admin/users", headers=company_headers(newcomer["token"], a["id"]))
+    ).status_code == 403  # member, not admin
     mine = await client.get("/api/gateway/companies", headers=bearer(newcomer["token"]))
     assert [(c["id"], c["role"]) for c in mine.json()] == [(a["id"], "member")]
     r = await client.put(path, json={"role": "admin"}, headers=bearer(a["admin"]["token"]))
@@ -85,8 +105,12 @@ async def test_company_and_membership_permissions(client: httpx.AsyncClient, su:
 
     members = await client.get(f"/api/gateway/companies/{a['id']}/members", headers=bearer(a["admin"]["token"]))
     assert {m["user_id"]: m["role"] for m in members.json()}[nid] == "admin"
-    assert (await client.get(f"/api/gateway/companies/{a['id']}/members", headers=bearer(a["member"]["token"]))).status_code == 403
-    assert (await client.get(f"/api/gateway/companies/{a['id']}/members", headers=bearer(b["admin"]["token"]))).status_code == 404
+    assert (
+        await client.get(f"/api/gateway/companies/{a['id']}/members", headers=bearer(a["member"]["token"]))
+    ).status_code == 403
+    assert (
+        await client.get(f"/api/gateway/companies/{a['id']}/members", headers=bearer(b["admin"]["token"]))
+    ).status_code == 404
 
     # remove: membership gone, newcomer loses access at once
     assert (await client.delete(path, headers=bearer(a["admin"]["token"]))).status_code == 204
@@ -135,21 +159,38 @@ async def test_identity_for_company_rules(gateway_app: FastAPI, client: httpx.As
     assert exc.value.status_code == 403
 
     # machine clients: their own company only, role device
-    r = await client.post("/api/gateway/machine-clients", json={"name": "dev"}, headers=company_headers(a["admin"]["token"], a["id"]))
+    r = await client.post(
+        "/api/gateway/machine-clients", json={"name": "dev"}, headers=company_headers(a["admin"]["token"], a["id"])
+    )
     mc = r.json()
-    tok = await client.post("/auth/token", data={"grant_type": "client_credentials", "client_id": mc["client_id"], "client_secret": mc["client_secret"]})
+    tok = await client.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials", "client_id": mc["client_id"], "client_secret": mc["client_secret"]},
+    )
     device = await auth.authenticate(f"Bearer {tok.json()['access_token']}")
     assert (await auth.identity_for(device, str(a["id"]))).roles == frozenset({"device"})
     with pytest.raises(DomainError) as exc:
         await auth.identity_for(device, str(b["id"]))
     assert exc.value.status_code == 403
     # a device cannot manage anything
-    r = await client.post("/api/gateway/machine-clients", json={"name": "x"}, headers=company_headers(tok.json()["access_token"], a["id"]))
+    r = await client.post(
+        "/api/gateway/machine-clients", json={"name": "x"}, headers=company_headers(tok.json()["access_token"], a["id"])
+    )
     assert r.status_code == 403
     # only admins manage machine clients; another tenant's client is 404
-    assert (await client.post("/api/gateway/machine-clients", json={"name": "x"}, headers=company_headers(a["operator"]["token"], a["id"]))).status_code == 403
-    assert (await client.delete(f"/api/gateway/machine-clients/{mc['client_id']}", headers=company_headers(b["admin"]["token"], b["id"]))).status_code == 404
-    assert (await client.get("/api/gateway/machine-clients", headers=company_headers(b["admin"]["token"], b["id"]))).json() == []
+    assert (
+        await client.post(
+            "/api/gateway/machine-clients", json={"name": "x"}, headers=company_headers(a["operator"]["token"], a["id"])
+        )
+    ).status_code == 403
+    assert (
+        await client.delete(
+            f"/api/gateway/machine-clients/{mc['client_id']}", headers=company_headers(b["admin"]["token"], b["id"])
+        )
+    ).status_code == 404
+    assert (
+        await client.get("/api/gateway/machine-clients", headers=company_headers(b["admin"]["token"], b["id"]))
+    ).json() == []
 
 
 async def test_membership_changes_write_outbox_events(gateway_app: FastAPI, client: httpx.AsyncClient, su: str) -> None:
@@ -158,11 +199,15 @@ async def test_membership_changes_write_outbox_events(gateway_app: FastAPI, clie
     uid = user["user"]["id"]
     path = f"/api/gateway/companies/{a['id']}/members/{uid}"
     assert (await client.put(path, json={"role": "operator"}, headers=bearer(su))).status_code == 200
-    assert (await client.put(path, json={"role": "operator"}, headers=bearer(su))).status_code == 200  # no change, no event
+    assert (
+        await client.put(path, json={"role": "operator"}, headers=bearer(su))
+    ).status_code == 200  # no change, no event
     assert (await client.delete(path, headers=bearer(su))).status_code == 204
     r = await client.post("/api/gateway/machine-clients", json={"name": "dev"}, headers=company_headers(su, a["id"]))
     mc = r.json()
-    assert (await client.delete(f"/api/gateway/machine-clients/{mc['client_id']}", headers=company_headers(su, a["id"]))).status_code == 204
+    assert (
+        await client.delete(f"/api/gateway/machine-clients/{mc['client_id']}", headers=company_headers(su, a["id"]))
+    ).status_code == 204
 
     async with gateway_app.state.sessionmaker() as session:
         rows = (
@@ -173,11 +218,19 @@ async def test_membership_changes_write_outbox_events(gateway_app: FastAPI, clie
         ).all()
     assert all(r.topic == "gateway.membership.v1" and r.key == str(a["id"]) for r in rows)
     events = [r.payload for r in rows]
-    assert all(e["type"] == "org.gridcommons.gateway.membership.changed" and e["source"] == "/services/gateway" for e in events)
+    assert all(
+        e["type"] == "org.gridcommons.gateway.membership.changed" and e["source"] == "/services/gateway" for e in events
+    )
     mine = [e["data"] for e in events if e["data"]["user_id"] == uid]
     assert [(d["kind"], d["role"]) for d in mine] == [("user", "operator"), ("user", None)]
-    assert mine[0] == {"company_id": a["id"], "kind": "user", "user_id": uid, "client_id": None,
-                       "username": user["user"]["username"], "role": "operator"}
+    assert mine[0] == {
+        "company_id": a["id"],
+        "kind": "user",
+        "user_id": uid,
+        "client_id": None,
+        "username": user["user"]["username"],
+        "role": "operator",
+    }
     device = [e["data"] for e in events if e["data"]["client_id"] == mc["client_id"]]
     assert [(d["kind"], d["role"]) for d in device] == [("client", "device"), ("client", None)]
     # the three members added by make_company were published too

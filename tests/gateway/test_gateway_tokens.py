@@ -1,4 +1,5 @@
 """Bearer token verification: forgeries, expiry, unknown keys, JWKS, cross-replica revocation."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,15 @@ def _b64(data: dict) -> str:
 def _claims(app: FastAPI, subject: str, **over: object) -> dict:
     signer = app.state.token_signer
     now = int(time.time())
-    claims = {"sub": subject, "typ": "user", "jti": f"test-{now}-{subject}", "iat": now, "exp": now + 600,
-              "iss": signer.issuer, "aud": signer.audience}
+    claims = {
+        "sub": subject,
+        "typ": "user",
+        "jti": f"test-{now}-{subject}",
+        "iat": now,
+        "exp": now + 600,
+        "iss": signer.issuer,
+        "aud": signer.audience,
+    }
     claims.update(over)
     return {k: v for k, v in claims.items() if v is not None}
 
@@ -36,13 +44,17 @@ def _sign(stack: Stack, app: FastAPI, claims: dict, *, kid: str | None = None) -
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid or app.state.token_signer.kid})
 
 
-async def test_well_formed_forgeries_are_rejected(gateway_app: FastAPI, client: httpx.AsyncClient, stack: Stack) -> None:
+async def test_well_formed_forgeries_are_rejected(
+    gateway_app: FastAPI, client: httpx.AsyncClient, stack: Stack
+) -> None:
     user = await register(client)
     sub = str(user["user"]["id"])
     good = _sign(stack, gateway_app, _claims(gateway_app, sub, jti="own-jti-1"))
     assert (await client.get("/auth/info", headers=bearer(good))).status_code == 200  # the harness signs correctly
 
-    expired = _sign(stack, gateway_app, _claims(gateway_app, sub, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600))
+    expired = _sign(
+        stack, gateway_app, _claims(gateway_app, sub, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)
+    )
     r = await client.get("/auth/info", headers=bearer(expired))
     assert r.status_code == 401 and r.json() == {"detail": "Token expired"}
 
@@ -72,7 +84,11 @@ async def test_well_formed_forgeries_are_rejected(gateway_app: FastAPI, client: 
         _claims(gateway_app, sub), other_key, algorithm="EdDSA", headers={"kid": gateway_app.state.token_signer.kid}
     )
     assert (await client.get("/auth/info", headers=bearer(same_kid_other_key))).status_code == 401
-    no_kid = jwt.encode(_claims(gateway_app, sub), serialization.load_pem_private_key(stack.token_private_pem.encode(), None), algorithm="EdDSA")
+    no_kid = jwt.encode(
+        _claims(gateway_app, sub),
+        serialization.load_pem_private_key(stack.token_private_pem.encode(), None),
+        algorithm="EdDSA",
+    )
     assert (await client.get("/auth/info", headers=bearer(no_kid))).status_code == 401
 
     for missing in ("jti", "exp", "iat", "sub", "iss", "aud"):
@@ -95,13 +111,19 @@ async def test_jwks_verifies_a_real_token(client: httpx.AsyncClient) -> None:
     header = jwt.get_unverified_header(user["token"])
     assert header["alg"] == "EdDSA" and header["kid"] == key["kid"]
     claims = jwt.decode(
-        user["token"], jwt.PyJWK(key).key, algorithms=["EdDSA"], audience="gridcommons-api", issuer="gridcommons-gateway"
+        user["token"],
+        jwt.PyJWK(key).key,
+        algorithms=["EdDSA"],
+        audience="gridcommons-api",
+        issuer="gridcommons-gateway",
     )
     assert claims["sub"] == str(user["user"]["id"]) and claims["typ"] == "user"
     assert claims["exp"] - claims["iat"] == 3600 and claims["jti"]
 
 
-async def test_revocation_reaches_another_replica(gateway_app: FastAPI, client: httpx.AsyncClient, migrated: Stack) -> None:
+async def test_revocation_reaches_another_replica(
+    gateway_app: FastAPI, client: httpx.AsyncClient, migrated: Stack
+) -> None:
     """Two gateway replicas: a logout on one is refused by the other within the bounded staleness."""
     other = create_app(GatewaySettings(), configure_logs=False)
     async with other.router.lifespan_context(other):
@@ -131,7 +153,9 @@ async def test_fallback_poll_sees_revocations_and_membership_changes(
     """Without NOTIFY, the 1 s poll alone brings a replica's caches up to date."""
     from gateway.auth.authenticator import GatewayAuthenticator
 
-    replica = GatewayAuthenticator(gateway_app.state.token_signer, gateway_app.state.sessionmaker, gateway_app.state.settings)
+    replica = GatewayAuthenticator(
+        gateway_app.state.token_signer, gateway_app.state.sessionmaker, gateway_app.state.settings
+    )
     await replica.load_revocations()  # not running: no LISTEN, we drive the poll by hand
     user = await register(client)
     principal = await replica.authenticate(f"Bearer {user['token']}")
@@ -140,9 +164,17 @@ async def test_fallback_poll_sees_revocations_and_membership_changes(
     assert await replica.role(int(principal.subject), company_id) is None
 
     assert (await client.post("/auth/logout", headers=bearer(user["token"]))).status_code == 204
-    r = await client.put(f"/api/gateway/companies/{company_id}/members/{member_id}", json={"role": "operator"}, headers=bearer(tenant["superuser"]))
+    r = await client.put(
+        f"/api/gateway/companies/{company_id}/members/{member_id}",
+        json={"role": "operator"},
+        headers=bearer(tenant["superuser"]),
+    )
     assert r.status_code == 200
-    r = await client.put(f"/api/gateway/companies/{company_id}/members/{principal.subject}", json={"role": "member"}, headers=bearer(tenant["superuser"]))
+    r = await client.put(
+        f"/api/gateway/companies/{company_id}/members/{principal.subject}",
+        json={"role": "member"},
+        headers=bearer(tenant["superuser"]),
+    )
     assert r.status_code == 200
     assert await replica.role(member_id, company_id) == "member"  # stale until the poll
     await replica.poll()

@@ -7,9 +7,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from gridcommons.events import CONTENT_TYPE, CloudEvent
 from hypothesis import given
 from hypothesis import strategies as st
+
+from gridcommons.events import CONTENT_TYPE, CloudEvent
 
 WHEN = datetime(2026, 3, 29, 1, 15, 30, 123456, tzinfo=UTC)
 

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel
+
 from gridcommons.errors import (
     Conflict,
     DomainError,
@@ -17,7 +19,6 @@ from gridcommons.errors import (
     install_error_handlers,
 )
 from gridcommons.observability import RequestContextMiddleware
-from pydantic import BaseModel
 
 SECRET = "db-password-hunter2 in a stack frame"
 

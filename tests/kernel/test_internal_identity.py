@@ -14,6 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
+
 from gridcommons.errors import Unauthorized, install_error_handlers
 from gridcommons.identity import (
     AUDIENCE,

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+
 from gridcommons.errors import install_error_handlers
 from gridcommons.pagination import Page, PageParams
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from gridcommons.quantity import DecimalAmount, Energy, Power, Price, Quantity, format_decimal
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
+
+from gridcommons.quantity import DecimalAmount, Energy, Power, Price, Quantity, format_decimal
 
 
 @pytest.mark.parametrize(

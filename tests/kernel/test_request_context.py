@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI, Request
+from pydantic import BaseModel
+
 from gridcommons.errors import install_error_handlers
 from gridcommons.observability import (
     JsonFormatter,
@@ -17,7 +19,6 @@ from gridcommons.observability import (
     request_id_var,
     valid_request_id,
 )
-from pydantic import BaseModel
 
 LIMIT = 64
 

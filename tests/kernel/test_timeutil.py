@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from gridcommons.timeutil import (
     QUARTER_HOUR,
     delivery_day_bounds,
@@ -14,8 +17,6 @@ from gridcommons.timeutil import (
     region_tz,
     utcnow,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 REGIONS = ["DE", "PL"]
 

@@ -1,4 +1,5 @@
 """Kernel event machinery against the real stack: a throwaway schema per test, an independent reader."""
+
 from __future__ import annotations
 
 import asyncio

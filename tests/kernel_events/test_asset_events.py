@@ -1,4 +1,5 @@
 """The asset slice at the event level: POST /api/assets -> outbox -> relay -> assets.asset.v1."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,14 @@ from gridcommons.testing.plugin import Stack
 from .conftest import Record, collect, header, independent_consumer, wait_for
 
 TOPIC = "assets.asset.v1"
-BODY = {"code": "ev", "name": "Event Park", "type": "PV", "region": "DE", "delivery_area": "50HZ", "provider": "ENTELIOS"}
+BODY = {
+    "code": "ev",
+    "name": "Event Park",
+    "type": "PV",
+    "region": "DE",
+    "delivery_area": "50HZ",
+    "provider": "ENTELIOS",
+}
 
 
 def for_asset(asset_id: str, company_id: int):
@@ -32,10 +40,7 @@ async def outbox_row(engine: AsyncEngine, asset_id: str, company_id: int):
     async with engine.connect() as conn:
         return (
             await conn.execute(
-                text(
-                    "SELECT event_id, published_at FROM asset.outbox "
-                    "WHERE key = :k AND payload->>'companyid' = :c"
-                ),
+                text("SELECT event_id, published_at FROM asset.outbox WHERE key = :k AND payload->>'companyid' = :c"),
                 {"k": asset_id, "c": str(company_id)},
             )
         ).one()

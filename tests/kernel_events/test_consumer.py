@@ -1,4 +1,5 @@
 """ConsumerRunner: idempotent effects, dead letters, offsets committed after the database."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,9 +8,9 @@ import uuid
 from collections import Counter
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gridcommons.consumer import ConsumerRunner, Handler, decode_json
@@ -24,7 +25,9 @@ from .conftest import KernelSchema, collect, drain, header, independent_consumer
 
 
 def cloud_event(n: int, *, subject: str = "dev-1", **data: object) -> CloudEvent:
-    return CloudEvent(source="/tests/producer", type="org.gridcommons.test.reading", subject=subject, data={"n": n, **data})
+    return CloudEvent(
+        source="/tests/producer", type="org.gridcommons.test.reading", subject=subject, data={"n": n, **data}
+    )
 
 
 class Recorder:
@@ -69,7 +72,9 @@ async def ignore(session: AsyncSession, msg: ConsumerRecord[bytes, bytes]) -> No
     pass
 
 
-def runner(ks: KernelSchema, infra: InfraSettings, topic: str, handler: Handler, max_attempts: int = 3) -> ConsumerRunner:
+def runner(
+    ks: KernelSchema, infra: InfraSettings, topic: str, handler: Handler, max_attempts: int = 3
+) -> ConsumerRunner:
     return ConsumerRunner(
         name=f"kernel-test-{uuid.uuid4().hex[:8]}",
         topics=(topic,),
@@ -88,13 +93,21 @@ async def stop_runner(stop: asyncio.Event, task: asyncio.Task[None], seconds: fl
     return time.monotonic() - t0
 
 
-async def test_redelivered_message_has_one_effect(kernel_schema: KernelSchema, engine: AsyncEngine, infra: InfraSettings) -> None:
+async def test_redelivered_message_has_one_effect(
+    kernel_schema: KernelSchema, engine: AsyncEngine, infra: InfraSettings
+) -> None:
     ks = kernel_schema
     topic = unique("kernel.dedupe")
     twice, after = cloud_event(1), cloud_event(2)
     # The same CloudEvent bytes twice (a relay re-sent after a crash), then another event.
     await produce(
-        infra, topic, [(b"dev-1", twice.to_bytes(), twice.id), (b"dev-1", twice.to_bytes(), twice.id), (b"dev-1", after.to_bytes(), after.id)]
+        infra,
+        topic,
+        [
+            (b"dev-1", twice.to_bytes(), twice.id),
+            (b"dev-1", twice.to_bytes(), twice.id),
+            (b"dev-1", after.to_bytes(), after.id),
+        ],
     )
     handler = Recorder(ks)
     run = runner(ks, infra, topic, handler)
@@ -109,7 +122,9 @@ async def test_redelivered_message_has_one_effect(kernel_schema: KernelSchema, e
     assert handler.calls == {0: 1, 2: 1}  # offset 1, the redelivery, never reached the handler
     async with engine.connect() as conn:
         processed = (
-            await conn.execute(select(ks.outbox.processed_table.c.event_id).where(ks.outbox.processed_table.c.consumer == run.name))
+            await conn.execute(
+                select(ks.outbox.processed_table.c.event_id).where(ks.outbox.processed_table.c.consumer == run.name)
+            )
         ).scalars()
         assert sorted(processed) == sorted([twice.id, after.id])
 

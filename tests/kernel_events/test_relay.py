@@ -1,4 +1,5 @@
 """OutboxRelay: every event once, per-key order, woken by NOTIFY, prompt shutdown."""
+
 from __future__ import annotations
 
 import asyncio

@@ -10,9 +10,10 @@ import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from gridcommons.testing.plugin import Stack
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from gridcommons.testing.plugin import Stack
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
 """Events the assets domain publishes on ``assets.asset.v1`` (key: asset id)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """SQL of the assets domain. Every statement is scoped by company."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
 
@@ -26,7 +26,7 @@ Writer = Annotated[Identity, require_roles("admin", "operator")]
 Reader = Annotated[Identity, require_roles("admin", "operator", "member")]
 AssetId = Annotated[str, Path(min_length=1, max_length=128)]
 
-NOT_FOUND = {404: {"description": "No such asset in this company"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such asset in this company"}}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AssetResponse)

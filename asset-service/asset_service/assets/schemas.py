@@ -1,4 +1,5 @@
 """Wire shapes of seed 002 (assets)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

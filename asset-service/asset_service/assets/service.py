@@ -1,4 +1,5 @@
 """Rules of the assets domain."""
+
 from __future__ import annotations
 
 import re
@@ -51,6 +52,10 @@ async def get_asset(session: AsyncSession, company_id: int, asset_id: str) -> As
     return AssetResponse.model_validate(row)
 
 
-async def list_assets(session: AsyncSession, company_id: int, filters: dict[str, str | None], page: Page) -> AssetListResponse:
+async def list_assets(
+    session: AsyncSession, company_id: int, filters: dict[str, str | None], page: Page
+) -> AssetListResponse:
     rows = await repository.list_assets(session, company_id, filters, page.limit, page.offset)
-    return AssetListResponse(limit=page.limit, offset=page.offset, assets=[AssetResponse.model_validate(r) for r in rows])
+    return AssetListResponse(
+        limit=page.limit, offset=page.offset, assets=[AssetResponse.model_validate(r) for r in rows]
+    )

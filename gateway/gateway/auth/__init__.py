@@ -6,6 +6,7 @@ the edge calls) and ``app.state.token_signer``, runs the bootstrap and keeps the
 membership caches fresh. The edge also uses ``authorization_from_request`` (bearer header or the
 ``sessionid`` cookie), ``company_header_value`` (CompanyID / CommunityId) and ``SECURITY_SCHEMES``.
 """
+
 from __future__ import annotations
 
 import asyncio

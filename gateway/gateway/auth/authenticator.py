@@ -15,6 +15,7 @@ both with an overlap window so that a transaction committing late is not missed)
 that made the change updates its own caches in an after-commit hook, before its response is sent.
 Staleness across replicas: milliseconds with LISTEN, at most ~1 poll period (1 s) without it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -127,7 +128,9 @@ class GatewayAuthenticator:
         scheme, _, token = authorization_header.strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("Invalid authorization header: expected 'Bearer <token>'", headers={"WWW-Authenticate": INVALID})
+            raise Unauthorized(
+                "Invalid authorization header: expected 'Bearer <token>'", headers={"WWW-Authenticate": INVALID}
+            )
         return await self.authenticate_token(token)
 
     async def authenticate_token(self, token: str) -> Principal:
@@ -220,7 +223,9 @@ class GatewayAuthenticator:
         if principal.kind == "client":
             if principal.company_id != company_id:
                 raise Forbidden(NOT_MEMBER)
-            return Identity(subject=principal.subject, kind="client", company_id=company_id, roles=frozenset({"device"}))
+            return Identity(
+                subject=principal.subject, kind="client", company_id=company_id, roles=frozenset({"device"})
+            )
         user_id = int(principal.subject)
         if principal.superuser:
             if not await self.company_exists(company_id):

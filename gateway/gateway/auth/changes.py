@@ -6,6 +6,7 @@ membership, machine client) from ``directory_changes``. Cache keys:
 ``u:<user_id>``, ``c:<company_id>``, ``m:<user_id>:<company_id>``, ``mu:<user_id>`` (all memberships
 of a user), ``k:<client_id>``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
@@ -63,9 +64,7 @@ def after_commit(session: AsyncSession, fn: Callable[[], None]) -> None:
     hooks.append(fn)
 
 
-async def revoked(
-    session: AsyncSession, auth: GatewayAuthenticator | None, rows: Sequence[tuple[str, float]]
-) -> None:
+async def revoked(session: AsyncSession, auth: GatewayAuthenticator | None, rows: Sequence[tuple[str, float]]) -> None:
     """``rows`` (jti, exp epoch) were just revoked in this transaction."""
     if not rows:
         return

@@ -1,4 +1,5 @@
 """The gateway schema and its outbox."""
+
 from gridcommons.db import schema_metadata
 from gridcommons.outbox import Outbox
 

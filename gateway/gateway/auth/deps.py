@@ -1,4 +1,5 @@
 """FastAPI dependencies of the gateway's own endpoints, and the helpers the edge reuses."""
+
 from __future__ import annotations
 
 import hmac

@@ -1,5 +1,6 @@
 """Events the gateway publishes on ``gateway.membership.v1`` (key: company id, so that the changes
 of one company stay in order). Services keep their replica of memberships and roles from it."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Tables of the gateway schema: users, companies, memberships, machine clients, tokens."""
+
 from sqlalchemy import (
     BigInteger,
     Boolean,

@@ -3,6 +3,7 @@
 Argon2 is deliberately slow, so hashing and verification run in a worker thread (argon2-cffi
 releases the GIL) and never block the event loop.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -3,6 +3,7 @@
 Per gateway replica (N replicas allow up to N times the limit); the counters are cheap and need
 no shared store. Only failures count; a success clears the username's failures.
 """
+
 from __future__ import annotations
 
 import math

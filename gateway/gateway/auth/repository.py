@@ -1,4 +1,5 @@
 """SQL of the gateway's identity domain (users, companies, memberships, machine clients, tokens)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -116,7 +117,9 @@ async def delete_membership(session: AsyncSession, user_id: int, company_id: int
 
 async def list_members(session: AsyncSession, company_id: int) -> list[dict[str, Any]]:
     stmt = (
-        select(memberships.c.company_id, users.c.id.label("user_id"), users.c.username, users.c.email, memberships.c.role)
+        select(
+            memberships.c.company_id, users.c.id.label("user_id"), users.c.username, users.c.email, memberships.c.role
+        )
         .join(users, users.c.id == memberships.c.user_id)
         .where(memberships.c.company_id == company_id)
         .order_by(users.c.id)
@@ -218,5 +221,7 @@ async def changes_since(session: AsyncSession, since: datetime) -> list[tuple[in
 
 async def prune(session: AsyncSession) -> None:
     """Forget change rows older than a day and tokens expired for a week (any replica may run it)."""
-    await session.execute(delete(directory_changes).where(directory_changes.c.changed_at < func.now() - text("interval '1 day'")))
+    await session.execute(
+        delete(directory_changes).where(directory_changes.c.changed_at < func.now() - text("interval '1 day'"))
+    )
     await session.execute(delete(tokens).where(tokens.c.expires_at < func.now() - text("interval '7 days'")))

@@ -1,4 +1,5 @@
 """Seed 001 /admin/users, and company / membership / machine-client management under /api/gateway."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -42,7 +43,11 @@ async def _admin_scope(
 
 @admin.get("", response_model=list[AdminUserOut])
 async def list_users(
-    principal: PrincipalDep, auth: AuthDep, session: SessionDep, company: CompanyHeader = None, community: CommunityHeader = None
+    principal: PrincipalDep,
+    auth: AuthDep,
+    session: SessionDep,
+    company: CompanyHeader = None,
+    community: CommunityHeader = None,
 ) -> list[AdminUserOut]:
     """Users of the CompanyID company (company admins); a superuser without CompanyID sees every user."""
     scope = await _admin_scope(principal, auth, company, community)
@@ -64,7 +69,9 @@ async def get_user(
 
 
 @gateway.post("/companies", status_code=status.HTTP_201_CREATED, response_model=CompanyOut)
-async def create_company(body: CompanyCreate, principal: PrincipalDep, auth: AuthDep, session: SessionDep) -> CompanyOut:
+async def create_company(
+    body: CompanyCreate, principal: PrincipalDep, auth: AuthDep, session: SessionDep
+) -> CompanyOut:
     """Create a company (tenant). Platform superusers only."""
     return CompanyOut.model_validate(await service.create_company(session, auth, principal, body.name))
 
@@ -86,7 +93,9 @@ async def set_member(
     company_id: Id, user_id: Id, body: MembershipIn, principal: PrincipalDep, auth: AuthDep, session: SessionDep
 ) -> MemberOut:
     """Add a user to the company or change their role (its admins, or a superuser)."""
-    return MemberOut.model_validate(await service.set_membership(session, auth, principal, company_id, user_id, body.role))
+    return MemberOut.model_validate(
+        await service.set_membership(session, auth, principal, company_id, user_id, body.role)
+    )
 
 
 @gateway.delete(
@@ -95,7 +104,9 @@ async def set_member(
     response_class=Response,
     responses=NOT_FOUND,
 )
-async def remove_member(company_id: Id, user_id: Id, principal: PrincipalDep, auth: AuthDep, session: SessionDep) -> Response:
+async def remove_member(
+    company_id: Id, user_id: Id, principal: PrincipalDep, auth: AuthDep, session: SessionDep
+) -> Response:
     """Remove a user from the company (its admins, or a superuser)."""
     await service.remove_membership(session, auth, principal, company_id, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -121,7 +132,9 @@ async def list_machine_clients(who: CompanyIdentityDep, session: SessionDep) -> 
 @gateway.delete(
     "/machine-clients/{client_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, responses=NOT_FOUND
 )
-async def revoke_machine_client(client_id: ClientId, who: CompanyIdentityDep, auth: AuthDep, session: SessionDep) -> Response:
+async def revoke_machine_client(
+    client_id: ClientId, who: CompanyIdentityDep, auth: AuthDep, session: SessionDep
+) -> Response:
     """Revoke a machine client and every token it holds."""
     service.require_admin(who)
     await service.revoke_client(session, auth, who, client_id)

@@ -1,5 +1,6 @@
 """Seed 001 AuthAPI (/auth/register, /auth/login, /auth/logout, /auth/info), the OAuth2 token
 endpoint (/auth/token) and the JWKS."""
+
 from __future__ import annotations
 
 import base64
@@ -33,8 +34,12 @@ def _auth_response(login: service.Login) -> AuthResponse:
     return AuthResponse(user=UserOut.model_validate(login.user), token=login.token.token)
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=AuthResponse,
-             responses={409: {"description": "Username taken"}})
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AuthResponse,
+    responses={409: {"description": "Username taken"}},
+)
 async def register(body: RegisterRequest, session: SessionDep, auth: AuthDep) -> AuthResponse:
     """Register a new user; answers the user and a bearer token."""
     return _auth_response(await service.register(session, auth, body))
@@ -46,7 +51,9 @@ async def login(
 ) -> AuthResponse:
     """Log in; every login issues a new token and revokes the user's previous ones."""
     try:
-        return _auth_response(await service.password_login(session, auth, throttle, body.username, body.password, address))
+        return _auth_response(
+            await service.password_login(session, auth, throttle, body.username, body.password, address)
+        )
     except service.BadCredentials:
         raise DomainError(BAD_LOGIN, status_code=400) from None
 
@@ -114,7 +121,9 @@ async def token(
     elif grant_type == "client_credentials":
         basic = _basic_credentials(request)
         if basic is not None and (client_id or client_secret):
-            return _oauth_error(400, "invalid_request", "Send client credentials either by HTTP Basic or in the form, not both")
+            return _oauth_error(
+                400, "invalid_request", "Send client credentials either by HTTP Basic or in the form, not both"
+            )
         cid, secret = basic if basic is not None else (client_id, client_secret)
         challenge = {"WWW-Authenticate": 'Basic realm="gridcommons"'}
         if not cid or not secret:

@@ -1,5 +1,6 @@
 """Seed 004 core API (/api/core/*) mapped onto the gateway's bearer tokens: the "session" is a
 bearer token carried in the ``sessionid`` cookie. Error bodies are plain text, as in the seed."""
+
 from __future__ import annotations
 
 import hmac
@@ -21,7 +22,9 @@ from .schemas import CsrfToken, SessionInfo, SessionUser
 
 router = APIRouter(prefix="/api/core", tags=["core"])
 
-TEXT_403: dict[int | str, dict[str, Any]] = {403: {"content": {"text/plain": {}}, "description": "login failed / login required"}}
+TEXT_403: dict[int | str, dict[str, Any]] = {
+    403: {"content": {"text/plain": {}}, "description": "login failed / login required"}
+}
 
 
 def _iso(ts: datetime) -> str:
@@ -54,7 +57,9 @@ async def csrftoken(request: Request) -> JSONResponse:
     return response
 
 
-@router.post("/login", response_model=SessionInfo, responses={400: {"description": "CSRF failure (empty body)"}, **TEXT_403})
+@router.post(
+    "/login", response_model=SessionInfo, responses={400: {"description": "CSRF failure (empty body)"}, **TEXT_403}
+)
 async def login(
     request: Request,
     session: SessionDep,
@@ -111,7 +116,9 @@ async def session_info(request: Request, session: SessionDep, auth: AuthDep) -> 
         return PlainTextResponse("login required", status_code=403)
     principal, token = found
     user = await service.get_user(session, int(principal.subject))
-    return JSONResponse(_session_info(token, principal.expires_at, user).model_dump(), headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        _session_info(token, principal.expires_at, user).model_dump(), headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get("/logout", response_class=Response, responses={200: {"description": "Empty body"}})

@@ -1,4 +1,5 @@
 """Wire shapes of the gateway's own endpoints."""
+
 from __future__ import annotations
 
 import re
@@ -73,7 +74,9 @@ class CompanyOut(BaseModel):
 
 
 class CompanyWithRole(CompanyOut):
-    role: str | None = Field(None, description="The caller's role in the company (null for a superuser who is not a member)")
+    role: str | None = Field(
+        None, description="The caller's role in the company (null for a superuser who is not a member)"
+    )
 
 
 class MembershipIn(BaseModel):

@@ -1,6 +1,7 @@
 """Rules of the gateway's identity domain: accounts, logins and tokens, companies, memberships,
 machine clients. Every membership/role change (and machine client create/revoke) publishes
 ``gateway.membership.v1`` through the outbox and invalidates the auth caches of every replica."""
+
 from __future__ import annotations
 
 import secrets
@@ -156,7 +157,9 @@ def require_admin(identity: Identity) -> Identity:
 
 
 # ----------------------------------------------------------------------------- companies and memberships
-async def create_company(session: AsyncSession, auth: GatewayAuthenticator | None, principal: Principal, name: str) -> dict[str, Any]:
+async def create_company(
+    session: AsyncSession, auth: GatewayAuthenticator | None, principal: Principal, name: str
+) -> dict[str, Any]:
     if principal.kind != "user" or not principal.superuser:
         raise Forbidden("Only a platform superuser may create companies")
     row = await repository.insert_company(session, name)
@@ -212,7 +215,13 @@ async def set_membership(
     if user is None:
         raise NotFound("User not found")
     await _apply_role(session, auth, user, company_id, role)
-    return {"company_id": company_id, "user_id": user_id, "username": user["username"], "email": user["email"], "role": role}
+    return {
+        "company_id": company_id,
+        "user_id": user_id,
+        "username": user["username"],
+        "email": user["email"],
+        "role": role,
+    }
 
 
 async def remove_membership(
@@ -253,7 +262,9 @@ async def create_client(
     if row is None:
         raise Conflict("A machine client with that id already exists")
     await changes.directory_changed(session, auth, [changes.client_key(row["client_id"])])
-    await events.membership_changed(session, company_id=company_id, kind="client", client_id=row["client_id"], role="device")
+    await events.membership_changed(
+        session, company_id=company_id, kind="client", client_id=row["client_id"], role="device"
+    )
     return row | {"client_secret": secret}
 
 
@@ -269,7 +280,9 @@ async def revoke_client(session: AsyncSession, auth: GatewayAuthenticator, ident
         raise NotFound("Machine client not found")
     await changes.revoked(session, auth, await repository.revoke_client_tokens(session, client_id))
     await changes.directory_changed(session, auth, [changes.client_key(client_id)])
-    await events.membership_changed(session, company_id=identity.company_id, kind="client", client_id=client_id, role=None)
+    await events.membership_changed(
+        session, company_id=identity.company_id, kind="client", client_id=client_id, role=None
+    )
 
 
 # ----------------------------------------------------------------------------- idempotent set-up (bootstrap, demo)
@@ -340,13 +353,22 @@ async def ensure_client(
     row = await repository.get_client(session, client_id)
     if row is None:
         return await create_client(
-            session, auth, company_id, MachineClientCreate(name=name, request_budget_per_minute=None), client_id=client_id, client_secret=secret
+            session,
+            auth,
+            company_id,
+            MachineClientCreate(name=name, request_budget_per_minute=None),
+            client_id=client_id,
+            client_secret=secret,
         )
     if row["company_id"] != company_id:
         raise DomainError(f"machine client {client_id!r} belongs to another company", status_code=409)
     if row["revoked_at"] is not None or not verify_client_secret(secret, row["secret_hash"]):
-        await repository.update_client(session, client_id, {"revoked_at": None, "secret_hash": hash_client_secret(secret)})
+        await repository.update_client(
+            session, client_id, {"revoked_at": None, "secret_hash": hash_client_secret(secret)}
+        )
         await changes.directory_changed(session, auth, [changes.client_key(client_id)])
         if row["revoked_at"] is not None:
-            await events.membership_changed(session, company_id=company_id, kind="client", client_id=client_id, role="device")
+            await events.membership_changed(
+                session, company_id=company_id, kind="client", client_id=client_id, role="device"
+            )
     return row | {"client_secret": secret, "revoked_at": None}

@@ -3,6 +3,7 @@
 Claims: ``sub`` (user id or machine client id), ``typ`` (user|client), ``jti``, ``iat``, ``exp``,
 ``iss``, ``aud``. Verification accepts EdDSA only, with our ``kid`` only, and requires every claim.
 """
+
 from __future__ import annotations
 
 import base64
@@ -142,7 +143,14 @@ class TokenSigner:
         except jwt.PyJWTError as exc:
             raise Unauthorized("Invalid token", headers={"WWW-Authenticate": INVALID}) from exc
         sub, typ, jti, exp = claims.get("sub"), claims.get("typ"), claims.get("jti"), claims.get("exp")
-        if not isinstance(exp, int | float) or not isinstance(sub, str) or typ not in TOKEN_TYPES or not isinstance(jti, str) or not sub or not jti:
+        if (
+            not isinstance(exp, int | float)
+            or not isinstance(sub, str)
+            or typ not in TOKEN_TYPES
+            or not isinstance(jti, str)
+            or not sub
+            or not jti
+        ):
             raise Unauthorized("Invalid token", headers={"WWW-Authenticate": INVALID})
         if typ == "user" and not sub.isdigit():
             raise Unauthorized("Invalid token", headers={"WWW-Authenticate": INVALID})

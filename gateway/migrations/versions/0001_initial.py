@@ -2,6 +2,7 @@
 
 Revision ID: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -80,7 +81,10 @@ def upgrade() -> None:
         sa.Column("jti", sa.String(64), primary_key=True),
         sa.Column("user_id", sa.BigInteger, sa.ForeignKey(f"{S}.users.id", ondelete="CASCADE"), nullable=True),
         sa.Column(
-            "client_id", sa.String(64), sa.ForeignKey(f"{S}.machine_clients.client_id", ondelete="CASCADE"), nullable=True
+            "client_id",
+            sa.String(64),
+            sa.ForeignKey(f"{S}.machine_clients.client_id", ondelete="CASCADE"),
+            nullable=True,
         ),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
@@ -88,7 +92,9 @@ def upgrade() -> None:
         sa.CheckConstraint("(user_id IS NULL) <> (client_id IS NULL)", name="ck_tokens_owner"),
         schema=S,
     )
-    op.create_index("ix_tokens_user_live", "tokens", ["user_id"], schema=S, postgresql_where=sa.text("revoked_at IS NULL"))
+    op.create_index(
+        "ix_tokens_user_live", "tokens", ["user_id"], schema=S, postgresql_where=sa.text("revoked_at IS NULL")
+    )
     op.create_index(
         "ix_tokens_client_live", "tokens", ["client_id"], schema=S, postgresql_where=sa.text("revoked_at IS NULL")
     )

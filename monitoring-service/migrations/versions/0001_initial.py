@@ -2,6 +2,7 @@
 
 Revision ID: 0001
 """
+
 from gridcommons.migrations import create_kernel_tables, drop_kernel_tables
 
 revision = "0001"

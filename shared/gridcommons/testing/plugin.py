@@ -5,6 +5,7 @@ PostgreSQL (in a temporary directory) and an embedded Tansu broker are started o
 Key pairs for the gateway's bearer tokens and internal identity are generated per session and
 exported as environment variables, so every settings object built in a test sees the same stack.
 """
+
 from __future__ import annotations
 
 import os
