@@ -41,6 +41,7 @@ def echo_app() -> FastAPI:
                 "query": request.url.query,
                 "headers": [[k, v] for k, v in request.headers.items()],
                 "body_length": len(body),
+                "body": body[:4096].decode("utf-8", "replace"),
             },
             headers={
                 "Connection": "X-Upstream-Hop",

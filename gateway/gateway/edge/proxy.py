@@ -167,15 +167,26 @@ class EdgeMiddleware:
         authenticator = getattr(edge.app_state, "authenticator", None)
         if authenticator is None or edge.signer is None:
             raise DomainError("Authentication is not available", status_code=503)
-        if authz is not None:
-            credentials: str | None = authz.decode("latin-1")
+        form_body: bytes | None = None
+        tenant = company if company is not None else community
+        tenant_header = tenant.decode("latin-1") if tenant is not None else None
+        if route.form_credentials and authz is None:
+            # Seed 004 device doors: credentials in the form instead of a token.
+            principal, form_body, form_company = await form_door(scope, receive, authenticator, tenant_header)
+            tenant_header = form_company
+            forward = [(k, v) for k, v in forward if k.lower() != "content-type"]
+            forward.append(("Content-Type", "application/x-www-form-urlencoded"))
+            credentials: str | None = None
+        elif authz is not None:
+            credentials = authz.decode("latin-1")
         elif cookie is not None:
             # The sessionid cookie of /api/core/login as the bearer (with the auth package's CSRF rule).
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers}
             credentials = authorization_from_request(scope["method"], headers, _cookies(cookie.decode("latin-1")))
         else:
             credentials = None
-        principal: Principal = await authenticator.authenticate(credentials)
+        if form_body is None:
+            principal = await authenticator.authenticate(credentials)
         is_device = principal.kind == "client"
         if is_device:
             if not route.device_allowed:
@@ -187,8 +198,6 @@ class EdgeMiddleware:
                     status_code=429,
                     headers={"Retry-After": edge.budgets.retry_after(wait)},
                 )
-        tenant = company if company is not None else community
-        tenant_header = tenant.decode("latin-1") if tenant is not None else None
         if tenant_header is None and is_device and principal.company_id is not None:
             tenant_header = str(principal.company_id)
         if route.tenant_scoped or tenant_header is not None:
@@ -231,7 +240,9 @@ class EdgeMiddleware:
         data: Any = None
         length = _int(content_length)
         chunked = any(n == b"transfer-encoding" for n, _ in raw_headers)
-        if length is not None and length <= BUFFER_LIMIT:
+        if form_body is not None:
+            data = form_body
+        elif length is not None and length <= BUFFER_LIMIT:
             if length > 0:
                 data = await _read_body(receive, body_state)
                 if data is None:
@@ -334,6 +345,72 @@ class EdgeMiddleware:
         async for chunk in resp.content.iter_chunked(CHUNK):
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+
+
+FORM_USER_FIELDS = ("username", "account")
+FORM_SECRET_FIELDS = frozenset({"username", "account", "password", "isMD5Password"})
+
+
+async def form_door(
+    scope: Scope, receive: Receive, authenticator: Any, tenant_header: str | None
+) -> tuple[Principal, bytes, str]:
+    """Check ``username``/``account`` + ``password`` from a form (urlencoded or multipart) and pick
+    the company: the CompanyID/CommunityId header, else a numeric ``communityId`` form field naming
+    one of the user's companies, else the user's only company. Returns the principal, the form
+    re-encoded without the credentials (they never reach a service), and the company id."""
+    from urllib.parse import urlencode
+
+    from starlette.requests import Request
+
+    state = _BodyState()
+    body = await _read_body(receive, state)
+    if body is None:
+        raise DomainError(state.too_large or "Request body too large", status_code=413)
+    replayed = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal replayed
+        if replayed:
+            return {"type": "http.disconnect"}
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(scope, replay).form()
+    except Exception as exc:
+        raise DomainError("Malformed form body", status_code=400) from exc
+    fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    values = dict(fields)
+    username = next((values[f] for f in FORM_USER_FIELDS if values.get(f)), None)
+    password = values.get("password")
+    if not username or not password:
+        raise DomainError("no param : username/account, password", status_code=400)
+    client = scope.get("client")
+    try:
+        principal: Principal = await authenticator.authenticate_password(
+            username, password, client[0] if client else "unknown"
+        )
+    except DomainError as exc:
+        if exc.status_code == 401:
+            raise DomainError("login failed", status_code=403) from exc
+        raise
+    companies = await authenticator.companies_of(principal)
+    chosen = tenant_header
+    if chosen is None:
+        named = values.get("communityId", "")
+        if named.isdigit() and int(named) in companies:
+            chosen = named
+        elif len(companies) == 1:
+            chosen = str(next(iter(companies)))
+        else:
+            raise DomainError(
+                "the user belongs to several companies: name one with the CompanyID header"
+                if companies
+                else "not a resident",
+                status_code=400,
+            )
+    remaining = urlencode([(k, v) for k, v in fields if k not in FORM_SECRET_FIELDS]).encode()
+    return principal, remaining, chosen
 
 
 class ClientGone(Exception):
