@@ -1,4 +1,4 @@
-"""asset-service workers: the outbox relay (consumers of ingest.* topics come with their domains)."""
+"""asset-service workers: the outbox relay and the ingestion consumers."""
 
 from __future__ import annotations
 
@@ -6,14 +6,22 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gridcommons.db import make_sessionmaker
 from gridcommons.outbox import OutboxRelay
 from gridcommons.worker import Worker
 
 from .db import outbox
+from .dispatches.workers import consumers as dispatch_consumers
 from .settings import AssetSettings, load_settings
+from .statuses.workers import consumers as status_consumers
 
 __all__ = ["build", "load_settings"]
 
 
 def build(settings: AssetSettings, engine: AsyncEngine) -> Sequence[Worker]:
-    return [OutboxRelay(outbox, engine, settings.infra)]
+    sessionmaker = make_sessionmaker(engine)
+    return [
+        OutboxRelay(outbox, engine, settings.infra),
+        *status_consumers(settings, sessionmaker),
+        *dispatch_consumers(settings, sessionmaker),
+    ]

@@ -43,7 +43,7 @@ class Provider(StrEnum):
 
 class AssetLifecycle(StrEnum):
     DRAFT = "DRAFT"
-    COMMISSIONED = "COMMISSIONED"
+    COMMISSIONING = "COMMISSIONING"
     LIVE = "LIVE"
     SUSPENDED = "SUSPENDED"
     DECOMMISSIONED = "DECOMMISSIONED"

@@ -1,0 +1,28 @@
+"""Asset lookups other domains use to validate the asset ids of a request (one query per batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import assets
+
+
+async def asset_regions(session: AsyncSession, company_id: int, asset_ids: Iterable[str]) -> dict[str, str]:
+    """{asset_id: region} for the ids that exist in this company (others are absent)."""
+    ids = sorted(set(asset_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(assets.c.id, assets.c.region).where(assets.c.company_id == company_id, assets.c.id.in_(ids))
+    )
+    return {r.id: r.region for r in rows}
+
+
+async def missing_asset_ids(session: AsyncSession, company_id: int, asset_ids: Iterable[str]) -> list[str]:
+    """The ids (sorted, unique) that are not assets of this company."""
+    ids = set(asset_ids)
+    found = await asset_regions(session, company_id, ids)
+    return sorted(ids - found.keys())

@@ -1,0 +1,9 @@
+"""Who may do what in asset-service: admin/operator write, member reads, device only ingests."""
+
+from typing import Annotated
+
+from gridcommons.identity import Identity, require_roles
+
+Writer = Annotated[Identity, require_roles("admin", "operator")]
+Reader = Annotated[Identity, require_roles("admin", "operator", "member")]
+Ingestor = Annotated[Identity, require_roles("admin", "operator", "device")]

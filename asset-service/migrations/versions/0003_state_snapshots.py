@@ -1,0 +1,23 @@
+"""state snapshots, forecasts, reservations
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+SCHEMA = "asset"
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
