@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("gridcommons.errors")
@@ -77,8 +78,22 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
+async def _database_data_error(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL refused a value (SQLSTATE class 22: NUL in text, out-of-range number or date, ...).
+
+    Validation at the edge should catch these first; this is the safety net that keeps them 4xx.
+    Anything else from the database is a server error."""
+    assert isinstance(exc, DBAPIError)
+    sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+    if sqlstate.startswith("22"):
+        log.info("database refused a value on %s %s: %s", request.method, request.url.path, sqlstate)
+        return JSONResponse({"detail": "Invalid input value"}, status_code=422)
+    return await _unhandled(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DBAPIError, _database_data_error)
     app.add_exception_handler(Exception, _unhandled)

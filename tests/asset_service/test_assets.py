@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import asyncpg
 import httpx
+import orjson
+
+from gridcommons.testing.plugin import Stack
 
 BODY = {
     "code": "wu",
@@ -85,3 +89,166 @@ async def test_ids_restart_after_a_clean_state(
     op = internal_headers(7, "operator")
     first = await asset_client.post("/api/assets", json={**BODY, "code": "zz-1"}, headers=op)
     assert first.json()["id"] == "DE_50HZ_ZZ_1_1"
+
+
+# --- list filters, PATCH, DELETE (H5) ---------------------------------------------------------
+
+
+async def _events(stack: Stack, company_id: int, type_: str) -> list[dict]:
+    conn = await asyncpg.connect(stack.database_url.replace("+asyncpg", ""))
+    try:
+        rows = await conn.fetch(
+            "SELECT topic, key, payload FROM asset.outbox WHERE payload->>'companyid' = $1 AND payload->>'type' = $2 "
+            "ORDER BY seq",
+            str(company_id),
+            type_,
+        )
+    finally:
+        await conn.close()
+    return [{"topic": r["topic"], "key": r["key"], **orjson.loads(r["payload"])} for r in rows]
+
+
+async def test_list_filters(asset_client: httpx.AsyncClient, internal_headers, company_id: int) -> None:
+    op = internal_headers(company_id, "operator")
+    specs = [
+        {**BODY, "code": "a", "type": "BESS", "region": "DE", "delivery_area": "50HZ", "provider": "ENTELIOS"},
+        {**BODY, "code": "b", "type": "PV", "region": "DE", "delivery_area": "TNBW", "provider": "EBX"},
+        {**BODY, "code": "c", "type": "PV", "region": "PL", "delivery_area": "PSE", "provider": "EBX"},
+    ]
+    ids = [(await asset_client.post("/api/assets", json=s, headers=op)).json()["id"] for s in specs]
+    await asset_client.post(f"/api/assets/{ids[2]}/actions/commission", headers=op)
+    cases = {
+        (("type", "PV"),): [ids[1], ids[2]],
+        (("region", "DE"),): [ids[0], ids[1]],
+        (("delivery_area", "PSE"),): [ids[2]],
+        (("provider", "EBX"),): [ids[1], ids[2]],
+        (("lifecycle", "COMMISSIONING"),): [ids[2]],
+        (("lifecycle", "DRAFT"), ("type", "PV")): [ids[1]],
+        (("region", "PL"), ("provider", "ENTELIOS")): [],
+        (): ids,
+    }
+    member = internal_headers(company_id, "member")
+    for params, expected in cases.items():
+        r = await asset_client.get("/api/assets", params=dict(params), headers=member)
+        assert r.status_code == 200 and [a["id"] for a in r.json()["assets"]] == expected, params
+    for bad in (
+        {"type": "NUCLEAR"},
+        {"region": "FR"},
+        {"lifecycle": "ALIVE"},
+        {"delivery_area": "X"},
+        {"provider": "Y"},
+    ):
+        assert (await asset_client.get("/api/assets", params=bad, headers=member)).status_code == 422
+
+
+async def test_patch(asset_client: httpx.AsyncClient, internal_headers, company_id: int, stack: Stack) -> None:
+    op = internal_headers(company_id, "operator")
+    asset = (await asset_client.post("/api/assets", json=BODY, headers=op)).json()
+    url = f"/api/assets/{asset['id']}"
+    r = await asset_client.patch(url, json={"name": "Wustermark II", "go_live_date": "2026-04-01"}, headers=op)
+    assert r.status_code == 200, r.text
+    patched = r.json()
+    assert patched["name"] == "Wustermark II" and patched["go_live_date"] == "2026-04-01"
+    assert {k: v for k, v in patched.items() if k not in ("name", "go_live_date", "updated_at")} == {
+        k: v for k, v in asset.items() if k not in ("name", "go_live_date", "updated_at")
+    }
+    assert patched["updated_at"] > asset["updated_at"]
+    r = await asset_client.patch(url, json={"type": "VBAT", "provider": "TERRALAYR"}, headers=op)
+    assert r.json()["type"] == "VBAT" and r.json()["provider"] == "TERRALAYR" and r.json()["name"] == "Wustermark II"
+    # explicit null clears go_live_date
+    r = await asset_client.patch(url, json={"go_live_date": None}, headers=op)
+    assert r.json()["go_live_date"] is None
+    # a patch that changes nothing: same record, updated_at untouched, no event
+    same = await asset_client.patch(url, json={"type": "VBAT"}, headers=op)
+    empty = await asset_client.patch(url, json={}, headers=op)
+    assert same.json() == r.json() == empty.json()
+    assert (await asset_client.get(url, headers=op)).json() == r.json()
+
+    events = await _events(stack, company_id, "org.gridcommons.assets.asset.updated")
+    assert len(events) == 3 and {e["topic"] for e in events} == {"assets.asset.v1"}
+    assert events[-1]["data"] == r.json() and events[-1]["key"] == asset["id"]
+
+
+async def test_patch_bad_input(asset_client: httpx.AsyncClient, internal_headers, company_id: int) -> None:
+    op = internal_headers(company_id, "operator")
+    asset = (await asset_client.post("/api/assets", json=BODY, headers=op)).json()
+    url = f"/api/assets/{asset['id']}"
+    for body, needle in (
+        ({"lifecycle": "LIVE"}, "lifecycle cannot be patched"),
+        ({"code": "xx"}, "cannot be changed"),
+        ({"region": "PL"}, "cannot be changed"),
+        ({"delivery_area": "AMPN"}, "cannot be changed"),
+        ({"id": "X"}, "cannot be changed"),
+        ({"name": None}, "cannot be null"),
+        ({"type": None}, "cannot be null"),
+        ({"provider": None}, "cannot be null"),
+        ({"name": ""}, "at least 1"),
+        ({"name": "x" * 256}, "at most 255"),
+        ({"type": "NUCLEAR"}, "BESS"),
+        ({"provider": "ACME"}, "ENERGIEKOPPLER"),
+        ({"go_live_date": "2026-02-30"}, "date"),
+        ({"colour": "red"}, "Extra inputs"),
+        ({"name": "nul\x00"}, "NUL"),
+    ):
+        r = await asset_client.patch(url, json=body, headers=op)
+        assert r.status_code == 422, (body, r.text)
+        assert needle in r.text and isinstance(r.json()["detail"], list), (body, r.text)
+    assert (await asset_client.get(url, headers=op)).json() == asset
+    assert (await asset_client.patch("/api/assets/A%00B", json={"name": "x"}, headers=op)).status_code == 422
+    other = internal_headers(company_id + 500_000, "admin")
+    assert (await asset_client.patch(url, json={"name": "x"}, headers=other)).status_code == 404
+    assert (await asset_client.patch("/api/assets/NOPE_1", json={"name": "x"}, headers=op)).status_code == 404
+    assert (
+        await asset_client.patch(url, json={"name": "x"}, headers=internal_headers(company_id, "member"))
+    ).status_code == 403
+    assert (
+        await asset_client.patch(url, json={"name": "x"}, headers=internal_headers(company_id, "device"))
+    ).status_code == 403
+    assert (await asset_client.get(url, headers=op)).json() == asset
+
+
+async def test_delete(asset_client: httpx.AsyncClient, internal_headers, company_id: int, stack: Stack) -> None:
+    op = internal_headers(company_id, "operator")
+    draft = (await asset_client.post("/api/assets", json=BODY, headers=op)).json()
+    live = (await asset_client.post("/api/assets", json=BODY, headers=op)).json()
+    for action in ("commission", "go-live"):
+        assert (await asset_client.post(f"/api/assets/{live['id']}/actions/{action}", headers=op)).status_code == 200
+    # dependent rows: a status of each
+    statuses = {
+        "statuses": [
+            {"asset_id": a["id"], "status": "AVAILABLE", "effective_at": "2026-01-01T00:00:00Z"} for a in (draft, live)
+        ]
+    }
+    assert (await asset_client.post("/api/ingest/asset-statuses", json=statuses, headers=op)).status_code == 200
+
+    other = internal_headers(company_id + 500_000, "admin")
+    assert (await asset_client.delete(f"/api/assets/{draft['id']}", headers=other)).status_code == 404
+    assert (
+        await asset_client.delete(f"/api/assets/{draft['id']}", headers=internal_headers(company_id, "member"))
+    ).status_code == 403
+    r = await asset_client.delete(f"/api/assets/{draft['id']}", headers=op)
+    assert r.status_code == 204 and r.content == b""
+    assert (await asset_client.get(f"/api/assets/{draft['id']}", headers=op)).status_code == 404
+    assert (await asset_client.delete(f"/api/assets/{draft['id']}", headers=op)).status_code == 404
+    # its statuses went with it
+    r = await asset_client.get("/api/asset-statuses", params={"asset_ids": draft["id"], "latest": True}, headers=op)
+    assert r.json()["statuses"] == []
+
+    for action, state in (("", "LIVE"), ("suspend", "SUSPENDED")):
+        if action:
+            await asset_client.post(f"/api/assets/{live['id']}/actions/{action}", headers=op)
+        r = await asset_client.delete(f"/api/assets/{live['id']}", headers=op)
+        assert r.status_code == 409
+        assert r.json() == {
+            "detail": f"Asset {live['id']} is {state}: only DRAFT or DECOMMISSIONED assets can be deleted"
+        }
+    await asset_client.post(f"/api/assets/{live['id']}/actions/resume", headers=op)
+    await asset_client.post(f"/api/assets/{live['id']}/actions/decommission", headers=op)
+    assert (await asset_client.delete(f"/api/assets/{live['id']}", headers=op)).status_code == 204
+
+    events = await _events(stack, company_id, "org.gridcommons.assets.asset.deleted")
+    assert [e["key"] for e in events] == [draft["id"], live["id"]]
+    assert events[0]["data"] == draft and events[1]["data"]["lifecycle"] == "DECOMMISSIONED"
+    # ids are never reused after a delete
+    again = (await asset_client.post("/api/assets", json=BODY, headers=op)).json()
+    assert again["id"] == "DE_50HZ_WU_3"

@@ -138,3 +138,35 @@ async def test_validation_errors_are_fastapi_422(client: httpx.AsyncClient) -> N
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "json_invalid"
     r = await client.post("/body", content=b'{"n": "\xff"}', headers={"content-type": "application/json"})
     assert r.status_code in (400, 422)
+
+
+async def test_values_the_database_refuses_are_422_not_500(stack) -> None:
+    """Safety net: a NUL byte in text reaches PostgreSQL (SQLSTATE 22021) -> 422, never a 500."""
+    from fastapi import FastAPI
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from gridcommons.errors import install_error_handlers
+
+    engine = create_async_engine(stack.database_url)
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/echo")
+    async def echo(value: str) -> dict[str, str]:
+        async with engine.connect() as conn:
+            return {"value": (await conn.execute(text("SELECT CAST(:v AS text)"), {"v": value})).scalar_one()}
+
+    @app.get("/broken")
+    async def broken() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT * FROM no_such_table_anywhere"))
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/echo", params={"value": "ok"})).json() == {"value": "ok"}
+        r = await client.get("/echo", params={"value": "a\x00b"})
+        assert r.status_code == 422 and r.json() == {"detail": "Invalid input value"}
+        r = await client.get("/broken")
+        assert r.status_code == 500 and r.json() == {"detail": "Internal server error"}
+    await engine.dispose()

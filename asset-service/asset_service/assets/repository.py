@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Date, cast, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,3 +45,55 @@ async def list_assets(
             stmt = stmt.where(assets.c[column] == value)
     stmt = stmt.order_by(assets.c.created_at, assets.c.id).limit(limit).offset(offset)
     return [dict(r._mapping) for r in (await session.execute(stmt)).all()]
+
+
+async def lock_asset(session: AsyncSession, company_id: int, asset_id: str) -> dict[str, Any] | None:
+    """The asset row, locked until the transaction ends (serialises concurrent patches)."""
+    stmt = select(assets).where(assets.c.company_id == company_id, assets.c.id == asset_id).with_for_update()
+    row = (await session.execute(stmt)).first()
+    return dict(row._mapping) if row else None
+
+
+async def update_asset(
+    session: AsyncSession, company_id: int, asset_id: str, values: dict[str, Any]
+) -> dict[str, Any] | None:
+    stmt = (
+        update(assets)
+        .where(assets.c.company_id == company_id, assets.c.id == asset_id)
+        .values(**values, updated_at=func.now())
+        .returning(*assets.c)
+    )
+    row = (await session.execute(stmt)).first()
+    return dict(row._mapping) if row else None
+
+
+async def transition(
+    session: AsyncSession, company_id: int, asset_id: str, expected: str, new: str, *, set_go_live: bool
+) -> dict[str, Any] | None:
+    """Conditional update: applies only if the asset is still in ``expected`` (safe under concurrency:
+    of two racing transitions from the same state, the second finds no row and changes nothing)."""
+    values: dict[str, Any] = {"lifecycle": new, "updated_at": func.now()}
+    if set_go_live:
+        # Today in UTC, unless a go-live date was already set.
+        values["go_live_date"] = func.coalesce(assets.c.go_live_date, cast(func.timezone("UTC", func.now()), Date))
+    stmt = (
+        update(assets)
+        .where(assets.c.company_id == company_id, assets.c.id == asset_id, assets.c.lifecycle == expected)
+        .values(**values)
+        .returning(*assets.c)
+    )
+    row = (await session.execute(stmt)).first()
+    return dict(row._mapping) if row else None
+
+
+async def delete_asset(
+    session: AsyncSession, company_id: int, asset_id: str, deletable: list[str]
+) -> dict[str, Any] | None:
+    """Deletes the asset if its lifecycle allows it (dependent rows go with it: ON DELETE CASCADE)."""
+    stmt = (
+        delete(assets)
+        .where(assets.c.company_id == company_id, assets.c.id == asset_id, assets.c.lifecycle.in_(deletable))
+        .returning(*assets.c)
+    )
+    row = (await session.execute(stmt)).first()
+    return dict(row._mapping) if row else None

@@ -1,32 +1,37 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Response, status
 
 from gridcommons.db import SessionDep
-from gridcommons.identity import Identity, require_roles
 from gridcommons.pagination import PageParams
 
+from ..roles import Reader, Writer
 from . import service
 from .schemas import (
+    TRANSITIONS,
     AssetLifecycle,
     AssetListResponse,
     AssetResponse,
     AssetType,
     CreateAssetRequest,
     DeliveryArea,
+    LifecycleAction,
+    PatchAssetRequest,
     Provider,
     Region,
 )
+from .validation import AssetIdPath
 
 router = APIRouter(prefix="/api/assets", tags=["assets"])
 
-Writer = Annotated[Identity, require_roles("admin", "operator")]
-Reader = Annotated[Identity, require_roles("admin", "operator", "member")]
-AssetId = Annotated[str, Path(min_length=1, max_length=128)]
+AssetId = AssetIdPath
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such asset in this company"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The asset's lifecycle does not allow this operation (detail says why)"}
+}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AssetResponse)
@@ -66,3 +71,52 @@ async def get_asset(asset_id: AssetId, session: SessionDep, who: Reader) -> Asse
     """Return a single asset master record by asset_id."""
     assert who.company_id is not None
     return await service.get_asset(session, who.company_id, asset_id)
+
+
+@router.patch("/{asset_id}", response_model=AssetResponse, responses=NOT_FOUND)
+async def patch_asset(asset_id: AssetId, body: PatchAssetRequest, session: SessionDep, who: Writer) -> AssetResponse:
+    """Apply a partial update to an asset master record.
+
+    Only provided fields are applied (`name`, `type`, `go_live_date`, `provider`); `go_live_date: null`
+    clears the date. Lifecycle transitions use the asset-actions endpoints; `code`, `region` and
+    `delivery_area` form the asset id and cannot change (422)."""
+    assert who.company_id is not None
+    return await service.patch_asset(session, who.company_id, asset_id, body)
+
+
+@router.delete(
+    "/{asset_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, responses=NOT_FOUND | CONFLICT
+)
+async def delete_asset(asset_id: AssetId, session: SessionDep, who: Writer) -> Response:
+    """Delete an asset master record, with every row that depends on it (statuses, dispatches, limits, ...).
+
+    Only permitted for assets in the DRAFT or DECOMMISSIONED lifecycle state (409 otherwise)."""
+    assert who.company_id is not None
+    await service.delete_asset(session, who.company_id, asset_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _action_route(action: LifecycleAction) -> None:
+    expected, new = TRANSITIONS[action]
+    extra = " Sets go_live_date to today (UTC) if it is not already set." if action is LifecycleAction.GO_LIVE else ""
+
+    async def endpoint(asset_id: AssetId, session: SessionDep, who: Writer) -> AssetResponse:
+        assert who.company_id is not None
+        return await service.apply_action(session, who.company_id, asset_id, action)
+
+    endpoint.__name__ = f"{action.value.replace('-', '_')}_asset"
+    router.add_api_route(
+        f"/{{asset_id}}/actions/{action.value}",
+        endpoint,
+        methods=["POST"],
+        response_model=AssetResponse,
+        responses=NOT_FOUND | CONFLICT,
+        tags=["asset lifecycle"],
+        summary=f"{action.value.replace('-', ' ').capitalize()} an asset ({expected.value} → {new.value})",
+        description=f"Transition the asset from {expected.value} to {new.value}.{extra} "
+        f"Any other current lifecycle is a 409 and changes nothing.",
+    )
+
+
+for _action in LifecycleAction:
+    _action_route(_action)

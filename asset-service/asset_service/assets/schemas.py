@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .validation import Text
 
 
 class AssetType(StrEnum):
@@ -49,6 +52,29 @@ class AssetLifecycle(StrEnum):
     DECOMMISSIONED = "DECOMMISSIONED"
 
 
+class LifecycleAction(StrEnum):
+    """The seed's lifecycle transitions, one per action (path segment of the actions endpoint)."""
+
+    COMMISSION = "commission"
+    GO_LIVE = "go-live"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    DECOMMISSION = "decommission"
+
+
+# action -> (required current lifecycle, new lifecycle): exactly the adjacent transitions of the seed.
+TRANSITIONS: dict[LifecycleAction, tuple[AssetLifecycle, AssetLifecycle]] = {
+    LifecycleAction.COMMISSION: (AssetLifecycle.DRAFT, AssetLifecycle.COMMISSIONING),
+    LifecycleAction.GO_LIVE: (AssetLifecycle.COMMISSIONING, AssetLifecycle.LIVE),
+    LifecycleAction.SUSPEND: (AssetLifecycle.LIVE, AssetLifecycle.SUSPENDED),
+    LifecycleAction.RESUME: (AssetLifecycle.SUSPENDED, AssetLifecycle.LIVE),
+    LifecycleAction.DECOMMISSION: (AssetLifecycle.LIVE, AssetLifecycle.DECOMMISSIONED),
+}
+
+# Lifecycles in which an asset may be deleted.
+DELETABLE = (AssetLifecycle.DRAFT, AssetLifecycle.DECOMMISSIONED)
+
+
 # Which delivery areas belong to which region (an asset in DE cannot sit in PSE).
 REGION_AREAS: dict[Region, frozenset[DeliveryArea]] = {
     Region.DE: frozenset({DeliveryArea.HZ50, DeliveryArea.AMPN, DeliveryArea.TNBW, DeliveryArea.TNNT}),
@@ -60,7 +86,7 @@ class CreateAssetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-    name: str = Field(min_length=1, max_length=255)
+    name: Text = Field(min_length=1, max_length=255)
     type: AssetType
     region: Region
     delivery_area: DeliveryArea
@@ -85,6 +111,41 @@ class AssetResponse(BaseModel):
     go_live_date: date | None
     created_at: datetime
     updated_at: datetime
+
+
+# Fields that form the asset id (``<REGION>_<AREA>_<CODE>_<n>``): fixed once the asset exists.
+IMMUTABLE_FIELDS = ("id", "code", "region", "delivery_area")
+# Patchable fields that are required attributes of an asset: ``null`` is refused, not "clear".
+NON_NULLABLE_PATCH_FIELDS = ("name", "type", "provider")
+
+
+class PatchAssetRequest(BaseModel):
+    """Partial update: omitted fields are left untouched; ``go_live_date: null`` clears the date;
+    ``null`` for ``name``, ``type`` or ``provider`` is refused (422): an asset always has them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text | None = Field(default=None, min_length=1, max_length=255)
+    type: AssetType | None = None
+    go_live_date: date | None = None
+    provider: Provider | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_fixed_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            fixed = [k for k in IMMUTABLE_FIELDS if k in data]
+            if fixed:
+                raise ValueError(f"{', '.join(fixed)} cannot be changed: they form the asset id")
+            if "lifecycle" in data:
+                raise ValueError(
+                    "lifecycle cannot be patched: use POST /api/assets/{asset_id}/actions/"
+                    "{commission|go-live|suspend|resume|decommission}"
+                )
+            nulls = [k for k in NON_NULLABLE_PATCH_FIELDS if k in data and data[k] is None]
+            if nulls:
+                raise ValueError(f"{', '.join(nulls)} cannot be null (omit a field to leave it unchanged)")
+        return data
 
 
 class AssetListResponse(BaseModel):

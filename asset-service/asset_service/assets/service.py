@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import re
+from enum import Enum
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.errors import NotFound
+from gridcommons.errors import Conflict, NotFound
 from gridcommons.pagination import Page
 
 from . import events, repository
 from .schemas import (
+    DELETABLE,
+    TRANSITIONS,
     AssetLifecycle,
     AssetListResponse,
     AssetResponse,
     CreateAssetRequest,
+    LifecycleAction,
+    PatchAssetRequest,
 )
 
 
@@ -59,3 +65,60 @@ async def list_assets(
     return AssetListResponse(
         limit=page.limit, offset=page.offset, assets=[AssetResponse.model_validate(r) for r in rows]
     )
+
+
+def _not_found(asset_id: str) -> NotFound:
+    return NotFound(f"Asset {asset_id} not found")
+
+
+async def patch_asset(session: AsyncSession, company_id: int, asset_id: str, body: PatchAssetRequest) -> AssetResponse:
+    """Applies the provided fields; a patch that changes nothing leaves updated_at alone and publishes nothing."""
+    row = await repository.lock_asset(session, company_id, asset_id)
+    if row is None:
+        raise _not_found(asset_id)
+    provided: dict[str, Any] = {
+        k: (v.value if isinstance(v, Enum) else v) for k, v in body.model_dump(exclude_unset=True).items()
+    }
+    changes = {k: v for k, v in provided.items() if row[k] != v}
+    if not changes:
+        return AssetResponse.model_validate(row)
+    updated = await repository.update_asset(session, company_id, asset_id, changes)
+    assert updated is not None  # the row is locked
+    asset = AssetResponse.model_validate(updated)
+    await events.asset_updated(session, company_id, asset)
+    return asset
+
+
+async def delete_asset(session: AsyncSession, company_id: int, asset_id: str) -> None:
+    row = await repository.delete_asset(session, company_id, asset_id, [lc.value for lc in DELETABLE])
+    if row is None:
+        current = await repository.get_asset(session, company_id, asset_id)
+        if current is None:
+            raise _not_found(asset_id)
+        raise Conflict(
+            f"Asset {asset_id} is {current['lifecycle']}: only DRAFT or DECOMMISSIONED assets can be deleted"
+        )
+    await events.asset_deleted(session, company_id, AssetResponse.model_validate(row))
+
+
+async def apply_action(session: AsyncSession, company_id: int, asset_id: str, action: LifecycleAction) -> AssetResponse:
+    expected, new = TRANSITIONS[action]
+    row = await repository.transition(
+        session,
+        company_id,
+        asset_id,
+        expected.value,
+        new.value,
+        set_go_live=action is LifecycleAction.GO_LIVE,
+    )
+    if row is None:
+        current = await repository.get_asset(session, company_id, asset_id)
+        if current is None:
+            raise _not_found(asset_id)
+        raise Conflict(
+            f"Cannot {action.value} asset {asset_id}: it is {current['lifecycle']}, "
+            f"{action.value} requires {expected.value}"
+        )
+    asset = AssetResponse.model_validate(row)
+    await events.lifecycle_changed(session, company_id, asset, action, expected, new)
+    return asset

@@ -1,3 +1,47 @@
-from fastapi import APIRouter
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from gridcommons.db import SessionDep
+from gridcommons.pagination import PageParams
+
+from ..assets.validation import AssetIdsQuery, Instant
+from ..roles import Reader
+from . import service
+from .schemas import DispatchListResponse
 
 router = APIRouter(tags=["dispatches"])
+
+
+@router.get("/api/dispatches", response_model=DispatchListResponse)
+async def list_dispatches(
+    session: SessionDep,
+    who: Reader,
+    page: PageParams,
+    asset_ids: AssetIdsQuery,
+    from_: Annotated[
+        Instant | None,
+        Query(alias="from", description="Inclusive lower bound of dispatch_time; required with to unless delivery_day"),
+    ] = None,
+    to: Annotated[
+        Instant | None,
+        Query(description="Exclusive upper bound of dispatch_time; required with from unless delivery_day"),
+    ] = None,
+    delivery_day: Annotated[
+        date | None,
+        Query(description="Dispatches whose delivery period lies in this delivery day (the asset's region calendar)"),
+    ] = None,
+) -> DispatchListResponse:
+    """Return a paginated history of dispatch commands.
+
+    Read-only: dispatch commands are written by the ingestion worker of ingest.dispatches.v1. Give
+    from and to (dispatch_time in [from, to)), or delivery_day, or both (both filters apply); neither
+    is a 422. Ordered by (dispatch_time, asset_id, delivery_period_start, event_id); unknown asset ids
+    yield no entries."""
+    assert who.company_id is not None
+    return await service.list_dispatches(
+        session, who.company_id, asset_ids, start=from_, end=to, delivery_day=delivery_day, page=page
+    )

@@ -1,3 +1,51 @@
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["specs"])
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from gridcommons.db import SessionDep
+from gridcommons.pagination import PageParams
+
+from ..roles import Reader, Writer
+from . import service
+from .schemas import SpecListResponse, SpecResponse, UpsertSpecRequest
+from .validation import AssetIdsQuery, UtcDatetime
+
+router = APIRouter(prefix="/api/specs", tags=["specs"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such asset in this company"}}
+
+
+@router.put("", response_model=SpecResponse, responses=NOT_FOUND)
+async def upsert_spec(body: UpsertSpecRequest, session: SessionDep, who: Writer) -> SpecResponse:
+    """Upsert a versioned technical spec for one asset.
+
+    The natural key is (asset_id, valid_from). Re-submitting the same key applies a partial update
+    (omitted fields keep their value). A new BESS version (valid_to omitted/null) closes the active
+    open-ended version and must start strictly after it; a vBat version (explicit valid_to) must not
+    overlap any other version (PostgreSQL EXCLUDE constraint). 404 for an unknown asset, 422 when the
+    BESS ordering or the vBat overlap rule is violated.
+    """
+    assert who.company_id is not None
+    return await service.upsert_spec(session, who.company_id, body)
+
+
+@router.get("", response_model=SpecListResponse)
+async def list_specs(
+    session: SessionDep,
+    who: Reader,
+    page: PageParams,
+    asset_ids: AssetIdsQuery,
+    latest: bool = False,
+    from_: Annotated[UtcDatetime | None, Query(alias="from")] = None,
+    to: UtcDatetime | None = None,
+) -> SpecListResponse:
+    """Return paginated spec versions, ordered by (asset_id, valid_from DESC).
+
+    latest=true collapses to one row per asset (the greatest valid_from in the window, if any).
+    from/to bound valid_from inclusively; their span is capped at 31 days (one given alone spans
+    31 days from/to it). Unknown asset ids yield no rows.
+    """
+    assert who.company_id is not None
+    return await service.list_specs(session, who.company_id, asset_ids, latest, from_, to, page)

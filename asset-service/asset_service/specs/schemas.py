@@ -1,0 +1,142 @@
+"""Wire shapes of seed 002 (technical specs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gridcommons.quantity import DecimalAmount, Energy, Power
+
+from .validation import UtcDatetime
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _efficiency(value: Decimal) -> Decimal:
+    if not (0 < value <= 1):
+        raise ValueError("efficiency must be in (0, 1]")
+    return value
+
+
+class SpecPower(Power):
+    @model_validator(mode="after")
+    def _check(self) -> SpecPower:
+        _non_negative(self.amount)
+        return self
+
+
+class SpecEnergy(Energy):
+    @model_validator(mode="after")
+    def _check(self) -> SpecEnergy:
+        _non_negative(self.amount)
+        return self
+
+
+Efficiency = Annotated[DecimalAmount, Field(description="A ratio in (0, 1], number or decimal string.")]
+RampRate = Annotated[DecimalAmount, Field(description="MW per minute (>= 0), number or decimal string.")]
+
+# Spec fields (besides the key and valid_to) -> "power" | "energy" | "ratio" | "text".
+SPEC_FIELDS: dict[str, str] = {
+    "rated_power": "power",
+    "grid_connection_max_power": "power",
+    "max_capacity": "energy",
+    "ramp_rate": "ratio",
+    "ramp_type": "text",
+    "charge_efficiency": "ratio",
+    "discharge_efficiency": "ratio",
+    "daily_cycle_energy_limit": "energy",
+    "prequalified_fcr": "power",
+    "prequalified_afrr_charge": "power",
+    "prequalified_afrr_discharge": "power",
+}
+
+
+class UpsertSpecRequest(BaseModel):
+    """A spec version. Omitted fields keep their stored value on re-submission of the same key;
+    an explicit null clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    asset_id: str = Field(min_length=1, max_length=128)
+    valid_from: UtcDatetime
+    valid_to: UtcDatetime | None = None
+    rated_power: SpecPower | None = None
+    grid_connection_max_power: SpecPower | None = None
+    max_capacity: SpecEnergy | None = None
+    ramp_rate: RampRate | None = None
+    ramp_type: str | None = Field(default=None, min_length=1, max_length=64)
+    charge_efficiency: Efficiency | None = None
+    discharge_efficiency: Efficiency | None = None
+    daily_cycle_energy_limit: SpecEnergy | None = None
+    prequalified_fcr: SpecPower | None = None
+    prequalified_afrr_charge: SpecPower | None = None
+    prequalified_afrr_discharge: SpecPower | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> UpsertSpecRequest:
+        if self.valid_to is not None and self.valid_to <= self.valid_from:
+            raise ValueError("valid_to must be after valid_from")
+        if self.ramp_rate is not None:
+            _non_negative(self.ramp_rate)
+        for name in ("charge_efficiency", "discharge_efficiency"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    _efficiency(value)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+        return self
+
+    def column_values(self) -> dict[str, Any]:
+        """The columns this request sets (omitted fields absent; quantities as their amount)."""
+        out: dict[str, Any] = {}
+        for name in self.model_fields_set - {"asset_id", "valid_from"}:
+            value = getattr(self, name)
+            out[name] = value.amount if isinstance(value, (Power, Energy)) else value
+        return out
+
+
+class SpecResponse(BaseModel):
+    asset_id: str
+    valid_from: datetime
+    valid_to: datetime | None
+    rated_power: Power | None
+    grid_connection_max_power: Power | None
+    max_capacity: Energy | None
+    ramp_rate: DecimalAmount | None
+    ramp_type: str | None
+    charge_efficiency: DecimalAmount | None
+    discharge_efficiency: DecimalAmount | None
+    daily_cycle_energy_limit: Energy | None
+    prequalified_fcr: Power | None
+    prequalified_afrr_charge: Power | None
+    prequalified_afrr_discharge: Power | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> SpecResponse:
+        data = dict(row)
+        data.pop("company_id", None)
+        for name, kind in SPEC_FIELDS.items():
+            value = data.get(name)
+            if value is None:
+                continue
+            if kind == "power":
+                data[name] = Power(amount=value, unit="MW")
+            elif kind == "energy":
+                data[name] = Energy(amount=value, unit="MWh")
+        return cls.model_validate(data)
+
+
+class SpecListResponse(BaseModel):
+    limit: int
+    offset: int
+    specs: list[SpecResponse]

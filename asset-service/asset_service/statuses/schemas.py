@@ -1,0 +1,106 @@
+"""Wire shapes of asset statuses (seed 002 ``StatusListResponse`` / ``AssetStatusEntry``) and the ingestion batch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..assets.validation import Instant, Text, check_json
+
+MAX_BATCH = 1000
+MAX_REASONS = 20
+
+
+class AssetStatus(StrEnum):
+    """Operational status of an asset (the seed shows ``UNKNOWN``; the rest completes the set)."""
+
+    UNKNOWN = "UNKNOWN"  # nothing reliable is known (e.g. no telemetry yet)
+    AVAILABLE = "AVAILABLE"  # fully available to the market
+    LIMITED = "LIMITED"  # available with reduced power or energy (derated)
+    UNAVAILABLE = "UNAVAILABLE"  # reachable but cannot be dispatched (fault, maintenance, ...)
+    OFFLINE = "OFFLINE"  # not reachable (no communication)
+
+
+class ReasonCategory(StrEnum):
+    """Why an asset has its status (the seed shows ``UNKNOWN``; the rest completes the set)."""
+
+    UNKNOWN = "UNKNOWN"
+    MAINTENANCE = "MAINTENANCE"
+    OUTAGE = "OUTAGE"
+    GRID_CONSTRAINT = "GRID_CONSTRAINT"
+    MARKET = "MARKET"
+    COMMUNICATION = "COMMUNICATION"
+    WEATHER = "WEATHER"
+    SAFETY = "SAFETY"
+    OTHER = "OTHER"
+
+
+class StatusReason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: ReasonCategory
+    detail: Text | None = Field(default=None, max_length=2000)
+    source: Text | None = Field(default=None, max_length=255)
+    attributes: dict[str, Any] = Field(default_factory=dict, max_length=50)
+
+    @field_validator("attributes")
+    @classmethod
+    def _json_text(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return dict(check_json(value))
+
+
+class StatusInput(BaseModel):
+    """One status change of one asset, effective from ``effective_at``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    asset_id: Text = Field(min_length=1, max_length=128)
+    status: AssetStatus
+    effective_at: Instant
+    reasons: list[StatusReason] = Field(default_factory=list, max_length=MAX_REASONS)
+
+
+class IngestStatusesRequest(BaseModel):
+    """Body of ``POST /api/ingest/asset-statuses`` and payload of ``ingest.asset-statuses.v1``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    statuses: list[StatusInput] = Field(min_length=1, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> IngestStatusesRequest:
+        first: dict[tuple[str, datetime], int] = {}
+        dups: list[str] = []
+        for i, s in enumerate(self.statuses):
+            key = (s.asset_id, s.effective_at)  # aware datetimes compare as instants
+            if key in first:
+                dups.append(
+                    f"statuses[{i}] repeats statuses[{first[key]}] ({s.asset_id} at {s.effective_at.isoformat()})"
+                )
+            else:
+                first[key] = i
+        if dups:
+            raise ValueError("duplicate (asset_id, effective_at) in the batch: " + "; ".join(dups))
+        return self
+
+
+class IngestStatusesResponse(BaseModel):
+    received: int = Field(description="Status entries in the batch")
+    changed: int = Field(description="Entries that were new or changed an existing entry (each published an event)")
+
+
+class AssetStatusEntry(BaseModel):
+    asset_id: str
+    status: AssetStatus
+    effective_at: datetime
+    reasons: list[StatusReason]
+    created_at: datetime
+
+
+class StatusListResponse(BaseModel):
+    limit: int
+    offset: int
+    statuses: list[AssetStatusEntry]
