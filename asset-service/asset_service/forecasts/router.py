@@ -1,3 +1,44 @@
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["forecasts"])
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from gridcommons.db import SessionDep
+from gridcommons.pagination import PageParams
+
+from ..roles import Reader, Writer
+from . import service
+from .common import UtcDatetime, asset_ids_param, json_response
+from .schemas import ForecastListResponse, UpsertForecastsRequest, UpsertForecastsResponse
+
+router = APIRouter(prefix="/api/forecasts", tags=["forecasts"])
+
+UNKNOWN_ASSET: dict[int | str, dict[str, Any]] = {404: {"description": "An asset_id is not an asset of this company"}}
+AssetIds = Annotated[list[str], Depends(asset_ids_param)]
+
+
+@router.post("", response_model=UpsertForecastsResponse, responses=UNKNOWN_ASSET)
+async def upsert_forecasts(body: UpsertForecastsRequest, session: SessionDep, who: Writer) -> Response:
+    """Batch upsert 15-minute forecast periods (1..1000) for one or more assets.
+
+    Natural key (asset_id, start_time): re-submitting a key overwrites the forecast values and
+    updated_at; created_at never changes. delivery_day is derived from start_time in the asset's
+    region calendar and must not be supplied. All or nothing; 404 naming every unknown asset id.
+    """
+    assert who.company_id is not None
+    return json_response(await service.upsert_forecasts(session, who.company_id, body))
+
+
+@router.get("", response_model=ForecastListResponse)
+async def list_forecasts(
+    session: SessionDep,
+    who: Reader,
+    page: PageParams,
+    asset_ids: AssetIds,
+    from_: Annotated[UtcDatetime, Query(alias="from", description="Inclusive lower bound on start_time.")],
+    to: Annotated[UtcDatetime, Query(description="Exclusive upper bound on start_time.")],
+) -> Response:
+    """Forecast periods with start_time in [from, to), ordered by (asset_id, start_time)."""
+    assert who.company_id is not None
+    return json_response(await service.list_forecasts(session, who.company_id, asset_ids, from_, to, page))

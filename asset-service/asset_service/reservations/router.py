@@ -1,3 +1,86 @@
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["reservations"])
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from gridcommons.db import SessionDep
+from gridcommons.pagination import PageParams
+
+from ..forecasts.common import UtcDatetime, asset_ids_param, json_response, split_csv, validation_error
+from ..roles import Reader, Writer
+from . import service
+from .schemas import (
+    ReservationListResponse,
+    ReservationSource,
+    UpsertReservationsRequest,
+    UpsertReservationsResponse,
+)
+
+router = APIRouter(prefix="/api/reservations", tags=["reservations"])
+
+UNKNOWN_ASSET: dict[int | str, dict[str, Any]] = {404: {"description": "An asset_id is not an asset of this company"}}
+AssetIds = Annotated[list[str], Depends(asset_ids_param)]
+SOURCES = ", ".join(s.value for s in ReservationSource)
+
+
+def markets_param(
+    markets: Annotated[
+        list[str] | None, Query(description="Only these markets (repeat the parameter or separate with commas).")
+    ] = None,
+) -> list[str] | None:
+    if markets is None:
+        return None
+    values = split_csv(markets)
+    bad = [v for v in values if "\x00" in v or len(v) > 64]
+    if bad:
+        raise validation_error([(("query", "markets"), "malformed market (1..64 characters, no NUL)", v) for v in bad])
+    return values or None
+
+
+def sources_param(
+    sources: Annotated[
+        list[str] | None,
+        Query(description=f"Only these sources ({SOURCES}); repeat the parameter or separate with commas."),
+    ] = None,
+) -> list[ReservationSource] | None:
+    if sources is None:
+        return None
+    values = split_csv(sources)
+    bad = [v for v in values if v not in ReservationSource.__members__]
+    if bad:
+        raise validation_error(
+            [(("query", "sources"), f"unknown reservation source {v!r}; expected one of {SOURCES}", v) for v in bad]
+        )
+    return [ReservationSource(v) for v in values] or None
+
+
+@router.post("", response_model=UpsertReservationsResponse, responses=UNKNOWN_ASSET)
+async def upsert_reservations(body: UpsertReservationsRequest, session: SessionDep, who: Writer) -> Response:
+    """Batch upsert 15-minute reservation periods (1..1000) for one or more assets.
+
+    Natural key (asset_id, start_time, market, source): re-submitting a key overwrites every value
+    column and updated_at; created_at never changes. Rows not in the payload are left untouched.
+    delivery_day is derived from start_time in the asset's region calendar and must not be
+    supplied. All or nothing; 404 naming every unknown asset id.
+    """
+    assert who.company_id is not None
+    return json_response(await service.upsert_reservations(session, who.company_id, body))
+
+
+@router.get("", response_model=ReservationListResponse)
+async def list_reservations(
+    session: SessionDep,
+    who: Reader,
+    page: PageParams,
+    asset_ids: AssetIds,
+    from_: Annotated[UtcDatetime, Query(alias="from", description="Inclusive lower bound on start_time.")],
+    to: Annotated[UtcDatetime, Query(description="Exclusive upper bound on start_time.")],
+    markets: Annotated[list[str] | None, Depends(markets_param)],
+    sources: Annotated[list[ReservationSource] | None, Depends(sources_param)],
+) -> Response:
+    """Reservation periods with start_time in [from, to), ordered by (asset_id, start_time, market, source)."""
+    assert who.company_id is not None
+    return json_response(
+        await service.list_reservations(session, who.company_id, asset_ids, from_, to, markets, sources, page)
+    )

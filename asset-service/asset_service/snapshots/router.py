@@ -1,3 +1,53 @@
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["snapshots"])
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from gridcommons.db import SessionDep
+from gridcommons.pagination import PageParams
+
+from ..forecasts.common import UtcDatetime, asset_ids_param, json_response
+from ..roles import Reader, Writer
+from . import service
+from .schemas import StateSnapshotListResponse, UpsertStateSnapshotsRequest, UpsertStateSnapshotsResponse
+
+router = APIRouter(prefix="/api/state-snapshots", tags=["state snapshots"])
+
+AssetIds = Annotated[list[str], Depends(asset_ids_param)]
+
+
+@router.post("", response_model=UpsertStateSnapshotsResponse)
+async def upsert_state_snapshots(body: UpsertStateSnapshotsRequest, session: SessionDep, who: Writer) -> Response:
+    """Batch upsert state snapshots for one or more assets (all or nothing).
+
+    On conflict on (asset_id, effective_at) the energy fields (stored_energy, reading_quality) and
+    updated_at are overwritten; created_at never changes. 422 identifying every unknown asset id.
+    """
+    assert who.company_id is not None
+    return json_response(await service.upsert_snapshots(session, who.company_id, body))
+
+
+@router.get("", response_model=StateSnapshotListResponse)
+async def read_state_snapshots(
+    session: SessionDep,
+    who: Reader,
+    page: PageParams,
+    asset_ids: AssetIds,
+    latest: Annotated[bool, Query(description="The single most recent snapshot per asset.")] = False,
+    from_: Annotated[
+        UtcDatetime | None, Query(alias="from", description="Inclusive lower bound on effective_at.")
+    ] = None,
+    to: Annotated[UtcDatetime | None, Query(description="Exclusive upper bound on effective_at; default now.")] = None,
+) -> Response:
+    """State snapshots with derived charged/discharged energy.
+
+    Latest mode (latest=true): the single most recent snapshot per asset, ordered by asset_id;
+    cannot be combined with from or to. Time-range mode (default): snapshots with effective_at in
+    [from, to), ordered by effective_at (then asset_id), paginated; to defaults to now. Unknown
+    asset ids give an empty list.
+    """
+    assert who.company_id is not None
+    return json_response(
+        await service.read_snapshots(session, who.company_id, asset_ids, latest=latest, start=from_, end=to, page=page)
+    )

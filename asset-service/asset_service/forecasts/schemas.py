@@ -1,0 +1,84 @@
+"""Wire shapes of seed 002 (forecasts)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gridcommons.quantity import DecimalAmount, Power
+
+from .common import ASSET_ID_MAX, ASSET_ID_PATTERN, UtcDatetime, check_quarter_period, describe_duplicates, duplicates
+
+MAX_BATCH = 1000
+
+
+def reject_delivery_day(data: Any) -> Any:
+    if isinstance(data, dict) and "delivery_day" in data:
+        raise ValueError("delivery_day is derived server-side from start_time and must not be supplied")
+    return data
+
+
+class ForecastIn(BaseModel):
+    """One 15-minute forecast period of one asset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
+    start_time: UtcDatetime = Field(description="Start of the 15-minute period (quarter-aligned).")
+    end_time: UtcDatetime = Field(description="End of the period, exactly start_time + 15 minutes.")
+    generation: Power = Field(description="Forecasted generation in the period (MW, >= 0).")
+    consumption: Power = Field(description="Forecasted consumption in the period (MW, >= 0).")
+    import_from_grid_fee: DecimalAmount | None = Field(
+        default=None, description="Fee for importing from the grid in the period, EUR/MWh (plain number)."
+    )
+
+    _no_delivery_day = model_validator(mode="before")(reject_delivery_day)
+
+    @field_validator("generation", "consumption")
+    @classmethod
+    def _non_negative(cls, v: Power) -> Power:
+        if v.amount < 0:
+            raise ValueError("must be >= 0")
+        return v
+
+    @model_validator(mode="after")
+    def _period(self) -> ForecastIn:
+        check_quarter_period(self.start_time, self.end_time)
+        return self
+
+
+class UpsertForecastsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    forecasts: list[ForecastIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> UpsertForecastsRequest:
+        dups = duplicates([(f.asset_id, f.start_time) for f in self.forecasts])
+        if dups:
+            raise ValueError(describe_duplicates(dups, ("asset_id", "start_time")))
+        return self
+
+
+class ForecastOut(BaseModel):
+    asset_id: str
+    start_time: datetime
+    end_time: datetime
+    delivery_day: date
+    generation: Power
+    consumption: Power
+    import_from_grid_fee: DecimalAmount | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class UpsertForecastsResponse(BaseModel):
+    forecasts: list[ForecastOut]
+
+
+class ForecastListResponse(BaseModel):
+    limit: int
+    offset: int
+    forecasts: list[ForecastOut]

@@ -1,0 +1,70 @@
+"""Rules of the forecasts domain. Answers are JSON-ready dicts in the shapes of ``schemas``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridcommons.errors import NotFound
+from gridcommons.pagination import Page
+from gridcommons.timeutil import delivery_day_of
+
+from ..assets.lookup import asset_regions
+from . import events, repository
+from .common import amount, as_utc, check_window, iso_utc, quantity
+from .schemas import UpsertForecastsRequest
+
+
+async def regions_or_404(session: AsyncSession, company_id: int, asset_ids: list[str]) -> dict[str, str]:
+    """{asset_id: region} of the batch's assets; 404 naming every id that is not this company's asset."""
+    regions = await asset_regions(session, company_id, asset_ids)
+    missing = sorted(set(asset_ids) - regions.keys())
+    if missing:
+        raise NotFound(f"Unknown asset ids: {', '.join(missing)}")
+    return regions
+
+
+async def upsert_forecasts(session: AsyncSession, company_id: int, body: UpsertForecastsRequest) -> dict[str, Any]:
+    items = body.forecasts
+    regions = await regions_or_404(session, company_id, [f.asset_id for f in items])
+    rows = await repository.upsert(
+        session,
+        company_id,
+        asset_id=[f.asset_id for f in items],
+        start_time=[f.start_time for f in items],
+        end_time=[f.end_time for f in items],
+        delivery_day=[delivery_day_of(f.start_time, regions[f.asset_id]) for f in items],
+        generation=[f.generation.amount for f in items],
+        consumption=[f.consumption.amount for f in items],
+        fee=[f.import_from_grid_fee for f in items],
+    )
+    rows.sort(key=lambda r: (r["asset_id"], r["start_time"]))
+    out = [row_json(r) for r in rows]
+    await events.forecasts_upserted(session, company_id, out)
+    return {"forecasts": out}
+
+
+async def list_forecasts(
+    session: AsyncSession, company_id: int, asset_ids: list[str], start: datetime, end: datetime, page: Page
+) -> dict[str, Any]:
+    start, end = as_utc(start), as_utc(end)
+    check_window(start, end)
+    rows = await repository.list_forecasts(session, company_id, asset_ids, start, end, page.limit, page.offset)
+    return {"limit": page.limit, "offset": page.offset, "forecasts": [row_json(r) for r in rows]}
+
+
+def row_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A database row as the API writes it (the shape of ``ForecastOut``)."""
+    return {
+        "asset_id": row["asset_id"],
+        "start_time": iso_utc(row["start_time"]),
+        "end_time": iso_utc(row["end_time"]),
+        "delivery_day": row["delivery_day"].isoformat(),
+        "generation": quantity(row["generation"], "MW"),
+        "consumption": quantity(row["consumption"], "MW"),
+        "import_from_grid_fee": amount(row["import_from_grid_fee"]),
+        "created_at": iso_utc(row["created_at"]),
+        "updated_at": iso_utc(row["updated_at"]),
+    }

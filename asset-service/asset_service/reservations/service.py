@@ -1,0 +1,85 @@
+"""Rules of the reservations domain. Answers are JSON-ready dicts in the shapes of ``schemas``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridcommons.pagination import Page
+from gridcommons.timeutil import delivery_day_of
+
+from ..forecasts.common import as_utc, check_window, iso_utc, quantity
+from ..forecasts.service import regions_or_404
+from . import events, repository
+from .schemas import ReservationSource, UpsertReservationsRequest
+
+
+async def upsert_reservations(
+    session: AsyncSession, company_id: int, body: UpsertReservationsRequest
+) -> dict[str, Any]:
+    items = body.reservations
+    regions = await regions_or_404(session, company_id, [r.asset_id for r in items])
+    rows = await repository.upsert(
+        session,
+        company_id,
+        asset_id=[r.asset_id for r in items],
+        start_time=[r.start_time for r in items],
+        end_time=[r.end_time for r in items],
+        delivery_day=[delivery_day_of(r.start_time, regions[r.asset_id]) for r in items],
+        market=[r.market for r in items],
+        source=[r.source.value for r in items],
+        power=[r.power.amount for r in items],
+        energy_change=[r.energy_change.amount for r in items],
+        energy_buffer_low=[r.energy_buffer_low.amount for r in items],
+        energy_buffer_high=[r.energy_buffer_high.amount for r in items],
+    )
+    rows.sort(key=lambda r: (r["asset_id"], r["start_time"], r["market"], r["source"]))
+    out = [row_json(r) for r in rows]
+    await events.reservations_upserted(session, company_id, out)
+    return {"reservations": out}
+
+
+async def list_reservations(
+    session: AsyncSession,
+    company_id: int,
+    asset_ids: list[str],
+    start: datetime,
+    end: datetime,
+    markets: list[str] | None,
+    sources: list[ReservationSource] | None,
+    page: Page,
+) -> dict[str, Any]:
+    start, end = as_utc(start), as_utc(end)
+    check_window(start, end)
+    rows = await repository.list_reservations(
+        session,
+        company_id,
+        asset_ids,
+        start,
+        end,
+        markets,
+        [s.value for s in sources] if sources else None,
+        page.limit,
+        page.offset,
+    )
+    return {"limit": page.limit, "offset": page.offset, "reservations": [row_json(r) for r in rows]}
+
+
+def row_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A database row as the API writes it (the shape of ``ReservationOut``)."""
+    return {
+        "asset_id": row["asset_id"],
+        "start_time": iso_utc(row["start_time"]),
+        "end_time": iso_utc(row["end_time"]),
+        "delivery_day": row["delivery_day"].isoformat(),
+        "market": row["market"],
+        "source": row["source"],
+        "power": quantity(row["power"], "MW"),
+        "energy_change": quantity(row["energy_change"], "MWh"),
+        "energy_buffer_low": quantity(row["energy_buffer_low"], "MWh"),
+        "energy_buffer_high": quantity(row["energy_buffer_high"], "MWh"),
+        "created_at": iso_utc(row["created_at"]),
+        "updated_at": iso_utc(row["updated_at"]),
+    }

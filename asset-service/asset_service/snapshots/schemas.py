@@ -1,0 +1,85 @@
+"""Wire shapes of seed 002 (state snapshots)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gridcommons.quantity import Energy
+
+from ..forecasts.common import ASSET_ID_MAX, ASSET_ID_PATTERN, UtcDatetime, describe_duplicates, duplicates
+
+MAX_BATCH = 10_000
+
+
+class ReadingQuality(StrEnum):
+    """How trustworthy a reported stored-energy value is (the seed names VALID; the rest complete it)."""
+
+    VALID = "VALID"  # measured and plausible
+    ESTIMATED = "ESTIMATED"  # estimated by the device or the provider (e.g. from a model)
+    SUBSTITUTED = "SUBSTITUTED"  # replaced by a substitute value (gap filling, last known value)
+    INVALID = "INVALID"  # known to be wrong: stored, returned, but never used to derive energy flows
+
+
+class StateSnapshotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
+    effective_at: UtcDatetime = Field(description="Instant the stored energy was observed.")
+    stored_energy: Energy = Field(description="Energy stored in the asset at effective_at (state of energy), MWh.")
+    reading_quality: ReadingQuality = ReadingQuality.VALID
+
+    @field_validator("stored_energy")
+    @classmethod
+    def _non_negative(cls, v: Energy) -> Energy:
+        if v.amount < 0:
+            raise ValueError("stored energy must be >= 0")
+        return v
+
+
+class UpsertStateSnapshotsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state_snapshots: list[StateSnapshotIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> UpsertStateSnapshotsRequest:
+        dups = duplicates([(s.asset_id, s.effective_at) for s in self.state_snapshots])
+        if dups:
+            raise ValueError(describe_duplicates(dups, ("asset_id", "effective_at")))
+        return self
+
+
+class StateSnapshotOut(BaseModel):
+    asset_id: str
+    effective_at: datetime
+    stored_energy: Energy
+    reading_quality: ReadingQuality
+    created_at: datetime
+    updated_at: datetime
+
+
+class UpsertStateSnapshotsResponse(BaseModel):
+    state_snapshots: list[StateSnapshotOut]
+
+
+class StateSnapshotRead(StateSnapshotOut):
+    charged_energy: Energy | None = Field(
+        description="Increase of stored energy since the asset's previous usable snapshot (MWh); null when "
+        "there is no previous usable snapshot or this one is INVALID."
+    )
+    discharged_energy: Energy | None = Field(
+        description="Decrease of stored energy since the asset's previous usable snapshot (MWh); null likewise."
+    )
+
+
+class StateSnapshotListResponse(BaseModel):
+    state_snapshots: list[StateSnapshotRead]
+    limit: int
+    offset: int
+    total_charged_energy: Energy = Field(description="Sum of charged_energy over every matching snapshot (all pages).")
+    total_discharged_energy: Energy = Field(
+        description="Sum of discharged_energy over every matching snapshot (all pages)."
+    )
