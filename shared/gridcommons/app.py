@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -59,6 +60,10 @@ def create_service_app(
         task = None
         if run_workers_in_process and workers is not None:
             task = asyncio.create_task(run_workers(workers(settings, engine), stop))
+        # Start-up objects (modules, routes, schemas) never die: keep them out of the collector's
+        # generations, so large responses do not pay for rescanning them.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

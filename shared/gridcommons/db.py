@@ -44,7 +44,9 @@ def make_engine(infra: InfraSettings, application_name: str) -> AsyncEngine:
         pool_recycle=1800,
         pool_pre_ping=False,
         connect_args={
-            "server_settings": {"application_name": application_name},
+            # Custom plans: asyncpg keeps prepared statements per connection, and a generic plan made
+            # while a table was tiny can stay in use long after it has grown (seen on period limits).
+            "server_settings": {"application_name": application_name, "plan_cache_mode": "force_custom_plan"},
             "command_timeout": 30,
             "timeout": 10,
         },

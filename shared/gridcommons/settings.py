@@ -13,8 +13,8 @@ class InfraSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5433/gridcommons"
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:55432/gridcommons"
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
     # Tansu (the embedded broker) refuses InitProducerId v0, so idempotence is a setting:
     # on for Apache Kafka, off for the embedded stack.
     kafka_idempotence: bool = False
