@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -86,6 +87,18 @@ class Outbox:
         # Stable 63-bit key for the relay's advisory lock.
         self.lock_key = int.from_bytes(hashlib.sha256(self.channel.encode()).digest()[:8], "big") >> 1
 
+    def _row(self, event: CloudEvent, topic: str, key: str | None) -> dict[str, Any]:
+        """The outbox row of one event (the relay reads ``payload`` back as a ``CloudEvent``)."""
+        return {
+            "event_id": event.id,
+            "topic": topic,
+            "key": key if key is not None else event.subject,
+            "payload": event.model_dump(mode="json", exclude_none=True),
+        }
+
+    async def _notify(self, session: AsyncSession) -> None:
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.channel})
+
     async def publish(
         self,
         session: AsyncSession,
@@ -107,16 +120,32 @@ class Outbox:
         )
         if time is not None:
             event.time = time
-        await session.execute(
-            insert(self.table).values(
-                event_id=event.id,
-                topic=topic,
-                key=key if key is not None else subject,
-                payload=event.model_dump(mode="json", exclude_none=True),
-            )
-        )
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.channel})
+        await session.execute(insert(self.table).values(**self._row(event, topic, key)))
+        await self._notify(session)
         return event
+
+    async def publish_many(
+        self,
+        session: AsyncSession,
+        *,
+        topic: str,
+        type: str,
+        company_id: int | str | None,
+        events: Sequence[tuple[str, Any]],
+    ) -> list[CloudEvent]:
+        """``publish`` for many events of one topic and type: ``events`` are (subject = key, data) pairs,
+        written in this order as one multi-row INSERT and one NOTIFY (no statement at all when empty).
+        The rows are those ``publish`` writes one at a time: the relay cannot tell them apart."""
+        if not events:
+            return []
+        companyid = None if company_id is None else str(company_id)
+        built = [
+            CloudEvent(source=self.source, type=type, subject=subject, companyid=companyid, data=data)
+            for subject, data in events
+        ]
+        await session.execute(insert(self.table).values([self._row(event, topic, None) for event in built]))
+        await self._notify(session)
+        return built
 
 
 class OutboxRelay:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 REGION_TIMEZONES: dict[str, ZoneInfo] = {"DE": ZoneInfo("Europe/Berlin"), "PL": ZoneInfo("Europe/Warsaw")}
@@ -39,5 +39,6 @@ def delivery_day_of(instant: datetime, region: str) -> date:
     return instant.astimezone(region_tz(region)).date()
 
 
-def is_quarter_aligned(instant: datetime) -> bool:
+def is_quarter_aligned(instant: datetime | time) -> bool:
+    """On a quarter hour (:00, :15, :30, :45) with no seconds; an instant or a time of day."""
     return instant.second == 0 and instant.microsecond == 0 and instant.minute % 15 == 0

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.errors import NotFound
+
 from .models import assets
 
 
@@ -26,3 +28,13 @@ async def missing_asset_ids(session: AsyncSession, company_id: int, asset_ids: I
     ids = set(asset_ids)
     found = await asset_regions(session, company_id, ids)
     return sorted(ids - found.keys())
+
+
+async def asset_regions_or_404(session: AsyncSession, company_id: int, asset_ids: Iterable[str]) -> dict[str, str]:
+    """{asset_id: region} of a batch's assets; 404 naming every id (sorted) that is not this company's asset."""
+    wanted = set(asset_ids)
+    regions = await asset_regions(session, company_id, wanted)
+    missing = sorted(wanted - regions.keys())
+    if missing:
+        raise NotFound(f"Unknown asset ids: {', '.join(missing)}")
+    return regions

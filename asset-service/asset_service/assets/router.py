@@ -8,6 +8,7 @@ from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
 
 from ..roles import Reader, Writer
+from ..validation import AssetIdPath
 from . import service
 from .schemas import (
     TRANSITIONS,
@@ -22,7 +23,6 @@ from .schemas import (
     Provider,
     Region,
 )
-from .validation import AssetIdPath
 
 router = APIRouter(prefix="/api/assets", tags=["assets"])
 

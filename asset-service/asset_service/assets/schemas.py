@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .validation import Text
+from gridcommons.validation import Text
 
 
 class AssetType(StrEnum):

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
+from gridcommons.validation import UtcInstant
 
-from ..assets.validation import AssetIdsQuery, Instant
 from ..roles import Reader
+from ..validation import AssetIdsQuery
 from . import service
 from .schemas import DispatchListResponse
 
@@ -23,11 +24,11 @@ async def list_dispatches(
     page: PageParams,
     asset_ids: AssetIdsQuery,
     from_: Annotated[
-        Instant | None,
+        UtcInstant | None,
         Query(alias="from", description="Inclusive lower bound of dispatch_time; required with to unless delivery_day"),
     ] = None,
     to: Annotated[
-        Instant | None,
+        UtcInstant | None,
         Query(description="Exclusive upper bound of dispatch_time; required with from unless delivery_day"),
     ] = None,
     delivery_day: Annotated[

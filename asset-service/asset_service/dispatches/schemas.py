@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gridcommons.quantity import Power
 from gridcommons.timeutil import is_quarter_aligned
-
-from ..assets.validation import Instant, Text
+from gridcommons.validation import Text, UtcInstant
 
 
 class DispatchCommand(BaseModel):
@@ -22,10 +21,10 @@ class DispatchCommand(BaseModel):
 
     event_id: UUID
     source: Text = Field(min_length=1, max_length=255)
-    published_at: Instant
+    published_at: UtcInstant
     asset_id: Text = Field(min_length=1, max_length=128)
-    dispatch_time: Instant
-    delivery_period_start: Instant
+    dispatch_time: UtcInstant
+    delivery_period_start: UtcInstant
     target_power: Power
     nominal_power: Power
     power_imbalance: Power

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridcommons.consumer import PoisonMessage
 from gridcommons.pagination import Page
 from gridcommons.timeutil import delivery_day_of
+from gridcommons.validation import field_error, unprocessable
 
 from ..assets.lookup import asset_regions
-from ..assets.validation import field_error, unprocessable
 from . import events, repository
 from .schemas import DispatchCommand, DispatchEntry, DispatchListResponse
 

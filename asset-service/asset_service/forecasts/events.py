@@ -10,20 +10,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .common import publish_many
+from ..periods import publish_per_asset
 
 TOPIC = "assets.forecast.v1"
 UPSERTED = "org.gridcommons.assets.forecast.upserted"
 
 
 async def forecasts_upserted(session: AsyncSession, company_id: int, rows: list[dict[str, Any]]) -> None:
-    per_asset: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        per_asset.setdefault(row["asset_id"], []).append(row)
-    await publish_many(
-        session,
-        topic=TOPIC,
-        type=UPSERTED,
-        company_id=company_id,
-        events=[(asset_id, {"asset_id": asset_id, "periods": periods}) for asset_id, periods in per_asset.items()],
-    )
+    await publish_per_asset(session, topic=TOPIC, type=UPSERTED, company_id=company_id, rows=rows, items_key="periods")

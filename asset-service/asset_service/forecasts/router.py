@@ -2,20 +2,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
+from gridcommons.validation import UtcInstant
 
+from ..periods import json_response
 from ..roles import Reader, Writer
+from ..validation import AssetIdsQuery
 from . import service
-from .common import UtcDatetime, asset_ids_param, json_response
 from .schemas import ForecastListResponse, UpsertForecastsRequest, UpsertForecastsResponse
 
 router = APIRouter(prefix="/api/forecasts", tags=["forecasts"])
 
 UNKNOWN_ASSET: dict[int | str, dict[str, Any]] = {404: {"description": "An asset_id is not an asset of this company"}}
-AssetIds = Annotated[list[str], Depends(asset_ids_param)]
 
 
 @router.post("", response_model=UpsertForecastsResponse, responses=UNKNOWN_ASSET)
@@ -35,9 +36,9 @@ async def list_forecasts(
     session: SessionDep,
     who: Reader,
     page: PageParams,
-    asset_ids: AssetIds,
-    from_: Annotated[UtcDatetime, Query(alias="from", description="Inclusive lower bound on start_time.")],
-    to: Annotated[UtcDatetime, Query(description="Exclusive upper bound on start_time.")],
+    asset_ids: AssetIdsQuery,
+    from_: Annotated[UtcInstant, Query(alias="from", description="Inclusive lower bound on start_time.")],
+    to: Annotated[UtcInstant, Query(description="Exclusive upper bound on start_time.")],
 ) -> Response:
     """Forecast periods with start_time in [from, to), ordered by (asset_id, start_time)."""
     assert who.company_id is not None

@@ -8,8 +8,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gridcommons.quantity import DecimalAmount, Power
+from gridcommons.validation import UtcInstant
 
-from .common import ASSET_ID_MAX, ASSET_ID_PATTERN, UtcDatetime, check_quarter_period, describe_duplicates, duplicates
+from ..periods import check_quarter_period, describe_duplicates, duplicates
+from ..validation import ASSET_ID_MAX, ASSET_ID_PATTERN
 
 MAX_BATCH = 1000
 
@@ -26,8 +28,8 @@ class ForecastIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
-    start_time: UtcDatetime = Field(description="Start of the 15-minute period (quarter-aligned).")
-    end_time: UtcDatetime = Field(description="End of the period, exactly start_time + 15 minutes.")
+    start_time: UtcInstant = Field(description="Start of the 15-minute period (quarter-aligned).")
+    end_time: UtcInstant = Field(description="End of the period, exactly start_time + 15 minutes.")
     generation: Power = Field(description="Forecasted generation in the period (MW, >= 0).")
     consumption: Power = Field(description="Forecasted consumption in the period (MW, >= 0).")
     import_from_grid_fee: DecimalAmount | None = Field(

@@ -7,28 +7,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.errors import NotFound
 from gridcommons.pagination import Page
 from gridcommons.timeutil import delivery_day_of
 
-from ..assets.lookup import asset_regions
+from ..assets.lookup import asset_regions_or_404
+from ..periods import amount, as_utc, check_window, iso_utc, quantity
 from . import events, repository
-from .common import amount, as_utc, check_window, iso_utc, quantity
 from .schemas import UpsertForecastsRequest
-
-
-async def regions_or_404(session: AsyncSession, company_id: int, asset_ids: list[str]) -> dict[str, str]:
-    """{asset_id: region} of the batch's assets; 404 naming every id that is not this company's asset."""
-    regions = await asset_regions(session, company_id, asset_ids)
-    missing = sorted(set(asset_ids) - regions.keys())
-    if missing:
-        raise NotFound(f"Unknown asset ids: {', '.join(missing)}")
-    return regions
 
 
 async def upsert_forecasts(session: AsyncSession, company_id: int, body: UpsertForecastsRequest) -> dict[str, Any]:
     items = body.forecasts
-    regions = await regions_or_404(session, company_id, [f.asset_id for f in items])
+    regions = await asset_regions_or_404(session, company_id, [f.asset_id for f in items])
     rows = await repository.upsert(
         session,
         company_id,

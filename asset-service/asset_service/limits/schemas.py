@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gridcommons.quantity import Energy, Power
+from gridcommons.timeutil import is_quarter_aligned
+from gridcommons.validation import EARLIEST, UtcInstant
 
 QUARTER = timedelta(minutes=15)
 DAY = timedelta(days=1)
@@ -42,39 +44,17 @@ class LimitSource(StrEnum):
     AVAILABILITY = "AVAILABILITY"
 
 
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(9999, 1, 1, tzinfo=UTC)
-
-
-def _in_range(value: datetime) -> datetime:
-    """Instants in [1900-01-01, 9999-01-01) UTC, converted to UTC (beyond: arithmetic would overflow)."""
-    try:
-        utc = value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("must lie in [1900-01-01, 9999-01-01) UTC") from None
-    if not EARLIEST <= utc < LATEST:
-        raise ValueError("must lie in [1900-01-01, 9999-01-01) UTC")
-    return utc
-
-
-Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
-
-
-def _aligned(t: time | datetime) -> bool:
-    return t.second == 0 and t.microsecond == 0 and t.minute % 15 == 0
-
-
 class LimitEntry(BaseModel):
     """One entry of a PATCH: a window, a source, and the values to write (null = keep)."""
 
     model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(min_length=1, max_length=128)
-    start_time: Instant | time = Field(
+    start_time: UtcInstant | time = Field(
         description="Absolute entries: the first instant (quarter-aligned, with offset). "
         "Recurrent entries: the UTC time of day the daily window starts."
     )
-    end_time: Instant | time = Field(
+    end_time: UtcInstant | time = Field(
         description="Absolute entries: the end instant (exclusive). Recurrent entries: the UTC time of day "
         "the daily window ends (exclusive; <= start_time wraps past midnight)."
     )
@@ -104,7 +84,7 @@ class LimitEntry(BaseModel):
     def _quarter_aligned(cls, value: datetime | time) -> datetime | time:
         if isinstance(value, time) and value.utcoffset() not in (None, timedelta(0)):
             raise ValueError("a time-of-day window is in UTC: use no offset or Z")
-        if not _aligned(value):
+        if not is_quarter_aligned(value):
             raise ValueError("must be aligned to a quarter hour (:00, :15, :30, :45, no seconds)")
         return value
 
@@ -311,8 +291,8 @@ class LimitsQuery(BaseModel):
     asset_ids: list[str] = Field(
         min_length=1, max_length=MAX_QUERY_ASSETS, description="Comma-separated or repeated; non-empty."
     )
-    from_: Instant = Field(alias="from", description="Inclusive lower bound on start_time.")
-    to: Instant = Field(description="Exclusive upper bound on start_time.")
+    from_: UtcInstant = Field(alias="from", description="Inclusive lower bound on start_time.")
+    to: UtcInstant = Field(description="Exclusive upper bound on start_time.")
     sources: list[LimitSource] | None = Field(
         default=None, description="Comma-separated or repeated; computed limits consider only these sources."
     )
@@ -340,8 +320,8 @@ class DeleteLimitsQuery(BaseModel):
     """DELETE /api/limits: clear one source's constraints for periods with start_time in [start_time, end_time)."""
 
     asset_id: str = Field(min_length=1, max_length=128)
-    start_time: Instant
-    end_time: Instant
+    start_time: UtcInstant
+    end_time: UtcInstant
     source: LimitSource
 
     @model_validator(mode="after")

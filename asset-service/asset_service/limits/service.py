@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.errors import NotFound
 from gridcommons.quantity import Energy, Power
 from gridcommons.timeutil import region_tz
 
-from ..assets.lookup import asset_regions
+from ..assets.lookup import asset_regions_or_404
 from . import events, repository
 from .schemas import (
     AssetLimitsWritten,
@@ -25,22 +23,13 @@ from .schemas import (
 CONSTRAINTS = ("power_charge", "power_discharge", "energy_low", "energy_high")
 
 
-async def _regions_or_404(session: AsyncSession, company_id: int, asset_ids: Iterable[str]) -> dict[str, str]:
-    wanted = set(asset_ids)
-    regions = await asset_regions(session, company_id, wanted)
-    missing = sorted(wanted - regions.keys())
-    if missing:
-        raise NotFound(f"Unknown asset ids: {', '.join(missing)}")
-    return regions
-
-
 def _amount(q: Power | Energy | None) -> Decimal | None:
     return None if q is None else q.amount
 
 
 async def patch_limits(session: AsyncSession, company_id: int, body: PatchLimitsRequest) -> list[AssetLimitsWritten]:
     """Expand every entry into 15-minute rows and upsert them partially, all in one statement."""
-    regions = await _regions_or_404(session, company_id, (e.asset_id for e in body.limits))
+    regions = await asset_regions_or_404(session, company_id, (e.asset_id for e in body.limits))
     entries = body.limits
     await repository.upsert_expanded(
         session,
@@ -81,7 +70,7 @@ async def patch_limits(session: AsyncSession, company_id: int, body: PatchLimits
 
 
 async def clear_limits(session: AsyncSession, company_id: int, query: DeleteLimitsQuery) -> DeleteLimitsResponse:
-    await _regions_or_404(session, company_id, [query.asset_id])
+    await asset_regions_or_404(session, company_id, [query.asset_id])
     cleared, removed = await repository.clear_source(
         session, company_id, query.asset_id, query.source.value, query.start_time, query.end_time
     )

@@ -6,9 +6,11 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
+from gridcommons.validation import UtcInstant, field_error, split_csv, unprocessable
 
-from ..forecasts.common import UtcDatetime, asset_ids_param, json_response, split_csv, validation_error
+from ..periods import json_response
 from ..roles import Reader, Writer
+from ..validation import AssetIdsQuery
 from . import service
 from .schemas import (
     ReservationListResponse,
@@ -20,7 +22,6 @@ from .schemas import (
 router = APIRouter(prefix="/api/reservations", tags=["reservations"])
 
 UNKNOWN_ASSET: dict[int | str, dict[str, Any]] = {404: {"description": "An asset_id is not an asset of this company"}}
-AssetIds = Annotated[list[str], Depends(asset_ids_param)]
 SOURCES = ", ".join(s.value for s in ReservationSource)
 
 
@@ -34,7 +35,9 @@ def markets_param(
     values = split_csv(markets)
     bad = [v for v in values if "\x00" in v or len(v) > 64]
     if bad:
-        raise validation_error([(("query", "markets"), "malformed market (1..64 characters, no NUL)", v) for v in bad])
+        raise unprocessable(
+            field_error(["query", "markets"], "malformed market (1..64 characters, no NUL)", v) for v in bad
+        )
     return values or None
 
 
@@ -49,8 +52,9 @@ def sources_param(
     values = split_csv(sources)
     bad = [v for v in values if v not in ReservationSource.__members__]
     if bad:
-        raise validation_error(
-            [(("query", "sources"), f"unknown reservation source {v!r}; expected one of {SOURCES}", v) for v in bad]
+        raise unprocessable(
+            field_error(["query", "sources"], f"unknown reservation source {v!r}; expected one of {SOURCES}", v)
+            for v in bad
         )
     return [ReservationSource(v) for v in values] or None
 
@@ -73,9 +77,9 @@ async def list_reservations(
     session: SessionDep,
     who: Reader,
     page: PageParams,
-    asset_ids: AssetIds,
-    from_: Annotated[UtcDatetime, Query(alias="from", description="Inclusive lower bound on start_time.")],
-    to: Annotated[UtcDatetime, Query(description="Exclusive upper bound on start_time.")],
+    asset_ids: AssetIdsQuery,
+    from_: Annotated[UtcInstant, Query(alias="from", description="Inclusive lower bound on start_time.")],
+    to: Annotated[UtcInstant, Query(description="Exclusive upper bound on start_time.")],
     markets: Annotated[list[str] | None, Depends(markets_param)],
     sources: Annotated[list[ReservationSource] | None, Depends(sources_param)],
 ) -> Response:

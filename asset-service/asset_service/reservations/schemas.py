@@ -8,16 +8,11 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gridcommons.quantity import Energy, Power
+from gridcommons.validation import UtcInstant
 
-from ..forecasts.common import (
-    ASSET_ID_MAX,
-    ASSET_ID_PATTERN,
-    UtcDatetime,
-    check_quarter_period,
-    describe_duplicates,
-    duplicates,
-)
 from ..forecasts.schemas import reject_delivery_day
+from ..periods import check_quarter_period, describe_duplicates, duplicates
+from ..validation import ASSET_ID_MAX, ASSET_ID_PATTERN
 
 MAX_BATCH = 1000
 MARKET_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$"
@@ -38,8 +33,8 @@ class ReservationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
-    start_time: UtcDatetime = Field(description="Start of the 15-minute period (quarter-aligned).")
-    end_time: UtcDatetime = Field(description="End of the period, exactly start_time + 15 minutes.")
+    start_time: UtcInstant = Field(description="Start of the 15-minute period (quarter-aligned).")
+    end_time: UtcInstant = Field(description="End of the period, exactly start_time + 15 minutes.")
     market: str = Field(
         min_length=1,
         max_length=64,

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridcommons.pagination import Page
 from gridcommons.timeutil import delivery_day_of
 
-from ..forecasts.common import as_utc, check_window, iso_utc, quantity
-from ..forecasts.service import regions_or_404
+from ..assets.lookup import asset_regions_or_404
+from ..periods import as_utc, check_window, iso_utc, quantity
 from . import events, repository
 from .schemas import ReservationSource, UpsertReservationsRequest
 
@@ -20,7 +20,7 @@ async def upsert_reservations(
     session: AsyncSession, company_id: int, body: UpsertReservationsRequest
 ) -> dict[str, Any]:
     items = body.reservations
-    regions = await regions_or_404(session, company_id, [r.asset_id for r in items])
+    regions = await asset_regions_or_404(session, company_id, [r.asset_id for r in items])
     rows = await repository.upsert(
         session,
         company_id,

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
+from gridcommons.validation import UtcInstant
 
 from ..assets.schemas import DeliveryArea, Region
 from ..roles import Reader, Writer
-from ..specs.validation import UtcDatetime
 from . import service
 from .schemas import (
     CreateSiteInverterRequest,
@@ -30,8 +30,8 @@ router = APIRouter(prefix="/api/sites", tags=["sites"])
 
 SiteId = Annotated[str, Path(min_length=1, max_length=128)]
 InverterId = Annotated[str, Path(min_length=1, max_length=160)]
-From = Annotated[UtcDatetime, Query(alias="from")]
-To = Annotated[UtcDatetime, Query()]
+From = Annotated[UtcInstant, Query(alias="from")]
+To = Annotated[UtcInstant, Query()]
 
 NO_SITE: dict[int | str, dict[str, Any]] = {404: {"description": "No such site in this company"}}
 NO_INVERTER: dict[int | str, dict[str, Any]] = {404: {"description": "No such site or inverter in this company"}}

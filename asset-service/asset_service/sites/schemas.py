@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridcommons.quantity import DecimalAmount, Power, Price
 from gridcommons.timeutil import QUARTER_HOUR, is_quarter_aligned
+from gridcommons.validation import UtcInstant
 
 from ..assets.schemas import REGION_AREAS, AssetResponse, DeliveryArea, Region
-from ..specs.validation import UtcDatetime
 
 IMMUTABLE_SITE_FIELDS = ("code", "region", "delivery_area")
 # One request may expand into at most this many quarter-hour rows (a leap year has 35,136).
@@ -194,8 +194,8 @@ class SiteLimitPeriodIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start_time: UtcDatetime
-    end_time: UtcDatetime
+    start_time: UtcInstant
+    end_time: UtcInstant
     max_import_from_grid: Power | None = None
     max_export_to_grid: Power | None = None
 

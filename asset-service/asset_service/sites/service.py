@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridcommons.errors import NotFound
 from gridcommons.pagination import Page
 from gridcommons.quantity import Power, Price
+from gridcommons.validation import field_error, unprocessable
 
 from ..assets.lookup import missing_asset_ids
 from ..assets.models import assets as assets_table
 from ..assets.schemas import AssetResponse
-from ..specs.validation import error, unprocessable
 from . import events, repository
 from .schemas import (
     READ_WINDOW_INVERTER,
@@ -125,7 +125,9 @@ def parse_expand(expand: str | None) -> set[ExpandOption]:
             options.add(ExpandOption(part))
         except ValueError:
             allowed = ", ".join(o.value for o in ExpandOption)
-            unprocessable(error(["query", "expand"], f"unknown expand value {part!r}; allowed: {allowed}", expand))
+            raise unprocessable(
+                [field_error(["query", "expand"], f"unknown expand value {part!r}; allowed: {allowed}", expand)]
+            ) from None
     return options
 
 
@@ -195,7 +197,7 @@ async def patch_site(session: AsyncSession, company_id: int, site_id: str, body:
     try:
         check_dispatch_mode(name, floor, strike)
     except ValueError as exc:
-        unprocessable(error(["body"], str(exc)))
+        raise unprocessable([field_error(["body"], str(exc))]) from None
     values.update(
         dispatch_mode_name=name.value,
         dispatch_mode_floor_price=None if floor is None else floor.amount,
@@ -219,12 +221,10 @@ async def delete_site(session: AsyncSession, company_id: int, site_id: str) -> N
 async def _check_assets(session: AsyncSession, company_id: int, asset_ids: list[str]) -> None:
     missing = set(await missing_asset_ids(session, company_id, asset_ids))
     if missing:
-        unprocessable(
-            *[
-                error(["body", "asset_ids", i], f"asset {a} does not exist in this company", a)
-                for i, a in enumerate(asset_ids)
-                if a in missing
-            ]
+        raise unprocessable(
+            field_error(["body", "asset_ids", i], f"asset {a} does not exist in this company", a)
+            for i, a in enumerate(asset_ids)
+            if a in missing
         )
 
 
@@ -309,9 +309,11 @@ async def delete_inverter(session: AsyncSession, company_id: int, site_id: str, 
 
 def _check_window(from_: datetime, to: datetime, cap: timedelta) -> None:
     if to <= from_:
-        unprocessable(error(["query", "to"], "to must be after from", to.isoformat()))
+        raise unprocessable([field_error(["query", "to"], "to must be after from", to.isoformat())])
     if to - from_ > cap:
-        unprocessable(error(["query", "to"], f"the from..to window is capped at {cap.days} days", to.isoformat()))
+        raise unprocessable(
+            [field_error(["query", "to"], f"the from..to window is capped at {cap.days} days", to.isoformat())]
+        )
 
 
 def _limits_page(rows: list[dict[str, Any]], page: Page, cls: type[SiteLimitsPage]) -> SiteLimitsPage:

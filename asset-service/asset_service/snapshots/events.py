@@ -10,20 +10,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..forecasts.common import publish_many
+from ..periods import publish_per_asset
 
 TOPIC = "assets.state-snapshot.v1"
 UPSERTED = "org.gridcommons.assets.state-snapshot.upserted"
 
 
 async def snapshots_upserted(session: AsyncSession, company_id: int, rows: list[dict[str, Any]]) -> None:
-    per_asset: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        per_asset.setdefault(row["asset_id"], []).append(row)
-    await publish_many(
-        session,
-        topic=TOPIC,
-        type=UPSERTED,
-        company_id=company_id,
-        events=[(asset_id, {"asset_id": asset_id, "state_snapshots": items}) for asset_id, items in per_asset.items()],
+    await publish_per_asset(
+        session, topic=TOPIC, type=UPSERTED, company_id=company_id, rows=rows, items_key="state_snapshots"
     )

@@ -2,19 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
+from gridcommons.validation import UtcInstant
 
-from ..forecasts.common import UtcDatetime, asset_ids_param, json_response
+from ..periods import json_response
 from ..roles import Reader, Writer
+from ..validation import AssetIdsQuery
 from . import service
 from .schemas import StateSnapshotListResponse, UpsertStateSnapshotsRequest, UpsertStateSnapshotsResponse
 
 router = APIRouter(prefix="/api/state-snapshots", tags=["state snapshots"])
-
-AssetIds = Annotated[list[str], Depends(asset_ids_param)]
 
 
 @router.post("", response_model=UpsertStateSnapshotsResponse)
@@ -33,12 +33,12 @@ async def read_state_snapshots(
     session: SessionDep,
     who: Reader,
     page: PageParams,
-    asset_ids: AssetIds,
+    asset_ids: AssetIdsQuery,
     latest: Annotated[bool, Query(description="The single most recent snapshot per asset.")] = False,
     from_: Annotated[
-        UtcDatetime | None, Query(alias="from", description="Inclusive lower bound on effective_at.")
+        UtcInstant | None, Query(alias="from", description="Inclusive lower bound on effective_at.")
     ] = None,
-    to: Annotated[UtcDatetime | None, Query(description="Exclusive upper bound on effective_at; default now.")] = None,
+    to: Annotated[UtcInstant | None, Query(description="Exclusive upper bound on effective_at; default now.")] = None,
 ) -> Response:
     """State snapshots with derived charged/discharged energy.
 

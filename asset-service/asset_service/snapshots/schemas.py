@@ -8,8 +8,10 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gridcommons.quantity import Energy
+from gridcommons.validation import UtcInstant
 
-from ..forecasts.common import ASSET_ID_MAX, ASSET_ID_PATTERN, UtcDatetime, describe_duplicates, duplicates
+from ..periods import describe_duplicates, duplicates
+from ..validation import ASSET_ID_MAX, ASSET_ID_PATTERN
 
 MAX_BATCH = 10_000
 
@@ -27,7 +29,7 @@ class StateSnapshotIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
-    effective_at: UtcDatetime = Field(description="Instant the stored energy was observed.")
+    effective_at: UtcInstant = Field(description="Instant the stored energy was observed.")
     stored_energy: Energy = Field(description="Energy stored in the asset at effective_at (state of energy), MWh.")
     reading_quality: ReadingQuality = ReadingQuality.VALID
 

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
+from gridcommons.validation import UtcInstant
 
 from ..roles import Reader, Writer
+from ..validation import AssetIdsQuery
 from . import service
 from .schemas import SpecListResponse, SpecResponse, UpsertSpecRequest
-from .validation import AssetIdsQuery, UtcDatetime
 
 router = APIRouter(prefix="/api/specs", tags=["specs"])
 
@@ -38,8 +39,8 @@ async def list_specs(
     page: PageParams,
     asset_ids: AssetIdsQuery,
     latest: bool = False,
-    from_: Annotated[UtcDatetime | None, Query(alias="from")] = None,
-    to: UtcDatetime | None = None,
+    from_: Annotated[UtcInstant | None, Query(alias="from")] = None,
+    to: UtcInstant | None = None,
 ) -> SpecListResponse:
     """Return paginated spec versions, ordered by (asset_id, valid_from DESC).
 

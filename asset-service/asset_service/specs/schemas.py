@@ -9,8 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridcommons.quantity import DecimalAmount, Energy, Power
-
-from .validation import UtcDatetime
+from gridcommons.validation import UtcInstant
 
 
 def _non_negative(value: Decimal) -> Decimal:
@@ -65,8 +64,8 @@ class UpsertSpecRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(min_length=1, max_length=128)
-    valid_from: UtcDatetime
-    valid_to: UtcDatetime | None = None
+    valid_from: UtcInstant
+    valid_to: UtcInstant | None = None
     rated_power: SpecPower | None = None
     grid_connection_max_power: SpecPower | None = None
     max_capacity: SpecEnergy | None = None

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import NotFound
 from gridcommons.pagination import Page
+from gridcommons.validation import field_error, unprocessable
 
 from ..assets.lookup import missing_asset_ids
 from . import events, repository
 from .schemas import SpecListResponse, SpecResponse, UpsertSpecRequest
-from .validation import error, unprocessable
 
 MAX_READ_SPAN = timedelta(days=31)
 EXCLUSION_VIOLATION = "23P01"
@@ -35,13 +35,15 @@ async def _overlap_error(
 ) -> None:
     rows = await repository.overlapping(session, company_id, body.asset_id, body.valid_from, valid_to)
     windows = ", ".join(f"[{_iso(r['valid_from'])}, {_iso(r['valid_to'])})" for r in rows) or "a concurrent write"
-    unprocessable(
-        error(
-            ["body", "valid_to"],
-            f"validity window [{_iso(body.valid_from)}, {_iso(valid_to)}) of asset {body.asset_id} "
-            f"overlaps existing spec(s): {windows}",
-            None if valid_to is None else _iso(valid_to),
-        )
+    raise unprocessable(
+        [
+            field_error(
+                ["body", "valid_to"],
+                f"validity window [{_iso(body.valid_from)}, {_iso(valid_to)}) of asset {body.asset_id} "
+                f"overlaps existing spec(s): {windows}",
+                None if valid_to is None else _iso(valid_to),
+            )
+        ]
     )
 
 
@@ -75,13 +77,15 @@ async def upsert_spec(session: AsyncSession, company_id: int, body: UpsertSpecRe
             active = await repository.lock_active(session, company_id, body.asset_id)
             if active is not None:
                 if body.valid_from <= active["valid_from"]:
-                    unprocessable(
-                        error(
-                            ["body", "valid_from"],
-                            f"valid_from must be strictly after the active spec's valid_from "
-                            f"({_iso(active['valid_from'])}) of asset {body.asset_id}",
-                            _iso(body.valid_from),
-                        )
+                    raise unprocessable(
+                        [
+                            field_error(
+                                ["body", "valid_from"],
+                                f"valid_from must be strictly after the active spec's valid_from "
+                                f"({_iso(active['valid_from'])}) of asset {body.asset_id}",
+                                _iso(body.valid_from),
+                            )
+                        ]
                     )
                 closed = await repository.update_spec(
                     session, company_id, body.asset_id, active["valid_from"], {"valid_to": body.valid_from}
@@ -108,7 +112,7 @@ async def upsert_spec(session: AsyncSession, company_id: int, body: UpsertSpecRe
 
     valid_to = values["valid_to"] if "valid_to" in values else existing["valid_to"]
     if valid_to is not None and valid_to <= body.valid_from:
-        unprocessable(error(["body", "valid_to"], "valid_to must be after valid_from", _iso(valid_to)))
+        raise unprocessable([field_error(["body", "valid_to"], "valid_to must be after valid_from", _iso(valid_to))])
     row = await _guarded(
         session,
         company_id,
@@ -132,9 +136,9 @@ async def list_specs(
 ) -> SpecListResponse:
     if from_ is not None and to is not None:
         if to < from_:
-            unprocessable(error(["query", "to"], "to must not be before from", _iso(to)))
+            raise unprocessable([field_error(["query", "to"], "to must not be before from", _iso(to))])
         if to - from_ > MAX_READ_SPAN:
-            unprocessable(error(["query", "to"], "the from..to span is capped at 31 days", _iso(to)))
+            raise unprocessable([field_error(["query", "to"], "the from..to span is capped at 31 days", _iso(to))])
     elif from_ is not None:
         to = from_ + MAX_READ_SPAN
     elif to is not None:

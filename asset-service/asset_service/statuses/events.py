@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..assets.bulk_events import publish_many
+from ..db import outbox
 from .schemas import AssetStatusEntry
 
 TOPIC = "assets.status.v1"
@@ -18,7 +18,7 @@ CHANGED = "org.gridcommons.assets.status.changed"
 
 
 async def statuses_changed(session: AsyncSession, company_id: int, entries: Sequence[AssetStatusEntry]) -> None:
-    await publish_many(
+    await outbox.publish_many(
         session,
         topic=TOPIC,
         type=CHANGED,

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
+from gridcommons.validation import UtcInstant
 
-from ..assets.validation import AssetIdPath, AssetIdsQuery, Instant
 from ..roles import Ingestor, Reader
+from ..validation import AssetIdPath, AssetIdsQuery
 from . import service
 from .schemas import AssetStatus, AssetStatusEntry, IngestStatusesRequest, IngestStatusesResponse, StatusListResponse
 
@@ -33,8 +34,10 @@ async def list_asset_statuses(
     page: PageParams,
     asset_ids: AssetIdsQuery,
     latest: bool = False,
-    from_: Annotated[Instant | None, Query(alias="from", description="Inclusive lower bound of effective_at")] = None,
-    to: Annotated[Instant | None, Query(description="Exclusive upper bound of effective_at")] = None,
+    from_: Annotated[
+        UtcInstant | None, Query(alias="from", description="Inclusive lower bound of effective_at")
+    ] = None,
+    to: Annotated[UtcInstant | None, Query(description="Exclusive upper bound of effective_at")] = None,
     status: Annotated[
         list[AssetStatus] | None, Query(description="Keep only entries with one of these statuses (repeatable)")
     ] = None,

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..assets.validation import Instant, Text, check_json
+from gridcommons.validation import Text, UtcInstant, check_json
 
 MAX_BATCH = 1000
 MAX_REASONS = 20
@@ -59,7 +59,7 @@ class StatusInput(BaseModel):
 
     asset_id: Text = Field(min_length=1, max_length=128)
     status: AssetStatus
-    effective_at: Instant
+    effective_at: UtcInstant
     reasons: list[StatusReason] = Field(default_factory=list, max_length=MAX_REASONS)
 
 

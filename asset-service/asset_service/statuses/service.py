@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import NotFound
 from gridcommons.pagination import Page
+from gridcommons.validation import field_error, unprocessable
 
 from ..assets.lookup import missing_asset_ids
 from ..assets.repository import get_asset
-from ..assets.validation import field_error, unprocessable
 from . import events, repository
 from .schemas import AssetStatus, AssetStatusEntry, IngestStatusesRequest, IngestStatusesResponse, StatusListResponse
 
