@@ -24,26 +24,14 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import httpx
+from _common import asset_client, in_process_env, iso, migrated_postgres, operator_headers, p90
 
-from gridcommons.devstack import EmbeddedPostgres, free_port, remove_tree
-from gridcommons.identity import INTERNAL_IDENTITY_HEADER, Identity, IdentitySigner, generate_ed25519_pem
-from gridcommons.migrations import upgrade
-from gridcommons.registry import load_registry
-
-ROOT = Path(__file__).resolve().parents[1]
 Q = timedelta(minutes=15)
 ASSETS = 4
 ITEMS = 1000
-
-
-def iso(t: datetime) -> str:
-    return t.isoformat().replace("+00:00", "Z")
 
 
 def batch(asset_ids: list[str], day0: datetime, n: int, power: str) -> dict[str, object]:
@@ -70,69 +58,58 @@ def stats(ms: list[float]) -> dict[str, float]:
     ordered = sorted(ms)
     return {
         "median": statistics.median(ordered),
-        "p90": ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))],
+        "p90": p90(ordered),
         "min": ordered[0],
         "max": ordered[-1],
     }
 
 
 async def run(args: argparse.Namespace, db_url: str) -> None:
-    from asset_service.app import create_app
-    from asset_service.settings import AssetSettings
+    headers = operator_headers(os.environ["GATEWAY_INTERNAL_IDENTITY_PRIVATE_KEY"], 1)
+    async with asset_client("http://asset-service") as c:
+        asset_ids = []
+        for i in range(ASSETS):
+            r = await c.post(
+                "/api/assets",
+                json={
+                    "code": f"bench{i}",
+                    "name": "Bench battery",
+                    "type": "BESS",
+                    "region": "DE",
+                    "delivery_area": "50HZ",
+                    "provider": "ENTELIOS",
+                },
+                headers=headers,
+            )
+            r.raise_for_status()
+            asset_ids.append(r.json()["id"])
 
-    app = create_app(AssetSettings())
-    signer = IdentitySigner(os.environ["GATEWAY_INTERNAL_IDENTITY_PRIVATE_KEY"])
-    headers = {
-        INTERNAL_IDENTITY_HEADER: signer.sign(
-            Identity(subject="bench", kind="user", company_id=1, roles=frozenset({"operator"}))
-        )
-    }
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://asset-service", timeout=60) as c:
-            asset_ids = []
-            for i in range(ASSETS):
-                r = await c.post(
-                    "/api/assets",
-                    json={
-                        "code": f"bench{i}",
-                        "name": "Bench battery",
-                        "type": "BESS",
-                        "region": "DE",
-                        "delivery_area": "50HZ",
-                        "provider": "ENTELIOS",
-                    },
-                    headers=headers,
-                )
-                r.raise_for_status()
-                asset_ids.append(r.json()["id"])
+        async def timed(body: dict[str, object], expect: int) -> float:
+            t0 = time.perf_counter()
+            r = await c.post("/api/reservations", json=body, headers=headers)
+            elapsed = (time.perf_counter() - t0) * 1000
+            if r.status_code != 200 or len(r.json()["reservations"]) != expect:
+                raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
+            return elapsed
 
-            async def timed(body: dict[str, object], expect: int) -> float:
-                t0 = time.perf_counter()
-                r = await c.post("/api/reservations", json=body, headers=headers)
-                elapsed = (time.perf_counter() - t0) * 1000
-                if r.status_code != 200 or len(r.json()["reservations"]) != expect:
-                    raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
-                return elapsed
-
-            base_day = datetime(2027, 1, 1, tzinfo=UTC)
-            day = iter(range(10_000))
-            results: dict[str, list[float]] = {
-                "baseline (1 item)": [],
-                "insert (1000 new)": [],
-                "update (1000 existing)": [],
-            }
-            fixed = batch(asset_ids, base_day - timedelta(days=1), ITEMS, "1.5")
-            await timed(fixed, ITEMS)  # the keys the update case re-submits
-            for i in range(args.warmup + args.runs):
-                timed_run = i >= args.warmup
-                one = await timed(batch(asset_ids[:1], base_day, 1, str(i)), 1)
-                new = await timed(batch(asset_ids, base_day + next(day) * timedelta(days=3), ITEMS, "2.5"), ITEMS)
-                upd = await timed(batch(asset_ids, base_day - timedelta(days=1), ITEMS, f"{i}.5"), ITEMS)
-                if timed_run:
-                    results["baseline (1 item)"].append(one)
-                    results["insert (1000 new)"].append(new)
-                    results["update (1000 existing)"].append(upd)
+        base_day = datetime(2027, 1, 1, tzinfo=UTC)
+        day = iter(range(10_000))
+        results: dict[str, list[float]] = {
+            "baseline (1 item)": [],
+            "insert (1000 new)": [],
+            "update (1000 existing)": [],
+        }
+        fixed = batch(asset_ids, base_day - timedelta(days=1), ITEMS, "1.5")
+        await timed(fixed, ITEMS)  # the keys the update case re-submits
+        for i in range(args.warmup + args.runs):
+            timed_run = i >= args.warmup
+            one = await timed(batch(asset_ids[:1], base_day, 1, str(i)), 1)
+            new = await timed(batch(asset_ids, base_day + next(day) * timedelta(days=3), ITEMS, "2.5"), ITEMS)
+            upd = await timed(batch(asset_ids, base_day - timedelta(days=1), ITEMS, f"{i}.5"), ITEMS)
+            if timed_run:
+                results["baseline (1 item)"].append(one)
+                results["insert (1000 new)"].append(new)
+                results["update (1000 existing)"].append(upd)
 
     base = statistics.median(results["baseline (1 item)"])
     print(
@@ -154,28 +131,9 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="gc-bench-res-"))
-    os.chmod(tmp, 0o755)
-    pg = EmbeddedPostgres(tmp / "pg", free_port(), database="gridcommons_bench")
-    try:
-        db_url = pg.start()
-        registry = {e.name: e for e in load_registry(ROOT)}
-        upgrade(registry["asset-service"].migrations, db_url)
-        internal_priv, internal_pub = generate_ed25519_pem()
-        os.environ.update(
-            {
-                "DATABASE_URL": db_url,
-                "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",  # nothing listens: no worker runs here
-                "INTERNAL_IDENTITY_PUBLIC_KEY": internal_pub,
-                "GATEWAY_INTERNAL_IDENTITY_PRIVATE_KEY": internal_priv,
-                "LOG_LEVEL": "WARNING",
-                "GRIDCOMMONS_ROOT": str(ROOT),
-            }
-        )
+    with migrated_postgres("gc-bench-res-", ["asset-service"]) as (_, db_url):
+        in_process_env(db_url)
         asyncio.run(run(args, db_url))
-    finally:
-        pg.stop()
-        remove_tree(tmp)
     return 0
 
 

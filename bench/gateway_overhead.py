@@ -25,18 +25,15 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from _common import ROOT, migrated_postgres
 
-from gridcommons.devstack import EmbeddedBroker, EmbeddedPostgres, free_port, remove_tree
+from gridcommons.devstack import EmbeddedBroker, free_port
 from gridcommons.identity import INTERNAL_IDENTITY_HEADER, Identity, IdentitySigner, generate_ed25519_pem
-from gridcommons.migrations import upgrade
-from gridcommons.registry import load_registry
 
-ROOT = Path(__file__).resolve().parents[1]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SUPERUSER = ("bench-root", "bench-root-Passw0rd!")
 
@@ -160,17 +157,16 @@ def main() -> int:
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
         return 2
 
-    tmp = Path(tempfile.mkdtemp(prefix="gc-bench-"))
-    os.chmod(tmp, 0o755)
-    pg = EmbeddedPostgres(tmp / "pg", free_port(), database="gridcommons_bench")
+    keep = bool(os.environ.get("BENCH_KEEP_LOGS"))
+    with migrated_postgres("gc-bench-", ("gateway", "asset-service"), keep=keep) as (tmp, db_url):
+        return measure(args, tmp, db_url)
+
+
+def measure(args: argparse.Namespace, tmp: Path, db_url: str) -> int:
     broker = EmbeddedBroker(free_port(), log_path=tmp / "broker.log")
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        db_url = pg.start()
         bootstrap = broker.start()
-        registry = {e.name: e for e in load_registry(ROOT)}
-        for name in ("gateway", "asset-service"):
-            upgrade(registry[name].migrations, db_url)
         internal_priv, internal_pub = generate_ed25519_pem()
         token_priv, _ = generate_ed25519_pem()
         asset_port, gw_port = free_port(), free_port()
@@ -277,11 +273,6 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 p.kill()
         broker.stop()
-        pg.stop()
-        if os.environ.get("BENCH_KEEP_LOGS"):
-            print(f"logs kept in {tmp}")
-        else:
-            remove_tree(tmp)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,22 @@
 """Helpers shared by the period-series domains (forecasts, reservations, state snapshots):
-quarter-hour periods, duplicate keys in a batch, JSON-ready output and one event per asset.
+quarter-hour periods, duplicate keys in a batch, batch writes and window reads, JSON-ready output
+and one event per asset.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from fastapi import Response
+from sqlalchemy import Executable, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.quantity import format_decimal
-from gridcommons.timeutil import QUARTER_HOUR, is_quarter_aligned
+from gridcommons.timeutil import QUARTER_HOUR, delivery_day_of, is_quarter_aligned
 from gridcommons.validation import field_error, unprocessable
 
 from .db import outbox
@@ -31,6 +33,13 @@ def check_window(start: datetime, end: datetime, *, start_name: str = "from", en
         raise unprocessable(
             [field_error(["query", end_name], f"{end_name} must be after {start_name}", end.isoformat())]
         )
+
+
+def utc_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The query window [start, end) in UTC; 422 unless end is after start."""
+    start, end = as_utc(start), as_utc(end)
+    check_window(start, end)
+    return start, end
 
 
 def check_quarter_period(start: datetime, end: datetime) -> None:
@@ -68,6 +77,55 @@ def describe_duplicates(dups: dict[tuple[Any, ...], list[int]], names: Sequence[
     return f"duplicate ({', '.join(names)}) in one batch: " + "; ".join(parts)
 
 
+# ---- SQL: one statement per batch, one select per window ----
+
+
+def period_columns(items: Sequence[Any], regions: Mapping[str, str]) -> dict[str, list[Any]]:
+    """The period arrays of a batch of items (each with asset_id, start_time, end_time):
+    asset_id, start_time, end_time and delivery_day (the start's local date in the asset's region)."""
+    return {
+        "asset_id": [i.asset_id for i in items],
+        "start_time": [i.start_time for i in items],
+        "end_time": [i.end_time for i in items],
+        "delivery_day": [delivery_day_of(i.start_time, regions[i.asset_id]) for i in items],
+    }
+
+
+async def upsert_batch(
+    session: AsyncSession, statement: Executable, company_id: int, columns: Mapping[str, Sequence[Any]]
+) -> list[dict[str, Any]]:
+    """Run a batch upsert (``columns``: its unnest arrays, by parameter name); its RETURNING rows as dicts."""
+    result = await session.execute(statement, {"company_id": company_id, **columns})
+    return [dict(r._mapping) for r in result]
+
+
+async def read_window(
+    session: AsyncSession,
+    table: Table,
+    columns: Sequence[str],
+    company_id: int,
+    asset_ids: list[str],
+    start: datetime,
+    end: datetime,
+    *,
+    filters: Mapping[str, list[str] | None] | None = None,
+    order_by: Sequence[str],
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """``columns`` of the company's rows of ``asset_ids`` with start_time in [start, end), each given
+    ``filters`` column in its list (a None or empty list filters nothing), ordered, one page."""
+    c = table.c
+    stmt = select(*(c[name] for name in columns)).where(
+        c.company_id == company_id, c.asset_id.in_(asset_ids), c.start_time >= start, c.start_time < end
+    )
+    for name, values in (filters or {}).items():
+        if values:
+            stmt = stmt.where(c[name].in_(values))
+    stmt = stmt.order_by(*(c[name] for name in order_by)).limit(limit).offset(offset)
+    return [dict(row._mapping) for row in await session.execute(stmt)]
+
+
 async def publish_per_asset(
     session: AsyncSession, *, topic: str, type: str, company_id: int, rows: list[dict[str, Any]], items_key: str
 ) -> None:
@@ -94,6 +152,16 @@ def iso_utc(instant: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``, as pydantic writes datetimes (microseconds only when non-zero)."""
     text = instant.astimezone(UTC).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def period_json(row: dict[str, Any]) -> dict[str, Any]:
+    """The period fields of a database row as the API writes them: asset_id, start_time, end_time, delivery_day."""
+    return {
+        "asset_id": row["asset_id"],
+        "start_time": iso_utc(row["start_time"]),
+        "end_time": iso_utc(row["end_time"]),
+        "delivery_day": row["delivery_day"].isoformat(),
+    }
 
 
 def quantity(amount: Decimal | None, unit: str) -> dict[str, str] | None:

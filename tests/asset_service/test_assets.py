@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import asyncpg
 import httpx
-import orjson
+from asset_helpers import outbox_events as _events
 
 from gridcommons.testing.plugin import Stack
 
@@ -92,20 +91,6 @@ async def test_ids_restart_after_a_clean_state(
 
 
 # --- list filters, PATCH, DELETE (H5) ---------------------------------------------------------
-
-
-async def _events(stack: Stack, company_id: int, type_: str) -> list[dict]:
-    conn = await asyncpg.connect(stack.database_url.replace("+asyncpg", ""))
-    try:
-        rows = await conn.fetch(
-            "SELECT topic, key, payload FROM asset.outbox WHERE payload->>'companyid' = $1 AND payload->>'type' = $2 "
-            "ORDER BY seq",
-            str(company_id),
-            type_,
-        )
-    finally:
-        await conn.close()
-    return [{"topic": r["topic"], "key": r["key"], **orjson.loads(r["payload"])} for r in rows]
 
 
 async def test_list_filters(asset_client: httpx.AsyncClient, internal_headers, company_id: int) -> None:

@@ -12,9 +12,10 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
+from asset_helpers import create_asset
+from asset_helpers import produce as produce_to
 
-from gridcommons.events import CONTENT_TYPE, CloudEvent
-from gridcommons.kafka import make_producer
+from gridcommons.events import CloudEvent
 from gridcommons.settings import InfraSettings
 from gridcommons.testing.plugin import Stack
 from gridcommons.timeutil import quarter_hours
@@ -29,9 +30,7 @@ def asset_body(code: str, region: str = "DE", area: str = "50HZ") -> dict[str, s
 
 async def new_asset(client: httpx.AsyncClient, headers: dict[str, str], code: str, region: str = "DE") -> str:
     area = "50HZ" if region == "DE" else "PSE"
-    r = await client.post("/api/assets", json=asset_body(code, region, area), headers=headers)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return await create_asset(client, headers, asset_body(code, region, area))
 
 
 def command(asset_id: str, period: datetime, **over: Any) -> dict[str, Any]:
@@ -57,16 +56,7 @@ def envelope(company_id: int, data: dict[str, Any], **attrs: Any) -> CloudEvent:
 
 
 async def produce(messages: list[tuple[bytes, bytes, str | None]]) -> None:
-    producer = make_producer(InfraSettings(), client_id="h5-dispatch-tests")
-    await producer.start()
-    try:
-        futures = []
-        for key, value, ce_id in messages:
-            headers = [("content-type", CONTENT_TYPE.encode())] + ([("ce_id", ce_id.encode())] if ce_id else [])
-            futures.append(await producer.send(TOPIC, value=value, key=key, headers=headers))
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
+    await produce_to(TOPIC, "h5-dispatch-tests", messages)
 
 
 async def produce_events(events: list[CloudEvent]) -> None:

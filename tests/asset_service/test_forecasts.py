@@ -9,6 +9,7 @@ from decimal import Decimal
 import asyncpg
 import httpx
 import pytest
+from asset_helpers import create_asset, iso
 
 from gridcommons.db import asyncpg_dsn
 from gridcommons.testing.plugin import Stack
@@ -27,13 +28,7 @@ async def make_asset(client: httpx.AsyncClient, headers: dict[str, str], region:
         "delivery_area": "50HZ" if region == "DE" else "PSE",
         "provider": "ENTELIOS",
     }
-    r = await client.post("/api/assets", json=body, headers=headers)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
-
-
-def iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return await create_asset(client, headers, body)
 
 
 def item(asset_id: str, start: datetime, gen: object = "1.5", cons: object = 0, fee: object = None) -> dict:

@@ -14,6 +14,7 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
+from asset_helpers import create_asset, iso, mw, mwh
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -30,18 +31,6 @@ PROPERTY = settings(
 )
 
 
-def iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def mw(x: Any) -> dict[str, Any]:
-    return {"amount": x, "unit": "MW"}
-
-
-def mwh(x: Any) -> dict[str, Any]:
-    return {"amount": x, "unit": "MWh"}
-
-
 async def make_asset(client: httpx.AsyncClient, headers: dict[str, str], region: str = "DE") -> str:
     body = {
         "code": "lim",
@@ -51,9 +40,7 @@ async def make_asset(client: httpx.AsyncClient, headers: dict[str, str], region:
         "delivery_area": "50HZ" if region == "DE" else "PSE",
         "provider": "ENTELIOS",
     }
-    r = await client.post("/api/assets", json=body, headers=headers)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return await create_asset(client, headers, body)
 
 
 async def read(

@@ -10,6 +10,7 @@ from decimal import Decimal
 import asyncpg
 import httpx
 import pytest
+from asset_helpers import create_asset, iso
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,13 +33,7 @@ async def make_asset(client: httpx.AsyncClient, headers: dict[str, str], region:
         "delivery_area": "TNBW" if region == "DE" else "PSE",
         "provider": "EBX",
     }
-    r = await client.post("/api/assets", json=body, headers=headers)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
-
-
-def iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return await create_asset(client, headers, body)
 
 
 def item(

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import asyncpg
 import httpx
+from asset_helpers import create_asset, iso
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,13 +30,7 @@ async def make_asset(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
         "delivery_area": "AMPN",
         "provider": "TERRALAYR",
     }
-    r = await client.post("/api/assets", json=body, headers=headers)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
-
-
-def iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return await create_asset(client, headers, body)
 
 
 def snap(asset_id: str, at: datetime, energy: object, quality: str | None = None) -> dict:

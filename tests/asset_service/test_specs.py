@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from asset_helpers import create_asset, iso, mw, mwh
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -21,23 +22,9 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
-def iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def mw(x: Any) -> dict[str, Any]:
-    return {"amount": x, "unit": "MW"}
-
-
-def mwh(x: Any) -> dict[str, Any]:
-    return {"amount": x, "unit": "MWh"}
-
-
 async def make_asset(client: httpx.AsyncClient, headers: dict[str, str], type_: str = "BESS") -> str:
     body = {"code": "sp", "name": "Spec", "type": type_, "region": "DE", "delivery_area": "TNBW", "provider": "EBX"}
-    r = await client.post("/api/assets", json=body, headers=headers)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return await create_asset(client, headers, body)
 
 
 async def put(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> httpx.Response:

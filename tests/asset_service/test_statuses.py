@@ -8,16 +8,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
+from asset_helpers import create_asset, outbox_events
+from asset_helpers import iso as z
+from asset_helpers import produce as produce_to
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridcommons.events import CONTENT_TYPE, CloudEvent
-from gridcommons.kafka import make_producer
+from gridcommons.events import CloudEvent
 from gridcommons.settings import InfraSettings
 from gridcommons.testing.plugin import Stack
 
@@ -27,33 +28,13 @@ T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 _companies = iter(range(3_000_000, 4_000_000))
 
 
-def z(dt: datetime) -> str:
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 async def new_asset(client: httpx.AsyncClient, headers: dict[str, str], code: str) -> str:
     body = {"code": code, "name": code, "type": "PV", "region": "DE", "delivery_area": "AMPN", "provider": "NFT"}
-    r = await client.post("/api/assets", json=body, headers=headers)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return await create_asset(client, headers, body)
 
 
 def entry(asset_id: str, status: str, at: datetime, reasons: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"asset_id": asset_id, "status": status, "effective_at": at.isoformat(), "reasons": reasons or []}
-
-
-async def outbox_events(stack: Stack, company_id: int, type_: str) -> list[dict[str, Any]]:
-    conn = await asyncpg.connect(stack.database_url.replace("+asyncpg", ""))
-    try:
-        rows = await conn.fetch(
-            "SELECT topic, key, payload FROM asset.outbox WHERE payload->>'companyid' = $1 AND payload->>'type' = $2 "
-            "ORDER BY seq",
-            str(company_id),
-            type_,
-        )
-    finally:
-        await conn.close()
-    return [{"topic": r["topic"], "key": r["key"], **orjson.loads(r["payload"])} for r in rows]
 
 
 async def test_ingest_and_read(
@@ -294,16 +275,7 @@ async def test_tenants_and_roles(asset_client: httpx.AsyncClient, internal_heade
 
 
 async def produce(messages: list[tuple[bytes, bytes, str | None]]) -> None:
-    producer = make_producer(InfraSettings(), client_id="h5-status-tests")
-    await producer.start()
-    try:
-        futures = []
-        for key, value, ce_id in messages:
-            headers = [("content-type", CONTENT_TYPE.encode())] + ([("ce_id", ce_id.encode())] if ce_id else [])
-            futures.append(await producer.send(TOPIC, value=value, key=key, headers=headers))
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
+    await produce_to(TOPIC, "h5-status-tests", messages)
 
 
 def envelope(company_id: int, statuses: list[dict[str, Any]]) -> CloudEvent:

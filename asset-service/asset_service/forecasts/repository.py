@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..periods import read_window, upsert_batch
 from .models import forecasts
 
 COLUMNS = (
@@ -38,32 +39,9 @@ UPSERT = text(
 )
 
 
-async def upsert(
-    session: AsyncSession,
-    company_id: int,
-    *,
-    asset_id: list[str],
-    start_time: list[datetime],
-    end_time: list[datetime],
-    delivery_day: list[date],
-    generation: list[Decimal],
-    consumption: list[Decimal],
-    fee: list[Decimal | None],
-) -> list[dict[str, Any]]:
-    result = await session.execute(
-        UPSERT,
-        {
-            "company_id": company_id,
-            "asset_id": asset_id,
-            "start_time": start_time,
-            "end_time": end_time,
-            "delivery_day": delivery_day,
-            "generation": generation,
-            "consumption": consumption,
-            "fee": fee,
-        },
-    )
-    return [dict(r._mapping) for r in result]
+async def upsert(session: AsyncSession, company_id: int, columns: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """One statement for the batch (``columns``: the unnest arrays, by parameter name)."""
+    return await upsert_batch(session, UPSERT, company_id, columns)
 
 
 async def list_forecasts(
@@ -75,22 +53,15 @@ async def list_forecasts(
     limit: int,
     offset: int,
 ) -> list[dict[str, Any]]:
-    f = forecasts.c
-    stmt = (
-        select(
-            f.asset_id,
-            f.start_time,
-            f.end_time,
-            f.delivery_day,
-            f.generation,
-            f.consumption,
-            f.import_from_grid_fee,
-            f.created_at,
-            f.updated_at,
-        )
-        .where(f.company_id == company_id, f.asset_id.in_(asset_ids), f.start_time >= start, f.start_time < end)
-        .order_by(f.asset_id, f.start_time)
-        .limit(limit)
-        .offset(offset)
+    return await read_window(
+        session,
+        forecasts,
+        COLUMNS.split(", "),
+        company_id,
+        asset_ids,
+        start,
+        end,
+        order_by=("asset_id", "start_time"),
+        limit=limit,
+        offset=offset,
     )
-    return [dict(r._mapping) for r in await session.execute(stmt)]

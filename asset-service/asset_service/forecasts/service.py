@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.pagination import Page
-from gridcommons.timeutil import delivery_day_of
 
 from ..assets.lookup import asset_regions_or_404
-from ..periods import amount, as_utc, check_window, iso_utc, quantity
+from ..periods import amount, iso_utc, period_columns, period_json, quantity, utc_window
 from . import events, repository
 from .schemas import UpsertForecastsRequest
 
@@ -22,13 +21,12 @@ async def upsert_forecasts(session: AsyncSession, company_id: int, body: UpsertF
     rows = await repository.upsert(
         session,
         company_id,
-        asset_id=[f.asset_id for f in items],
-        start_time=[f.start_time for f in items],
-        end_time=[f.end_time for f in items],
-        delivery_day=[delivery_day_of(f.start_time, regions[f.asset_id]) for f in items],
-        generation=[f.generation.amount for f in items],
-        consumption=[f.consumption.amount for f in items],
-        fee=[f.import_from_grid_fee for f in items],
+        {
+            **period_columns(items, regions),
+            "generation": [f.generation.amount for f in items],
+            "consumption": [f.consumption.amount for f in items],
+            "fee": [f.import_from_grid_fee for f in items],
+        },
     )
     rows.sort(key=lambda r: (r["asset_id"], r["start_time"]))
     out = [row_json(r) for r in rows]
@@ -39,8 +37,7 @@ async def upsert_forecasts(session: AsyncSession, company_id: int, body: UpsertF
 async def list_forecasts(
     session: AsyncSession, company_id: int, asset_ids: list[str], start: datetime, end: datetime, page: Page
 ) -> dict[str, Any]:
-    start, end = as_utc(start), as_utc(end)
-    check_window(start, end)
+    start, end = utc_window(start, end)
     rows = await repository.list_forecasts(session, company_id, asset_ids, start, end, page.limit, page.offset)
     return {"limit": page.limit, "offset": page.offset, "forecasts": [row_json(r) for r in rows]}
 
@@ -48,10 +45,7 @@ async def list_forecasts(
 def row_json(row: dict[str, Any]) -> dict[str, Any]:
     """A database row as the API writes it (the shape of ``ForecastOut``)."""
     return {
-        "asset_id": row["asset_id"],
-        "start_time": iso_utc(row["start_time"]),
-        "end_time": iso_utc(row["end_time"]),
-        "delivery_day": row["delivery_day"].isoformat(),
+        **period_json(row),
         "generation": quantity(row["generation"], "MW"),
         "consumption": quantity(row["consumption"], "MW"),
         "import_from_grid_fee": amount(row["import_from_grid_fee"]),

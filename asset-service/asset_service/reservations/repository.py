@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..periods import read_window, upsert_batch
 from .models import reservations
 
 COLUMNS = (
@@ -42,38 +43,9 @@ UPSERT = text(
 )
 
 
-async def upsert(
-    session: AsyncSession,
-    company_id: int,
-    *,
-    asset_id: list[str],
-    start_time: list[datetime],
-    end_time: list[datetime],
-    delivery_day: list[date],
-    market: list[str],
-    source: list[str],
-    power: list[Decimal],
-    energy_change: list[Decimal],
-    energy_buffer_low: list[Decimal],
-    energy_buffer_high: list[Decimal],
-) -> list[dict[str, Any]]:
-    result = await session.execute(
-        UPSERT,
-        {
-            "company_id": company_id,
-            "asset_id": asset_id,
-            "start_time": start_time,
-            "end_time": end_time,
-            "delivery_day": delivery_day,
-            "market": market,
-            "source": source,
-            "power": power,
-            "energy_change": energy_change,
-            "energy_buffer_low": energy_buffer_low,
-            "energy_buffer_high": energy_buffer_high,
-        },
-    )
-    return [dict(r._mapping) for r in result]
+async def upsert(session: AsyncSession, company_id: int, columns: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """One statement for the batch (``columns``: the unnest arrays, by parameter name)."""
+    return await upsert_batch(session, UPSERT, company_id, columns)
 
 
 async def list_reservations(
@@ -87,24 +59,16 @@ async def list_reservations(
     limit: int,
     offset: int,
 ) -> list[dict[str, Any]]:
-    r = reservations.c
-    stmt = select(
-        r.asset_id,
-        r.start_time,
-        r.end_time,
-        r.delivery_day,
-        r.market,
-        r.source,
-        r.power,
-        r.energy_change,
-        r.energy_buffer_low,
-        r.energy_buffer_high,
-        r.created_at,
-        r.updated_at,
-    ).where(r.company_id == company_id, r.asset_id.in_(asset_ids), r.start_time >= start, r.start_time < end)
-    if markets:
-        stmt = stmt.where(r.market.in_(markets))
-    if sources:
-        stmt = stmt.where(r.source.in_(sources))
-    stmt = stmt.order_by(r.asset_id, r.start_time, r.market, r.source).limit(limit).offset(offset)
-    return [dict(row._mapping) for row in await session.execute(stmt)]
+    return await read_window(
+        session,
+        reservations,
+        COLUMNS.split(", "),
+        company_id,
+        asset_ids,
+        start,
+        end,
+        filters={"market": markets, "source": sources},
+        order_by=("asset_id", "start_time", "market", "source"),
+        limit=limit,
+        offset=offset,
+    )

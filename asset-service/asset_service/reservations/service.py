@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.pagination import Page
-from gridcommons.timeutil import delivery_day_of
 
 from ..assets.lookup import asset_regions_or_404
-from ..periods import as_utc, check_window, iso_utc, quantity
+from ..periods import iso_utc, period_columns, period_json, quantity, utc_window
 from . import events, repository
 from .schemas import ReservationSource, UpsertReservationsRequest
 
@@ -24,16 +23,15 @@ async def upsert_reservations(
     rows = await repository.upsert(
         session,
         company_id,
-        asset_id=[r.asset_id for r in items],
-        start_time=[r.start_time for r in items],
-        end_time=[r.end_time for r in items],
-        delivery_day=[delivery_day_of(r.start_time, regions[r.asset_id]) for r in items],
-        market=[r.market for r in items],
-        source=[r.source.value for r in items],
-        power=[r.power.amount for r in items],
-        energy_change=[r.energy_change.amount for r in items],
-        energy_buffer_low=[r.energy_buffer_low.amount for r in items],
-        energy_buffer_high=[r.energy_buffer_high.amount for r in items],
+        {
+            **period_columns(items, regions),
+            "market": [r.market for r in items],
+            "source": [r.source.value for r in items],
+            "power": [r.power.amount for r in items],
+            "energy_change": [r.energy_change.amount for r in items],
+            "energy_buffer_low": [r.energy_buffer_low.amount for r in items],
+            "energy_buffer_high": [r.energy_buffer_high.amount for r in items],
+        },
     )
     rows.sort(key=lambda r: (r["asset_id"], r["start_time"], r["market"], r["source"]))
     out = [row_json(r) for r in rows]
@@ -51,8 +49,7 @@ async def list_reservations(
     sources: list[ReservationSource] | None,
     page: Page,
 ) -> dict[str, Any]:
-    start, end = as_utc(start), as_utc(end)
-    check_window(start, end)
+    start, end = utc_window(start, end)
     rows = await repository.list_reservations(
         session,
         company_id,
@@ -70,10 +67,7 @@ async def list_reservations(
 def row_json(row: dict[str, Any]) -> dict[str, Any]:
     """A database row as the API writes it (the shape of ``ReservationOut``)."""
     return {
-        "asset_id": row["asset_id"],
-        "start_time": iso_utc(row["start_time"]),
-        "end_time": iso_utc(row["end_time"]),
-        "delivery_day": row["delivery_day"].isoformat(),
+        **period_json(row),
         "market": row["market"],
         "source": row["source"],
         "power": quantity(row["power"], "MW"),

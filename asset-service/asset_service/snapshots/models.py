@@ -1,32 +1,26 @@
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     Column,
     DateTime,
-    ForeignKeyConstraint,
     Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
-    func,
 )
 
+from ..columns import asset_foreign_key, asset_key, timestamps
 from ..db import metadata
 
 # The stored energy (state of energy) of an asset at an instant, as reported.
 state_snapshots = Table(
     "state_snapshots",
     metadata,
-    Column("company_id", BigInteger, nullable=False),
-    Column("asset_id", String(128, collation="C"), nullable=False),
+    *asset_key(),
     Column("effective_at", DateTime(timezone=True), nullable=False),
     Column("stored_energy", Numeric(38, 18), nullable=False),
     Column("reading_quality", String(16), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    *timestamps(),
     PrimaryKeyConstraint("company_id", "asset_id", "effective_at"),
-    ForeignKeyConstraint(
-        ["company_id", "asset_id"], ["asset.assets.company_id", "asset.assets.id"], ondelete="CASCADE"
-    ),
+    asset_foreign_key(),
     CheckConstraint("stored_energy >= 0", name="stored_energy_non_negative"),
 )

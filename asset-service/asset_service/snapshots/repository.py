@@ -8,12 +8,15 @@ stored energy of the asset's previous *usable* snapshot (any quality but INVALID
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..periods import upsert_batch
 
 COLUMNS = "asset_id, effective_at, stored_energy, reading_quality, created_at, updated_at"
 
@@ -126,26 +129,9 @@ flows AS (
 )
 
 
-async def upsert(
-    session: AsyncSession,
-    company_id: int,
-    *,
-    asset_id: list[str],
-    effective_at: list[datetime],
-    stored_energy: list[Decimal],
-    reading_quality: list[str],
-) -> list[dict[str, Any]]:
-    result = await session.execute(
-        UPSERT,
-        {
-            "company_id": company_id,
-            "asset_id": asset_id,
-            "effective_at": effective_at,
-            "stored_energy": stored_energy,
-            "reading_quality": reading_quality,
-        },
-    )
-    return [dict(r._mapping) for r in result]
+async def upsert(session: AsyncSession, company_id: int, columns: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """One statement for the batch (``columns``: the unnest arrays, by parameter name)."""
+    return await upsert_batch(session, UPSERT, company_id, columns)
 
 
 async def read(

@@ -30,10 +30,12 @@ async def upsert_snapshots(session: AsyncSession, company_id: int, body: UpsertS
     rows = await repository.upsert(
         session,
         company_id,
-        asset_id=[s.asset_id for s in items],
-        effective_at=[s.effective_at for s in items],
-        stored_energy=[s.stored_energy.amount for s in items],
-        reading_quality=[s.reading_quality.value for s in items],
+        {
+            "asset_id": [s.asset_id for s in items],
+            "effective_at": [s.effective_at for s in items],
+            "stored_energy": [s.stored_energy.amount for s in items],
+            "reading_quality": [s.reading_quality.value for s in items],
+        },
     )
     rows.sort(key=lambda r: (r["asset_id"], r["effective_at"]))
     out = [row_json(r) for r in rows]
