@@ -79,15 +79,22 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_data_error(request: Request, exc: Exception) -> JSONResponse:
-    """PostgreSQL refused a value (SQLSTATE class 22: NUL in text, out-of-range number or date, ...).
+    """PostgreSQL refused a value (SQLSTATE class 22: NUL in text, out-of-range number or date, ...)
+    → 422; a deadlock or serialization failure with a concurrent request → 409 (retry).
 
-    Validation at the edge should catch these first; this is the safety net that keeps them 4xx.
-    Anything else from the database is a server error."""
+    Validation at the edge and domain rules should catch these first; this is the safety net that
+    keeps them 4xx. Anything else from the database is a server error."""
     assert isinstance(exc, DBAPIError)
     sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
     if sqlstate.startswith("22"):
         log.info("database refused a value on %s %s: %s", request.method, request.url.path, sqlstate)
         return JSONResponse({"detail": "Invalid input value"}, status_code=422)
+    if sqlstate in ("40001", "40P01"):
+        # Serialization failure or deadlock with a concurrent request: nothing was written; retry.
+        log.info("concurrent request conflict on %s %s: %s", request.method, request.url.path, sqlstate)
+        return JSONResponse(
+            {"detail": "Conflicting concurrent request; retry"}, status_code=409, headers={"Retry-After": "1"}
+        )
     return await _unhandled(request, exc)
 
 

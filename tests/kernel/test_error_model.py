@@ -170,3 +170,40 @@ async def test_values_the_database_refuses_are_422_not_500(stack) -> None:
         r = await client.get("/broken")
         assert r.status_code == 500 and r.json() == {"detail": "Internal server error"}
     await engine.dispose()
+
+
+async def test_a_deadlock_with_a_concurrent_request_is_409(stack) -> None:
+    """Two transactions locking two rows in opposite order: PostgreSQL aborts one (40P01) → 409 + Retry-After."""
+    import asyncio
+
+    from fastapi import FastAPI
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from gridcommons.errors import install_error_handlers
+
+    engine = create_async_engine(stack.database_url)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE IF NOT EXISTS public.deadlock_probe (id int primary key)"))
+        await conn.execute(text("INSERT INTO public.deadlock_probe VALUES (1), (2) ON CONFLICT DO NOTHING"))
+    both_hold_one = asyncio.Barrier(2)
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/lock/{first}/{second}")
+    async def lock(first: int, second: int) -> dict[str, bool]:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT 1 FROM public.deadlock_probe WHERE id = :i FOR UPDATE"), {"i": first})
+            await both_hold_one.wait()
+            await conn.execute(text("SELECT 1 FROM public.deadlock_probe WHERE id = :i FOR UPDATE"), {"i": second})
+        return {"ok": True}
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=30) as client:
+        a, b = await asyncio.gather(client.post("/lock/1/2"), client.post("/lock/2/1"))
+    assert sorted([a.status_code, b.status_code]) == [200, 409]
+    refused = a if a.status_code == 409 else b
+    assert (
+        refused.json() == {"detail": "Conflicting concurrent request; retry"} and refused.headers["retry-after"] == "1"
+    )
+    await engine.dispose()

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import NotFound
@@ -19,13 +19,14 @@ from .schemas import SpecListResponse, SpecResponse, UpsertSpecRequest
 
 MAX_READ_SPAN = timedelta(days=31)
 EXCLUSION_VIOLATION = "23P01"
+DEADLOCK_DETECTED = "40P01"
 
 
 def _iso(d: datetime | None) -> str:
     return "open end" if d is None else d.isoformat().replace("+00:00", "Z")
 
 
-def _sqlstate(exc: IntegrityError) -> str | None:
+def _sqlstate(exc: DBAPIError) -> str | None:
     orig: Any = exc.orig
     return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
 
@@ -58,8 +59,10 @@ async def _guarded(
     try:
         async with session.begin_nested():
             return await write()
-    except IntegrityError as exc:
-        if _sqlstate(exc) == EXCLUSION_VIOLATION:
+    except DBAPIError as exc:
+        # Two overlapping inserts can each wait for the other's exclusion check: PostgreSQL then
+        # aborts one of them as a deadlock. For that request it is the same refusal as an overlap.
+        if _sqlstate(exc) in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED):
             await _overlap_error(session, company_id, body, valid_to)
         raise
 
