@@ -23,7 +23,15 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .db import unit_of_work
-from .kafka import make_consumer, make_producer, start_with_retry, stop_consumer, stop_producer, watch_connection_loss
+from .kafka import (
+    ensure_topics,
+    make_consumer,
+    make_producer,
+    start_with_retry,
+    stop_consumer,
+    stop_producer,
+    watch_connection_loss,
+)
 from .outbox import Outbox
 from .settings import InfraSettings
 
@@ -65,6 +73,10 @@ class ConsumerRunner:
     max_attempts: int = 3
 
     async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await asyncio.wait_for(ensure_topics(self.infra, self.topics), 10)
+        except Exception as exc:  # best effort: the group still finds the topic at its next metadata refresh
+            log.warning("%s: could not create topics %s (%s)", self.name, self.topics, exc.__class__.__name__)
         consumer = await start_with_retry(
             lambda: make_consumer(self.infra, *self.topics, group_id=self.name, client_id=self.name),
             stop,

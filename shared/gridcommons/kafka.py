@@ -148,3 +148,30 @@ async def broker_reachable(infra: InfraSettings, timeout: float = 1.0) -> bool:
         except (OSError, TimeoutError, ValueError):
             continue
     return False
+
+
+async def ensure_topics(infra: InfraSettings, topics: tuple[str, ...], *, partitions: int = 1) -> None:
+    """Create the topics that do not exist yet.
+
+    A consumer group subscribed to a topic nobody has produced to yet only learns about it at its
+    next metadata refresh (minutes); creating it up front lets the first message be consumed at once.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers, client_id="gridcommons-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(t, num_partitions=partitions, replication_factor=infra.kafka_replication_factor)
+            for t in topics
+            if t not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()

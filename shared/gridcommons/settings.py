@@ -21,6 +21,8 @@ class InfraSettings(BaseSettings):
     # Small fetch wait: Tansu answers a parked fetch only when the wait ends (measured:
     # e2e p50 9 ms at 10 ms, 254 ms at aiokafka's 500 ms default).
     kafka_fetch_max_wait_ms: int = 10
+    # Replication of topics the platform creates itself (consumers' input topics): 1 on one broker.
+    kafka_replication_factor: int = 1
     # Public key (PEM) of the gateway's internal identity signer, inline or from a file.
     internal_identity_public_key: str | None = None
     internal_identity_public_key_file: Path | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,3 +39,12 @@ async def asset_regions_or_404(session: AsyncSession, company_id: int, asset_ids
     if missing:
         raise NotFound(f"Unknown asset ids: {', '.join(missing)}")
     return regions
+
+
+async def assets_by_id(session: AsyncSession, company_id: int, asset_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """{asset_id: asset row} for the ids that exist in this company."""
+    ids = sorted(set(asset_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(select(assets).where(assets.c.company_id == company_id, assets.c.id.in_(ids)))
+    return {r.id: dict(r._mapping) for r in rows}

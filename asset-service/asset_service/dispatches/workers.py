@@ -20,7 +20,6 @@ from gridcommons.consumer import ConsumerRunner
 from gridcommons.worker import Worker
 
 from ..assets.ingest import poison_from, unwrap
-from ..assets.kafka_topics import EnsureTopics
 from ..db import outbox
 from ..settings import AssetSettings
 from . import service
@@ -52,4 +51,4 @@ def consumers(settings: AssetSettings, sessionmaker: async_sessionmaker[AsyncSes
     runner = ConsumerRunner(
         name=GROUP, topics=(TOPIC,), handler=handle, sessionmaker=sessionmaker, outbox=outbox, infra=settings.infra
     )
-    return [EnsureTopics(runner, settings.infra)]
+    return [runner]

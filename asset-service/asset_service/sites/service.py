@@ -6,7 +6,6 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import NotFound
@@ -14,8 +13,7 @@ from gridcommons.pagination import Page
 from gridcommons.quantity import Power, Price
 from gridcommons.validation import field_error, unprocessable
 
-from ..assets.lookup import missing_asset_ids
-from ..assets.models import assets as assets_table
+from ..assets.lookup import assets_by_id, missing_asset_ids
 from ..assets.schemas import AssetResponse
 from . import events, repository
 from .schemas import (
@@ -83,12 +81,8 @@ def _site(row: dict[str, Any], inverters: list[SiteInverterResponse]) -> SiteRes
 
 
 async def _assets_by_id(session: AsyncSession, company_id: int, ids: set[str]) -> dict[str, AssetResponse]:
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(assets_table).where(assets_table.c.company_id == company_id, assets_table.c.id.in_(sorted(ids)))
-    )
-    return {r.id: AssetResponse.model_validate(dict(r._mapping)) for r in rows}
+    rows = await assets_by_id(session, company_id, ids)
+    return {asset_id: AssetResponse.model_validate(row) for asset_id, row in rows.items()}
 
 
 async def _assemble(
