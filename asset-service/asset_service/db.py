@@ -1,8 +1,10 @@
-"""The asset-service schema and its outbox."""
+"""The asset-service schema, its outbox and its replicas of the gateway's revocations and memberships."""
 
 from gridcommons.db import schema_metadata
 from gridcommons.outbox import Outbox
+from gridcommons.replicas import Replicas
 
 SCHEMA = "asset"
 metadata = schema_metadata(SCHEMA)
 outbox = Outbox(metadata, source="/services/asset-service")
+replicas = Replicas(outbox, service="asset-service")

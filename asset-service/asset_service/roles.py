@@ -4,6 +4,8 @@ from typing import Annotated
 
 from gridcommons.identity import Identity, require_roles
 
+INGESTORS = ("admin", "operator", "device")  # the ingestion doors, HTTP and Kafka alike
+
 Writer = Annotated[Identity, require_roles("admin", "operator")]
 Reader = Annotated[Identity, require_roles("admin", "operator", "member")]
-Ingestor = Annotated[Identity, require_roles("admin", "operator", "device")]
+Ingestor = Annotated[Identity, require_roles(*INGESTORS)]

@@ -1,4 +1,4 @@
-"""asset-service workers: the outbox relay and the ingestion consumers."""
+"""asset-service workers: the outbox relay, the gateway replicas' consumer and the ingestion consumers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from gridcommons.db import make_sessionmaker
 from gridcommons.outbox import OutboxRelay
 from gridcommons.worker import Worker
 
-from .db import outbox
+from .db import outbox, replicas
 from .dispatches.workers import consumers as dispatch_consumers
 from .settings import AssetSettings, load_settings
 from .statuses.workers import consumers as status_consumers
@@ -22,6 +22,7 @@ def build(settings: AssetSettings, engine: AsyncEngine) -> Sequence[Worker]:
     sessionmaker = make_sessionmaker(engine)
     return [
         OutboxRelay(outbox, engine, settings.infra),
+        *replicas.workers(settings.infra, sessionmaker),
         *status_consumers(settings, sessionmaker),
         *dispatch_consumers(settings, sessionmaker),
     ]

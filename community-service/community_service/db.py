@@ -1,8 +1,10 @@
-"""The community-service schema and its outbox."""
+"""The community-service schema, its outbox and its replicas of the gateway's revocations and memberships."""
 
 from gridcommons.db import schema_metadata
 from gridcommons.outbox import Outbox
+from gridcommons.replicas import Replicas
 
 SCHEMA = "community"
 metadata = schema_metadata(SCHEMA)
 outbox = Outbox(metadata, source="/services/community-service")
+replicas = Replicas(outbox, service="community-service")

@@ -1,8 +1,10 @@
-"""The deal-service schema and its outbox."""
+"""The deal-service schema, its outbox and its replicas of the gateway's revocations and memberships."""
 
 from gridcommons.db import schema_metadata
 from gridcommons.outbox import Outbox
+from gridcommons.replicas import Replicas
 
 SCHEMA = "deal"
 metadata = schema_metadata(SCHEMA)
 outbox = Outbox(metadata, source="/services/deal-service")
+replicas = Replicas(outbox, service="deal-service")

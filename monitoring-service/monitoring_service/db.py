@@ -1,8 +1,10 @@
-"""The monitoring-service schema and its outbox."""
+"""The monitoring-service schema, its outbox and its replicas of the gateway's revocations and memberships."""
 
 from gridcommons.db import schema_metadata
 from gridcommons.outbox import Outbox
+from gridcommons.replicas import Replicas
 
 SCHEMA = "monitoring"
 metadata = schema_metadata(SCHEMA)
 outbox = Outbox(metadata, source="/services/monitoring-service")
+replicas = Replicas(outbox, service="monitoring-service")

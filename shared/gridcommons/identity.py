@@ -72,6 +72,17 @@ def generate_ed25519_pem() -> tuple[str, str]:
     return private, public
 
 
+def public_pem_of(private_key_pem: str) -> str:
+    """The public key (PEM) of an Ed25519 private key (PEM)."""
+    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    assert isinstance(key, Ed25519PrivateKey), "expected an Ed25519 private key"
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
 class IdentitySigner:
     """Signs internal identity tokens; reuses one per identity for half its life (cheap per request)."""
 

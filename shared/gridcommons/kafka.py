@@ -16,9 +16,35 @@ log = logging.getLogger("gridcommons.kafka")
 C = TypeVar("C", AIOKafkaProducer, AIOKafkaConsumer)
 
 
+def security_options(infra: InfraSettings) -> dict[str, Any]:
+    """Connection security for every client the kernel builds (producers, consumers, admin):
+    PLAINTEXT for the loopback-only embedded broker, SASL/SCRAM (over TLS with SASL_SSL) for
+    Apache Kafka. See deploy/README.md "Kafka security"."""
+    protocol = infra.kafka_security_protocol.upper()
+    if protocol == "PLAINTEXT":
+        return {}
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol.startswith("SASL"):
+        secret = infra.kafka_sasl_secret()
+        if not infra.kafka_sasl_username or not secret:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD(_FILE)")
+        options |= {
+            "sasl_mechanism": infra.kafka_sasl_mechanism,
+            "sasl_plain_username": infra.kafka_sasl_username,
+            "sasl_plain_password": secret,
+        }
+    if protocol.endswith("SSL"):
+        from aiokafka.helpers import create_ssl_context
+
+        cafile = str(infra.kafka_ssl_cafile) if infra.kafka_ssl_cafile else None
+        options["ssl_context"] = create_ssl_context(cafile=cafile)
+    return options
+
+
 def make_producer(infra: InfraSettings, *, client_id: str) -> AIOKafkaProducer:
     idempotent = infra.kafka_idempotence
     return AIOKafkaProducer(
+        **security_options(infra),
         bootstrap_servers=infra.kafka_bootstrap_servers,
         client_id=client_id,
         enable_idempotence=idempotent,
@@ -32,6 +58,7 @@ def make_producer(infra: InfraSettings, *, client_id: str) -> AIOKafkaProducer:
 def make_consumer(infra: InfraSettings, *topics: str, group_id: str, client_id: str) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         *topics,
+        **security_options(infra),
         bootstrap_servers=infra.kafka_bootstrap_servers,
         group_id=group_id,
         client_id=client_id,
@@ -159,7 +186,9 @@ async def ensure_topics(infra: InfraSettings, topics: tuple[str, ...], *, partit
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import TopicAlreadyExistsError
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers, client_id="gridcommons-admin")
+    admin = AIOKafkaAdminClient(
+        **security_options(infra), bootstrap_servers=infra.kafka_bootstrap_servers, client_id="gridcommons-admin"
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -96,3 +96,37 @@ def drop_kernel_tables(schema: str) -> None:
 
     op.drop_table("processed_events", schema=schema)
     op.drop_table("outbox", schema=schema)
+
+
+def create_replica_tables(schema: str) -> None:
+    """Migration step 2 (every service's chain includes it after step 1): the replicas of the
+    gateway's revoked tokens and memberships (``gridcommons.replicas``), version 1. Frozen."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "revoked_tokens",
+        sa.Column("jti", sa.String(255), primary_key=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        schema=schema,
+    )
+    op.create_index("ix_revoked_tokens_expires_at", "revoked_tokens", ["expires_at"], schema=schema)
+    op.create_table(
+        "memberships",
+        sa.Column("company_id", sa.BigInteger, primary_key=True),
+        sa.Column("kind", sa.String(16), primary_key=True),
+        sa.Column("member", sa.String(255), primary_key=True),
+        sa.Column("role", sa.String(32), nullable=False),
+        sa.Column("username", sa.String(150), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        schema=schema,
+    )
+
+
+def drop_replica_tables(schema: str) -> None:
+    from alembic import op
+
+    op.drop_table("memberships", schema=schema)
+    op.drop_index("ix_revoked_tokens_expires_at", "revoked_tokens", schema=schema)
+    op.drop_table("revoked_tokens", schema=schema)

@@ -23,9 +23,30 @@ class InfraSettings(BaseSettings):
     kafka_fetch_max_wait_ms: int = 10
     # Replication of topics the platform creates itself (consumers' input topics): 1 on one broker.
     kafka_replication_factor: int = 1
+    # Broker security (production Apache Kafka, see deploy/README.md "Kafka security"): PLAINTEXT
+    # (the loopback-only embedded broker), SASL_PLAINTEXT or SASL_SSL; SCRAM-SHA-512 by default,
+    # one principal per service. KAFKA_SSL_CAFILE: CA bundle for SASL_SSL (system CAs if unset).
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_sasl_password_file: Path | None = None
+    kafka_ssl_cafile: Path | None = None
     # Public key (PEM) of the gateway's internal identity signer, inline or from a file.
     internal_identity_public_key: str | None = None
     internal_identity_public_key_file: Path | None = None
+    # The gateway's bearer-token keys, for the credential on Kafka ingestion messages
+    # (gridcommons.bearer): the public key as PEM (inline or file) and/or the gateway's JWKS URL.
+    token_public_key: str | None = None
+    token_public_key_file: Path | None = None
+    token_jwks_url: str | None = None
+    token_jwks_min_refresh_seconds: float = 30.0
+    # Must equal the gateway's GATEWAY_TOKEN_ISSUER / GATEWAY_TOKEN_AUDIENCE.
+    token_issuer: str = "gridcommons-gateway"
+    token_audience: str = "gridcommons-api"
+    # How long after its token expired an ingestion message that waited in Kafka is still applied,
+    # when the token was valid at the broker's append time (LogAppendTime). See gridcommons.ingest.
+    ingest_token_grace_seconds: float = 21_600.0
     db_pool_size: int = 5
     db_max_overflow: int = 5
     log_level: str = "INFO"
@@ -36,6 +57,20 @@ class InfraSettings(BaseSettings):
         if self.internal_identity_public_key_file:
             # A configured file that is missing is a deployment error: fail at start-up, loudly.
             return self.internal_identity_public_key_file.read_text()
+        return None
+
+    def token_public_key_pem(self) -> str | None:
+        if self.token_public_key:
+            return self.token_public_key
+        if self.token_public_key_file:
+            return self.token_public_key_file.read_text()
+        return None
+
+    def kafka_sasl_secret(self) -> str | None:
+        if self.kafka_sasl_password:
+            return self.kafka_sasl_password
+        if self.kafka_sasl_password_file:
+            return self.kafka_sasl_password_file.read_text().strip()
         return None
 
 

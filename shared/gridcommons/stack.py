@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from .devstack import EmbeddedBroker, EmbeddedPostgres, port_open
-from .identity import generate_ed25519_pem
+from .identity import generate_ed25519_pem, public_pem_of
 from .migrations import upgrade
 from .registry import ServiceEntry, load_registry, repo_root
 
@@ -34,6 +34,7 @@ def write_keys(directory: Path) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = {
         "token": directory / "token_private.pem",
+        "token_public": directory / "token_public.pem",
         "internal": directory / "internal_identity_private.pem",
         "internal_public": directory / "internal_identity_public.pem",
     }
@@ -41,6 +42,8 @@ def write_keys(directory: Path) -> dict[str, Path]:
         private, _ = generate_ed25519_pem()
         paths["token"].write_text(private)
         paths["token"].chmod(0o600)
+    if not paths["token_public"].exists():  # the services verify ingestion credentials with it
+        paths["token_public"].write_text(public_pem_of(paths["token"].read_text()))
     if not (paths["internal"].exists() and paths["internal_public"].exists()):
         private, public = generate_ed25519_pem()
         paths["internal"].write_text(private)
@@ -106,6 +109,7 @@ class Stack:
             "INTERNAL_IDENTITY_PUBLIC_KEY_FILE": str(keys["internal_public"]),
             "GATEWAY_INTERNAL_IDENTITY_PRIVATE_KEY_FILE": str(keys["internal"]),
             "GATEWAY_TOKEN_PRIVATE_KEY_FILE": str(keys["token"]),
+            "TOKEN_PUBLIC_KEY_FILE": str(keys["token_public"]),
             "GRIDCOMMONS_ROOT": str(self.root),
         }
         return env

@@ -51,15 +51,25 @@ async def outbox_events(stack: Stack, company_id: int, type_: str) -> list[dict[
     return [{"topic": r["topic"], "key": r["key"], **orjson.loads(r["payload"])} for r in rows]
 
 
-async def produce(topic: str, client_id: str, messages: list[tuple[bytes, bytes, str | None]]) -> None:
-    """Send (key, value, ce_id) messages to ``topic`` as structured CloudEvents, and wait for them."""
+async def produce(
+    topic: str,
+    client_id: str,
+    messages: list[tuple[bytes, bytes, str | None]] | list[tuple[bytes, bytes, str | None, list[tuple[str, bytes]]]],
+    *,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
+    """Send (key, value, ce_id[, headers]) messages to ``topic`` as structured CloudEvents, and wait
+    for them. ``headers`` (e.g. ``ingest_headers(token)``: the credential) go on every message
+    that brings no headers of its own."""
     producer = make_producer(InfraSettings(), client_id=client_id)
     await producer.start()
     try:
         futures = []
-        for key, value, ce_id in messages:
-            headers = [("content-type", CONTENT_TYPE.encode())] + ([("ce_id", ce_id.encode())] if ce_id else [])
-            futures.append(await producer.send(topic, value=value, key=key, headers=headers))
+        for message in messages:
+            key, value, ce_id = message[:3]
+            extra = message[3] if len(message) > 3 else headers or []  # type: ignore[misc]
+            sent = [("content-type", CONTENT_TYPE.encode())] + ([("ce_id", ce_id.encode())] if ce_id else [])
+            futures.append(await producer.send(topic, value=value, key=key, headers=sent + list(extra)))
         await asyncio.gather(*futures)
     finally:
         await producer.stop()

@@ -17,7 +17,7 @@ from asset_helpers import produce as produce_to
 
 from gridcommons.events import CloudEvent
 from gridcommons.settings import InfraSettings
-from gridcommons.testing.plugin import Stack
+from gridcommons.testing.plugin import Stack, ingest_headers
 from gridcommons.timeutil import quarter_hours
 
 TOPIC = "ingest.dispatches.v1"
@@ -55,12 +55,28 @@ def envelope(company_id: int, data: dict[str, Any], **attrs: Any) -> CloudEvent:
     return CloudEvent(companyid=str(company_id), data=data, **fields)
 
 
-async def produce(messages: list[tuple[bytes, bytes, str | None]]) -> None:
-    await produce_to(TOPIC, "h5-dispatch-tests", messages)
+_sign: Any = None  # the bearer_token fixture (set for every test below)
+
+
+@pytest.fixture(autouse=True)
+def _credentials(bearer_token: Any) -> None:
+    global _sign
+    _sign = bearer_token
+
+
+async def produce(messages: list[Any], company_id: int) -> None:
+    """Send with a device credential of ``company_id`` (messages with their own headers keep them)."""
+    await produce_to(TOPIC, "h5-dispatch-tests", messages, headers=ingest_headers(_sign(company_id, "device")))
 
 
 async def produce_events(events: list[CloudEvent]) -> None:
-    await produce([(str(e.data["asset_id"]).encode(), e.to_bytes(), e.id) for e in events])
+    """Each envelope with a device credential of its own companyid."""
+    assert all(e.companyid is not None for e in events)
+    messages = [
+        (str(e.data["asset_id"]).encode(), e.to_bytes(), e.id, ingest_headers(_sign(int(str(e.companyid)), "device")))
+        for e in events
+    ]
+    await produce_to(TOPIC, "h5-dispatch-tests", messages)
 
 
 async def wait_dispatches(
@@ -97,7 +113,7 @@ async def test_commands_are_recorded_and_read_back(
     # the plain form: the payload with a company_id
     c4 = command(a, p0 + timedelta(hours=2))
     await produce_events([envelope(company_id, c1), envelope(company_id, c2), e3])
-    await produce([(a.encode(), orjson.dumps({**c4, "company_id": company_id}), None)])
+    await produce([(a.encode(), orjson.dumps({**c4, "company_id": company_id}), None)], company_id)
 
     member = internal_headers(company_id, "member")
     got = await wait_dispatches(asset_client, member, {"asset_ids": f"{a},{b}", **DAY_PARAMS}, 4)
@@ -179,7 +195,7 @@ async def test_redelivery_writes_once_and_publishes_once(
     marker = command(a, datetime(2026, 6, 2, 0, 15, tzinfo=UTC))
     # the same envelope twice (same ce_id), the same command again with another ce_id and without one
     await produce_events([ev, ev, envelope(company_id, c)])
-    await produce([(a.encode(), orjson.dumps({**c, "company_id": company_id}), None)])
+    await produce([(a.encode(), orjson.dumps({**c, "company_id": company_id}), None)], company_id)
     await produce_events([envelope(company_id, marker)])
     got = await wait_dispatches(asset_client, op, {"asset_ids": a, "delivery_day": "2026-06-02"}, 2)
     await asyncio.sleep(0.5)
@@ -241,7 +257,7 @@ async def test_poison_messages_go_to_the_dlq(
     bad: dict[str, bytes] = {
         "json": b"{not json",
         "array": b"[1, 2]",
-        "no-company": orjson.dumps(command(a, p)),
+        "other-company": orjson.dumps({**command(a, p), "company_id": company_id + 1}),
         "bad-company": orjson.dumps({**command(a, p), "company_id": "acme"}),
         "unaligned": envelope(company_id, command(a, p + timedelta(minutes=7))).to_bytes(),
         "wrong-unit": envelope(company_id, command(a, p, target_power={"amount": 1, "unit": "kW"})).to_bytes(),
@@ -259,7 +275,7 @@ async def test_poison_messages_go_to_the_dlq(
     reader = dlq_reader()
     await reader.start()
     try:
-        await produce([(f"{tag}-{name}".encode(), value, None) for name, value in bad.items()])
+        await produce([(f"{tag}-{name}".encode(), value, None) for name, value in bad.items()], company_id)
         await produce_events([envelope(company_id, good)])
         got = await dead_letters(reader, {f"{tag}-{name}".encode() for name in bad})
     finally:
@@ -271,6 +287,8 @@ async def test_poison_messages_go_to_the_dlq(
         assert error.startswith("PoisonMessage"), (name, error)
     assert "delivery_period_start" in dict(got[f"{tag}-unaligned".encode()].headers)["dlq_error"].decode()
     assert "unknown asset id" in dict(got[f"{tag}-other-tenant".encode()].headers)["dlq_error"].decode()
+    other = dict(got[f"{tag}-other-company".encode()].headers)["dlq_error"].decode()
+    assert "not the credential's company" in other
     # the good message after them was processed; nothing of the bad ones was written
     got_rows = await wait_dispatches(asset_client, op, {"asset_ids": a, "delivery_day": "2026-06-03"}, 1)
     assert [d["event_id"] for d in got_rows] == [good["event_id"]]

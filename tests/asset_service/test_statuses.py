@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from gridcommons.events import CloudEvent
 from gridcommons.settings import InfraSettings
-from gridcommons.testing.plugin import Stack
+from gridcommons.testing.plugin import Stack, ingest_headers
 
 TOPIC = "ingest.asset-statuses.v1"
 INGEST = "/api/ingest/asset-statuses"
@@ -274,8 +274,9 @@ async def test_tenants_and_roles(asset_client: httpx.AsyncClient, internal_heade
 # --- Kafka: ingest.asset-statuses.v1 ---------------------------------------------------------
 
 
-async def produce(messages: list[tuple[bytes, bytes, str | None]]) -> None:
-    await produce_to(TOPIC, "h5-status-tests", messages)
+async def produce(messages: list[Any], token: str | None = None) -> None:
+    """Send to the topic; ``token`` is the credential of every message that brings no headers."""
+    await produce_to(TOPIC, "h5-status-tests", messages, headers=ingest_headers(token))
 
 
 def envelope(company_id: int, statuses: list[dict[str, Any]]) -> CloudEvent:
@@ -303,9 +304,10 @@ async def wait_history(
 
 
 async def test_kafka_ingestion_redelivery_and_dlq(
-    asset_client: httpx.AsyncClient, internal_headers, company_id: int, stack: Stack
+    asset_client: httpx.AsyncClient, internal_headers, company_id: int, stack: Stack, bearer_token
 ) -> None:
     op = internal_headers(company_id, "operator")
+    device = bearer_token(company_id, "device")
     a = await new_asset(asset_client, op, "kafka")
     first = envelope(company_id, [entry(a, "AVAILABLE", T0), entry(a, "LIMITED", T0 + timedelta(hours=1))])
     plain = {"company_id": company_id, "statuses": [entry(a, "OFFLINE", T0 + timedelta(hours=2))]}
@@ -317,11 +319,10 @@ async def test_kafka_ingestion_redelivery_and_dlq(
         "unknown-asset": envelope(
             company_id, [entry(a, "AVAILABLE", T0 + timedelta(hours=5)), entry("NOPE_9", "AVAILABLE", T0)]
         ).to_bytes(),
-        "no-company": orjson.dumps({"statuses": [entry(a, "AVAILABLE", T0)]}),
-        "envelope-without-company": CloudEvent(
-            source="/x", type="t", data={"statuses": [entry(a, "AVAILABLE", T0)]}
-        ).to_bytes(),
+        "other-company": orjson.dumps({"company_id": company_id + 1, "statuses": [entry(a, "AVAILABLE", T0)]}),
+        "envelope-of-other-company": envelope(company_id + 1, [entry(a, "AVAILABLE", T0)]).to_bytes(),
     }
+    uncredentialed = {"no-credential": envelope(company_id, [entry(a, "OFFLINE", T0 + timedelta(hours=7))]).to_bytes()}
     reader = AIOKafkaConsumer(
         f"{TOPIC}.dlq",
         bootstrap_servers=InfraSettings().kafka_bootstrap_servers,
@@ -338,10 +339,13 @@ async def test_kafka_ingestion_redelivery_and_dlq(
                 (a.encode(), first.to_bytes(), first.id),
                 (a.encode(), first.to_bytes(), first.id),  # redelivered: same event id
                 *[(f"{tag}-{k}".encode(), v, None) for k, v in poison.items()],
+                *[(f"{tag}-{k}".encode(), v, None, []) for k, v in uncredentialed.items()],
                 (a.encode(), orjson.dumps(plain), None),
-            ]
+            ],
+            device,
         )
         got = await wait_history(asset_client, op, a, 3)
+        poison |= uncredentialed
         keys = {f"{tag}-{k}".encode() for k in poison}
         dead: dict[bytes, Any] = {}
         deadline = time.monotonic() + 30
@@ -356,6 +360,8 @@ async def test_kafka_ingestion_redelivery_and_dlq(
         record = dead[f"{tag}-{k}".encode()]
         assert record.value == v and dict(record.headers)["dlq_error"].startswith(b"PoisonMessage"), k
     assert b"NOPE_9" in dict(dead[f"{tag}-unknown-asset".encode()].headers)["dlq_error"]
+    assert b"not the credential's company" in dict(dead[f"{tag}-other-company".encode()].headers)["dlq_error"]
+    assert b"credential missing" in dict(dead[f"{tag}-no-credential".encode()].headers)["dlq_error"]
     # the redelivery wrote nothing twice, the poison batch wrote nothing at all
     assert len(await outbox_events(stack, company_id, "org.gridcommons.assets.status.changed")) == 3
 

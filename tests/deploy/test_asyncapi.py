@@ -24,6 +24,11 @@ def _published() -> dict[str, set[str]]:
             module = importlib.import_module(name)
         except ModuleNotFoundError:
             continue
+        topics = getattr(module, "TOPICS", None)
+        if topics is not None:  # a module publishing on several topics says which types go where
+            for topic, types in topics.items():
+                out.setdefault(topic, set()).update(types)
+            continue
         topic = getattr(module, "TOPIC", None)
         if topic is None:
             continue
@@ -36,6 +41,7 @@ def _published() -> dict[str, set[str]]:
 def test_every_published_topic_and_type_is_documented() -> None:
     published = _published()
     assert asset_events.TOPIC in published and "gateway.membership.v1" in published
+    assert published["gateway.token.v1"] == {"org.gridcommons.gateway.token.revoked"}
     for topic, types in published.items():
         assert topic in DOC["channels"], topic
         documented = set()
@@ -50,3 +56,28 @@ def test_asset_schema_matches_the_wire_model() -> None:
     documented = DOC["components"]["schemas"]["asset"]
     assert set(documented["properties"]) == set(AssetResponse.model_fields)
     assert DOC["components"]["messages"]["assetCreated"]["name"] == asset_events.CREATED
+
+
+def test_ingestion_channels_document_the_credential_header() -> None:
+    """Every ingest.* topic a service consumes is documented with the authorization header."""
+    from asset_service.dispatches import workers as dispatch_workers
+    from asset_service.statuses import workers as status_workers
+    from gridcommons.ingest import AUTHORIZATION_HEADER, COMPANY_HEADER
+
+    consumed = {status_workers.TOPIC, dispatch_workers.TOPIC}
+    documented = {name for name in DOC["channels"] if name.startswith("ingest.")}
+    assert consumed == documented
+    headers = DOC["components"]["schemas"]["ingestionHeaders"]
+    assert AUTHORIZATION_HEADER in headers["required"]
+    assert {AUTHORIZATION_HEADER, COMPANY_HEADER} <= set(headers["properties"])
+    for topic in consumed:
+        messages = DOC["channels"][topic]["messages"].values()
+        assert all(m["$ref"] == "#/components/messages/ingestion" for m in messages), topic
+
+
+def test_replica_event_schemas_match_the_kernel_models() -> None:
+    from gridcommons.replicas import MembershipChangedV1, TokenRevokedV1
+
+    schemas = DOC["components"]["schemas"]
+    assert set(schemas["tokenRevoked"]["properties"]) == set(TokenRevokedV1.model_fields)
+    assert set(schemas["membershipChanged"]["properties"]) == set(MembershipChangedV1.model_fields)

@@ -89,7 +89,8 @@ def test_workers_build_the_outbox_relay(sk: Skeleton) -> None:
 
 @pytest.mark.parametrize("sk", SKELETONS, ids=IDS)
 async def test_migration_matches_kernel_tables(sk: Skeleton, migrated: Stack) -> None:
-    """0001_initial writes the kernel tables out by hand: they must match gridcommons.outbox.kernel_tables."""
+    """The kernel migration steps write the kernel tables out by hand: they must match
+    gridcommons.outbox.kernel_tables and gridcommons.replicas.replica_tables."""
     db = importlib.import_module(f"{sk.package}.db")
     assert db.metadata.schema == sk.schema
     engine = create_async_engine(migrated.database_url)
@@ -105,7 +106,7 @@ async def test_migration_matches_kernel_tables(sk: Skeleton, migrated: Stack) ->
                 .scalars()
                 .all()
             )
-            assert tables == ["alembic_version", "outbox", "processed_events"]
+            assert tables == ["alembic_version", "memberships", "outbox", "processed_events", "revoked_tokens"]
 
             def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
                 if type_ == "schema":

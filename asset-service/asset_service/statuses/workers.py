@@ -1,25 +1,24 @@
 """Kafka consumer of ``ingest.asset-statuses.v1`` (group ``asset-service.statuses``).
 
-The payload is the body of ``POST /api/ingest/asset-statuses``, in a CloudEvents envelope (company
-in ``companyid``) or as a plain object with ``company_id`` (see ``assets.ingest``). Redeliveries are
-skipped by event id (``processed_events``) and harmless anyway (upsert by natural key); bad JSON,
-schema errors and unknown asset ids are poison messages (``ingest.asset-statuses.v1.dlq``).
+The payload is the body of ``POST /api/ingest/asset-statuses``; the message carries the sender's
+bearer token and the company comes from it (``gridcommons.ingest``). Redeliveries are skipped by
+event id (``processed_events``) and harmless anyway (upsert by natural key); a refused credential,
+bad JSON, schema errors and unknown asset ids are poison messages (``ingest.asset-statuses.v1.dlq``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aiokafka.structs import ConsumerRecord
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gridcommons.consumer import ConsumerRunner, PoisonMessage
+from gridcommons.consumer import PoisonMessage
+from gridcommons.ingest import IngestMessage, ingest_consumer
 from gridcommons.worker import Worker
 
-from ..assets.ingest import poison_from, unwrap
-from ..db import outbox
+from ..db import outbox, replicas
+from ..roles import INGESTORS
 from ..settings import AssetSettings
 from . import service
 from .schemas import IngestStatusesRequest
@@ -28,12 +27,8 @@ TOPIC = "ingest.asset-statuses.v1"
 GROUP = "asset-service.statuses"
 
 
-async def handle(session: AsyncSession, msg: ConsumerRecord[bytes, bytes]) -> None:
-    message = unwrap(msg)
-    try:
-        body = IngestStatusesRequest.model_validate(message.payload)
-    except ValidationError as exc:
-        raise poison_from(exc) from exc
+async def apply(session: AsyncSession, message: IngestMessage) -> None:
+    body = message.parse(IngestStatusesRequest)
     try:
         await service.record_statuses(session, message.company_id, body)
     except RequestValidationError as exc:
@@ -41,7 +36,15 @@ async def handle(session: AsyncSession, msg: ConsumerRecord[bytes, bytes]) -> No
 
 
 def consumers(settings: AssetSettings, sessionmaker: async_sessionmaker[AsyncSession]) -> Sequence[Worker]:
-    runner = ConsumerRunner(
-        name=GROUP, topics=(TOPIC,), handler=handle, sessionmaker=sessionmaker, outbox=outbox, infra=settings.infra
-    )
-    return [runner]
+    return [
+        ingest_consumer(
+            name=GROUP,
+            topic=TOPIC,
+            roles=INGESTORS,
+            apply=apply,
+            sessionmaker=sessionmaker,
+            outbox=outbox,
+            replicas=replicas,
+            infra=settings.infra,
+        )
+    ]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import events
 from .models import directory_changes
 
 if TYPE_CHECKING:
@@ -65,9 +66,11 @@ def after_commit(session: AsyncSession, fn: Callable[[], None]) -> None:
 
 
 async def revoked(session: AsyncSession, auth: GatewayAuthenticator | None, rows: Sequence[tuple[str, float]]) -> None:
-    """``rows`` (jti, exp epoch) were just revoked in this transaction."""
+    """``rows`` (jti, exp epoch) were just revoked in this transaction. Every revocation goes through
+    here: it also publishes ``token.revoked`` on ``gateway.token.v1`` (the services' replicas)."""
     if not rows:
         return
+    await events.tokens_revoked(session, rows)
     await session.execute(text("SELECT pg_notify(:c, 'r')"), {"c": CHANNEL})
     if auth is not None:
         items = list(rows)

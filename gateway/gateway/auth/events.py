@@ -1,16 +1,36 @@
-"""Events the gateway publishes on ``gateway.membership.v1`` (key: company id, so that the changes
-of one company stay in order). Services keep their replica of memberships and roles from it."""
+"""Events the gateway publishes through its outbox; services keep replicas from them
+(``gridcommons.replicas``, which also holds the payload schemas):
+
+- ``gateway.membership.v1`` (key: company id, so that the changes of one company stay in order):
+  memberships and roles, machine clients (role ``device``);
+- ``gateway.token.v1`` (key: the jti): ``token.revoked`` for every revoked bearer token, with its
+  expiry (the services refuse it on their Kafka ingestion doors)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridcommons.replicas import MEMBERSHIP_CHANGED, MEMBERSHIP_TOPIC, TOKEN_REVOKED, TOKEN_TOPIC, TokenRevokedV1
 
 from .db import outbox
 
-TOPIC = "gateway.membership.v1"
-CHANGED = "org.gridcommons.gateway.membership.changed"
+TOPIC = MEMBERSHIP_TOPIC
+CHANGED = MEMBERSHIP_CHANGED
+TOPICS = {MEMBERSHIP_TOPIC: {MEMBERSHIP_CHANGED}, TOKEN_TOPIC: {TOKEN_REVOKED}}  # everything published here
+
+
+async def tokens_revoked(session: AsyncSession, rows: Sequence[tuple[str, float]]) -> None:
+    """``rows`` (jti, exp epoch) were revoked in this transaction: one ``token.revoked`` each."""
+    events = [
+        (jti, TokenRevokedV1(jti=jti, expires_at=datetime.fromtimestamp(exp, UTC)).model_dump(mode="json"))
+        for jti, exp in rows
+    ]
+    await outbox.publish_many(session, topic=TOKEN_TOPIC, type=TOKEN_REVOKED, company_id=None, events=events)
 
 
 async def membership_changed(

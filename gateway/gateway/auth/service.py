@@ -119,7 +119,9 @@ async def client_login(
     if row is None or not valid or row["revoked_at"] is not None:
         throttle.failed(f"client:{client_id}", address)
         raise BadCredentials()
-    issued = auth.signer.issue(row["client_id"], "client", auth.settings.access_token_ttl_seconds)
+    # The company and role as claims: the Kafka ingestion doors have no gateway in front of them.
+    claims = {"company_id": row["company_id"], "roles": ["device"]}
+    issued = auth.signer.issue(row["client_id"], "client", auth.settings.access_token_ttl_seconds, claims)
     await repository.insert_token(
         session, jti=issued.jti, client_id=row["client_id"], issued_at=issued.issued_at, expires_at=issued.expires_at
     )

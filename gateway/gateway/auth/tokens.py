@@ -1,14 +1,13 @@
 """Bearer tokens: JWTs signed with Ed25519 (alg EdDSA), ``kid`` in the header, JWKS published.
 
 Claims: ``sub`` (user id or machine client id), ``typ`` (user|client), ``jti``, ``iat``, ``exp``,
-``iss``, ``aud``. Verification accepts EdDSA only, with our ``kid`` only, and requires every claim.
+``iss``, ``aud``; machine client tokens also carry ``company_id`` (the client's company) and
+``roles`` (``["device"]``), which the services' Kafka ingestion doors read (``gridcommons.ingest``).
+Verification accepts EdDSA only, with our ``kid`` only, and requires every claim.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import logging
 import secrets
 import time
@@ -20,6 +19,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from gridcommons.bearer import b64url as _b64url
+from gridcommons.bearer import ed25519_kid
 from gridcommons.errors import Unauthorized
 
 from ..settings import GatewaySettings
@@ -29,10 +30,6 @@ log = logging.getLogger("gateway.auth.tokens")
 TOKEN_TYPES = ("user", "client")
 INVALID = 'Bearer error="invalid_token"'
 MAX_TOKEN_LENGTH = 4096
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def load_signing_key(settings: GatewaySettings) -> Ed25519PrivateKey:
@@ -79,8 +76,7 @@ class TokenSigner:
         raw = self._public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         self._x = _b64url(raw)
         # RFC 7638 thumbprint of the OKP key: stable across restarts and replicas sharing the key.
-        thumb = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": self._x}, separators=(",", ":"), sort_keys=True)
-        self.kid = _b64url(hashlib.sha256(thumb.encode()).digest())
+        self.kid = ed25519_kid(self._public)
         self.issuer = issuer
         self.audience = audience
 
@@ -96,11 +92,11 @@ class TokenSigner:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": self._x, "kid": self.kid, "use": "sig", "alg": "EdDSA"}]}
 
-    def issue(self, subject: str, typ: str, ttl_seconds: int) -> IssuedToken:
+    def issue(self, subject: str, typ: str, ttl_seconds: int, extra: dict[str, Any] | None = None) -> IssuedToken:
         assert typ in TOKEN_TYPES
         now = int(time.time())
         jti = secrets.token_urlsafe(18)
-        claims = {
+        claims = (extra or {}) | {
             "sub": subject,
             "typ": typ,
             "jti": jti,

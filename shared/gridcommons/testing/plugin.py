@@ -63,6 +63,7 @@ def stack() -> Iterator[Stack]:
         "INTERNAL_IDENTITY_PUBLIC_KEY": internal_public,
         "GATEWAY_INTERNAL_IDENTITY_PRIVATE_KEY": internal_private,
         "GATEWAY_TOKEN_PRIVATE_KEY": token_private,
+        "TOKEN_PUBLIC_KEY": token_public,  # the services verify ingestion credentials with it
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -89,6 +90,68 @@ def stack() -> Iterator[Stack]:
         if postgres is not None:
             postgres.stop()
         remove_tree(tmp)
+
+
+@pytest.fixture(scope="session")
+def bearer_token(stack: Stack):
+    """``bearer_token(company_id, "device")``: a token as the gateway's ``client_credentials`` grant
+    issues it (signed with the session's gateway key), for the Kafka ingestion doors. Keywords:
+    ``kind`` ("client"/"user"), ``subject``, ``jti``, ``iat``/``exp`` (epoch seconds), ``key`` (another
+    Ed25519 private key PEM: a forged signature), ``claims`` (overrides)."""
+    import secrets
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ..bearer import ed25519_kid
+    from ..settings import InfraSettings
+
+    infra = InfraSettings()
+
+    def make(
+        company_id: int | None,
+        *roles: str,
+        kind: str = "client",
+        subject: str | None = None,
+        jti: str | None = None,
+        iat: float | None = None,
+        exp: float | None = None,
+        key: str | None = None,
+        claims: dict[str, object] | None = None,
+    ) -> str:
+        private = serialization.load_pem_private_key((key or stack.token_private_pem).encode(), password=None)
+        assert isinstance(private, Ed25519PrivateKey)
+        signing = serialization.load_pem_private_key(stack.token_private_pem.encode(), password=None)
+        assert isinstance(signing, Ed25519PrivateKey)
+        now = int(time.time())
+        body: dict[str, object] = {
+            "sub": subject or (f"mc_test_{secrets.token_hex(4)}" if kind == "client" else "1"),
+            "typ": kind,
+            "jti": jti or secrets.token_urlsafe(18),
+            "iat": int(iat if iat is not None else now),
+            "exp": int(exp if exp is not None else now + 3600),
+            "iss": infra.token_issuer,
+            "aud": infra.token_audience,
+        }
+        if kind == "client":
+            body |= {"company_id": company_id, "roles": list(roles or ("device",))}
+        body |= claims or {}
+        # the kid is always the gateway's: a forged token claims to come from the real key
+        return jwt.encode(body, private, algorithm="EdDSA", headers={"kid": ed25519_kid(signing.public_key())})
+
+    return make
+
+
+def ingest_headers(token: str | None, company_id: int | None = None) -> list[tuple[str, bytes]]:
+    """Kafka headers of an ingestion message: the sender's credential (and company, for user tokens)."""
+    headers: list[tuple[str, bytes]] = []
+    if token is not None:
+        headers.append(("authorization", f"Bearer {token}".encode()))
+    if company_id is not None:
+        headers.append(("companyid", str(company_id).encode()))
+    return headers
 
 
 @pytest.fixture
