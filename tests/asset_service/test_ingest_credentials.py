@@ -29,8 +29,9 @@ from asset_service.db import replicas
 from gateway.app import create_app as create_gateway_app
 from gateway.settings import GatewaySettings
 from gateway.workers import build as build_gateway_workers
-from gridcommons.bearer import BearerVerifier
+from gridcommons.bearer import BearerVerifier, InvalidToken
 from gridcommons.consumer import PoisonMessage
+from gridcommons.devstack import free_port
 from gridcommons.db import make_engine, make_sessionmaker, unit_of_work
 from gridcommons.events import CloudEvent
 from gridcommons.identity import generate_ed25519_pem
@@ -370,8 +371,14 @@ async def test_jwks_url_verifies_the_gateways_tokens(gateway: Gateway, bearer_to
     claims = await verifier.verify(token, at=time.time())
     assert (claims.kind, claims.company_id, claims.roles) == ("client", company, frozenset({"device"}))
     forged_key, _ = generate_ed25519_pem()
-    with pytest.raises(Exception, match="bad signature"):
+    with pytest.raises(InvalidToken, match="bad signature"):
         await verifier.verify(bearer_token(company, "device", key=forged_key), at=time.time())
+    # the gateway away: a transient error (the consumer retries the message), not a refusal
+    away = BearerVerifier(
+        issuer=infra.token_issuer, audience=infra.token_audience, jwks_url=f"http://127.0.0.1:{free_port()}/jwks"
+    )
+    with pytest.raises(ConnectionError):
+        await away.verify(token, at=time.time())
 
 
 def record(headers: list[tuple[str, bytes]], *, timestamp: float, timestamp_type: int) -> ConsumerRecord[bytes, bytes]:

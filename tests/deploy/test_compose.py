@@ -27,8 +27,12 @@ INFRA_ENV = {
     "DATABASE_URL": "postgresql+asyncpg://gridcommons:gridcommons@postgres:5432/gridcommons",
     "KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
     "KAFKA_IDEMPOTENCE": "true",
+    "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+    "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+    "KAFKA_SASL_PASSWORD_FILE": "/run/secrets/kafka_password",
 }
-INFRA_CONTAINERS = {"postgres", "kafka"}
+INFRA_CONTAINERS = {"postgres", "kafka", "kafka-setup"}
+SETUP_SCRIPT = ROOT / "deploy" / "kafka" / "setup.sh"
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +109,7 @@ def test_kafka_runs_in_kraft_mode(services: dict[str, dict[str, Any]]) -> None:
     assert not any("ZOOKEEPER" in k for k in env)
     assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
     node_id = env["KAFKA_NODE_ID"]
-    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].startswith(f"{node_id}@kafka:")
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].startswith(f"{node_id}@127.0.0.1:")
     assert "CONTROLLER" in env["KAFKA_CONTROLLER_LISTENER_NAMES"]
     assert env["CLUSTER_ID"]
     # what the apps bootstrap from is what the broker advertises
@@ -231,6 +235,114 @@ def test_secrets_come_from_deploy_secrets(compose: dict[str, Any]) -> None:
         assert path.parent == (ROOT / "deploy" / "secrets").resolve(), name
 
 
+# ---------------------------------------------------------------- Kafka security (SASL/SCRAM, ACLs)
+
+
+def listeners(env: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Listener name -> (address, security protocol)."""
+    protocols = dict(item.split(":", 1) for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    out = {}
+    for item in env["KAFKA_LISTENERS"].split(","):
+        name, _, address = item.partition("://")
+        out[name] = (address, protocols[name])
+    return out
+
+
+def setup_calls() -> list[list[str]]:
+    """The top-level calls of deploy/kafka/setup.sh (``device NAME``, ``service NAME PREFIX``)."""
+    calls = []
+    for line in SETUP_SCRIPT.read_text().splitlines():
+        if line.startswith(("device ", "service ")):
+            calls.append(shlex.split(line, comments=True))
+    return calls
+
+
+def setup_script_function(name: str) -> str:
+    text = SETUP_SCRIPT.read_text()
+    start = text.index(f"\n{name}() {{")
+    return text[start : text.index("\n}", start)]
+
+
+def test_kafka_authenticates_every_client_with_scram(services: dict[str, dict[str, Any]], compose: dict[str, Any]) -> None:
+    kafka = services["kafka"]
+    env = env_of(kafka)
+    found = listeners(env)
+    for name, (address, protocol) in found.items():
+        if protocol == "PLAINTEXT":
+            # only the controller listener, bound to the container's loopback
+            assert name in env["KAFKA_CONTROLLER_LISTENER_NAMES"].split(",") and address.startswith("127.0.0.1:"), name
+        else:
+            assert protocol in ("SASL_PLAINTEXT", "SASL_SSL"), (name, protocol)
+    advertised = {item.partition("://")[0] for item in env["KAFKA_ADVERTISED_LISTENERS"].split(",")}
+    assert all(found[name][1].startswith("SASL") for name in advertised), advertised
+    assert found[env["KAFKA_INTER_BROKER_LISTENER_NAME"]][1].startswith("SASL")
+    assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    assert env["KAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL"] == "SCRAM-SHA-512"
+    assert command_of(kafka) == ["/bin/bash", "/opt/gridcommons/kafka/start.sh"]
+    assert mounted_paths(compose, kafka)["/opt/gridcommons/kafka"] == ROOT / "deploy" / "kafka"
+    assert "/run/secrets/kafka_admin_password" in mounted_paths(compose, kafka)
+    start = (ROOT / "deploy" / "kafka" / "start.sh").read_text()
+    assert "--add-scram" in start and "listener.name.internal.scram-sha-512.sasl.jaas.config" in start
+    assert "--command-config" in " ".join(kafka["healthcheck"]["test"])
+    # the broker stamps record times: ingestion credentials are judged at append time
+    assert env["KAFKA_LOG_MESSAGE_TIMESTAMP_TYPE"] == "LogAppendTime"
+
+
+def test_kafka_refuses_what_no_acl_allows(services: dict[str, dict[str, Any]]) -> None:
+    env = env_of(services["kafka"])
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert set(env["KAFKA_SUPER_USERS"].split(";")) == {"User:admin", "User:ANONYMOUS"}  # ANONYMOUS: loopback controller
+
+
+def test_every_service_is_its_own_principal(services: dict[str, dict[str, Any]], compose: dict[str, Any]) -> None:
+    declared = {words[1]: words for words in setup_calls() if words[0] == "service"}
+    assert set(declared) == {e.name for e in REGISTRY}
+    setup = services["kafka-setup"]
+    assert setup["restart"] == "no" and setup["depends_on"]["kafka"]["condition"] == "service_healthy"
+    setup_secrets = mounted_paths(compose, setup)
+    for entry in REGISTRY:
+        assert f"/run/secrets/kafka_{entry.name}_password" in setup_secrets
+        for container in (services[api_name(entry)], services[worker_name(entry)]):
+            env = env_of(container)
+            assert env["KAFKA_SASL_USERNAME"] == entry.name
+            mounts = mounted_paths(compose, container)
+            assert mounts[env["KAFKA_SASL_PASSWORD_FILE"]].name == f"kafka_{entry.name}.password"
+            # no container sees another principal's password
+            assert not any(p.name.startswith("kafka_") and p.name != f"kafka_{entry.name}.password" for p in mounts.values())
+            assert container["depends_on"]["kafka-setup"]["condition"] == "service_completed_successfully"
+    prefixes = [words[2] for words in declared.values()]
+    assert len(set(prefixes)) == len(prefixes) and not any(p.startswith("ingest") for p in prefixes)
+
+
+def test_devices_may_only_produce_to_ingestion_topics(services: dict[str, dict[str, Any]], compose: dict[str, Any]) -> None:
+    devices = [words for words in setup_calls() if words[0] == "device"]
+    assert devices == [["device", "device"]]
+    assert "/run/secrets/kafka_device_password" in mounted_paths(compose, services["kafka-setup"])
+    body = setup_script_function("device").replace("\\\n", " ")
+    grants = [shlex.split(line) for line in body.splitlines() if line.strip().startswith("allow ")]
+    assert grants, "the device function grants nothing"
+    for words in grants:
+        operations = {words[i + 1] for i, w in enumerate(words) if w == "--operation"}
+        if "--cluster" in words:
+            assert operations == {"IdempotentWrite"}
+            continue
+        assert operations <= {"Write", "Describe"}, operations
+        assert words[words.index("--resource-pattern-type") + 1] == "prefixed"
+        assert words[words.index("--topic") + 1] == "ingest."
+        assert "--group" not in words
+    # and nobody but a service reads: Read is granted in the service function only
+    text = SETUP_SCRIPT.read_text()
+    read_lines = [line for line in text.splitlines() if "--operation Read" in line]
+    assert read_lines and all(line in setup_script_function("service") for line in read_lines)
+
+
+def test_services_verify_ingestion_credentials_with_the_gateways_keys(services: dict[str, dict[str, Any]]) -> None:
+    for entry in REGISTRY:
+        env = env_of(services[worker_name(entry)])
+        assert env["TOKEN_JWKS_URL"] == "http://gateway:8000/.well-known/jwks.json"
+
+
 # ---------------------------------------------------------------- settings are satisfiable
 
 
@@ -286,6 +398,39 @@ def test_worker_settings_from_the_container_environment(
     settings = container_settings(cls, env, monkeypatch)
     assert settings.infra.database_url == INFRA_ENV["DATABASE_URL"]
     assert settings.infra.kafka_idempotence is True
+    assert settings.infra.kafka_sasl_username == entry.name
+    assert str(settings.infra.kafka_sasl_password_file) == "/run/secrets/kafka_password"
+    assert settings.infra.token_jwks_url == "http://gateway:8000/.well-known/jwks.json"
+
+
+async def test_kafka_clients_get_the_sasl_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """gridcommons.kafka builds every client with the container's SASL settings."""
+    from gridcommons.kafka import make_consumer, make_producer, security_options
+
+    secret = tmp_path / "kafka_password"
+    secret.write_text("s3cret\n")
+    infra = InfraSettings(
+        kafka_security_protocol="SASL_PLAINTEXT",
+        kafka_sasl_username="asset-service",
+        kafka_sasl_password_file=secret,
+    )
+    assert security_options(infra) == {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "asset-service",
+        "sasl_plain_password": "s3cret",
+    }
+    producer = make_producer(infra, client_id="t")
+    consumer = make_consumer(infra, "ingest.x", group_id="g", client_id="t")
+    for client in (producer.client, consumer._client):
+        assert (client._security_protocol, client._sasl_mechanism, client._sasl_plain_username) == (
+            "SASL_PLAINTEXT",
+            "SCRAM-SHA-512",
+            "asset-service",
+        )
+    assert security_options(InfraSettings(kafka_security_protocol="PLAINTEXT")) == {}
+    with pytest.raises(ValueError, match="KAFKA_SASL_USERNAME"):
+        security_options(InfraSettings(kafka_security_protocol="SASL_SSL"))
 
 
 # ---------------------------------------------------------------- the image
