@@ -169,7 +169,11 @@ class BearerVerifier:
                 algorithms=["EdDSA"],
                 audience=self.audience,
                 issuer=self.issuer,
-                options={"require": ["exp", "iat", "jti", "sub", "iss", "aud"], "verify_exp": False, "verify_iat": False},
+                options={
+                    "require": ["exp", "iat", "jti", "sub", "iss", "aud"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.InvalidSignatureError:
             raise InvalidToken("invalid token: bad signature") from None

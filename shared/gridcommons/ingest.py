@@ -214,4 +214,6 @@ def ingest_consumer(
     async def handle(session: AsyncSession, msg: ConsumerRecord[bytes, bytes]) -> None:
         await apply(session, await decoder.decode(session, msg))
 
-    return ConsumerRunner(name=name, topics=(topic,), handler=handle, sessionmaker=sessionmaker, outbox=outbox, infra=infra)
+    return ConsumerRunner(
+        name=name, topics=(topic,), handler=handle, sessionmaker=sessionmaker, outbox=outbox, infra=infra
+    )

@@ -27,7 +27,9 @@ def security_options(infra: InfraSettings) -> dict[str, Any]:
     if protocol.startswith("SASL"):
         secret = infra.kafka_sasl_secret()
         if not infra.kafka_sasl_username or not secret:
-            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD(_FILE)")
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD(_FILE)"
+            )
         options |= {
             "sasl_mechanism": infra.kafka_sasl_mechanism,
             "sasl_plain_username": infra.kafka_sasl_username,

@@ -119,7 +119,9 @@ class Replicas:
         return None if row is None else str(row[0])
 
     # ------------------------------------------------------------------ writes (the consumer)
-    async def apply(self, session: AsyncSession, msg: ConsumerRecord[bytes, bytes], *, keep_after_expiry: float) -> None:
+    async def apply(
+        self, session: AsyncSession, msg: ConsumerRecord[bytes, bytes], *, keep_after_expiry: float
+    ) -> None:
         try:
             event = CloudEvent.model_validate_json(msg.value or b"")
         except ValidationError as exc:
@@ -147,7 +149,9 @@ class Replicas:
         key = {"company_id": data.company_id, "kind": data.kind, "member": data.member}
         if data.role is None:
             await session.execute(
-                delete(t).where(t.c.company_id == key["company_id"], t.c.kind == key["kind"], t.c.member == key["member"])
+                delete(t).where(
+                    t.c.company_id == key["company_id"], t.c.kind == key["kind"], t.c.member == key["member"]
+                )
             )
             return
         stmt = insert(t).values(**key, role=data.role, username=data.username)

@@ -31,8 +31,8 @@ from gateway.settings import GatewaySettings
 from gateway.workers import build as build_gateway_workers
 from gridcommons.bearer import BearerVerifier, InvalidToken
 from gridcommons.consumer import PoisonMessage
-from gridcommons.devstack import free_port
 from gridcommons.db import make_engine, make_sessionmaker, unit_of_work
+from gridcommons.devstack import free_port
 from gridcommons.events import CloudEvent
 from gridcommons.identity import generate_ed25519_pem
 from gridcommons.ingest import IngestDecoder
@@ -229,7 +229,9 @@ async def test_device_token_applies_with_the_tokens_company(
     assert claims["company_id"] == company and claims["roles"] == ["device"]  # the gateway's new claims
     op = internal_headers(company, "operator")
     a = await create_asset(
-        asset_client, op, {"code": "k1", "name": "k1", "type": "PV", "region": "DE", "delivery_area": "AMPN", "provider": "NFT"}
+        asset_client,
+        op,
+        {"code": "k1", "name": "k1", "type": "PV", "region": "DE", "delivery_area": "AMPN", "provider": "NFT"},
     )
     envelope = CloudEvent(source="/devices/gw-1", type="t", data={"statuses": [entry(a, "LIMITED", T0)]})
     await produce(
@@ -258,7 +260,9 @@ async def test_refused_credentials_go_to_the_dlq_and_write_nothing(
     _, outsider_token = await gateway.user(other, "operator")
     op = internal_headers(company, "operator")
     a = await create_asset(
-        asset_client, op, {"code": "k2", "name": "k2", "type": "PV", "region": "DE", "delivery_area": "AMPN", "provider": "NFT"}
+        asset_client,
+        op,
+        {"code": "k2", "name": "k2", "type": "PV", "region": "DE", "delivery_area": "AMPN", "provider": "NFT"},
     )
     # the other company owns an asset with the same id? no: ids are global; it has its own asset
     b = await create_asset(
@@ -270,23 +274,40 @@ async def test_refused_credentials_go_to_the_dlq_and_write_nothing(
     now = time.time()
     body = statuses(entry(a, "UNAVAILABLE", T0))
     await eventually(
-        stack, "SELECT EXISTS (SELECT 1 FROM asset.memberships WHERE company_id = $1 AND member = $2)", company, str(member_id)
+        stack,
+        "SELECT EXISTS (SELECT 1 FROM asset.memberships WHERE company_id = $1 AND member = $2)",
+        company,
+        str(member_id),
     )
     tag = uuid.uuid4().hex[:8]
     refused: dict[str, tuple[bytes, list[tuple[str, bytes]], str]] = {
-        "other-company-body": (statuses(entry(b, "UNAVAILABLE", T0), company_id=other), ingest_headers(device), "not the credential's company"),
+        "other-company-body": (
+            statuses(entry(b, "UNAVAILABLE", T0), company_id=other),
+            ingest_headers(device),
+            "not the credential's company",
+        ),
         "other-company-envelope": (
-            CloudEvent(source="/x", type="t", companyid=str(other), data={"statuses": [entry(b, "OFFLINE", T0)]}).to_bytes(),
+            CloudEvent(
+                source="/x", type="t", companyid=str(other), data={"statuses": [entry(b, "OFFLINE", T0)]}
+            ).to_bytes(),
             ingest_headers(device),
             "not the credential's company",
         ),
         "other-company-header": (body, ingest_headers(device, other), "not the credential's company"),
         "missing": (body, [], "credential missing"),
         "not-bearer": (body, [("authorization", f"Token {device}".encode())], "must be 'Bearer <token>'"),
-        "expired": (body, ingest_headers(bearer_token(company, "device", iat=now - 7200, exp=now - 60)), "token expired"),
+        "expired": (
+            body,
+            ingest_headers(bearer_token(company, "device", iat=now - 7200, exp=now - 60)),
+            "token expired",
+        ),
         "wrong-signature": (body, ingest_headers(bearer_token(company, "device", key=forged_key)), "bad signature"),
         "garbage": (body, ingest_headers("not.a.jwt"), "credential refused"),
-        "wrong-audience": (body, ingest_headers(bearer_token(company, "device", claims={"aud": "elsewhere"})), "wrong audience"),
+        "wrong-audience": (
+            body,
+            ingest_headers(bearer_token(company, "device", claims={"aud": "elsewhere"})),
+            "wrong audience",
+        ),
         "no-company-claim": (
             body,
             ingest_headers(bearer_token(company, "device", claims={"company_id": None})),
@@ -298,7 +319,9 @@ async def test_refused_credentials_go_to_the_dlq_and_write_nothing(
     }
     await produce([(f"{tag}-{name}".encode(), value, headers) for name, (value, headers, _) in refused.items()])
     # a good message after them: once it is applied, every refused one has been judged
-    await produce([(f"{tag}-good".encode(), statuses(entry(a, "AVAILABLE", T0 + timedelta(hours=3))), ingest_headers(device))])
+    await produce(
+        [(f"{tag}-good".encode(), statuses(entry(a, "AVAILABLE", T0 + timedelta(hours=3))), ingest_headers(device))]
+    )
     got = await dead_letters.wait({f"{tag}-{name}".encode() for name in refused})
     for name, (_, _, reason) in refused.items():
         error = got[f"{tag}-{name}".encode()]
@@ -321,10 +344,15 @@ async def test_revoked_credentials_are_refused(
     user_id, operator = await gateway.user(company, "operator")
     op = internal_headers(company, "operator")
     a = await create_asset(
-        asset_client, op, {"code": "k3", "name": "k3", "type": "PV", "region": "DE", "delivery_area": "AMPN", "provider": "NFT"}
+        asset_client,
+        op,
+        {"code": "k3", "name": "k3", "type": "PV", "region": "DE", "delivery_area": "AMPN", "provider": "NFT"},
     )
     await eventually(
-        stack, "SELECT EXISTS (SELECT 1 FROM asset.memberships WHERE company_id = $1 AND member = $2)", company, str(user_id)
+        stack,
+        "SELECT EXISTS (SELECT 1 FROM asset.memberships WHERE company_id = $1 AND member = $2)",
+        company,
+        str(user_id),
     )
     # both are accepted while valid: the device by its claims, the user (operator) by the membership replica
     await produce(

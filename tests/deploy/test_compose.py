@@ -263,7 +263,9 @@ def setup_script_function(name: str) -> str:
     return text[start : text.index("\n}", start)]
 
 
-def test_kafka_authenticates_every_client_with_scram(services: dict[str, dict[str, Any]], compose: dict[str, Any]) -> None:
+def test_kafka_authenticates_every_client_with_scram(
+    services: dict[str, dict[str, Any]], compose: dict[str, Any]
+) -> None:
     kafka = services["kafka"]
     env = env_of(kafka)
     found = listeners(env)
@@ -292,7 +294,10 @@ def test_kafka_refuses_what_no_acl_allows(services: dict[str, dict[str, Any]]) -
     env = env_of(services["kafka"])
     assert env["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
     assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
-    assert set(env["KAFKA_SUPER_USERS"].split(";")) == {"User:admin", "User:ANONYMOUS"}  # ANONYMOUS: loopback controller
+    assert set(env["KAFKA_SUPER_USERS"].split(";")) == {
+        "User:admin",
+        "User:ANONYMOUS",
+    }  # ANONYMOUS: loopback controller
 
 
 def test_every_service_is_its_own_principal(services: dict[str, dict[str, Any]], compose: dict[str, Any]) -> None:
@@ -309,13 +314,17 @@ def test_every_service_is_its_own_principal(services: dict[str, dict[str, Any]],
             mounts = mounted_paths(compose, container)
             assert mounts[env["KAFKA_SASL_PASSWORD_FILE"]].name == f"kafka_{entry.name}.password"
             # no container sees another principal's password
-            assert not any(p.name.startswith("kafka_") and p.name != f"kafka_{entry.name}.password" for p in mounts.values())
+            assert not any(
+                p.name.startswith("kafka_") and p.name != f"kafka_{entry.name}.password" for p in mounts.values()
+            )
             assert container["depends_on"]["kafka-setup"]["condition"] == "service_completed_successfully"
     prefixes = [words[2] for words in declared.values()]
     assert len(set(prefixes)) == len(prefixes) and not any(p.startswith("ingest") for p in prefixes)
 
 
-def test_devices_may_only_produce_to_ingestion_topics(services: dict[str, dict[str, Any]], compose: dict[str, Any]) -> None:
+def test_devices_may_only_produce_to_ingestion_topics(
+    services: dict[str, dict[str, Any]], compose: dict[str, Any]
+) -> None:
     devices = [words for words in setup_calls() if words[0] == "device"]
     assert devices == [["device", "device"]]
     assert "/run/secrets/kafka_device_password" in mounted_paths(compose, services["kafka-setup"])

@@ -8,10 +8,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
