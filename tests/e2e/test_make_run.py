@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -91,6 +92,46 @@ def _token(gateway: str, username: str, password: str) -> str:
     return str(body["access_token"])
 
 
+def _ingest_status_over_kafka(gateway: str, bootstrap: str, asset_id: str) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    form = urllib.parse.urlencode(
+        {"grant_type": "client_credentials", "client_id": "demo-device", "client_secret": "demo-device-secret"}
+    ).encode()
+    status, token = _request(
+        "POST", f"{gateway}/auth/token", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert status == 200 and isinstance(token, dict), token
+    value = json.dumps(
+        {"statuses": [{"asset_id": asset_id, "status": "LIMITED", "effective_at": "2026-01-05T10:00:00Z"}]}
+    ).encode()
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                "ingest.asset-statuses.v1",
+                value=value,
+                headers=[("authorization", f"Bearer {token['access_token']}".encode())],
+            )
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def _wait_status(gateway: str, headers: dict[str, str], asset_id: str, effective_at: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = _request("GET", f"{gateway}/api/assets/{asset_id}/status", headers=headers)
+        if status == 200 and isinstance(body, dict) and body["effective_at"] == effective_at:
+            assert body["status"] == "LIMITED"
+            return
+        assert time.monotonic() < deadline, (status, body)
+        time.sleep(0.3)
+
+
 def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
     pg_port, kafka_port = free_port(), free_port()
@@ -131,6 +172,13 @@ def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
             assert _request("GET", f"http://127.0.0.1:{ports['asset-service']}/api/assets", headers=headers)[0] == 401
             for name, port in ports.items():
                 assert _request("GET", f"http://127.0.0.1:{port}/readyz")[0] == 200, name
+            if run == 1:
+                # the embedded broker says it is loopback-only; the Kafka ingestion door takes the
+                # demo device's client_credentials token and the company from it
+                assert "loopback only, no authentication" in out
+                asset_id = body["assets"][0]["id"]
+                _ingest_status_over_kafka(gateway, f"127.0.0.1:{kafka_port}", asset_id)
+                _wait_status(gateway, member, asset_id, "2026-01-05T10:00:00Z")
         finally:
             code = stack.stop()
         assert code == 0, stack.output()

@@ -14,7 +14,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.replicas import MEMBERSHIP_CHANGED, MEMBERSHIP_TOPIC, TOKEN_REVOKED, TOKEN_TOPIC, TokenRevokedV1
+from gridcommons.replicas import (
+    MEMBERSHIP_CHANGED,
+    MEMBERSHIP_TOPIC,
+    TOKEN_REVOKED,
+    TOKEN_TOPIC,
+    MembershipChangedV1,
+    TokenRevokedV1,
+)
 
 from .db import outbox
 
@@ -42,14 +49,16 @@ async def membership_changed(
     client_id: str | None = None,
     username: str | None = None,
 ) -> None:
-    data: dict[str, Any] = {
-        "company_id": company_id,
-        "kind": kind,
-        "user_id": user_id,
-        "client_id": client_id,
-        "username": username,
-        "role": role,
-    }
+    data: dict[str, Any] = MembershipChangedV1.model_validate(
+        {
+            "company_id": company_id,
+            "kind": kind,
+            "user_id": user_id,
+            "client_id": client_id,
+            "username": username,
+            "role": role,
+        }
+    ).model_dump(mode="json")
     subject = f"user:{user_id}" if kind == "user" else f"client:{client_id}"
     await outbox.publish(
         session, topic=TOPIC, type=CHANGED, subject=subject, data=data, company_id=company_id, key=str(company_id)
