@@ -86,7 +86,9 @@ def main() -> None:
     print("  admin          demo-admin / demo-admin-pass")
     print("  operator       demo-operator / demo-operator-pass")
     print("  member         demo-member / demo-member-pass")
-    print("  device client  demo-device / demo-device-secret  (client_credentials; /api/ingest/* and Kafka ingest.* with header authorization: Bearer <token>)")
+    print(
+        "  device client  demo-device / demo-device-secret  (client_credentials; /api/ingest/* and Kafka ingest.* with header authorization: Bearer <token>)"
+    )
     print("Try:")
     print(
         f"  TOKEN=$(curl -s -d grant_type=password -d username=demo-operator -d password=demo-operator-pass {gateway}/auth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
