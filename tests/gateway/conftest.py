@@ -15,7 +15,9 @@ from gridcommons.testing.plugin import Stack
 
 @pytest.fixture(scope="session")
 async def gateway_app(migrated: Stack) -> AsyncIterator[FastAPI]:
-    app = create_app(GatewaySettings(bootstrap_superuser=":".join(SUPERUSER)), configure_logs=False)
+    # Tests register many users per client address; the registration limit has its own test.
+    settings = GatewaySettings(bootstrap_superuser=":".join(SUPERUSER), registrations_per_address=100_000)
+    app = create_app(settings, configure_logs=False)
     async with app.router.lifespan_context(app):
         yield app
 
