@@ -17,8 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .db import make_engine, make_sessionmaker
-from .errors import install_error_handlers
-from .errors import NotFound
+from .errors import NotFound, install_error_handlers
 from .identity import INTERNAL_IDENTITY_HEADER, Identity, IdentityVerifier
 from .kafka import broker_reachable
 from .observability import RequestContextMiddleware, configure_logging, metrics_payload

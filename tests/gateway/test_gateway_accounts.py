@@ -52,7 +52,9 @@ async def test_invitations(gateway_app: FastAPI, client: httpx.AsyncClient, su: 
     assert listed.status_code == 200
     assert [i["id"] for i in listed.json()] == [ghost.json()["id"], ghost_mail.json()["id"], by_mail.json()["id"]]
     # ... and still no details of the outsider
-    assert (await client.get(f"/admin/users/{oid}", headers=bearer(admin) | {"CompanyID": str(a["id"])})).status_code == 404
+    assert (
+        await client.get(f"/admin/users/{oid}", headers=bearer(admin) | {"CompanyID": str(a["id"])})
+    ).status_code == 404
 
     # the invited user sees their invitation with their own token; nobody else can take it
     mine = await client.get("/api/gateway/invitations", headers=bearer(outsider["token"]))
@@ -83,7 +85,9 @@ async def test_invitations(gateway_app: FastAPI, client: httpx.AsyncClient, su: 
         ).all()
     assert [(e.d["company_id"], e.d["role"]) for e in events] == [(a["id"], "operator")]
     # now a member: the admin changes the role as before; inviting a member is not delivered
-    r = await client.put(f"/api/gateway/companies/{a['id']}/members/{oid}", json={"role": "member"}, headers=bearer(admin))
+    r = await client.put(
+        f"/api/gateway/companies/{a['id']}/members/{oid}", json={"role": "member"}, headers=bearer(admin)
+    )
     assert r.status_code == 200 and r.json()["role"] == "member"
     assert (await _invite(client, a["id"], admin, username=oname, role="admin")).status_code == 202
     assert (await client.get("/api/gateway/invitations", headers=bearer(outsider["token"]))).json() == []

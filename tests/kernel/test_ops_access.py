@@ -52,7 +52,9 @@ async def test_ops_endpoints_refuse_strangers() -> None:
         assert r.status_code == 200 and "/api/things" in r.json()["paths"]
         assert (await stranger.get("/metrics", headers=gateway)).status_code == 404
         user = Identity(subject="1", kind="user", company_id=None)
-        assert (await stranger.get("/openapi.json", headers={INTERNAL_IDENTITY_HEADER: SIGNER.sign(user)})).status_code == 404
+        assert (
+            await stranger.get("/openapi.json", headers={INTERNAL_IDENTITY_HEADER: SIGNER.sign(user)})
+        ).status_code == 404
         assert (await stranger.get("/openapi.json", headers={INTERNAL_IDENTITY_HEADER: "forged"})).status_code == 404
     async with _client(app, "127.0.0.1") as local:
         for path in ("/metrics", "/openapi.json", "/docs"):

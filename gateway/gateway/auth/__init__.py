@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from gridcommons.db import unit_of_work
 
 from ..settings import GatewaySettings
+from . import passwords
 from .authenticator import GatewayAuthenticator, parse_company_header
 from .deps import (
     COMMUNITY_HEADER,
@@ -30,7 +31,6 @@ from .deps import (
     company_header_value,
     oauth2_scheme,
 )
-from . import passwords
 from .ratelimit import LoginThrottle, RegistrationThrottle
 from .tokens import TokenSigner, load_signing_key
 

@@ -97,7 +97,8 @@ class KnownAddresses:
 
     def __contains__(self, key: tuple[str, str]) -> bool:
         account, address = key
-        at = self._data.get(account, {}).get(address)
+        seen = self._data.get(account)
+        at = seen.get(address) if seen is not None else None
         return at is not None and at > time.monotonic() - self.ttl
 
 

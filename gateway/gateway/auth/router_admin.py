@@ -175,7 +175,9 @@ async def accept_invitation(
     response_class=Response,
     responses=NOT_FOUND,
 )
-async def decline_invitation(invitation_id: Id, principal: PrincipalDep, auth: AuthDep, session: SessionDep) -> Response:
+async def decline_invitation(
+    invitation_id: Id, principal: PrincipalDep, auth: AuthDep, session: SessionDep
+) -> Response:
     """Decline one of the caller's invitations."""
     await service.answer_invitation(session, auth, principal, invitation_id, accept=False)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -67,9 +67,7 @@ async def login(
     /auth/token and /api/core/login leave the other sessions alone)."""
     try:
         return _auth_response(
-            await service.password_login(
-                session, auth, throttle, body.username, body.password, address, supersede=True
-            )
+            await service.password_login(session, auth, throttle, body.username, body.password, address, supersede=True)
         )
     except service.BadCredentials:
         raise DomainError(BAD_LOGIN, status_code=400) from None

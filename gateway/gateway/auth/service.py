@@ -103,7 +103,11 @@ async def _new_refresh_token(session: AsyncSession, auth: GatewayAuthenticator, 
 
 
 async def register(
-    session: AsyncSession, auth: GatewayAuthenticator, throttle: RegistrationThrottle, body: RegisterRequest, address: str
+    session: AsyncSession,
+    auth: GatewayAuthenticator,
+    throttle: RegistrationThrottle,
+    body: RegisterRequest,
+    address: str,
 ) -> Login:
     if not auth.settings.allow_registration:
         raise Forbidden("Registration is disabled; ask a company admin for an account")
@@ -183,7 +187,9 @@ async def refresh_login(session: AsyncSession, auth: GatewayAuthenticator, refre
     token = await _issue_user_token(
         session, auth, user["id"], auth.settings.access_token_ttl_seconds, supersede=False, family=row["family"]
     )
-    return Login(user=user, token=token, refresh_token=await _new_refresh_token(session, auth, user["id"], row["family"]))
+    return Login(
+        user=user, token=token, refresh_token=await _new_refresh_token(session, auth, user["id"], row["family"])
+    )
 
 
 async def change_password(
@@ -389,7 +395,9 @@ async def invite(
     )
 
 
-async def list_company_invitations(session: AsyncSession, principal: Principal, company_id: int) -> list[dict[str, Any]]:
+async def list_company_invitations(
+    session: AsyncSession, principal: Principal, company_id: int
+) -> list[dict[str, Any]]:
     await _require_company_admin(session, principal, company_id)
     return await repository.list_company_invitations(session, company_id)
 

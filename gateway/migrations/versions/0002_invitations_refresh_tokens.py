@@ -50,9 +50,7 @@ def upgrade() -> None:
 
     # The refresh family an access token was issued in (revoked with it); NULL for other tokens.
     op.add_column("tokens", sa.Column("family", sa.String(64), nullable=True), schema=S)
-    op.create_index(
-        "ix_tokens_family", "tokens", ["family"], schema=S, postgresql_where=sa.text("family IS NOT NULL")
-    )
+    op.create_index("ix_tokens_family", "tokens", ["family"], schema=S, postgresql_where=sa.text("family IS NOT NULL"))
 
 
 def downgrade() -> None:
