@@ -30,7 +30,7 @@ async def client(gateway_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def su(client: httpx.AsyncClient) -> str:
-    """A superuser token for this test (each password login supersedes the previous one)."""
+    """A superuser token for this test."""
     return await superuser_token(client)
 
 
