@@ -37,4 +37,4 @@ USER gridcommons
 # Services listen on their registry port (deploy/services.toml); only the gateway is public.
 EXPOSE 8000 8101 8102 8103 8104 8105
 
-CMD ["uvicorn", "gateway.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "gateway.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gridcommons.app import ops_router
 from gridcommons.db import make_engine, make_sessionmaker
@@ -48,7 +49,11 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
     install_error_handlers(app)
     auth.install(app, settings)
     edge.install(app, settings)
-    app.include_router(ops_router(settings))
-    # Outermost: request id, metrics and body limit apply to proxied requests too.
+    app.include_router(ops_router(settings, docs=False))  # the gateway's /openapi.json and /docs are the edge's
+    # Request id, metrics and body limit apply to proxied requests too.
     app.add_middleware(RequestContextMiddleware, service="gateway", max_body_bytes=settings.max_body_bytes)
+    if settings.trusted_proxies:
+        # Outermost: X-Forwarded-For / -Proto only from the configured proxies, right-most untrusted
+        # hop (uvicorn itself runs with --no-proxy-headers; gateway README "Client address").
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     return app

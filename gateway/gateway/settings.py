@@ -39,14 +39,30 @@ class GatewaySettings(ServiceSettings):
     # --- identity and auth (gateway/gateway/auth; see gateway/README.md "Identity and auth") ---
     token_issuer: str = "gridcommons-gateway"
     token_audience: str = "gridcommons-api"
+    # Token lifetimes (gateway README "Token lifetimes").
     access_token_ttl_seconds: int = 3600  # /auth/register, /auth/login, /auth/token
+    refresh_token_ttl_seconds: int = 1_209_600  # /auth/token refresh tokens (each rotation starts a new 14 days)
     session_token_ttl_seconds: int = 1_209_600  # /api/core/login (Django's SESSION_COOKIE_AGE)
+    invitation_ttl_seconds: int = 604_800  # company invitations expire after 7 days
     allow_registration: bool = True  # open POST /auth/register (seed 001)
-    # Failed-login limits, sliding window, per gateway replica (429 + Retry-After).
-    login_failures_per_username: int = 10
+    registrations_per_address: int = 10  # POST /auth/register calls per address and window (429 beyond)
+    registration_window_seconds: int = 3600
+    # Concurrent Argon2 hash/verify operations per process (0: half the CPUs, at least 1); the
+    # rest wait their turn, so bogus logins cannot take every core from the other requests.
+    password_hash_concurrency: int = 0
+    # Failed-login limits, sliding window, per gateway replica (429 + Retry-After). An "account" is a
+    # username or a machine client id. Per (account, address) and per address they refuse every
+    # attempt; per account they refuse only addresses that have not logged in to it successfully in
+    # the last login_known_address_seconds (the owner's known-good addresses keep working).
+    login_failures_per_account_address: int = 10
     login_failures_per_address: int = 30
+    login_failures_per_account: int = 10
     login_failure_window_seconds: int = 300
-    trust_forwarded_for: bool = False  # take the client address from X-Forwarded-For (behind a trusted proxy)
+    login_known_address_seconds: int = 2_592_000
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto the gateway believes (IP addresses or CIDR
+    # networks, e.g. '["10.0.0.0/8"]'); the client address is the right-most hop that is not one of
+    # them. Default none: the TCP peer is the client. Start uvicorn with --no-proxy-headers.
+    trusted_proxies: list[str] = []
     cookie_secure: bool = False  # Secure flag on the sessionid / csrftoken cookies (set it behind HTTPS)
     # Revocation / membership caches: fallback poll period, overlap window, size, ceiling on entry life.
     auth_sync_poll_seconds: float = 1.0

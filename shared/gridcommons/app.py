@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import ipaddress
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .db import make_engine, make_sessionmaker
-from .errors import install_error_handlers
-from .identity import IdentityVerifier
+from .errors import NotFound, install_error_handlers
+from .identity import INTERNAL_IDENTITY_HEADER, Identity, IdentityVerifier
 from .kafka import broker_reachable
 from .observability import RequestContextMiddleware, configure_logging, metrics_payload
 from .settings import ServiceSettings
@@ -72,7 +74,16 @@ def create_service_app(
                 await task
             await engine.dispose()
 
-    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
+    # /openapi.json and /docs are the ops router's (guarded), not FastAPI's public ones.
+    app = FastAPI(
+        title=title,
+        version=version,
+        description=description,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, service=name, max_body_bytes=settings.max_body_bytes)
@@ -82,8 +93,62 @@ def create_service_app(
     return app
 
 
-def ops_router(settings: ServiceSettings) -> APIRouter:
+# The identity the gateway presents when it fetches a service's /openapi.json to merge it.
+DOCS_READER = Identity(subject="gateway", kind="service", company_id=None)
+
+
+class OpsAccess:
+    """Who may read the operations endpoints: direct peers in ``ops_allow_from`` (default
+    loopback), and for a service's API document also the gateway (a valid internal identity of
+    kind ``service``) or anyone with ``public_docs``. Others get 404, as if there were nothing."""
+
+    def __init__(self, settings: ServiceSettings):
+        self.networks = [ipaddress.ip_network(v, strict=False) for v in settings.ops_allow_from]
+        self.public_docs = settings.public_docs
+
+    def peer_allowed(self, request: Request) -> bool:
+        host = request.client.host if request.client else ""
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.networks)
+
+    def metrics(self, request: Request) -> None:
+        if not self.peer_allowed(request):
+            raise NotFound("Not Found")
+
+    def docs(self, request: Request) -> None:
+        if self.public_docs or self.peer_allowed(request):
+            return
+        verifier: IdentityVerifier | None = getattr(request.app.state, "identity_verifier", None)
+        token = request.headers.get(INTERNAL_IDENTITY_HEADER)
+        if verifier is not None and token:
+            try:
+                if verifier.verify(token).kind == DOCS_READER.kind:
+                    return
+            except Exception:
+                pass
+        raise NotFound("Not Found")
+
+
+def ops_router(settings: ServiceSettings, *, docs: bool = True) -> APIRouter:
+    """/healthz and /readyz (anyone), /metrics and, with ``docs``, /openapi.json and /docs
+    (guarded by :class:`OpsAccess`)."""
     router = APIRouter(tags=["operations"], include_in_schema=False)
+    access = OpsAccess(settings)
+
+    if docs:
+
+        @router.get("/openapi.json")
+        async def openapi(request: Request) -> JSONResponse:
+            access.docs(request)
+            return JSONResponse(request.app.openapi())
+
+        @router.get("/docs")
+        async def swagger(request: Request) -> HTMLResponse:
+            access.docs(request)
+            return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{request.app.title} - Swagger UI")
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -99,7 +164,8 @@ def ops_router(settings: ServiceSettings) -> APIRouter:
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
     @router.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        access.metrics(request)
         body, content_type = metrics_payload()
         return Response(body, media_type=content_type)
 

@@ -83,4 +83,10 @@ class ServiceSettings(BaseSettings):
     port: int = 8001
     # Largest request body accepted, in bytes (413 above it).
     max_body_bytes: int = 1_048_576
+    # Operations endpoints (shared/README.md "Operations endpoints"): /metrics answers only direct
+    # peers in ops_allow_from (IP addresses or CIDR networks; default loopback); a service's
+    # /openapi.json and /docs answer those peers, the gateway (internal identity) and, with
+    # public_docs, anyone.
+    ops_allow_from: list[str] = ["127.0.0.1", "::1"]
+    public_docs: bool = False
     infra: InfraSettings = Field(default_factory=InfraSettings)

@@ -171,6 +171,7 @@ class Stack:
                         "--http",
                         "httptools",
                         "--no-access-log",
+                        "--no-proxy-headers",
                         "--timeout-graceful-shutdown",
                         "10",
                     ],

@@ -158,7 +158,18 @@ def test_every_app_container_gets_the_infrastructure(services: dict[str, dict[st
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
 def test_api_container(entry: ServiceEntry, services: dict[str, dict[str, Any]], compose: dict[str, Any]) -> None:
     c = services[api_name(entry)]
-    assert command_of(c) == ["uvicorn", entry.app, "--factory", "--host", "0.0.0.0", "--port", str(entry.port)]
+    # --no-proxy-headers: uvicorn must not believe X-Forwarded-For from loopback peers (the gateway
+    # applies GATEWAY_TRUSTED_PROXIES itself)
+    assert command_of(c) == [
+        "uvicorn",
+        entry.app,
+        "--factory",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(entry.port),
+        "--no-proxy-headers",
+    ]
     env = env_of(c)
     prefix = settings_class(entry).model_config["env_prefix"]
     assert env[f"{prefix}HOST"] == "0.0.0.0"

@@ -15,7 +15,9 @@ from gridcommons.testing.plugin import Stack
 
 @pytest.fixture(scope="session")
 async def gateway_app(migrated: Stack) -> AsyncIterator[FastAPI]:
-    app = create_app(GatewaySettings(bootstrap_superuser=":".join(SUPERUSER)), configure_logs=False)
+    # Tests register many users per client address; the registration limit has its own test.
+    settings = GatewaySettings(bootstrap_superuser=":".join(SUPERUSER), registrations_per_address=100_000)
+    app = create_app(settings, configure_logs=False)
     async with app.router.lifespan_context(app):
         yield app
 
@@ -28,7 +30,7 @@ async def client(gateway_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def su(client: httpx.AsyncClient) -> str:
-    """A superuser token for this test (each password login supersedes the previous one)."""
+    """A superuser token for this test."""
     return await superuser_token(client)
 
 

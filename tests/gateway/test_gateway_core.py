@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from gwhelpers import bearer, register
+from gwhelpers import bearer, client_for, register
 
 
 async def test_core_session_flow(client: httpx.AsyncClient) -> None:
@@ -50,17 +50,36 @@ async def test_core_session_flow(client: httpx.AsyncClient) -> None:
     assert (await client.get("/auth/info")).json() == user["user"]
     # ... but an unsafe cookie-authenticated request needs the CSRF header
     assert (await client.post("/auth/logout")).status_code == 403
-    # the bearer header works as well, and the new login superseded the registration token
-    assert (await client.get("/api/core/session", headers=bearer(info["sessionid"]))).status_code == 200
-    assert (await client.get("/auth/info", headers=bearer(user["token"]))).status_code == 401
+    # the session token is not a bearer token (only the cookie carries it), and logging in here
+    # did not end the user's other sessions (the registration token)
+    r = await client.get("/auth/info", headers=bearer(info["sessionid"]))
+    assert r.status_code == 401 and "sessionid cookie" in r.json()["detail"]
+    async with client_for(client._transport.app) as other:  # type: ignore[attr-defined]
+        r = await other.get("/api/core/session", headers=bearer(info["sessionid"]))
+        assert r.status_code == 403 and r.text == "login required"
+    assert (await client.get("/auth/info", headers=bearer(user["token"]))).status_code == 200
 
+    # logout: the cookie alone does not log out by GET (no cross-site logout) ...
     out = await client.get("/api/core/logout")
+    assert out.status_code == 405 and out.headers["allow"] == "POST"
+    assert (await client.get("/api/core/session")).status_code == 200
+    # ... nor by POST without the CSRF token
+    out = await client.post("/api/core/logout")
+    assert out.status_code == 400 and out.content == b""
+    assert (await client.get("/api/core/session")).status_code == 200
+    out = await client.post("/api/core/logout", data={"csrfmiddlewaretoken": csrf})
     assert out.status_code == 200 and out.content == b""
     assert client.cookies.get("sessionid") is None
-    r = await client.get("/api/core/session", headers=bearer(info["sessionid"]))
+    client.cookies.set("sessionid", info["sessionid"])  # a copy of the cookie is dead too
+    r = await client.get("/api/core/session")
     assert r.status_code == 403 and r.text == "login required"
-    # logging out when not logged in is still 200
+    client.cookies.delete("sessionid")
+    # logging out when not logged in is still 200 (GET or POST)
     assert (await client.get("/api/core/logout")).status_code == 200
+    assert (await client.post("/api/core/logout")).status_code == 200
+    # GET with a bearer header (no other site can send one) still logs that token out
+    assert (await client.get("/api/core/logout", headers=bearer(user["token"]))).status_code == 200
+    assert (await client.get("/auth/info", headers=bearer(user["token"]))).status_code == 401
 
 
 async def test_csrf_header_variant_and_cookie_reuse(client: httpx.AsyncClient) -> None:

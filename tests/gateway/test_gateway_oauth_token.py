@@ -26,7 +26,7 @@ async def test_password_grant(client: httpx.AsyncClient) -> None:
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
     assert body["token_type"] == "bearer" and 3590 <= body["expires_in"] <= 3600
     assert r.headers["cache-control"] == "no-store"
     assert (await client.get("/auth/info", headers=bearer(body["access_token"]))).json() == user["user"]
@@ -61,6 +61,7 @@ async def test_client_credentials_grant_and_revocation(client: httpx.AsyncClient
         data={"grant_type": "client_credentials", "client_id": mc["client_id"], "client_secret": mc["client_secret"]},
     )
     assert form.status_code == 200, form.text
+    assert "refresh_token" not in form.json()  # RFC 6749 §4.4.3: none for client_credentials
     basic = base64.b64encode(f"{mc['client_id']}:{mc['client_secret']}".encode()).decode()
     via_basic = await client.post(
         "/auth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}

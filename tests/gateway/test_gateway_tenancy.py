@@ -76,6 +76,26 @@ async def test_company_and_membership_permissions(client: httpx.AsyncClient, su:
     assert (await client.put(path, json={"role": "member"}, headers=bearer(b["admin"]["token"]))).status_code == 404
     assert (await client.put(path, json={"role": "member"}, headers=bearer(newcomer["token"]))).status_code == 404
     assert (await client.put(path, json={"role": "owner"}, headers=bearer(a["admin"]["token"]))).status_code == 422
+    # a company admin does not add a non-member directly (invitations): the same 404 as for no such user
+    r = await client.put(path, json={"role": "member"}, headers=bearer(a["admin"]["token"]))
+    assert r.status_code == 404 and r.json() == {"detail": "Membership not found"}
+    missing_user = f"/api/gateway/companies/{a['id']}/members/999999999"
+    r = await client.put(missing_user, json={"role": "member"}, headers=bearer(a["admin"]["token"]))
+    assert r.status_code == 404 and r.json() == {"detail": "Membership not found"}
+    assert (
+        await client.put(f"/api/gateway/companies/999999999/members/{nid}", json={"role": "member"}, headers=bearer(su))
+    ).status_code == 404
+    invited = await client.post(
+        f"/api/gateway/companies/{a['id']}/invitations",
+        json={"username": newcomer["user"]["username"], "role": "member"},
+        headers=bearer(a["admin"]["token"]),
+    )
+    assert invited.status_code == 202, invited.text
+    accepted = await client.post(
+        f"/api/gateway/invitations/{invited.json()['id']}/accept", headers=bearer(newcomer["token"])
+    )
+    assert accepted.status_code == 200, accepted.text
+    # a member's role is the admin's to change, with the member's details
     r = await client.put(path, json={"role": "member"}, headers=bearer(a["admin"]["token"]))
     assert r.status_code == 200, r.text
     assert r.json() == {
@@ -85,13 +105,6 @@ async def test_company_and_membership_permissions(client: httpx.AsyncClient, su:
         "email": newcomer["user"]["email"],
         "role": "member",
     }
-    missing_user = f"/api/gateway/companies/{a['id']}/members/999999999"
-    assert (
-        await client.put(missing_user, json={"role": "member"}, headers=bearer(a["admin"]["token"]))
-    ).status_code == 404
-    assert (
-        await client.put(f"/api/gateway/companies/999999999/members/{nid}", json={"role": "member"}, headers=bearer(su))
-    ).status_code == 404
 
     # the newcomer now acts in A (the cache saw the change at once)
     assert (

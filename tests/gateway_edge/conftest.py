@@ -155,7 +155,7 @@ def bearer(token: str) -> dict[str, str]:
 async def edge(migrated: Stack) -> AsyncIterator[Edge]:
     dead_port = free_port()  # nothing listens here: the "upstream down" service
     async with (
-        serve_app(create_asset_app(AssetSettings())) as asset_url,
+        serve_app(create_asset_app(AssetSettings(ops_allow_from=[]))) as asset_url,  # docs: the gateway's identity only
         serve_app(echo_app()) as echo_url,
         serve_app(slow_app()) as slow_url,
     ):
@@ -168,6 +168,7 @@ async def edge(migrated: Stack) -> AsyncIterator[Edge]:
             route_timeouts={"deal-service": ROUTE_TIMEOUT},
             max_body_bytes=MAX_BODY,
             bootstrap_superuser=f"{SUPERUSER[0]}:{SUPERUSER[1]}",
+            registrations_per_address=100_000,  # every test user registers from 127.0.0.1
         )
         app = create_gateway_app(settings, configure_logs=False)
         async with serve_app(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as client:

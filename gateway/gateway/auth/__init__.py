@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from gridcommons.db import unit_of_work
 
 from ..settings import GatewaySettings
+from . import passwords
 from .authenticator import GatewayAuthenticator, parse_company_header
 from .deps import (
     COMMUNITY_HEADER,
@@ -30,7 +31,7 @@ from .deps import (
     company_header_value,
     oauth2_scheme,
 )
-from .ratelimit import LoginThrottle
+from .ratelimit import LoginThrottle, RegistrationThrottle
 from .tokens import TokenSigner, load_signing_key
 
 __all__ = [
@@ -60,6 +61,8 @@ def install(app: FastAPI, settings: GatewaySettings) -> None:
     from .router_core import router as core_router
 
     app.state.login_throttle = LoginThrottle(settings)
+    app.state.registration_throttle = RegistrationThrottle(settings)
+    passwords.configure(settings.password_hash_concurrency)
     for router in (auth_router, wellknown, core_router, admin, gateway):
         app.include_router(router)
 

@@ -72,6 +72,11 @@ class ClientFacts:
     revoked: bool
 
 
+class CookieSession(str):
+    """Credentials (``Bearer <token>``) taken from the ``sessionid`` cookie, not from an
+    ``Authorization`` header: the only way a ``session`` token is accepted."""
+
+
 class _LRU:
     def __init__(self, size: int):
         self.size = size
@@ -131,9 +136,9 @@ class GatewayAuthenticator:
             raise Unauthorized(
                 "Invalid authorization header: expected 'Bearer <token>'", headers={"WWW-Authenticate": INVALID}
             )
-        return await self.authenticate_token(token)
+        return await self.authenticate_token(token, from_cookie=isinstance(authorization_header, CookieSession))
 
-    async def authenticate_token(self, token: str) -> Principal:
+    async def authenticate_token(self, token: str, *, from_cookie: bool = False) -> Principal:
         now = time.time()
         claims: Claims | Any = self._tokens.get(token, now)
         if claims is _MISSING:
@@ -141,7 +146,12 @@ class GatewayAuthenticator:
             self._tokens.put(token, claims, claims.exp)
         if claims.jti in self.revoked:
             raise Unauthorized("Token has been revoked", headers={"WWW-Authenticate": INVALID})
-        if claims.typ == "user":
+        if claims.typ == "session" and not from_cookie:
+            raise Unauthorized(
+                "A /api/core/login session is valid only as the sessionid cookie; get a bearer token from /auth/token",
+                headers={"WWW-Authenticate": INVALID},
+            )
+        if claims.typ in ("user", "session"):
             user = await self.user(int(claims.sub))
             if user is None or not user.is_active:
                 raise Unauthorized("User is inactive or deleted", headers={"WWW-Authenticate": INVALID})
@@ -179,7 +189,7 @@ class GatewayAuthenticator:
         key = hashlib.sha256(f"{username}\x00{password}".encode()).digest()
         user_id = self._passwords.get(key, now)
         if user_id is _MISSING:
-            self.throttle.check(username, address)
+            self.throttle.check(username, address)  # the same counters as every login door
             epoch = self._epoch
             async with self.sessionmaker() as session:
                 row = await repository.get_user_by_username(session, username) if 0 < len(username) <= 150 else None
@@ -187,7 +197,7 @@ class GatewayAuthenticator:
             if not ok or row is None or not row["is_active"]:
                 self.throttle.failed(username, address)
                 raise Unauthorized("login failed")
-            self.throttle.succeeded(username)
+            self.throttle.succeeded(username, address)
             user_id = row["id"]
             if epoch == self._epoch:
                 self._passwords.put(key, user_id, now + PASSWORD_CACHE_SECONDS)

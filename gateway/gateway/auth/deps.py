@@ -14,8 +14,8 @@ from gridcommons.errors import Forbidden
 from gridcommons.identity import Identity
 
 from ..principal import Principal
-from .authenticator import GatewayAuthenticator
-from .ratelimit import LoginThrottle
+from .authenticator import CookieSession, GatewayAuthenticator
+from .ratelimit import LoginThrottle, RegistrationThrottle
 
 TOKEN_URL = "/auth/token"
 SECURITY_SCHEME_NAME = "OAuth2"
@@ -44,8 +44,8 @@ SECURITY_SCHEMES = {SECURITY_SCHEME_NAME: oauth2_scheme.model.model_dump(mode="j
 def authorization_from_request(method: str, headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
     """The credentials of a request as an ``Authorization`` header value.
 
-    ``Authorization`` wins; otherwise the ``sessionid`` cookie set by /api/core/login is used as
-    the bearer token. A cookie-authenticated unsafe request (POST, PUT, PATCH, DELETE) must carry
+    ``Authorization`` wins; otherwise the ``sessionid`` cookie set by /api/core/login is used
+    (marked :class:`CookieSession`: a session token is accepted from the cookie only). A cookie-authenticated unsafe request (POST, PUT, PATCH, DELETE) must carry
     ``X-CSRFToken`` equal to the ``csrftoken`` cookie (double submit), else 403.
     """
     header = headers.get("authorization")
@@ -58,7 +58,7 @@ def authorization_from_request(method: str, headers: Mapping[str, str], cookies:
         sent, cookie = headers.get(CSRF_HEADER.lower()) or "", cookies.get(CSRF_COOKIE) or ""
         if not sent or not cookie or not hmac.compare_digest(sent.encode(), cookie.encode()):
             raise Forbidden("CSRF check failed: send X-CSRFToken equal to the csrftoken cookie")
-    return f"Bearer {session}"
+    return CookieSession(f"Bearer {session}")
 
 
 def company_header_value(headers: Mapping[str, str]) -> str | None:
@@ -74,16 +74,20 @@ def get_throttle(request: Request) -> LoginThrottle:
     return request.app.state.login_throttle  # type: ignore[no-any-return]
 
 
+def get_registration_throttle(request: Request) -> RegistrationThrottle:
+    return request.app.state.registration_throttle  # type: ignore[no-any-return]
+
+
 def client_address(request: Request) -> str:
-    if request.app.state.settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else "unknown"
+    """The client's address: the TCP peer, or (behind ``trusted_proxies``) the right-most
+    X-Forwarded-For hop that is not a trusted proxy; the gateway app's outermost middleware
+    (uvicorn's ProxyHeadersMiddleware, configured from ``GATEWAY_TRUSTED_PROXIES``) resolves it."""
+    return request.client.host[:64] if request.client else "unknown"
 
 
 AuthDep = Annotated[GatewayAuthenticator, Depends(get_authenticator)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
+RegistrationThrottleDep = Annotated[RegistrationThrottle, Depends(get_registration_throttle)]
 AddressDep = Annotated[str, Depends(client_address)]
 
 

@@ -9,7 +9,16 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import companies, directory_changes, machine_clients, memberships, tokens, users
+from .models import (
+    companies,
+    directory_changes,
+    invitations,
+    machine_clients,
+    memberships,
+    refresh_tokens,
+    tokens,
+    users,
+)
 
 __all__ = ["AsyncSession"]
 
@@ -31,6 +40,18 @@ async def get_user(session: AsyncSession, user_id: int) -> dict[str, Any] | None
 
 async def get_user_by_username(session: AsyncSession, username: str) -> dict[str, Any] | None:
     return _one((await session.execute(select(users).where(users.c.username == username))).first())
+
+
+async def get_active_user_by_username(session: AsyncSession, username: str) -> dict[str, Any] | None:
+    stmt = select(users).where(func.lower(users.c.username) == username.lower(), users.c.is_active.is_(True))
+    return _one((await session.execute(stmt)).first())
+
+
+async def get_only_active_user_by_email(session: AsyncSession, email: str) -> dict[str, Any] | None:
+    """The active user with this e-mail (case-insensitively), if exactly one has it."""
+    stmt = select(users).where(func.lower(users.c.email) == email.lower(), users.c.is_active.is_(True)).limit(2)
+    rows = (await session.execute(stmt)).all()
+    return dict(rows[0]._mapping) if len(rows) == 1 else None
 
 
 async def update_user(session: AsyncSession, user_id: int, values: dict[str, Any]) -> None:
@@ -174,10 +195,17 @@ async def insert_token(
     expires_at: datetime,
     user_id: int | None = None,
     client_id: str | None = None,
+    family: str | None = None,
 ) -> None:
     await session.execute(
-        insert(tokens).values(jti=jti, user_id=user_id, client_id=client_id, issued_at=issued_at, expires_at=expires_at)
+        insert(tokens).values(
+            jti=jti, user_id=user_id, client_id=client_id, issued_at=issued_at, expires_at=expires_at, family=family
+        )
     )
+
+
+async def token_family(session: AsyncSession, jti: str) -> str | None:
+    return (await session.execute(select(tokens.c.family).where(tokens.c.jti == jti))).scalar_one_or_none()
 
 
 async def _revoke(session: AsyncSession, where: Any) -> list[tuple[str, float]]:
@@ -194,8 +222,128 @@ async def revoke_token(session: AsyncSession, jti: str) -> list[tuple[str, float
     return await _revoke(session, tokens.c.jti == jti)
 
 
-async def revoke_user_tokens(session: AsyncSession, user_id: int) -> list[tuple[str, float]]:
-    return await _revoke(session, tokens.c.user_id == user_id)
+async def revoke_user_tokens(
+    session: AsyncSession, user_id: int, *, keep_jti: str | None = None
+) -> list[tuple[str, float]]:
+    where = tokens.c.user_id == user_id
+    if keep_jti:
+        where = where & (tokens.c.jti != keep_jti)
+    return await _revoke(session, where)
+
+
+async def revoke_family_tokens(session: AsyncSession, family: str) -> list[tuple[str, float]]:
+    return await _revoke(session, tokens.c.family == family)
+
+
+# ----------------------------------------------------------------------------- refresh tokens
+async def insert_refresh_token(
+    session: AsyncSession, *, token_hash: str, family: str, user_id: int, expires_at: datetime
+) -> None:
+    await session.execute(
+        insert(refresh_tokens).values(token_hash=token_hash, family=family, user_id=user_id, expires_at=expires_at)
+    )
+
+
+async def get_refresh_token(session: AsyncSession, token_hash: str) -> dict[str, Any] | None:
+    """Locked FOR UPDATE: two concurrent uses of one refresh token are serialised (the second is a reuse)."""
+    stmt = select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash).with_for_update()
+    return _one((await session.execute(stmt)).first())
+
+
+async def rotate_refresh_token(session: AsyncSession, token_hash: str) -> None:
+    await session.execute(
+        update(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash).values(rotated_at=func.now())
+    )
+
+
+async def revoke_refresh_family(session: AsyncSession, family: str) -> None:
+    await session.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.family == family, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+
+
+async def revoke_user_refresh_tokens(session: AsyncSession, user_id: int) -> None:
+    await session.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+
+
+# ----------------------------------------------------------------------------- invitations
+_INVITATION_COLUMNS = (
+    invitations.c.id,
+    invitations.c.company_id,
+    invitations.c.invitee,
+    invitations.c.role,
+    invitations.c.created_at,
+    invitations.c.expires_at,
+)
+
+
+async def insert_invitation(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
+    stmt = insert(invitations).values(**values).returning(*_INVITATION_COLUMNS)
+    row = _one((await session.execute(stmt)).first())
+    assert row is not None
+    return row
+
+
+async def delete_invitations_of(session: AsyncSession, company_id: int, user_id: int) -> None:
+    await session.execute(
+        delete(invitations).where(invitations.c.company_id == company_id, invitations.c.user_id == user_id)
+    )
+
+
+async def list_company_invitations(session: AsyncSession, company_id: int) -> list[dict[str, Any]]:
+    """Pending (unexpired) invitations; never which account (if any) they resolved to."""
+    stmt = (
+        select(*_INVITATION_COLUMNS)
+        .where(invitations.c.company_id == company_id, invitations.c.expires_at > func.now())
+        .order_by(invitations.c.id)
+    )
+    return [dict(r._mapping) for r in (await session.execute(stmt)).all()]
+
+
+async def delete_invitation(session: AsyncSession, invitation_id: int, *, company_id: int) -> bool:
+    stmt = (
+        delete(invitations)
+        .where(invitations.c.id == invitation_id, invitations.c.company_id == company_id)
+        .returning(invitations.c.id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def list_user_invitations(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    stmt = (
+        select(
+            invitations.c.id,
+            invitations.c.company_id,
+            companies.c.name.label("company_name"),
+            invitations.c.role,
+            invitations.c.created_at,
+            invitations.c.expires_at,
+        )
+        .join(companies, companies.c.id == invitations.c.company_id)
+        .where(invitations.c.user_id == user_id, invitations.c.expires_at > func.now())
+        .order_by(invitations.c.id)
+    )
+    return [dict(r._mapping) for r in (await session.execute(stmt)).all()]
+
+
+async def take_invitation(session: AsyncSession, invitation_id: int, user_id: int) -> dict[str, Any] | None:
+    """Delete and return the user's unexpired invitation (None: not theirs, expired or unknown)."""
+    stmt = (
+        delete(invitations)
+        .where(
+            invitations.c.id == invitation_id,
+            invitations.c.user_id == user_id,
+            invitations.c.expires_at > func.now(),
+        )
+        .returning(invitations.c.company_id, invitations.c.role)
+    )
+    return _one((await session.execute(stmt)).first())
 
 
 async def revoke_client_tokens(session: AsyncSession, client_id: str) -> list[tuple[str, float]]:
@@ -225,3 +373,7 @@ async def prune(session: AsyncSession) -> None:
         delete(directory_changes).where(directory_changes.c.changed_at < func.now() - text("interval '1 day'"))
     )
     await session.execute(delete(tokens).where(tokens.c.expires_at < func.now() - text("interval '7 days'")))
+    await session.execute(
+        delete(refresh_tokens).where(refresh_tokens.c.expires_at < func.now() - text("interval '7 days'"))
+    )
+    await session.execute(delete(invitations).where(invitations.c.expires_at < func.now() - text("interval '7 days'")))

@@ -1,4 +1,5 @@
-"""Seed 001 /admin/users, and company / membership / machine-client management under /api/gateway."""
+"""Seed 001 /admin/users, and company / membership / invitation / machine-client management under
+/api/gateway."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from .schemas import (
     CompanyCreate,
     CompanyOut,
     CompanyWithRole,
+    InvitationCreate,
+    InvitationOut,
     MachineClientCreate,
     MachineClientCreated,
     MachineClientOut,
     MemberOut,
     MembershipIn,
+    MyInvitationOut,
 )
 
 admin = APIRouter(prefix="/admin/users", tags=["admin"])
@@ -92,7 +96,9 @@ async def list_members(company_id: Id, principal: PrincipalDep, session: Session
 async def set_member(
     company_id: Id, user_id: Id, body: MembershipIn, principal: PrincipalDep, auth: AuthDep, session: SessionDep
 ) -> MemberOut:
-    """Add a user to the company or change their role (its admins, or a superuser)."""
+    """Change a member's role (the company's admins, or a superuser). Only a platform superuser
+    adds a user who is not a member; others join by invitation (a company admin gets 404 for a
+    user who is not a member, whether or not the user exists)."""
     return MemberOut.model_validate(
         await service.set_membership(session, auth, principal, company_id, user_id, body.role)
     )
@@ -109,6 +115,71 @@ async def remove_member(
 ) -> Response:
     """Remove a user from the company (its admins, or a superuser)."""
     await service.remove_membership(session, auth, principal, company_id, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@gateway.post(
+    "/companies/{company_id}/invitations",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=InvitationOut,
+    responses=NOT_FOUND,
+)
+async def invite(
+    company_id: Id, body: InvitationCreate, principal: PrincipalDep, auth: AuthDep, session: SessionDep
+) -> InvitationOut:
+    """Invite a user by ``username`` or ``email`` with a role (the company's admins, or a superuser).
+    The answer is the same whether or not such a user exists; the invited user sees the invitation
+    in ``GET /api/gateway/invitations`` and accepts or declines it. Expires after 7 days."""
+    return InvitationOut.model_validate(await service.invite(session, auth, principal, company_id, body))
+
+
+@gateway.get("/companies/{company_id}/invitations", response_model=list[InvitationOut], responses=NOT_FOUND)
+async def list_company_invitations(company_id: Id, principal: PrincipalDep, session: SessionDep) -> list[InvitationOut]:
+    """Pending invitations of the company (its admins, or a superuser)."""
+    rows = await service.list_company_invitations(session, principal, company_id)
+    return [InvitationOut.model_validate(r) for r in rows]
+
+
+@gateway.delete(
+    "/companies/{company_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=NOT_FOUND,
+)
+async def cancel_invitation(
+    company_id: Id, invitation_id: Id, principal: PrincipalDep, session: SessionDep
+) -> Response:
+    """Withdraw an invitation (the company's admins, or a superuser)."""
+    await service.cancel_invitation(session, principal, company_id, invitation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@gateway.get("/invitations", response_model=list[MyInvitationOut])
+async def my_invitations(principal: PrincipalDep, session: SessionDep) -> list[MyInvitationOut]:
+    """The caller's pending invitations."""
+    return [MyInvitationOut.model_validate(r) for r in await service.my_invitations(session, principal)]
+
+
+@gateway.post("/invitations/{invitation_id}/accept", response_model=CompanyWithRole, responses=NOT_FOUND)
+async def accept_invitation(
+    invitation_id: Id, principal: PrincipalDep, auth: AuthDep, session: SessionDep
+) -> CompanyWithRole:
+    """Accept one of the caller's invitations: the caller becomes a member with the invited role."""
+    company = await service.answer_invitation(session, auth, principal, invitation_id, accept=True)
+    return CompanyWithRole.model_validate(company)
+
+
+@gateway.post(
+    "/invitations/{invitation_id}/decline",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=NOT_FOUND,
+)
+async def decline_invitation(
+    invitation_id: Id, principal: PrincipalDep, auth: AuthDep, session: SessionDep
+) -> Response:
+    """Decline one of the caller's invitations."""
+    await service.answer_invitation(session, auth, principal, invitation_id, accept=False)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

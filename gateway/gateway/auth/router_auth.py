@@ -1,5 +1,5 @@
 """Seed 001 AuthAPI (/auth/register, /auth/login, /auth/logout, /auth/info), the OAuth2 token
-endpoint (/auth/token) and the JWKS."""
+endpoint (/auth/token, with refresh tokens), the password change (/auth/password) and the JWKS."""
 
 from __future__ import annotations
 
@@ -15,8 +15,16 @@ from gridcommons.db import SessionDep
 from gridcommons.errors import DomainError
 
 from . import service
-from .deps import AddressDep, AuthDep, PrincipalDep, ThrottleDep
-from .schemas import AuthResponse, LoginRequest, OAuthError, RegisterRequest, TokenResponse, UserOut
+from .deps import AddressDep, AuthDep, PrincipalDep, RegistrationThrottleDep, ThrottleDep
+from .schemas import (
+    AuthResponse,
+    LoginRequest,
+    OAuthError,
+    PasswordChange,
+    RegisterRequest,
+    TokenResponse,
+    UserOut,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 wellknown = APIRouter(tags=["auth"])
@@ -38,21 +46,28 @@ def _auth_response(login: service.Login) -> AuthResponse:
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=AuthResponse,
-    responses={409: {"description": "Username taken"}},
+    responses={409: {"description": "Username taken"}, 429: {"description": "Too many registrations (Retry-After)"}},
 )
-async def register(body: RegisterRequest, session: SessionDep, auth: AuthDep) -> AuthResponse:
-    """Register a new user; answers the user and a bearer token."""
-    return _auth_response(await service.register(session, auth, body))
+async def register(
+    body: RegisterRequest,
+    session: SessionDep,
+    auth: AuthDep,
+    throttle: RegistrationThrottleDep,
+    address: AddressDep,
+) -> AuthResponse:
+    """Register a new user; answers the user and a bearer token. Limited per client address."""
+    return _auth_response(await service.register(session, auth, throttle, body, address))
 
 
 @router.post("/login", response_model=AuthResponse, responses={400: {"description": BAD_LOGIN}, 429: {}})
 async def login(
     body: LoginRequest, session: SessionDep, auth: AuthDep, throttle: ThrottleDep, address: AddressDep
 ) -> AuthResponse:
-    """Log in; every login issues a new token and revokes the user's previous ones."""
+    """Log in; every login issues a new token and revokes the user's previous ones (seed 001;
+    /auth/token and /api/core/login leave the other sessions alone)."""
     try:
         return _auth_response(
-            await service.password_login(session, auth, throttle, body.username, body.password, address)
+            await service.password_login(session, auth, throttle, body.username, body.password, address, supersede=True)
         )
     except service.BadCredentials:
         raise DomainError(BAD_LOGIN, status_code=400) from None
@@ -60,8 +75,33 @@ async def login(
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def logout(principal: PrincipalDep, session: SessionDep, auth: AuthDep) -> Response:
-    """Revoke the presented token."""
+    """Revoke the presented token (and the refresh token family it came from, if any)."""
     await service.logout(session, auth, principal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={400: {"description": "Wrong current password"}, 429: {"description": "Too many failed attempts"}},
+)
+async def change_password(
+    body: PasswordChange,
+    principal: PrincipalDep,
+    session: SessionDep,
+    auth: AuthDep,
+    throttle: ThrottleDep,
+    address: AddressDep,
+) -> Response:
+    """Change the caller's password. Every other token of the user and every refresh token
+    family are revoked; the token presented here stays valid."""
+    try:
+        await service.change_password(
+            session, auth, throttle, principal, body.current_password, body.new_password, address
+        )
+    except service.BadCredentials:
+        raise DomainError("The current password is wrong.", status_code=400) from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -99,25 +139,39 @@ async def token(
     auth: AuthDep,
     throttle: ThrottleDep,
     address: AddressDep,
-    grant_type: Annotated[str | None, Form(description="password | client_credentials")] = None,
+    grant_type: Annotated[str | None, Form(description="password | client_credentials | refresh_token")] = None,
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
+    refresh_token: Annotated[str | None, Form(description="refresh_token grant")] = None,
     scope: Annotated[str | None, Form(description="Ignored")] = None,
 ) -> Any:
-    """OAuth2 token endpoint (RFC 6749): ``password`` grant for people (Swagger's Authorize),
-    ``client_credentials`` for machine clients (form fields or HTTP Basic)."""
+    """OAuth2 token endpoint (RFC 6749): ``password`` grant for people (Swagger's Authorize; also
+    returns a refresh token), ``refresh_token`` grant (§6: rotates the refresh token; a reused one
+    revokes its family), ``client_credentials`` for machine clients (form fields or HTTP Basic).
+    A login here does not end the user's other sessions."""
     if not grant_type:
         return _oauth_error(400, "invalid_request", "grant_type is required")
+    refresh: str | None = None
     if grant_type == "password":
         if not username or not password:
             return _oauth_error(400, "invalid_request", "username and password are required")
         try:
-            login = await service.password_login(session, auth, throttle, username, password, address)
+            login = await service.password_login(session, auth, throttle, username, password, address, refresh=True)
         except service.BadCredentials:
             return _oauth_error(400, "invalid_grant", "Invalid username or password")
-        issued = login.token
+        issued, refresh = login.token, login.refresh_token
+    elif grant_type == "refresh_token":
+        if not refresh_token:
+            return _oauth_error(400, "invalid_request", "refresh_token is required")
+        try:
+            login = await service.refresh_login(session, auth, refresh_token)
+        except service.RefreshReused:
+            return _oauth_error(400, "invalid_grant", "Refresh token already used; its family has been revoked")
+        except service.BadCredentials:
+            return _oauth_error(400, "invalid_grant", "Invalid, expired or revoked refresh token")
+        issued, refresh = login.token, login.refresh_token
     elif grant_type == "client_credentials":
         basic = _basic_credentials(request)
         if basic is not None and (client_id or client_secret):
@@ -133,10 +187,9 @@ async def token(
         except service.BadCredentials:
             return _oauth_error(401, "invalid_client", "Client authentication failed", challenge)
     else:
-        return _oauth_error(400, "unsupported_grant_type", "Supported: password, client_credentials")
-    return JSONResponse(
-        TokenResponse(access_token=issued.token, expires_in=issued.expires_in).model_dump(), headers=NO_STORE
-    )
+        return _oauth_error(400, "unsupported_grant_type", "Supported: password, refresh_token, client_credentials")
+    body = TokenResponse(access_token=issued.token, expires_in=issued.expires_in, refresh_token=refresh)
+    return JSONResponse(body.model_dump(exclude_none=True), headers=NO_STORE)
 
 
 @wellknown.get("/.well-known/jwks.json")

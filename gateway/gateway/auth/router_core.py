@@ -1,5 +1,10 @@
-"""Seed 004 core API (/api/core/*) mapped onto the gateway's bearer tokens: the "session" is a
-bearer token carried in the ``sessionid`` cookie. Error bodies are plain text, as in the seed."""
+"""Seed 004 core API (/api/core/*) mapped onto the gateway's tokens: the "session" is a 14-day
+``session`` token carried in the ``sessionid`` cookie (valid only as that cookie, never as an
+``Authorization: Bearer`` header). Error bodies are plain text, as in the seed.
+
+Logout is ``POST /api/core/logout`` with the CSRF token (the seed's ``GET`` let any site log a
+user out); ``GET`` still logs out a token sent in an ``Authorization`` header (no other site can
+send one) and answers 405 to a cookie alone."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from gridcommons.errors import DomainError
 
 from ..principal import Principal
 from . import service
+from .authenticator import CookieSession
 from .deps import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, AddressDep, AuthDep, ThrottleDep, authorization_from_request
 from .schemas import CsrfToken, SessionInfo, SessionUser
 
@@ -38,6 +44,13 @@ def _session_info(token: str, expires_at: datetime, user: dict) -> SessionInfo:
         expiry_date=_iso(expires_at),
         user=SessionUser.model_validate(user),
     )
+
+
+def _csrf_ok(request: Request, form_token: str | None) -> bool:
+    """Double submit: the ``csrftoken`` cookie equals the form field or the X-CSRFToken header."""
+    cookie = request.cookies.get(CSRF_COOKIE) or ""
+    sent = form_token or request.headers.get(CSRF_HEADER.lower()) or ""
+    return bool(cookie) and bool(sent) and hmac.compare_digest(cookie.encode(), sent.encode())
 
 
 def _valid_csrf(value: str | None) -> bool:
@@ -70,17 +83,15 @@ async def login(
     password: Annotated[str | None, Form()] = None,
     csrfmiddlewaretoken: Annotated[str | None, Form()] = None,
 ) -> Response:
-    """Log in with a form; sets the ``sessionid`` cookie (the bearer token, HttpOnly, SameSite=Lax)."""
-    cookie = request.cookies.get(CSRF_COOKIE) or ""
-    sent = csrfmiddlewaretoken or request.headers.get(CSRF_HEADER.lower()) or ""
-    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+    """Log in with a form; sets the ``sessionid`` cookie (HttpOnly, SameSite=Lax). The session token
+    (also in the body as ``sessionid``, as in seed 004) is valid only as that cookie. Other
+    sessions of the user stay valid."""
+    if not _csrf_ok(request, csrfmiddlewaretoken):
         return Response(status_code=400)
     if not username or not password:
         return PlainTextResponse("login failed", status_code=403)
     try:
-        login = await service.password_login(
-            session, auth, throttle, username, password, address, ttl=auth.settings.session_token_ttl_seconds
-        )
+        login = await service.password_login(session, auth, throttle, username, password, address, session_token=True)
     except service.BadCredentials:
         return PlainTextResponse("login failed", status_code=403)
     issued = login.token
@@ -95,6 +106,16 @@ async def login(
         secure=auth.settings.cookie_secure,
     )
     return response
+
+
+async def _session_principal(request: Request, auth: AuthDep) -> tuple[Principal, str] | None:
+    """The principal of the ``sessionid`` cookie (the caller checked the CSRF token)."""
+    token = request.cookies.get(SESSION_COOKIE) or ""
+    try:
+        principal = await auth.authenticate(CookieSession(f"Bearer {token}"))
+    except DomainError:
+        return None
+    return (principal, token) if principal.kind == "user" else None
 
 
 async def _principal_or_none(request: Request, auth: AuthDep) -> tuple[Principal, str] | None:
@@ -121,12 +142,51 @@ async def session_info(request: Request, session: SessionDep, auth: AuthDep) -> 
     )
 
 
-@router.get("/logout", response_class=Response, responses={200: {"description": "Empty body"}})
-async def logout(request: Request, session: SessionDep, auth: AuthDep) -> Response:
-    """Revoke the session's token (if any) and clear the cookie; always 200 with an empty body."""
-    found = await _principal_or_none(request, auth)
-    if found is not None:
-        await service.logout(session, auth, found[0])
+def _logged_out(auth: AuthDep) -> Response:
     response = Response(status_code=200)
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=auth.settings.cookie_secure)
     return response
+
+
+@router.post(
+    "/logout",
+    response_class=Response,
+    responses={200: {"description": "Empty body"}, 400: {"description": "CSRF failure (empty body)"}},
+)
+async def logout(
+    request: Request,
+    session: SessionDep,
+    auth: AuthDep,
+    csrfmiddlewaretoken: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Revoke the session's token (if any) and clear the cookie; 200 with an empty body. With the
+    ``sessionid`` cookie, the CSRF token is required (form ``csrfmiddlewaretoken`` or
+    ``X-CSRFToken`` equal to the ``csrftoken`` cookie), else 400 and nothing changes."""
+    if "authorization" not in request.headers and request.cookies.get(SESSION_COOKIE):
+        if not _csrf_ok(request, csrfmiddlewaretoken):
+            return Response(status_code=400)
+        found = await _session_principal(request, auth)
+    else:
+        found = await _principal_or_none(request, auth)
+    if found is not None:
+        await service.logout(session, auth, found[0])
+    return _logged_out(auth)
+
+
+@router.get(
+    "/logout",
+    response_class=Response,
+    responses={200: {"description": "Empty body"}, 405: {"description": "Cookie alone: use POST with the CSRF token"}},
+)
+async def logout_get(request: Request, session: SessionDep, auth: AuthDep) -> Response:
+    """Seed 004 compatibility, only where no other site can trigger it: a token in the
+    ``Authorization`` header is revoked (200). The ``sessionid`` cookie alone is not logged out
+    (405, ``Allow: POST``): use ``POST /api/core/logout`` with the CSRF token."""
+    if "authorization" not in request.headers and request.cookies.get(SESSION_COOKIE):
+        return PlainTextResponse(
+            "use POST /api/core/logout with the CSRF token", status_code=405, headers={"Allow": "POST"}
+        )
+    found = await _principal_or_none(request, auth)
+    if found is not None:
+        await service.logout(session, auth, found[0])
+    return Response(status_code=200)

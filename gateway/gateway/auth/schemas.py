@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 USERNAME_PATTERN = r"^[A-Za-z0-9@.+_-]{1,150}$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -49,6 +49,16 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+    refresh_token: str | None = Field(
+        None,
+        description="password and refresh_token grants only: opaque, single use (each use returns a new one); "
+        "presenting a used one again revokes the whole family",
+    )
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=8, max_length=1024)
 
 
 class OAuthError(BaseModel):
@@ -89,6 +99,42 @@ class MemberOut(BaseModel):
     username: str
     email: str
     role: Role
+
+
+class InvitationCreate(BaseModel):
+    """Exactly one of ``username`` and ``email``."""
+
+    username: str | None = Field(None, min_length=1, max_length=150, examples=["johndoe"])
+    email: Email | None = None
+    role: Role
+
+    @model_validator(mode="after")
+    def _one_invitee(self) -> InvitationCreate:
+        if (self.username is None) == (self.email is None):
+            raise ValueError("Give exactly one of username and email")
+        return self
+
+
+class InvitationOut(BaseModel):
+    """An invitation as its company's admins see it: the invitee as they typed it, nothing else."""
+
+    id: int
+    company_id: int
+    invitee: str
+    role: Role
+    created_at: datetime
+    expires_at: datetime
+
+
+class MyInvitationOut(BaseModel):
+    """An invitation as the invited user sees it."""
+
+    id: int
+    company_id: int
+    company_name: str
+    role: Role
+    created_at: datetime
+    expires_at: datetime
 
 
 class MachineClientCreate(BaseModel):

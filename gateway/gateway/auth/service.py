@@ -4,8 +4,10 @@ machine clients. Every membership/role change (and machine client create/revoke)
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,22 +19,29 @@ from ..principal import Principal
 from . import changes, events, repository
 from .authenticator import GatewayAuthenticator
 from .passwords import hash_client_secret, hash_password, new_client_secret, verify_client_secret, verify_password
-from .ratelimit import LoginThrottle
-from .schemas import MachineClientCreate, RegisterRequest
+from .ratelimit import LoginThrottle, RegistrationThrottle
+from .schemas import InvitationCreate, MachineClientCreate, RegisterRequest
 from .tokens import IssuedToken
 
 USERNAME_TAKEN = "A user with that username already exists."
 NO_COMPANY = "Company not found"
+NO_MEMBERSHIP = "Membership not found"
+NO_INVITATION = "Invitation not found"
 
 
 class BadCredentials(Exception):
     """Unknown user, inactive user or wrong password (deliberately not told apart)."""
 
 
+class RefreshReused(BadCredentials):
+    """A refresh token that was already rotated came back: its family has been revoked."""
+
+
 @dataclass(frozen=True)
 class Login:
     user: dict[str, Any]
     token: IssuedToken
+    refresh_token: str | None = None
 
 
 def user_id_of(principal: Principal) -> int:
@@ -42,21 +51,67 @@ def user_id_of(principal: Principal) -> int:
 
 
 # ----------------------------------------------------------------------------- accounts and tokens
+async def revoke_user_sessions(
+    session: AsyncSession, auth: GatewayAuthenticator, user_id: int, *, keep_jti: str | None = None
+) -> None:
+    """Every access token of the user (but ``keep_jti``) and every refresh family."""
+    await changes.revoked(session, auth, await repository.revoke_user_tokens(session, user_id, keep_jti=keep_jti))
+    await repository.revoke_user_refresh_tokens(session, user_id)
+
+
+async def revoke_family(session: AsyncSession, auth: GatewayAuthenticator, family: str) -> None:
+    """A refresh family and every access token issued in it."""
+    await repository.revoke_refresh_family(session, family)
+    await changes.revoked(session, auth, await repository.revoke_family_tokens(session, family))
+
+
 async def _issue_user_token(
-    session: AsyncSession, auth: GatewayAuthenticator, user_id: int, ttl: int, *, supersede: bool
+    session: AsyncSession,
+    auth: GatewayAuthenticator,
+    user_id: int,
+    ttl: int,
+    *,
+    supersede: bool,
+    typ: str = "user",
+    family: str | None = None,
 ) -> IssuedToken:
     if supersede:  # seed 001: "every time user is logging, new token is generated and old one is no longer valid"
-        await changes.revoked(session, auth, await repository.revoke_user_tokens(session, user_id))
-    issued = auth.signer.issue(str(user_id), "user", ttl)
+        await revoke_user_sessions(session, auth, user_id)
+    issued = auth.signer.issue(str(user_id), typ, ttl)
     await repository.insert_token(
-        session, jti=issued.jti, user_id=user_id, issued_at=issued.issued_at, expires_at=issued.expires_at
+        session,
+        jti=issued.jti,
+        user_id=user_id,
+        issued_at=issued.issued_at,
+        expires_at=issued.expires_at,
+        family=family,
     )
     return issued
 
 
-async def register(session: AsyncSession, auth: GatewayAuthenticator, body: RegisterRequest) -> Login:
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _new_refresh_token(session: AsyncSession, auth: GatewayAuthenticator, user_id: int, family: str) -> str:
+    token = secrets.token_urlsafe(32)
+    expires_at = datetime.now(UTC) + timedelta(seconds=auth.settings.refresh_token_ttl_seconds)
+    await repository.insert_refresh_token(
+        session, token_hash=_digest(token), family=family, user_id=user_id, expires_at=expires_at
+    )
+    return token
+
+
+async def register(
+    session: AsyncSession,
+    auth: GatewayAuthenticator,
+    throttle: RegistrationThrottle,
+    body: RegisterRequest,
+    address: str,
+) -> Login:
     if not auth.settings.allow_registration:
         raise Forbidden("Registration is disabled; ask a company admin for an account")
+    throttle.take(address)  # 429 beyond registrations_per_address: each call costs an Argon2 hash
     row = await repository.insert_user(
         session,
         {"username": body.username, "email": body.email, "password_hash": await hash_password(body.password)},
@@ -89,19 +144,76 @@ async def password_login(
     password: str,
     address: str,
     *,
-    ttl: int | None = None,
+    supersede: bool = False,
+    refresh: bool = False,
+    session_token: bool = False,
 ) -> Login:
-    """A login by username and password (all of /auth/login, /auth/token, /api/core/login):
-    throttled, and it supersedes the user's previous tokens."""
+    """A login by username and password (/auth/login, /auth/token, /api/core/login), throttled.
+
+    ``supersede`` (/auth/login only, seed 001): revoke the user's previous tokens and refresh
+    families. ``refresh`` (/auth/token): also start a refresh token family. ``session_token``
+    (/api/core/login): a 14-day ``session`` token, valid only as the ``sessionid`` cookie."""
     throttle.check(username, address)
     try:
         row = await check_password(session, username, password)
     except BadCredentials:
         throttle.failed(username, address)
         raise
-    throttle.succeeded(username)
-    ttl = ttl or auth.settings.access_token_ttl_seconds
-    return Login(user=row, token=await _issue_user_token(session, auth, row["id"], ttl, supersede=True))
+    throttle.succeeded(username, address)
+    if session_token:
+        ttl, typ = auth.settings.session_token_ttl_seconds, "session"
+    else:
+        ttl, typ = auth.settings.access_token_ttl_seconds, "user"
+    family = secrets.token_urlsafe(18) if refresh else None
+    token = await _issue_user_token(session, auth, row["id"], ttl, supersede=supersede, typ=typ, family=family)
+    refresh_token = await _new_refresh_token(session, auth, row["id"], family) if family else None
+    return Login(user=row, token=token, refresh_token=refresh_token)
+
+
+async def refresh_login(session: AsyncSession, auth: GatewayAuthenticator, refresh_token: str) -> Login:
+    """The ``refresh_token`` grant (RFC 6749 §6): rotate the refresh token and issue an access
+    token in the same family. A refresh token used twice means a copy exists: the whole family
+    (its refresh tokens and the access tokens issued in it) is revoked (RefreshReused)."""
+    row = await repository.get_refresh_token(session, _digest(refresh_token)) if len(refresh_token) <= 256 else None
+    if row is None or row["revoked_at"] is not None or row["expires_at"] <= datetime.now(UTC):
+        raise BadCredentials()
+    if row["rotated_at"] is not None:
+        await revoke_family(session, auth, row["family"])
+        raise RefreshReused()
+    user = await repository.get_user(session, row["user_id"])
+    if user is None or not user["is_active"]:
+        raise BadCredentials()
+    await repository.rotate_refresh_token(session, row["token_hash"])
+    token = await _issue_user_token(
+        session, auth, user["id"], auth.settings.access_token_ttl_seconds, supersede=False, family=row["family"]
+    )
+    return Login(
+        user=user, token=token, refresh_token=await _new_refresh_token(session, auth, user["id"], row["family"])
+    )
+
+
+async def change_password(
+    session: AsyncSession,
+    auth: GatewayAuthenticator,
+    throttle: LoginThrottle,
+    principal: Principal,
+    current: str,
+    new: str,
+    address: str,
+) -> None:
+    """Check the current password (throttled like a login), store the new one, and revoke every
+    other access token and every refresh family of the user (the presented token stays valid)."""
+    user = await get_user(session, user_id_of(principal))
+    throttle.check(user["username"], address)
+    try:
+        await check_password(session, user["username"], current)
+    except BadCredentials:
+        throttle.failed(user["username"], address)
+        raise
+    throttle.succeeded(user["username"], address)
+    await repository.update_user(session, user["id"], {"password_hash": await hash_password(new)})
+    await revoke_user_sessions(session, auth, user["id"], keep_jti=principal.jti or None)
+    await changes.directory_changed(session, auth, [changes.user_key(user["id"])])  # drops cached form credentials
 
 
 async def client_login(
@@ -119,6 +231,7 @@ async def client_login(
     if row is None or not valid or row["revoked_at"] is not None:
         throttle.failed(f"client:{client_id}", address)
         raise BadCredentials()
+    throttle.succeeded(f"client:{client_id}", address)
     # The company and role as claims: the Kafka ingestion doors have no gateway in front of them.
     claims = {"company_id": row["company_id"], "roles": ["device"]}
     issued = auth.signer.issue(row["client_id"], "client", auth.settings.access_token_ttl_seconds, claims)
@@ -129,7 +242,12 @@ async def client_login(
 
 
 async def logout(session: AsyncSession, auth: GatewayAuthenticator, principal: Principal) -> None:
-    await changes.revoked(session, auth, await repository.revoke_token(session, principal.jti))
+    """Revoke the presented token, and the refresh family it was issued in (if any)."""
+    family = await repository.token_family(session, principal.jti) if principal.jti else None
+    if family is not None:
+        await revoke_family(session, auth, family)
+    else:
+        await changes.revoked(session, auth, await repository.revoke_token(session, principal.jti))
 
 
 async def get_user(session: AsyncSession, user_id: int) -> dict[str, Any]:
@@ -212,10 +330,15 @@ async def _apply_role(
 async def set_membership(
     session: AsyncSession, auth: GatewayAuthenticator, principal: Principal, company_id: int, user_id: int, role: str
 ) -> dict[str, Any]:
+    """A superuser adds any user directly or changes a role; a company admin only changes the role
+    of an existing member (others join by invitation). Not a member (or no such user) is the same
+    404 for an admin, so nothing is learnt about users outside the company."""
     await _require_company_admin(session, principal, company_id)
     user = await repository.get_user(session, user_id)
     if user is None:
-        raise NotFound("User not found")
+        raise NotFound(NO_MEMBERSHIP if not principal.superuser else "User not found")
+    if not principal.superuser and await repository.get_role(session, user_id, company_id) is None:
+        raise NotFound(NO_MEMBERSHIP)
     await _apply_role(session, auth, user, company_id, role)
     return {
         "company_id": company_id,
@@ -232,12 +355,83 @@ async def remove_membership(
     await _require_company_admin(session, principal, company_id)
     user = await repository.get_user(session, user_id)
     if user is None or not await _apply_role(session, auth, user, company_id, None):
-        raise NotFound("Membership not found")
+        raise NotFound(NO_MEMBERSHIP)
 
 
 async def list_members(session: AsyncSession, principal: Principal, company_id: int) -> list[dict[str, Any]]:
     await _require_company_admin(session, principal, company_id)
     return await repository.list_members(session, company_id)
+
+
+# ----------------------------------------------------------------------------- invitations
+async def invite(
+    session: AsyncSession, auth: GatewayAuthenticator, principal: Principal, company_id: int, body: InvitationCreate
+) -> dict[str, Any]:
+    """An admin (or superuser) invites a username or an e-mail. The answer is the same whether the
+    invitee exists, is already a member or matches nobody: the invitation is then stored without an
+    account and never delivered. An e-mail is delivered only when exactly one active account has it
+    (case-insensitively). A newer invitation of the same account into the company replaces an older one."""
+    await _require_company_admin(session, principal, company_id)
+    invitee = body.username if body.username is not None else body.email
+    assert invitee is not None
+    if body.username is not None:
+        user = await repository.get_active_user_by_username(session, body.username)
+    else:
+        user = await repository.get_only_active_user_by_email(session, invitee)
+    user_id = user["id"] if user is not None else None
+    if user_id is not None and await repository.get_role(session, user_id, company_id) is not None:
+        user_id = None  # already a member: role changes go through PUT .../members/{uid}
+    if user_id is not None:
+        await repository.delete_invitations_of(session, company_id, user_id)
+    expires_at = datetime.now(UTC) + timedelta(seconds=auth.settings.invitation_ttl_seconds)
+    return await repository.insert_invitation(
+        session,
+        {
+            "company_id": company_id,
+            "invitee": invitee,
+            "user_id": user_id,
+            "role": body.role,
+            "invited_by": user_id_of(principal),
+            "expires_at": expires_at,
+        },
+    )
+
+
+async def list_company_invitations(
+    session: AsyncSession, principal: Principal, company_id: int
+) -> list[dict[str, Any]]:
+    await _require_company_admin(session, principal, company_id)
+    return await repository.list_company_invitations(session, company_id)
+
+
+async def cancel_invitation(session: AsyncSession, principal: Principal, company_id: int, invitation_id: int) -> None:
+    await _require_company_admin(session, principal, company_id)
+    if not await repository.delete_invitation(session, invitation_id, company_id=company_id):
+        raise NotFound(NO_INVITATION)
+
+
+async def my_invitations(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
+    return await repository.list_user_invitations(session, user_id_of(principal))
+
+
+async def answer_invitation(
+    session: AsyncSession, auth: GatewayAuthenticator, principal: Principal, invitation_id: int, *, accept: bool
+) -> dict[str, Any] | None:
+    """The invitee accepts (membership with the invited role, ``gateway.membership.v1`` event)
+    or declines; either way the invitation is used up. Someone else's, expired or unknown: 404."""
+    user_id = user_id_of(principal)
+    row = await repository.take_invitation(session, invitation_id, user_id)
+    if row is None:
+        raise NotFound(NO_INVITATION)
+    if not accept:
+        return None
+    user = await repository.get_user(session, user_id)
+    if user is None:
+        raise NotFound(NO_INVITATION)
+    await _apply_role(session, auth, user, row["company_id"], row["role"])
+    company = await repository.get_company(session, row["company_id"])
+    assert company is not None
+    return company | {"role": row["role"]}
 
 
 # ----------------------------------------------------------------------------- machine clients

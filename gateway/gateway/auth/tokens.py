@@ -1,6 +1,7 @@
 """Bearer tokens: JWTs signed with Ed25519 (alg EdDSA), ``kid`` in the header, JWKS published.
 
-Claims: ``sub`` (user id or machine client id), ``typ`` (user|client), ``jti``, ``iat``, ``exp``,
+Claims: ``sub`` (user id or machine client id), ``typ`` (user|client|session; ``session``: an
+/api/core/login session, valid only as the ``sessionid`` cookie), ``jti``, ``iat``, ``exp``,
 ``iss``, ``aud``; machine client tokens also carry ``company_id`` (the client's company) and
 ``roles`` (``["device"]``), which the services' Kafka ingestion doors read (``gridcommons.ingest``).
 Verification accepts EdDSA only, with our ``kid`` only, and requires every claim.
@@ -27,7 +28,7 @@ from ..settings import GatewaySettings
 
 log = logging.getLogger("gateway.auth.tokens")
 
-TOKEN_TYPES = ("user", "client")
+TOKEN_TYPES = ("user", "client", "session")
 INVALID = 'Bearer error="invalid_token"'
 MAX_TOKEN_LENGTH = 4096
 
@@ -148,6 +149,6 @@ class TokenSigner:
             or not jti
         ):
             raise Unauthorized("Invalid token", headers={"WWW-Authenticate": INVALID})
-        if typ == "user" and not sub.isdigit():
+        if typ in ("user", "session") and not sub.isdigit():
             raise Unauthorized("Invalid token", headers={"WWW-Authenticate": INVALID})
         return Claims(sub=sub, typ=typ, jti=jti, exp=float(exp), expires_at=datetime.fromtimestamp(exp, UTC))

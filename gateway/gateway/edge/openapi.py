@@ -22,6 +22,9 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from gridcommons.app import DOCS_READER
+from gridcommons.identity import INTERNAL_IDENTITY_HEADER
+
 from ..auth.deps import SECURITY_SCHEME_NAME as AUTH_SCHEME_NAME
 from ..auth.deps import SECURITY_SCHEMES as AUTH_SCHEMES
 from .proxy import EdgeState
@@ -117,7 +120,10 @@ class OpenAPIMerger:
         if session is None:
             raise RuntimeError("no session")
         timeout = aiohttp.ClientTimeout(total=3.0, connect=1.0)
-        async with session.get(self.edge.urls[service] + "/openapi.json", timeout=timeout) as resp:
+        # Services answer their document to the gateway's internal identity (gridcommons.app.OpsAccess).
+        signer = self.edge.signer
+        headers = {INTERNAL_IDENTITY_HEADER: signer.sign(DOCS_READER)} if signer is not None else {}
+        async with session.get(self.edge.urls[service] + "/openapi.json", timeout=timeout, headers=headers) as resp:
             if resp.status != 200:
                 raise RuntimeError(f"status {resp.status}")
             doc = await resp.json(content_type=None)
