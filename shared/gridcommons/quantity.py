@@ -1,11 +1,27 @@
-"""Quantities: ``{"amount": "<decimal string>", "unit": "MW"}`` on the wire, NUMERIC in the database."""
+"""Quantities: ``{"amount": "<decimal string>", "unit": "MW"}`` on the wire, NUMERIC in the database.
+
+One JSON schema for requests and responses: an amount is documented as a decimal string
+(``DECIMAL_PATTERN``; a JSON number is still accepted on input), a unit as the enum of the
+subclass's ``allowed_units``. So FastAPI never splits a quantity into ``Power-Input`` and
+``Power-Output`` components with the same title (which SDK generators refuse as duplicates).
+"""
 
 from __future__ import annotations
 
 from decimal import Context, Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 MAX_INTEGER_DIGITS = 20
 MAX_FRACTION_DIGITS = 18
@@ -53,7 +69,22 @@ def format_decimal(d: Decimal) -> str:
     return text
 
 
-DecimalAmount = Annotated[Decimal, BeforeValidator(_to_decimal), PlainSerializer(format_decimal, return_type=str)]
+# What responses carry (``format_decimal``): plain notation, at most 20 integer and 18 fraction digits.
+DECIMAL_PATTERN = rf"^-?[0-9]{{1,{MAX_INTEGER_DIGITS}}}(\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?$"
+DECIMAL_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": DECIMAL_PATTERN,
+    "description": "A decimal number as a string in plain notation (a JSON number is also accepted on input).",
+    "examples": ["12.5"],
+}
+
+DecimalAmount = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    PlainSerializer(format_decimal, return_type=str),
+    # The same schema in validation and serialization mode (see the module docstring).
+    WithJsonSchema(DECIMAL_SCHEMA),
+]
 
 
 class Quantity(BaseModel):
@@ -71,6 +102,14 @@ class Quantity(BaseModel):
         if cls.allowed_units and unit not in cls.allowed_units:
             raise ValueError(f"unit must be one of {', '.join(cls.allowed_units)}")
         return unit
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        if cls.allowed_units:
+            target["properties"]["unit"]["enum"] = list(cls.allowed_units)
+        return schema
 
 
 class Power(Quantity):
