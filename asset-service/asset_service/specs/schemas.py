@@ -59,13 +59,19 @@ SPEC_FIELDS: dict[str, str] = {
 
 class UpsertSpecRequest(BaseModel):
     """A spec version. Omitted fields keep their stored value on re-submission of the same key;
-    an explicit null clears it."""
+    an explicit null clears it, except ``valid_to``: null there is the same as omitted (the system
+    manages the end of a BESS version: a newer version closes it), so a client that always
+    serialises nulls can still correct a closed version."""
 
     model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(min_length=1, max_length=128)
     valid_from: UtcInstant
-    valid_to: UtcInstant | None = None
+    valid_to: UtcInstant | None = Field(
+        default=None,
+        description="End of the version (exclusive). Omitted or null: open-ended for a new version (BESS; "
+        "a newer version closes it), unchanged on re-submission of an existing version.",
+    )
     rated_power: SpecPower | None = None
     grid_connection_max_power: SpecPower | None = None
     max_capacity: SpecEnergy | None = None
@@ -98,6 +104,8 @@ class UpsertSpecRequest(BaseModel):
         out: dict[str, Any] = {}
         for name in self.model_fields_set - {"asset_id", "valid_from"}:
             value = getattr(self, name)
+            if name == "valid_to" and value is None:
+                continue  # null = omitted: keep the stored end (see the class docstring)
             out[name] = value.amount if isinstance(value, (Power, Energy)) else value
         return out
 
