@@ -19,7 +19,7 @@ from .errors import install_error_handlers
 from .identity import IdentityVerifier
 from .kafka import broker_reachable
 from .observability import RequestContextMiddleware, configure_logging, metrics_payload
-from .openapi import resolve_links
+from .openapi_links import resolve_links
 from .settings import ServiceSettings
 from .worker import Worker, run_workers
 
@@ -85,7 +85,7 @@ def create_service_app(
 
 
 def install_openapi(app: FastAPI) -> None:
-    """The app's OpenAPI document with its declared links resolved to operation ids (``openapi.links``).
+    """The app's OpenAPI document with its declared links resolved to operation ids (``openapi_links``).
 
     FastAPI keeps separate request and response schemas (a model whose two JSON schemas differ becomes
     ``<Name>-Input`` / ``<Name>-Output``, both titled ``<Name>``, which SDK generators reject as

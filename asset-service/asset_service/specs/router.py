@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
-from gridcommons.openapi import Link, links
+from gridcommons.openapi_links import Link, links
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
 
