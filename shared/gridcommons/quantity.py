@@ -12,6 +12,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -71,27 +72,49 @@ def format_decimal(d: Decimal) -> str:
 
 # What responses carry (``format_decimal``): plain notation, at most 20 integer and 18 fraction digits.
 DECIMAL_PATTERN = rf"^-?[0-9]{{1,{MAX_INTEGER_DIGITS}}}(\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?$"
-DECIMAL_SCHEMA: dict[str, Any] = {
-    "type": "string",
-    "pattern": DECIMAL_PATTERN,
-    "description": "A decimal number as a string in plain notation (a JSON number is also accepted on input).",
-    "examples": ["12.5"],
-}
+NON_NEGATIVE_DECIMAL_PATTERN = DECIMAL_PATTERN.replace("^-?", "^", 1)
+_DECIMAL_TEXT = "A decimal number as a string in plain notation (a JSON number is also accepted on input)"
+
+
+def decimal_schema(pattern: str = DECIMAL_PATTERN, rule: str = "") -> dict[str, Any]:
+    """The JSON schema of a decimal amount (a string matching ``pattern``; ``rule`` is added to the text)."""
+    return {
+        "type": "string",
+        "pattern": pattern,
+        "description": f"{_DECIMAL_TEXT}{'; ' + rule if rule else ''}.",
+        "examples": ["12.5"],
+    }
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
 
 DecimalAmount = Annotated[
     Decimal,
     BeforeValidator(_to_decimal),
     PlainSerializer(format_decimal, return_type=str),
     # The same schema in validation and serialization mode (see the module docstring).
-    WithJsonSchema(DECIMAL_SCHEMA),
+    WithJsonSchema(decimal_schema()),
+]
+NonNegativeAmount = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    AfterValidator(_non_negative),
+    PlainSerializer(format_decimal, return_type=str),
+    WithJsonSchema(decimal_schema(NON_NEGATIVE_DECIMAL_PATTERN, ">= 0")),
 ]
 
 
 class Quantity(BaseModel):
-    """An amount with its unit. Subclasses restrict the unit (``allowed_units``)."""
+    """An amount with its unit. Subclasses restrict the unit (``allowed_units``) and may refuse negative
+    amounts (``non_negative``: the schema's pattern has no sign, a negative amount is a 422)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     allowed_units: ClassVar[tuple[str, ...]] = ()
+    non_negative: ClassVar[bool] = False
 
     amount: DecimalAmount
     unit: str
@@ -103,12 +126,19 @@ class Quantity(BaseModel):
             raise ValueError(f"unit must be one of {', '.join(cls.allowed_units)}")
         return unit
 
+    @field_validator("amount")
+    @classmethod
+    def _check_sign(cls, amount: Decimal) -> Decimal:
+        return _non_negative(amount) if cls.non_negative else amount
+
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         schema = handler(core_schema)
-        target = handler.resolve_ref_schema(schema)
+        props = handler.resolve_ref_schema(schema)["properties"]
         if cls.allowed_units:
-            target["properties"]["unit"]["enum"] = list(cls.allowed_units)
+            props["unit"] = {**props["unit"], "enum": list(cls.allowed_units)}
+        if cls.non_negative:
+            props["amount"] = {**props["amount"], **decimal_schema(NON_NEGATIVE_DECIMAL_PATTERN, ">= 0")}
         return schema
 
 
@@ -122,3 +152,15 @@ class Energy(Quantity):
 
 class Price(Quantity):
     allowed_units: ClassVar[tuple[str, ...]] = ("EUR/MWh",)
+
+
+class NonNegativePower(Power):
+    """A power that cannot be negative (a capacity, a forecast, a limit)."""
+
+    non_negative: ClassVar[bool] = True
+
+
+class NonNegativeEnergy(Energy):
+    """An energy that cannot be negative (a stored energy, a capacity, a buffer)."""
+
+    non_negative: ClassVar[bool] = True

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gridcommons.quantity import DecimalAmount, Energy, Power
+from gridcommons.quantity import DecimalAmount, Energy, NonNegativeAmount, NonNegativeEnergy, NonNegativePower, Power
 from gridcommons.validation import UtcInstant
+
+from ..validation import Efficiency as EfficiencyAmount
 
 
 def _non_negative(value: Decimal) -> Decimal:
@@ -24,22 +26,10 @@ def _efficiency(value: Decimal) -> Decimal:
     return value
 
 
-class SpecPower(Power):
-    @model_validator(mode="after")
-    def _check(self) -> SpecPower:
-        _non_negative(self.amount)
-        return self
-
-
-class SpecEnergy(Energy):
-    @model_validator(mode="after")
-    def _check(self) -> SpecEnergy:
-        _non_negative(self.amount)
-        return self
-
-
-Efficiency = Annotated[DecimalAmount, Field(description="A ratio in (0, 1], number or decimal string.")]
-RampRate = Annotated[DecimalAmount, Field(description="MW per minute (>= 0), number or decimal string.")]
+SpecPower = NonNegativePower
+SpecEnergy = NonNegativeEnergy
+Efficiency = Annotated[EfficiencyAmount, Field(description="A ratio in (0, 1], number or decimal string.")]
+RampRate = Annotated[NonNegativeAmount, Field(description="MW per minute (>= 0), number or decimal string.")]
 
 # Spec fields (besides the key and valid_to) -> "power" | "energy" | "ratio" | "text".
 SPEC_FIELDS: dict[str, str] = {
