@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
+from pydantic.json_schema import SkipJsonSchema
 
 from gridcommons.db import SessionDep
 from gridcommons.openapi_links import Link, links
@@ -15,6 +16,7 @@ from . import service
 from .schemas import (
     CreateSiteInverterRequest,
     CreateSiteRequest,
+    ExpandOption,
     PatchSiteInverterRequest,
     PatchSiteRequest,
     PutSiteInverterLimitsRequest,
@@ -82,11 +84,12 @@ async def list_sites(
         str | None, Query(max_length=128, description="Only sites with an inverter serving this asset.")
     ] = None,
     expand: Annotated[
-        str | None,
+        str | SkipJsonSchema[None],
         Query(
             max_length=200,
             description="Comma-separated; `assets` embeds each inverter's asset master records "
             "(inverters are always embedded).",
+            json_schema_extra={"enum": [o.value for o in ExpandOption]},
         ),
     ] = None,
 ) -> SiteListResponse:
