@@ -90,3 +90,41 @@ def test_merge_follows_renamed_operation_ids_and_drops_dangling_links() -> None:
     assert deal_links["GetThing"]["operationId"] != "get_thing"
     # The target of "Hidden" is not published by the route table: the link is dropped, not left dangling.
     assert "Hidden" not in asset_links and "Hidden" not in deal_links
+
+
+def test_renamed_components_get_their_own_title() -> None:
+    """Two services' different ``Part`` schemas: the renamed one must not keep the title ``Part`` (SDK
+    generators name classes by title and drop duplicates)."""
+    from fastapi import FastAPI
+
+    from gateway.edge.openapi import OpenAPIMerger
+    from gateway.edge.proxy import EdgeState
+    from gateway.edge.ratelimit import TokenBuckets
+    from gateway.edge.routes import ROUTES, RouteTable
+
+    table = RouteTable(ROUTES)
+    merger = OpenAPIMerger(FastAPI(), EdgeState(table, TokenBuckets(10)), table, ttl=60)
+
+    def svc(path: str, kind: str) -> dict[str, Any]:
+        ref = {"$ref": "#/components/schemas/Part"}
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": "s", "version": "1"},
+            "paths": {
+                path: {
+                    "get": {
+                        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": ref}}}}
+                    }
+                }
+            },
+            "components": {"schemas": {"Part": {"title": "Part", "type": kind}}},
+        }
+
+    merger._service_docs = {
+        "asset-service": svc("/api/assets/x", "string"),
+        "deal-service": svc("/api/staff/deal/x", "integer"),
+    }
+    schemas = merger.merge()["components"]["schemas"]
+    assert schemas["Part"]["title"] == "Part" and schemas["DealServicePart"]["title"] == "DealServicePart"
+    titles = [s.get("title") for s in schemas.values()]
+    assert len(titles) == len(set(titles))

@@ -183,7 +183,11 @@ class OpenAPIMerger:
             comps = doc.get("components") or {}
         for kind in COMPONENT_KINDS:
             for name, value in (comps.get(kind) or {}).items():
-                merged["components"][kind][renames.get((kind, name), name)] = value
+                new_name = renames.get((kind, name), name)
+                if new_name != name and kind == "schemas" and isinstance(value, dict) and "title" in value:
+                    # SDK generators name classes by title: a renamed schema must not keep the other's.
+                    value = {**value, "title": new_name}
+                merged["components"][kind][new_name] = value
         for name, scheme in (comps.get("securitySchemes") or {}).items():
             merged["components"].setdefault("securitySchemes", {}).setdefault(name, scheme)
         known_tags = {t["name"] for t in merged["tags"]}
