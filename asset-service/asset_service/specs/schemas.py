@@ -26,8 +26,6 @@ def _efficiency(value: Decimal) -> Decimal:
     return value
 
 
-SpecPower = NonNegativePower
-SpecEnergy = NonNegativeEnergy
 Efficiency = Annotated[EfficiencyAmount, Field(description="A ratio in (0, 1], number or decimal string.")]
 RampRate = Annotated[NonNegativeAmount, Field(description="MW per minute (>= 0), number or decimal string.")]
 
@@ -62,17 +60,17 @@ class UpsertSpecRequest(BaseModel):
         description="End of the version (exclusive). Omitted or null: open-ended for a new version (BESS; "
         "a newer version closes it), unchanged on re-submission of an existing version.",
     )
-    rated_power: SpecPower | None = None
-    grid_connection_max_power: SpecPower | None = None
-    max_capacity: SpecEnergy | None = None
+    rated_power: NonNegativePower | None = None
+    grid_connection_max_power: NonNegativePower | None = None
+    max_capacity: NonNegativeEnergy | None = None
     ramp_rate: RampRate | None = None
     ramp_type: str | None = Field(default=None, min_length=1, max_length=64)
     charge_efficiency: Efficiency | None = None
     discharge_efficiency: Efficiency | None = None
-    daily_cycle_energy_limit: SpecEnergy | None = None
-    prequalified_fcr: SpecPower | None = None
-    prequalified_afrr_charge: SpecPower | None = None
-    prequalified_afrr_discharge: SpecPower | None = None
+    daily_cycle_energy_limit: NonNegativeEnergy | None = None
+    prequalified_fcr: NonNegativePower | None = None
+    prequalified_afrr_charge: NonNegativePower | None = None
+    prequalified_afrr_discharge: NonNegativePower | None = None
 
     @model_validator(mode="after")
     def _check(self) -> UpsertSpecRequest:
