@@ -4,6 +4,7 @@
   distinct ids of 1..128 characters without NUL (otherwise 422 at ``["query", "asset_ids"]``).
 - ``AssetIdPath``: an asset id in the path (1..128 characters, no NUL).
 - ``ASSET_ID_MAX`` / ``ASSET_ID_PATTERN``: the same rule for body fields.
+- ``Efficiency``: a decimal ratio in (0, 1] (the models check the range; the schema says it as a pattern).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path
+from pydantic import WithJsonSchema
 
+from gridcommons.quantity import DecimalAmount, decimal_schema
 from gridcommons.validation import ids_query
 
 MAX_ASSET_IDS = 1000
@@ -22,4 +25,6 @@ AssetIdsQuery = Annotated[
     list[str],
     Depends(ids_query("asset_ids", noun="asset id", max_count=MAX_ASSET_IDS, max_length=ASSET_ID_MAX)),
 ]
+EFFICIENCY_PATTERN = r"^(0\.(?=[0-9]*[1-9])[0-9]{1,18}|1(\.0{1,18})?)$"
+Efficiency = Annotated[DecimalAmount, WithJsonSchema(decimal_schema(EFFICIENCY_PATTERN, "a ratio in (0, 1]"))]
 AssetIdPath = Annotated[str, Path(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)]

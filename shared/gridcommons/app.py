@@ -21,6 +21,7 @@ from .errors import NotFound, install_error_handlers
 from .identity import INTERNAL_IDENTITY_HEADER, Identity, IdentityVerifier
 from .kafka import broker_reachable
 from .observability import RequestContextMiddleware, configure_logging, metrics_payload
+from .openapi_links import resolve_links
 from .settings import ServiceSettings
 from .worker import Worker, run_workers
 
@@ -90,6 +91,7 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     app.include_router(ops_router(settings))
+    install_openapi(app)
     return app
 
 
@@ -130,6 +132,24 @@ class OpsAccess:
             except Exception:
                 pass
         raise NotFound("Not Found")
+
+
+def install_openapi(app: FastAPI) -> None:
+    """The app's OpenAPI document with its declared links resolved to operation ids (``openapi_links``).
+
+    FastAPI keeps separate request and response schemas (a model whose two JSON schemas differ becomes
+    ``<Name>-Input`` / ``<Name>-Output``, both titled ``<Name>``, which SDK generators reject as
+    duplicates); the kernel's wire types (``quantity``) have one schema for both, and
+    ``tests/kernel/test_openapi_links.py`` keeps every service free of such pairs.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = resolve_links(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def ops_router(settings: ServiceSettings, *, docs: bool = True) -> APIRouter:

@@ -1,11 +1,28 @@
-"""Quantities: ``{"amount": "<decimal string>", "unit": "MW"}`` on the wire, NUMERIC in the database."""
+"""Quantities: ``{"amount": "<decimal string>", "unit": "MW"}`` on the wire, NUMERIC in the database.
+
+One JSON schema for requests and responses: an amount is documented as a decimal string
+(``DECIMAL_PATTERN``; a JSON number is still accepted on input), a unit as the enum of the
+subclass's ``allowed_units``. So FastAPI never splits a quantity into ``Power-Input`` and
+``Power-Output`` components with the same title (which SDK generators refuse as duplicates).
+"""
 
 from __future__ import annotations
 
 from decimal import Context, Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 MAX_INTEGER_DIGITS = 20
 MAX_FRACTION_DIGITS = 18
@@ -53,14 +70,51 @@ def format_decimal(d: Decimal) -> str:
     return text
 
 
-DecimalAmount = Annotated[Decimal, BeforeValidator(_to_decimal), PlainSerializer(format_decimal, return_type=str)]
+# What responses carry (``format_decimal``): plain notation, at most 20 integer and 18 fraction digits.
+DECIMAL_PATTERN = rf"^-?[0-9]{{1,{MAX_INTEGER_DIGITS}}}(\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?$"
+NON_NEGATIVE_DECIMAL_PATTERN = DECIMAL_PATTERN.replace("^-?", "^", 1)
+_DECIMAL_TEXT = "A decimal number as a string in plain notation (a JSON number is also accepted on input)"
+
+
+def decimal_schema(pattern: str = DECIMAL_PATTERN, rule: str = "") -> dict[str, Any]:
+    """The JSON schema of a decimal amount (a string matching ``pattern``; ``rule`` is added to the text)."""
+    return {
+        "type": "string",
+        "pattern": pattern,
+        "description": f"{_DECIMAL_TEXT}{'; ' + rule if rule else ''}.",
+        "examples": ["12.5"],
+    }
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
+DecimalAmount = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    PlainSerializer(format_decimal, return_type=str),
+    # The same schema in validation and serialization mode (see the module docstring).
+    WithJsonSchema(decimal_schema()),
+]
+NonNegativeAmount = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    AfterValidator(_non_negative),
+    PlainSerializer(format_decimal, return_type=str),
+    WithJsonSchema(decimal_schema(NON_NEGATIVE_DECIMAL_PATTERN, ">= 0")),
+]
 
 
 class Quantity(BaseModel):
-    """An amount with its unit. Subclasses restrict the unit (``allowed_units``)."""
+    """An amount with its unit. Subclasses restrict the unit (``allowed_units``) and may refuse negative
+    amounts (``non_negative``: the schema's pattern has no sign, a negative amount is a 422)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     allowed_units: ClassVar[tuple[str, ...]] = ()
+    non_negative: ClassVar[bool] = False
 
     amount: DecimalAmount
     unit: str
@@ -71,6 +125,21 @@ class Quantity(BaseModel):
         if cls.allowed_units and unit not in cls.allowed_units:
             raise ValueError(f"unit must be one of {', '.join(cls.allowed_units)}")
         return unit
+
+    @field_validator("amount")
+    @classmethod
+    def _check_sign(cls, amount: Decimal) -> Decimal:
+        return _non_negative(amount) if cls.non_negative else amount
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        props = handler.resolve_ref_schema(schema)["properties"]
+        if cls.allowed_units:
+            props["unit"] = {**props["unit"], "enum": list(cls.allowed_units)}
+        if cls.non_negative:
+            props["amount"] = {**props["amount"], **decimal_schema(NON_NEGATIVE_DECIMAL_PATTERN, ">= 0")}
+        return schema
 
 
 class Power(Quantity):
@@ -83,3 +152,15 @@ class Energy(Quantity):
 
 class Price(Quantity):
     allowed_units: ClassVar[tuple[str, ...]] = ("EUR/MWh",)
+
+
+class NonNegativePower(Power):
+    """A power that cannot be negative (a capacity, a forecast, a limit)."""
+
+    non_negative: ClassVar[bool] = True
+
+
+class NonNegativeEnergy(Energy):
+    """An energy that cannot be negative (a stored energy, a capacity, a buffer)."""
+
+    non_negative: ClassVar[bool] = True

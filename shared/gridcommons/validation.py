@@ -91,6 +91,10 @@ def split_csv(values: Iterable[str]) -> list[str]:
     return list(out)
 
 
+# One value of an id-list query parameter: at least one id (not only commas or blanks), no NUL.
+ID_LIST_ITEM_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": r"^[^\x00]*[^,\s\x00][^\x00]*$"}
+
+
 def ids_query(name: str, *, noun: str, max_count: int, max_length: int) -> Callable[..., list[str]]:
     """A FastAPI dependency for the required query parameter ``name``: one or more ids, repeated and/or
     comma-separated. After ``split_csv`` it needs at least one and at most ``max_count`` distinct ids, each
@@ -117,6 +121,7 @@ def ids_query(name: str, *, noun: str, max_count: int, max_length: int) -> Calla
     query = Query(
         alias=name,
         min_length=1,
+        json_schema_extra={"items": ID_LIST_ITEM_SCHEMA},
         description=f"One or more {noun}s: repeat the parameter (`{name}=A&{name}=B`) or separate them with "
         f"commas (`{name}=A,B`); at most {max_count} distinct ids.",
     )

@@ -111,6 +111,29 @@ async def test_same_key_is_a_partial_update(asset_client: httpx.AsyncClient, int
     assert len(got) == 1 and got[0]["rated_power"]["amount"] == "6"
 
 
+async def test_resubmitting_a_closed_bess_version_with_null_valid_to_keeps_its_end(
+    asset_client: httpx.AsyncClient, internal_headers, company_id: int
+) -> None:
+    """``valid_to: null`` on an existing key is ``valid_to`` omitted: the closed version keeps its end."""
+    op = internal_headers(company_id, "operator")
+    asset = await make_asset(asset_client, op)
+    assert (await put(asset_client, op, asset_id=asset, valid_from=iso(T0), rated_power=mw(5))).status_code == 200
+    r = await put(asset_client, op, asset_id=asset, valid_from=iso(T0 + DAY), valid_to=None, rated_power=mw(6))
+    assert r.status_code == 200 and r.json()["valid_to"] is None
+    # A client that serialises every field corrects the closed first version.
+    r = await put(
+        asset_client, op, asset_id=asset, valid_from=iso(T0), valid_to=None, rated_power=mw(7), ramp_type=None
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["valid_to"] == iso(T0 + DAY) and r.json()["rated_power"]["amount"] == "7"
+    # The active version re-submitted the same way stays open-ended.
+    r = await put(asset_client, op, asset_id=asset, valid_from=iso(T0 + DAY), valid_to=None, rated_power=mw(8))
+    assert r.status_code == 200 and r.json()["valid_to"] is None
+    got = (await read(asset_client, op, asset_ids=asset)).json()["specs"]
+    assert windows(got) == [(iso(T0 + DAY), None), (iso(T0), iso(T0 + DAY))]
+    assert [s["rated_power"]["amount"] for s in got] == ["8", "7"]
+
+
 async def test_vbat_windows_and_overlaps(asset_client: httpx.AsyncClient, internal_headers, company_id: int) -> None:
     op = internal_headers(company_id, "operator")
     asset = await make_asset(asset_client, op, "VBAT")

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from gridcommons.db import SessionDep
+from gridcommons.openapi_links import Link, links
 from gridcommons.pagination import PageParams
 
 from ..roles import Reader, Writer
@@ -34,7 +35,23 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=AssetResponse)
+_ASSET = "/api/assets/{asset_id}"
+# Where a created asset's id flows (OpenAPI links of POST /api/assets).
+ASSET_LINKS = links(
+    201,
+    GetAsset=Link("GET", _ASSET, asset_id="$response.body#/id"),
+    PatchAsset=Link("PATCH", _ASSET, asset_id="$response.body#/id"),
+    DeleteAsset=Link("DELETE", _ASSET, asset_id="$response.body#/id"),
+    **{
+        f"{action.name.title().replace('_', '')}Asset": Link(
+            "POST", f"{_ASSET}/actions/{action.value}", asset_id="$response.body#/id"
+        )
+        for action in LifecycleAction
+    },
+)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AssetResponse, openapi_extra=ASSET_LINKS)
 async def create_asset(body: CreateAssetRequest, session: SessionDep, who: Writer) -> AssetResponse:
     """Create a new asset master record (lifecycle DRAFT, system-generated id)."""
     assert who.company_id is not None

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from gridcommons.validation import Text
 
@@ -125,10 +126,11 @@ class PatchAssetRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Text | None = Field(default=None, min_length=1, max_length=255)
-    type: AssetType | None = None
+    # ``SkipJsonSchema[None]``: the schema does not offer null where the server refuses it.
+    name: Text | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=255)
+    type: AssetType | SkipJsonSchema[None] = None
     go_live_date: date | None = None
-    provider: Provider | None = None
+    provider: Provider | SkipJsonSchema[None] = None
 
     @model_validator(mode="before")
     @classmethod

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gridcommons.quantity import DecimalAmount, Power
+from gridcommons.quantity import DecimalAmount, NonNegativePower, Power
 from gridcommons.validation import UtcInstant
 
 from ..periods import check_quarter_period, describe_duplicates, duplicates
@@ -30,20 +30,13 @@ class ForecastIn(BaseModel):
     asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
     start_time: UtcInstant = Field(description="Start of the 15-minute period (quarter-aligned).")
     end_time: UtcInstant = Field(description="End of the period, exactly start_time + 15 minutes.")
-    generation: Power = Field(description="Forecasted generation in the period (MW, >= 0).")
-    consumption: Power = Field(description="Forecasted consumption in the period (MW, >= 0).")
+    generation: NonNegativePower = Field(description="Forecasted generation in the period (MW, >= 0).")
+    consumption: NonNegativePower = Field(description="Forecasted consumption in the period (MW, >= 0).")
     import_from_grid_fee: DecimalAmount | None = Field(
         default=None, description="Fee for importing from the grid in the period, EUR/MWh (plain number)."
     )
 
     _no_delivery_day = model_validator(mode="before")(reject_delivery_day)
-
-    @field_validator("generation", "consumption")
-    @classmethod
-    def _non_negative(cls, v: Power) -> Power:
-        if v.amount < 0:
-            raise ValueError("must be >= 0")
-        return v
 
     @model_validator(mode="after")
     def _period(self) -> ForecastIn:

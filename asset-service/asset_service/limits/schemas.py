@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gridcommons.quantity import Energy, Power
 from gridcommons.timeutil import is_quarter_aligned
-from gridcommons.validation import EARLIEST, UtcInstant
+from gridcommons.validation import EARLIEST, ID_LIST_ITEM_SCHEMA, UtcInstant
 
 QUARTER = timedelta(minutes=15)
 DAY = timedelta(days=1)
@@ -289,7 +289,10 @@ class LimitsQuery(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     asset_ids: list[str] = Field(
-        min_length=1, max_length=MAX_QUERY_ASSETS, description="Comma-separated or repeated; non-empty."
+        min_length=1,
+        max_length=MAX_QUERY_ASSETS,
+        description="Comma-separated or repeated; non-empty.",
+        json_schema_extra={"items": ID_LIST_ITEM_SCHEMA},
     )
     from_: UtcInstant = Field(alias="from", description="Inclusive lower bound on start_time.")
     to: UtcInstant = Field(description="Exclusive upper bound on start_time.")

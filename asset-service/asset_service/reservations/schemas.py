@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gridcommons.quantity import Energy, Power
+from gridcommons.quantity import Energy, NonNegativeEnergy, Power
 from gridcommons.validation import UtcInstant
 
 from ..forecasts.schemas import reject_delivery_day
@@ -44,17 +44,10 @@ class ReservationIn(BaseModel):
     source: ReservationSource
     power: Power = Field(description="Net power position, MW (positive = discharge/sell, negative = charge/buy).")
     energy_change: Energy = Field(description="Change of stored energy the position causes, MWh (signed).")
-    energy_buffer_low: Energy = Field(description="Energy to keep in reserve below, MWh (>= 0).")
-    energy_buffer_high: Energy = Field(description="Energy headroom to keep in reserve above, MWh (>= 0).")
+    energy_buffer_low: NonNegativeEnergy = Field(description="Energy to keep in reserve below, MWh (>= 0).")
+    energy_buffer_high: NonNegativeEnergy = Field(description="Energy headroom to keep in reserve above, MWh (>= 0).")
 
     _no_delivery_day = model_validator(mode="before")(reject_delivery_day)
-
-    @field_validator("energy_buffer_low", "energy_buffer_high")
-    @classmethod
-    def _non_negative(cls, v: Energy) -> Energy:
-        if v.amount < 0:
-            raise ValueError("must be >= 0")
-        return v
 
     @model_validator(mode="after")
     def _period(self) -> ReservationIn:

@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
+from pydantic.json_schema import SkipJsonSchema
 
 from gridcommons.db import SessionDep
+from gridcommons.openapi_links import Link, links
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
 
@@ -14,6 +16,7 @@ from . import service
 from .schemas import (
     CreateSiteInverterRequest,
     CreateSiteRequest,
+    ExpandOption,
     PatchSiteInverterRequest,
     PatchSiteRequest,
     PutSiteInverterLimitsRequest,
@@ -37,7 +40,33 @@ NO_SITE: dict[int | str, dict[str, Any]] = {404: {"description": "No such site i
 NO_INVERTER: dict[int | str, dict[str, Any]] = {404: {"description": "No such site or inverter in this company"}}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=SiteResponse)
+_SITE = "/api/sites/{site_id}"
+_INVERTER = "/api/sites/{site_id}/inverters/{inverter_id}"
+_SITE_ID = "$response.body#/id"
+# Where a created site's id flows (OpenAPI links of POST /api/sites).
+SITE_LINKS = links(
+    201,
+    GetSite=Link("GET", _SITE, site_id=_SITE_ID),
+    PatchSite=Link("PATCH", _SITE, site_id=_SITE_ID),
+    DeleteSite=Link("DELETE", _SITE, site_id=_SITE_ID),
+    PutSiteLimits=Link("PUT", f"{_SITE}/limits", site_id=_SITE_ID),
+    GetSiteLimits=Link("GET", f"{_SITE}/limits", site_id=_SITE_ID),
+    ListInverters=Link("GET", f"{_SITE}/inverters", site_id=_SITE_ID),
+    CreateInverter=Link("POST", f"{_SITE}/inverters", site_id=_SITE_ID),
+)
+# Where a created inverter's ids flow (POST /api/sites/{site_id}/inverters).
+_INV = {"site_id": "$response.body#/site_id", "inverter_id": "$response.body#/id"}
+INVERTER_LINKS = links(
+    201,
+    GetInverter=Link("GET", _INVERTER, **_INV),
+    PatchInverter=Link("PATCH", _INVERTER, **_INV),
+    DeleteInverter=Link("DELETE", _INVERTER, **_INV),
+    PutInverterLimits=Link("PUT", f"{_INVERTER}/limits", **_INV),
+    GetInverterLimits=Link("GET", f"{_INVERTER}/limits", **_INV),
+)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SiteResponse, openapi_extra=SITE_LINKS)
 async def create_site(body: CreateSiteRequest, session: SessionDep, who: Writer) -> SiteResponse:
     """Create a new site record with a system-generated id (e.g. DE_AMPN_IMMST_SITE_1)."""
     assert who.company_id is not None
@@ -55,11 +84,12 @@ async def list_sites(
         str | None, Query(max_length=128, description="Only sites with an inverter serving this asset.")
     ] = None,
     expand: Annotated[
-        str | None,
+        str | SkipJsonSchema[None],
         Query(
             max_length=200,
             description="Comma-separated; `assets` embeds each inverter's asset master records "
             "(inverters are always embedded).",
+            json_schema_extra={"enum": [o.value for o in ExpandOption]},
         ),
     ] = None,
 ) -> SiteListResponse:
@@ -125,7 +155,11 @@ async def list_inverters(site_id: SiteId, session: SessionDep, who: Reader) -> l
 
 
 @router.post(
-    "/{site_id}/inverters", status_code=status.HTTP_201_CREATED, response_model=SiteInverterResponse, responses=NO_SITE
+    "/{site_id}/inverters",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SiteInverterResponse,
+    responses=NO_SITE,
+    openapi_extra=INVERTER_LINKS,
 )
 async def create_inverter(
     site_id: SiteId, body: CreateSiteInverterRequest, session: SessionDep, who: Writer

@@ -9,11 +9,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gridcommons.quantity import DecimalAmount, Power, Price
+from gridcommons.quantity import DecimalAmount, NonNegativePower, Power, Price
 from gridcommons.timeutil import QUARTER_HOUR, is_quarter_aligned
 from gridcommons.validation import UtcInstant
 
 from ..assets.schemas import REGION_AREAS, AssetResponse, DeliveryArea, Region
+from ..validation import ASSET_ID_MAX, Efficiency
 
 IMMUTABLE_SITE_FIELDS = ("code", "region", "delivery_area")
 # One request may expand into at most this many quarter-hour rows (a leap year has 35,136).
@@ -140,6 +141,11 @@ class SiteListResponse(BaseModel):
 
 
 AssetIdList = list[str]
+# What _check_asset_ids enforces, in the schema: distinct ids of 1..128 characters.
+ASSET_IDS_SCHEMA: dict[str, Any] = {
+    "uniqueItems": True,
+    "items": {"type": "string", "minLength": 1, "maxLength": ASSET_ID_MAX},
+}
 
 
 def _check_asset_ids(ids: list[str]) -> None:
@@ -154,10 +160,10 @@ def _check_asset_ids(ids: list[str]) -> None:
 class CreateSiteInverterRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rated_power: Power
-    charge_efficiency: DecimalAmount
-    discharge_efficiency: DecimalAmount
-    asset_ids: list[str] = Field(min_length=1, max_length=100)
+    rated_power: NonNegativePower = Field(description="MW, > 0.")
+    charge_efficiency: Efficiency
+    discharge_efficiency: Efficiency
+    asset_ids: list[str] = Field(min_length=1, max_length=100, json_schema_extra=ASSET_IDS_SCHEMA)
 
     @model_validator(mode="after")
     def _check(self) -> CreateSiteInverterRequest:
@@ -173,10 +179,10 @@ class PatchSiteInverterRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rated_power: Power | None = None
-    charge_efficiency: DecimalAmount | None = None
-    discharge_efficiency: DecimalAmount | None = None
-    asset_ids: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    rated_power: NonNegativePower | None = Field(default=None, description="MW, > 0.")
+    charge_efficiency: Efficiency | None = None
+    discharge_efficiency: Efficiency | None = None
+    asset_ids: list[str] | None = Field(default=None, min_length=1, max_length=100, json_schema_extra=ASSET_IDS_SCHEMA)
 
     @model_validator(mode="after")
     def _check(self) -> PatchSiteInverterRequest:
@@ -196,8 +202,8 @@ class SiteLimitPeriodIn(BaseModel):
 
     start_time: UtcInstant
     end_time: UtcInstant
-    max_import_from_grid: Power | None = None
-    max_export_to_grid: Power | None = None
+    max_import_from_grid: NonNegativePower | None = None
+    max_export_to_grid: NonNegativePower | None = None
 
     @model_validator(mode="after")
     def _check(self) -> SiteLimitPeriodIn:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gridcommons.quantity import Energy
+from gridcommons.quantity import Energy, NonNegativeEnergy
 from gridcommons.validation import UtcInstant
 
 from ..periods import describe_duplicates, duplicates
@@ -30,15 +30,10 @@ class StateSnapshotIn(BaseModel):
 
     asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
     effective_at: UtcInstant = Field(description="Instant the stored energy was observed.")
-    stored_energy: Energy = Field(description="Energy stored in the asset at effective_at (state of energy), MWh.")
+    stored_energy: NonNegativeEnergy = Field(
+        description="Energy stored in the asset at effective_at (state of energy), MWh (>= 0)."
+    )
     reading_quality: ReadingQuality = ReadingQuality.VALID
-
-    @field_validator("stored_energy")
-    @classmethod
-    def _non_negative(cls, v: Energy) -> Energy:
-        if v.amount < 0:
-            raise ValueError("stored energy must be >= 0")
-        return v
 
 
 class UpsertStateSnapshotsRequest(BaseModel):

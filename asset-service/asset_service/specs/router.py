@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
+from gridcommons.openapi_links import Link, links
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
 
@@ -18,7 +19,14 @@ router = APIRouter(prefix="/api/specs", tags=["specs"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such asset in this company"}}
 
 
-@router.put("", response_model=SpecResponse, responses=NOT_FOUND)
+SPEC_LINKS = links(
+    200,
+    ListSpecs=Link("GET", "/api/specs", asset_ids="$response.body#/asset_id"),
+    GetAsset=Link("GET", "/api/assets/{asset_id}", asset_id="$response.body#/asset_id"),
+)
+
+
+@router.put("", response_model=SpecResponse, responses=NOT_FOUND, openapi_extra=SPEC_LINKS)
 async def upsert_spec(body: UpsertSpecRequest, session: SessionDep, who: Writer) -> SpecResponse:
     """Upsert a versioned technical spec for one asset.
 

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gridcommons.quantity import DecimalAmount, Energy, Power
+from gridcommons.quantity import DecimalAmount, Energy, NonNegativeAmount, NonNegativeEnergy, NonNegativePower, Power
 from gridcommons.validation import UtcInstant
+
+from ..validation import Efficiency as EfficiencyAmount
 
 
 def _non_negative(value: Decimal) -> Decimal:
@@ -24,22 +26,8 @@ def _efficiency(value: Decimal) -> Decimal:
     return value
 
 
-class SpecPower(Power):
-    @model_validator(mode="after")
-    def _check(self) -> SpecPower:
-        _non_negative(self.amount)
-        return self
-
-
-class SpecEnergy(Energy):
-    @model_validator(mode="after")
-    def _check(self) -> SpecEnergy:
-        _non_negative(self.amount)
-        return self
-
-
-Efficiency = Annotated[DecimalAmount, Field(description="A ratio in (0, 1], number or decimal string.")]
-RampRate = Annotated[DecimalAmount, Field(description="MW per minute (>= 0), number or decimal string.")]
+Efficiency = Annotated[EfficiencyAmount, Field(description="A ratio in (0, 1], number or decimal string.")]
+RampRate = Annotated[NonNegativeAmount, Field(description="MW per minute (>= 0), number or decimal string.")]
 
 # Spec fields (besides the key and valid_to) -> "power" | "energy" | "ratio" | "text".
 SPEC_FIELDS: dict[str, str] = {
@@ -59,24 +47,30 @@ SPEC_FIELDS: dict[str, str] = {
 
 class UpsertSpecRequest(BaseModel):
     """A spec version. Omitted fields keep their stored value on re-submission of the same key;
-    an explicit null clears it."""
+    an explicit null clears it, except ``valid_to``: null there is the same as omitted (the system
+    manages the end of a BESS version: a newer version closes it), so a client that always
+    serialises nulls can still correct a closed version."""
 
     model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(min_length=1, max_length=128)
     valid_from: UtcInstant
-    valid_to: UtcInstant | None = None
-    rated_power: SpecPower | None = None
-    grid_connection_max_power: SpecPower | None = None
-    max_capacity: SpecEnergy | None = None
+    valid_to: UtcInstant | None = Field(
+        default=None,
+        description="End of the version (exclusive). Omitted or null: open-ended for a new version (BESS; "
+        "a newer version closes it), unchanged on re-submission of an existing version.",
+    )
+    rated_power: NonNegativePower | None = None
+    grid_connection_max_power: NonNegativePower | None = None
+    max_capacity: NonNegativeEnergy | None = None
     ramp_rate: RampRate | None = None
     ramp_type: str | None = Field(default=None, min_length=1, max_length=64)
     charge_efficiency: Efficiency | None = None
     discharge_efficiency: Efficiency | None = None
-    daily_cycle_energy_limit: SpecEnergy | None = None
-    prequalified_fcr: SpecPower | None = None
-    prequalified_afrr_charge: SpecPower | None = None
-    prequalified_afrr_discharge: SpecPower | None = None
+    daily_cycle_energy_limit: NonNegativeEnergy | None = None
+    prequalified_fcr: NonNegativePower | None = None
+    prequalified_afrr_charge: NonNegativePower | None = None
+    prequalified_afrr_discharge: NonNegativePower | None = None
 
     @model_validator(mode="after")
     def _check(self) -> UpsertSpecRequest:
@@ -98,6 +92,8 @@ class UpsertSpecRequest(BaseModel):
         out: dict[str, Any] = {}
         for name in self.model_fields_set - {"asset_id", "valid_from"}:
             value = getattr(self, name)
+            if name == "valid_to" and value is None:
+                continue  # null = omitted: keep the stored end (see the class docstring)
             out[name] = value.amount if isinstance(value, (Power, Energy)) else value
         return out
 

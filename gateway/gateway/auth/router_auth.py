@@ -10,6 +10,7 @@ from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic.json_schema import SkipJsonSchema
 
 from gridcommons.db import SessionDep
 from gridcommons.errors import DomainError
@@ -31,6 +32,8 @@ wellknown = APIRouter(tags=["auth"])
 
 BAD_LOGIN = "Unable to log in with provided credentials."
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# The grants /auth/token answers (any other is a 400 unsupported_grant_type).
+GRANT_TYPES = ("password", "client_credentials", "refresh_token")
 OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": OAuthError, "description": "invalid_request, invalid_grant, unsupported_grant_type"},
     401: {"model": OAuthError, "description": "invalid_client"},
@@ -139,7 +142,10 @@ async def token(
     auth: AuthDep,
     throttle: ThrottleDep,
     address: AddressDep,
-    grant_type: Annotated[str | None, Form(description="password | client_credentials | refresh_token")] = None,
+    grant_type: Annotated[
+        str | SkipJsonSchema[None],
+        Form(description="password | client_credentials | refresh_token", json_schema_extra={"enum": list(GRANT_TYPES)}),
+    ] = None,
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,

@@ -19,7 +19,11 @@ def _email(value: str) -> str:
 
 
 Username = Annotated[str, Field(min_length=1, max_length=150, pattern=USERNAME_PATTERN, examples=["johndoe"])]
-Email = Annotated[str, Field(min_length=3, max_length=254, examples=["johndoe@example.com"]), AfterValidator(_email)]
+Email = Annotated[
+    str,
+    Field(min_length=3, max_length=254, examples=["johndoe@example.com"], json_schema_extra={"format": "email"}),
+    AfterValidator(_email),
+]
 Role = Literal["admin", "operator", "member"]
 
 

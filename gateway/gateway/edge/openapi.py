@@ -163,6 +163,18 @@ class OpenAPIMerger:
         comps["parameters"]["CompanyID"] = COMPANY_PARAM
         schemes = comps.setdefault("securitySchemes", {})
         schemes.update(SECURITY_SCHEMES)
+        # A link to an operation the route table does not publish would dangle: drop it.
+        for item in merged["paths"].values():
+            for key, op in item.items():
+                if key in METHODS:
+                    for response in (op.get("responses") or {}).values():
+                        found = (response or {}).get("links")
+                        if isinstance(found, dict):
+                            dangling = [
+                                n for n, lk in found.items() if "operationId" in lk and lk["operationId"] not in op_ids
+                            ]
+                            for name in dangling:
+                                del found[name]
         merged["components"] = {k: v for k, v in comps.items() if v}
         merged["paths"] = dict(sorted(merged["paths"].items()))
         if not merged["tags"]:
@@ -177,13 +189,19 @@ class OpenAPIMerger:
             comps = doc.get("components") or {}
         for kind in COMPONENT_KINDS:
             for name, value in (comps.get(kind) or {}).items():
-                merged["components"][kind][renames.get((kind, name), name)] = value
+                new_name = renames.get((kind, name), name)
+                if new_name != name and kind == "schemas" and isinstance(value, dict) and "title" in value:
+                    # SDK generators name classes by title: a renamed schema must not keep the other's.
+                    value = {**value, "title": new_name}
+                merged["components"][kind][new_name] = value
         for name, scheme in (comps.get("securitySchemes") or {}).items():
             merged["components"].setdefault("securitySchemes", {}).setdefault(name, scheme)
         known_tags = {t["name"] for t in merged["tags"]}
         for tag in doc.get("tags") or []:
             if tag.get("name") not in known_tags:
                 merged["tags"].append(tag)
+        renamed_ops: dict[str, str] = {}
+        added: list[dict[str, Any]] = []
         for path, item in (doc.get("paths") or {}).items():
             route = self.table.match(path)
             if route is None or route.service != service:
@@ -198,10 +216,18 @@ class OpenAPIMerger:
                     if op_id:
                         if op_id in op_ids:
                             op = {**op, "operationId": f"{_prefix(service or 'gateway')}_{op_id}"}
+                            renamed_ops[op_id] = op["operationId"]
                         op_ids.add(op["operationId"])
+                    added.append(op)
                 kept[key] = op
             if any(k in METHODS for k in kept):
                 merged["paths"][path] = kept
+        if renamed_ops:
+            # Links name their target by operationId: follow this document's renamed operations.
+            for op in added:
+                for link in _links(op):
+                    if link.get("operationId") in renamed_ops:
+                        link["operationId"] = renamed_ops[link["operationId"]]
 
     def _renames(
         self, target: dict[str, dict[str, Any]], comps: dict[str, Any], service: str | None
@@ -263,6 +289,17 @@ def _document_own_errors(op: dict[str, Any]) -> dict[str, Any]:
     for code, spec in extra.items():
         responses.setdefault(code, spec)
     return {**op, "responses": responses}
+
+
+def _links(op: dict[str, Any]) -> list[dict[str, Any]]:
+    """The links of an operation's responses (inline ones; the services declare no link components)."""
+    return [
+        link
+        for response in (op.get("responses") or {}).values()
+        if isinstance(response, dict)
+        for link in (response.get("links") or {}).values()
+        if isinstance(link, dict)
+    ]
 
 
 def _prefix(service: str) -> str:

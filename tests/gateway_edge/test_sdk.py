@@ -1,0 +1,269 @@
+"""An SDK generated from the served merged OpenAPI document (openapi-python-client) works.
+
+The generator must not warn about anything (a warning means a schema or an operation was left out
+of the SDK, e.g. two components with the same title), and a short scenario through the generated
+async client against the running gateway + asset-service gets the typed responses the document
+promises, with ``raise_on_unexpected_status=True`` (an undocumented status is an error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from .conftest import Edge
+
+PACKAGE = "gridcommons_sdk"
+T0 = datetime(2031, 3, 3, tzinfo=UTC)
+Q = timedelta(minutes=15)
+
+
+def _generator() -> Path:
+    exe = Path(sys.executable).parent / "openapi-python-client"
+    assert exe.exists(), "openapi-python-client is not installed (requirements-dev.txt)"
+    return exe
+
+
+async def generate_sdk(doc: dict[str, Any], workdir: Path) -> tuple[int, str]:
+    """Run the generator over ``doc`` with --fail-on-warning; returns (exit code, output)."""
+    spec = workdir / "openapi.json"
+    spec.write_text(json.dumps(doc))
+    config = workdir / "config.yaml"
+    config.write_text(f"project_name_override: {PACKAGE}\npackage_name_override: {PACKAGE}\npost_hooks: []\n")
+    proc = await asyncio.create_subprocess_exec(
+        str(_generator()),
+        "generate",
+        "--path",
+        str(spec),
+        "--meta",
+        "none",
+        "--output-path",
+        str(workdir / PACKAGE),
+        "--config",
+        str(config),
+        "--fail-on-warning",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    return proc.returncode or 0, out.decode("utf-8", "replace")
+
+
+@pytest.fixture
+def sdk_import(tmp_path: Path) -> Iterator[Callable[[str], ModuleType]]:
+    sys.path.insert(0, str(tmp_path))
+
+    def load(name: str) -> ModuleType:
+        return importlib.import_module(f"{PACKAGE}.{name}" if name else PACKAGE)
+
+    try:
+        yield load
+    finally:
+        sys.path.remove(str(tmp_path))
+        for mod in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
+            del sys.modules[mod]
+
+
+async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_import: Any) -> None:
+    r = await edge.client.get("/openapi.json")
+    assert r.status_code == 200
+    code, output = await generate_sdk(r.json(), tmp_path)
+    assert code == 0 and "Warning" not in output and "Unable to" not in output, output
+
+    client_mod = sdk_import("client")
+    m = sdk_import("models")
+    api = {
+        name: sdk_import(f"api.{name}")
+        for name in ("assets", "limits", "state_snapshots", "reservations", "sites", "specs")
+    }
+
+    def op(group: str, prefix: str) -> Callable[..., Awaitable[Any]]:
+        """The async function of the operation named ``prefix`` (FastAPI operation ids are ``<function>_<path>_<method>``)."""
+        pkg = api[group]
+        names = [p.stem for p in Path(pkg.__file__ or "").parent.glob(f"{prefix}_api_*.py")]
+        assert len(names) == 1, (group, prefix, names)
+        fn = importlib.import_module(f"{pkg.__name__}.{names[0]}").asyncio
+        return fn  # type: ignore[no-any-return]
+
+    company = await edge.company()
+    token = await edge.user({company: "operator"})
+    client = client_mod.AuthenticatedClient(base_url=edge.url, token=token, raise_on_unexpected_status=True)
+
+    async def call(group: str, prefix: str, *args: Any, **kwargs: Any) -> Any:
+        fn = op(group, prefix)
+        if "company_id" in inspect.signature(fn).parameters:
+            kwargs["company_id"] = company
+        else:  # the tenant travels as a header however the document declares it
+            kwargs["client"] = client.with_headers({"CompanyID": str(company)})
+        kwargs.setdefault("client", client)
+        return await fn(*args, **kwargs)
+
+    def iso(t: datetime) -> str:
+        return t.isoformat().replace("+00:00", "Z")
+
+    # Assets: create, patch, lifecycle.
+    created = await call(
+        "assets",
+        "create_asset",
+        body=m.CreateAssetRequest.from_dict(
+            {
+                "code": "SDK1",
+                "name": "SDK asset",
+                "type": "BESS",
+                "region": "DE",
+                "delivery_area": "AMPN",
+                "provider": "EBX",
+            }
+        ),
+    )
+    assert isinstance(created, m.AssetResponse), created
+    asset_id = created.id
+    assert asset_id.startswith("DE_AMPN_SDK1_") and created.lifecycle == m.AssetLifecycle.DRAFT
+    patched = await call("assets", "patch_asset", asset_id, body=m.PatchAssetRequest.from_dict({"name": "Renamed"}))
+    assert isinstance(patched, m.AssetResponse) and patched.name == "Renamed" and patched.type_ == m.AssetType.BESS
+    commissioned = await call("assets", "commission_asset", asset_id)
+    assert isinstance(commissioned, m.AssetResponse) and commissioned.lifecycle == m.AssetLifecycle.COMMISSIONING
+    live = await call("assets", "go_live_asset", asset_id)
+    assert isinstance(live, m.AssetResponse) and live.lifecycle == m.AssetLifecycle.LIVE and live.go_live_date
+    got = await call("assets", "get_asset", asset_id)
+    assert isinstance(got, m.AssetResponse) and (got.name, got.lifecycle) == ("Renamed", m.AssetLifecycle.LIVE)
+
+    # Period limits: upsert two quarter hours, read them back with their quantities.
+    written = await call(
+        "limits",
+        "patch_limits",
+        body=m.PatchLimitsRequest.from_dict(
+            {
+                "limits": [
+                    {
+                        "asset_id": asset_id,
+                        "start_time": iso(T0),
+                        "end_time": iso(T0 + 2 * Q),
+                        "source": "OPERATIONS",
+                        "power_charge": {"amount": "5.5", "unit": "MW"},
+                        "energy_high": {"amount": "20", "unit": "MWh"},
+                    }
+                ]
+            }
+        ),
+    )
+    assert isinstance(written, m.PatchLimitsResponse) and written.rows == 2
+    page = await call("limits", "get_limits", asset_ids=[asset_id], from_=T0, to=T0 + 4 * Q)
+    assert isinstance(page, m.LimitsPage) and len(page.limits) == 2
+    first = page.limits[0]
+    assert first.start_time == T0 and first.end_time == T0 + Q
+    assert isinstance(first.computed_limits.power_charge, m.Power)
+    assert (first.computed_limits.power_charge.amount, first.computed_limits.power_charge.unit.value) == ("5.5", "MW")
+    assert first.computed_limits.energy_high.amount == "20" and first.sources[0].source == m.LimitSource.OPERATIONS
+
+    # State snapshots: two readings, the second derives the charged energy.
+    snaps = await call(
+        "state_snapshots",
+        "upsert_state_snapshots",
+        body=m.UpsertStateSnapshotsRequest.from_dict(
+            {
+                "state_snapshots": [
+                    {"asset_id": asset_id, "effective_at": iso(T0), "stored_energy": {"amount": "10", "unit": "MWh"}},
+                    {
+                        "asset_id": asset_id,
+                        "effective_at": iso(T0 + Q),
+                        "stored_energy": {"amount": "12.25", "unit": "MWh"},
+                    },
+                ]
+            }
+        ),
+    )
+    assert isinstance(snaps, m.UpsertStateSnapshotsResponse) and len(snaps.state_snapshots) == 2
+    read = await call("state_snapshots", "read_state_snapshots", asset_ids=[asset_id], from_=T0, to=T0 + 4 * Q)
+    assert isinstance(read, m.StateSnapshotListResponse)
+    by_time = {s.effective_at: s for s in read.state_snapshots}
+    assert by_time[T0 + Q].stored_energy.amount == "12.25" and by_time[T0 + Q].charged_energy.amount == "2.25"
+    assert read.total_charged_energy.amount == "2.25" and read.total_charged_energy.unit.value == "MWh"
+
+    # Reservations.
+    res = await call(
+        "reservations",
+        "upsert_reservations",
+        body=m.UpsertReservationsRequest.from_dict(
+            {
+                "reservations": [
+                    {
+                        "asset_id": asset_id,
+                        "start_time": iso(T0),
+                        "end_time": iso(T0 + Q),
+                        "market": "DA",
+                        "source": "OPTIMISATION",
+                        "power": {"amount": "-3", "unit": "MW"},
+                        "energy_change": {"amount": "0.75", "unit": "MWh"},
+                        "energy_buffer_low": {"amount": "1", "unit": "MWh"},
+                        "energy_buffer_high": {"amount": "2", "unit": "MWh"},
+                    }
+                ]
+            }
+        ),
+    )
+    assert isinstance(res, m.UpsertReservationsResponse) and len(res.reservations) == 1
+    listed = await call("reservations", "list_reservations", asset_ids=[asset_id], from_=T0, to=T0 + Q)
+    assert isinstance(listed, m.ReservationListResponse) and len(listed.reservations) == 1
+    reservation = listed.reservations[0]
+    assert (reservation.market, reservation.power.amount, reservation.energy_change.amount) == ("DA", "-3", "0.75")
+
+    # A technical spec version.
+    spec = await call(
+        "specs",
+        "upsert_spec",
+        body=m.UpsertSpecRequest.from_dict(
+            {"asset_id": asset_id, "valid_from": iso(T0), "rated_power": {"amount": "10", "unit": "MW"}}
+        ),
+    )
+    assert isinstance(spec, m.SpecResponse) and spec.rated_power.amount == "10" and spec.valid_to is None
+
+    # Sites and inverters.
+    site = await call(
+        "sites",
+        "create_site",
+        body=m.CreateSiteRequest.from_dict(
+            {
+                "name": "SDK site",
+                "code": "SDKS",
+                "region": "DE",
+                "delivery_area": "AMPN",
+                "dispatch_mode": {
+                    "name": "PRICE_BASED",
+                    "floor_price": {"amount": "10", "unit": "EUR/MWh"},
+                    "strike_price": {"amount": "90.5", "unit": "EUR/MWh"},
+                },
+            }
+        ),
+    )
+    assert isinstance(site, m.SiteResponse) and site.inverters == []
+    inverter = await call(
+        "sites",
+        "create_inverter",
+        site.id,
+        body=m.CreateSiteInverterRequest.from_dict(
+            {
+                "rated_power": {"amount": "4", "unit": "MW"},
+                "charge_efficiency": "0.95",
+                "discharge_efficiency": 0.9,
+                "asset_ids": [asset_id],
+            }
+        ),
+    )
+    assert isinstance(inverter, m.SiteInverterResponse) and inverter.asset_ids == [asset_id]
+    fetched = await call("sites", "get_site", site.id)
+    assert isinstance(fetched, m.SiteResponse)
+    assert fetched.dispatch_mode.name == m.DispatchModeName.PRICE_BASED
+    assert (fetched.dispatch_mode.floor_price.amount, fetched.dispatch_mode.strike_price.amount) == ("10", "90.5")
+    assert fetched.dispatch_mode.floor_price.unit.value == "EUR/MWh"
+    assert [i.id for i in fetched.inverters] == [inverter.id] and fetched.inverters[0].discharge_efficiency == "0.9"
