@@ -86,7 +86,7 @@ async def test_id_lists_enums_and_formats(edge: Edge) -> None:
         doc,
         doc["paths"]["/auth/token"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"],
     )
-    assert token_form["properties"]["grant_type"]["enum"] == ["password", "client_credentials"]
+    assert token_form["properties"]["grant_type"]["enum"] == ["password", "client_credentials", "refresh_token"]
     register = _schema(
         doc, doc["paths"]["/auth/register"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     )
