@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gridcommons.validation import Text
+from gridcommons.validation import CalendarDate, Text
 
 
 class AssetType(StrEnum):
@@ -127,7 +127,7 @@ class PatchAssetRequest(BaseModel):
 
     name: Text | None = Field(default=None, min_length=1, max_length=255)
     type: AssetType | None = None
-    go_live_date: date | None = None
+    go_live_date: CalendarDate | None = None
     provider: Provider | None = None
 
     @model_validator(mode="before")
