@@ -64,7 +64,8 @@ class Unprocessable(DomainError):
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    # Details are often built from input (ids, names): rendered as safely as a 422's input.
+    return JSONResponse({"detail": json_safe(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
@@ -75,7 +76,9 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if exc.detail is not None else "Error"
-    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    return JSONResponse(
+        {"detail": json_safe(detail)}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
 
 
 _MAX_INT_DIGITS = max(sys.get_int_max_str_digits() or 4300, 640) - 40

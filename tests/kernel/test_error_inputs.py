@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from gridcommons.errors import install_error_handlers, json_safe
+from gridcommons.errors import NotFound, install_error_handlers, json_safe
 from gridcommons.observability import RequestContextMiddleware
 from gridcommons.validation import field_error, unprocessable
 
@@ -41,6 +41,14 @@ def make_app() -> FastAPI:
     @app.post("/any")
     async def take_any(b: Anything) -> dict[str, Any]:
         return {"value": b.value}
+
+    @app.get("/domain")
+    async def domain() -> None:
+        raise NotFound("no asset a\udc80b")
+
+    @app.get("/http")
+    async def http() -> None:
+        raise HTTPException(409, detail={"why": float("nan")})
 
     @app.get("/refuse/{kind}")
     async def refuse(kind: str) -> None:
@@ -153,6 +161,13 @@ async def test_non_json_bodies_and_chunked_bodies(client: httpx.AsyncClient) -> 
     # not JSON at all: the app's own parser answers as before
     r = await client.post("/int", content=b"{nope", headers=JSON)
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "json_invalid"
+
+
+async def test_domain_and_http_details_render_safely(client: httpx.AsyncClient) -> None:
+    r = await client.get("/domain")
+    assert r.status_code == 404 and r.json() == {"detail": "no asset a\\udc80b"}
+    r = await client.get("/http")
+    assert r.status_code == 409 and r.json() == {"detail": {"why": "NaN"}}
 
 
 def test_json_safe_leaves_plain_values_alone() -> None:
