@@ -1,14 +1,30 @@
-"""The error model: FastAPI's 422 body for validation, ``{"detail": "..."}`` otherwise, never a trace."""
+"""The error model: FastAPI's 422 body for validation, ``{"detail": "..."}`` otherwise, never a trace.
+
+- 422 bodies echo the offending ``input``; any value renders safely (non-finite numbers as the strings
+  ``"NaN"`` / ``"Infinity"`` / ``"-Infinity"``, lone surrogates and undecodable bytes escaped).
+- JSON request bodies with numbers that would not be kept as written are refused with 422 before any
+  endpoint runs: ``NaN``, ``Infinity``, ``-Infinity`` (JSON has none; Python's parser accepts them),
+  numbers beyond the float range (``1e400``) or below it (``1e-400``), and non-integer numbers with more
+  significant digits than a double holds (send those as decimal strings). Integers stay exact.
+- Database refusals: data errors (class 22) → 422; integrity errors (class 23) → 409 or 422 (see
+  ``_INTEGRITY``); deadlocks and serialization failures → 409 + ``Retry-After``; anything else → 500.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import sys
+from decimal import Decimal
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("gridcommons.errors")
 
@@ -48,7 +64,8 @@ class Unprocessable(DomainError):
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    # Details are often built from input (ids, names): rendered as safely as a 422's input.
+    return JSONResponse({"detail": json_safe(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
@@ -59,36 +76,123 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if exc.detail is not None else "Error"
-    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    return JSONResponse(
+        {"detail": json_safe(detail)}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
+_MAX_INT_DIGITS = max(sys.get_int_max_str_digits() or 4300, 640) - 40
+
+
+def json_safe(value: Any, _depth: int = 0) -> Any:
+    """``value`` as something ``json.dumps(allow_nan=False)`` and UTF-8 encoding always accept.
+
+    Non-finite floats become ``"NaN"`` / ``"Infinity"`` / ``"-Infinity"``, strings with lone surrogates
+    are escaped (``"\\ud800"``), bytes are decoded with escapes, integers too long to print are described,
+    other objects go through FastAPI's encoder (or ``str``), nesting deeper than 32 levels is elided."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if value.bit_length() > _MAX_INT_DIGITS * 3:  # ~log2(10) > 3: fewer digits than the print limit
+            return f"<integer of about {int(value.bit_length() * 0.30103)} digits>"
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return _safe_text(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if _depth >= 32:
+        return "..."
+    if isinstance(value, dict):
+        return {str(json_safe(k, _depth + 1)): json_safe(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_safe(v, _depth + 1) for v in value]
+    try:
+        from fastapi.encoders import jsonable_encoder
+
+        encoded = jsonable_encoder(value)
+    except Exception:
+        return _safe_text(str(value))
+    if isinstance(encoded, (dict, list)) or encoded is None or isinstance(encoded, (bool, int, float, str)):
+        return json_safe(encoded, _depth + 1)
+    return _safe_text(str(encoded))
+
+
+def _safe_text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    # FastAPI's own body, minus anything that is not JSON-serialisable (e.g. exception objects in ctx).
-    from fastapi.encoders import jsonable_encoder
-
+    # FastAPI's own body; every value (the echoed input above all) rendered safely: exception
+    # objects in ctx as text, NaN/Infinity as strings, lone surrogates escaped.
     errors = []
     for err in exc.errors():
         err = dict(err)
-        if "ctx" in err:
+        if "ctx" in err and isinstance(err["ctx"], dict):
             err["ctx"] = {
                 k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v)) for k, v in err["ctx"].items()
             }
         errors.append(err)
-    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+    return JSONResponse({"detail": json_safe(errors)}, status_code=422)
+
+
+# Integrity errors (SQLSTATE class 23) that reach the handler: a domain rule should have answered first
+# (an unknown id is a 404/422, a duplicate a 409, ...); when a concurrent request slipped between the
+# check and the write, this is the answer. (status, detail) per SQLSTATE; the constraint is not named.
+_INTEGRITY: dict[str, tuple[int, str]] = {
+    "23502": (422, "A required value is missing"),  # not_null_violation
+    "23503": (422, "A referenced resource does not exist (it may have been deleted meanwhile)"),  # foreign_key
+    "23505": (409, "Conflicts with an existing resource"),  # unique_violation
+    "23514": (422, "Invalid input value"),  # check_violation
+    "23P01": (409, "Conflicts with an existing resource (overlap)"),  # exclusion_violation
+    "23001": (409, "The resource is still referenced by other resources"),  # restrict_violation
+}
+_STILL_REFERENCED = (409, "The resource is still referenced by other resources")
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    return str(getattr(exc.orig, "sqlstate", "") or getattr(exc.orig, "pgcode", "") or "")
+
+
+def integrity_answer(exc: DBAPIError) -> tuple[int, str] | None:
+    """(status, detail) for an integrity error (SQLSTATE class 23), None for any other error."""
+    sqlstate = _sqlstate(exc)
+    if not sqlstate.startswith("23"):
+        return None
+    if sqlstate == "23503":
+        # The same SQLSTATE for both directions: a row that references a missing one (insert/update of
+        # the referencing row) or a row still referenced (delete/update of the referenced one, no cascade).
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        detail = str(getattr(cause, "detail", "") or "") or str(exc.orig)
+        if "still referenced" in detail:
+            return _STILL_REFERENCED
+    return _INTEGRITY.get(sqlstate, (409, "Conflicts with the current state of a resource"))
 
 
 async def _database_data_error(request: Request, exc: Exception) -> JSONResponse:
     """PostgreSQL refused a value (SQLSTATE class 22: NUL in text, out-of-range number or date, ...)
-    → 422; a deadlock or serialization failure with a concurrent request → 409 (retry).
+    → 422; an integrity constraint (class 23) → 409/422 (``_INTEGRITY``); a deadlock or serialization
+    failure with a concurrent request → 409 (retry).
 
     Validation at the edge and domain rules should catch these first; this is the safety net that
     keeps them 4xx. Anything else from the database is a server error."""
     assert isinstance(exc, DBAPIError)
-    sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+    sqlstate = _sqlstate(exc)
     if sqlstate.startswith("22"):
         log.info("database refused a value on %s %s: %s", request.method, request.url.path, sqlstate)
         return JSONResponse({"detail": "Invalid input value"}, status_code=422)
+    answer = integrity_answer(exc)
+    if answer is not None:
+        log.info("integrity constraint refused a write on %s %s: %s", request.method, request.url.path, sqlstate)
+        return JSONResponse({"detail": answer[1]}, status_code=answer[0])
     if sqlstate in ("40001", "40P01"):
         # Serialization failure or deadlock with a concurrent request: nothing was written; retry.
         log.info("concurrent request conflict on %s %s: %s", request.method, request.url.path, sqlstate)
@@ -98,9 +202,113 @@ async def _database_data_error(request: Request, exc: Exception) -> JSONResponse
     return await _unhandled(request, exc)
 
 
+# ---------------------------------------------------------------- JSON numbers a double cannot hold
+
+
+class UnsafeJsonNumber(ValueError):
+    """A JSON number that is not kept as written: NaN/Infinity, beyond the float range, or with more
+    significant digits than a binary double holds (it would be rounded silently)."""
+
+    def __init__(self, token: str, reason: str):
+        super().__init__(f"{token}: {reason}")
+        self.token = token
+        self.reason = reason
+
+
+NON_FINITE = "JSON has no NaN or Infinity, and numbers beyond ±1.7976931348623157e308 overflow"
+INEXACT = "more significant digits than a JSON number (IEEE 754 double) keeps: send it as a decimal string"
+
+
+def _refuse_constant(token: str) -> float:
+    raise UnsafeJsonNumber(token, NON_FINITE)
+
+
+def _exact_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise UnsafeJsonNumber(token, NON_FINITE)
+    # repr() is the shortest text that reads back as the same double: equal as decimals means the
+    # number survives as written (1.10, 1e2, 0.30000000000000004), otherwise digits would be lost.
+    if Decimal(token) != Decimal(repr(value)):
+        raise UnsafeJsonNumber(token, INEXACT)
+    return value
+
+
+def strict_json_loads(data: str | bytes) -> Any:
+    """``json.loads`` that refuses (``UnsafeJsonNumber``, a ValueError) NaN, Infinity, -Infinity, numbers
+    beyond the float range and non-integer numbers a double cannot hold as written; integers stay exact.
+    Other errors as ``json.loads`` raises them."""
+    return json.loads(data, parse_constant=_refuse_constant, parse_float=_exact_float)
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
+    return False
+
+
+class FiniteJsonMiddleware:
+    """Refuses (422, FastAPI's ``json_invalid`` shape) a JSON request body with a number that would not
+    be kept as written (``strict_json_loads``).
+
+    Pure ASGI: reads the body of a request whose content type is JSON (the body-size limit of the
+    outer ``RequestContextMiddleware`` still applies), parses it once with ``strict_json_loads`` and
+    replays it to the app unchanged; a body that is not valid JSON passes on (the app answers it)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # disconnect: let the app see it
+                await self.app(scope, _replay([], message, receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body:
+            try:
+                strict_json_loads(body)
+            except UnsafeJsonNumber as exc:
+                error = {
+                    "type": "json_invalid",
+                    "loc": ["body"],
+                    "msg": f"JSON number {exc.token[:64]} refused: {exc.reason}",
+                    "input": exc.token[:64],
+                    "ctx": {"error": exc.reason},
+                }
+                await JSONResponse({"detail": [error]}, status_code=422)(scope, receive, send)
+                return
+            except (ValueError, RecursionError):
+                pass  # not JSON (or not UTF-8, or nested too deep): the app's own parser answers
+        await self.app(scope, _replay([body], None, receive), send)
+
+
+def _replay(bodies: list[bytes], then: Message | None, receive: Receive) -> Receive:
+    pending: list[Message] = [{"type": "http.request", "body": b, "more_body": False} for b in bodies]
+    if then is not None:
+        pending.append(then)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DBAPIError, _database_data_error)
     app.add_exception_handler(Exception, _unhandled)
+    app.add_middleware(FiniteJsonMiddleware)

@@ -2,8 +2,15 @@
 
 - ``Text`` / ``check_text`` / ``check_json``: PostgreSQL text (and JSONB) takes neither NUL characters
   nor lone surrogates; such input is refused with a 422 instead of failing in the database (a 500).
-- ``UtcInstant``: an instant with an explicit offset (naive date-times are refused), normalised to UTC
-  and refused outside [1900-01-01, 9999-01-01) UTC, where date arithmetic cannot overflow.
+- ``UtcInstant``: an ISO 8601 date-time text with an explicit offset (naive date-times, numbers such as
+  epoch seconds, and digits beyond the microsecond are refused), normalised to UTC and refused outside
+  [1900-01-01, 9999-01-01) UTC, where date arithmetic cannot overflow.
+- ``CalendarDate``: an ISO 8601 calendar date text (``YYYY-MM-DD``; numbers and date-times refused) in
+  [1900-01-01, 2200-12-31], for dates of the real world (go-live dates, delivery days); ``IsoDate`` is
+  the format rule alone (for fields with bounds of their own).
+- ``JsonObject``: a free-form JSON object (e.g. status reason attributes), bounded: at most
+  ``JSON_MAX_DEPTH`` nesting levels, ``JSON_MAX_KEYS`` keys per object, ``JSON_MAX_BYTES`` bytes
+  serialised; text as ``Text``; only finite numbers.
 - ``field_error`` / ``unprocessable``: a rule that needs the database (unknown ids, overlaps, ...) still
   answers with the body FastAPI uses for validation errors,
   ``{"detail": [{"loc": [...], "msg": "...", "type": "value_error", "input": ...}]}``:
@@ -15,13 +22,16 @@
 from __future__ import annotations
 
 import inspect
+import json
+import math
+import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
@@ -67,7 +77,110 @@ def to_utc(value: datetime) -> datetime:
     return utc
 
 
-UtcInstant = Annotated[AwareDatetime, AfterValidator(to_utc)]
+# A date, a time of day (hours and minutes at least), then anything pydantic parses (seconds, fraction, offset).
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+_FRACTION = re.compile(r"[.,]([0-9]+)")
+
+
+def check_fraction_digits(value: str) -> str:
+    """Refuse (ValueError) a time text with non-zero digits beyond the microsecond (the 7th fraction digit
+    on): they would be dropped silently (``...00.000000001Z`` would read as ``...00Z``)."""
+    m = _FRACTION.search(value)
+    if m and m.group(1)[6:].strip("0"):
+        raise ValueError("at most 6 fractional second digits (microseconds): finer instants cannot be kept")
+    return value
+
+
+def iso_instant_text(value: Any) -> Any:
+    """Before-validator of ``UtcInstant``: only ISO 8601 date-time text (or a datetime object from code)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATETIME.match(value):
+        raise ValueError("must be an ISO 8601 date-time with offset, e.g. 2026-05-01T08:00:00Z (not a number)")
+    return check_fraction_digits(value)
+
+
+UtcInstant = Annotated[AwareDatetime, BeforeValidator(iso_instant_text), AfterValidator(to_utc)]
+
+# ---- calendar dates
+
+DATE_EARLIEST = date(1900, 1, 1)
+DATE_LATEST = date(2200, 12, 31)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_text(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be an ISO 8601 calendar date YYYY-MM-DD (not a number or a date-time)")
+    return value
+
+
+def _in_calendar_range(value: date) -> date:
+    if not DATE_EARLIEST <= value <= DATE_LATEST:
+        raise ValueError(f"must lie in [{DATE_EARLIEST.isoformat()}, {DATE_LATEST.isoformat()}]")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]  # the format rule alone: callers bound it themselves
+CalendarDate = Annotated[date, BeforeValidator(_iso_date_text), AfterValidator(_in_calendar_range)]
+
+# ---- free-form JSON
+
+JSON_MAX_DEPTH = 8
+JSON_MAX_KEYS = 64
+JSON_MAX_BYTES = 16 * 1024
+
+
+def check_json_value(value: Any, *, max_depth: int = JSON_MAX_DEPTH, max_keys: int = JSON_MAX_KEYS) -> Any:
+    """A JSON value with text as ``check_text``, finite numbers only, at most ``max_depth`` nested
+    containers and ``max_keys`` keys per object (ValueError otherwise)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, str):
+            check_text(v)
+        elif isinstance(v, bool) or v is None or isinstance(v, int):
+            pass
+        elif isinstance(v, float):
+            if not math.isfinite(v):
+                raise ValueError("numbers must be finite (no NaN or Infinity)")
+        elif isinstance(v, (dict, list)):
+            if depth >= max_depth:
+                raise ValueError(f"nested deeper than {max_depth} levels")
+            if isinstance(v, dict):
+                if len(v) > max_keys:
+                    raise ValueError(f"an object has more than {max_keys} keys")
+                for k, item in v.items():
+                    if not isinstance(k, str):
+                        raise ValueError("object keys must be strings")
+                    check_text(k)
+                    stack.append((item, depth + 1))
+            else:
+                stack.extend((item, depth + 1) for item in v)
+        else:
+            raise ValueError(f"not a JSON value: {type(v).__name__}")
+    return value
+
+
+def check_json_object(value: dict[str, Any]) -> dict[str, Any]:
+    """``check_json_value`` for an object, then at most ``JSON_MAX_BYTES`` of compact UTF-8 JSON."""
+    check_json_value(value)
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode())
+    if size > JSON_MAX_BYTES:
+        raise ValueError(f"larger than {JSON_MAX_BYTES} bytes serialised ({size})")
+    return value
+
+
+JsonObject = Annotated[
+    dict[str, Any],
+    AfterValidator(check_json_object),
+    Field(
+        description=f"Free-form JSON object: at most {JSON_MAX_DEPTH} nesting levels, {JSON_MAX_KEYS} keys per "
+        f"object, {JSON_MAX_BYTES} bytes serialised; finite numbers only (send large or precise decimals as strings)."
+    ),
+]
 
 
 def field_error(loc: Sequence[str | int], msg: str, input: Any = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from gridcommons.validation import Text
+from gridcommons.validation import CalendarDate, Text
 
 
 class AssetType(StrEnum):
@@ -129,7 +129,7 @@ class PatchAssetRequest(BaseModel):
     # ``SkipJsonSchema[None]``: the schema does not offer null where the server refuses it.
     name: Text | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=255)
     type: AssetType | SkipJsonSchema[None] = None
-    go_live_date: date | None = None
+    go_live_date: CalendarDate | None = None
     provider: Provider | SkipJsonSchema[None] = None
 
     @model_validator(mode="before")

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
-from gridcommons.validation import UtcInstant
+from gridcommons.validation import CalendarDate, UtcInstant
 
 from ..roles import Reader
 from ..validation import AssetIdsQuery
@@ -32,7 +31,7 @@ async def list_dispatches(
         Query(description="Exclusive upper bound of dispatch_time; required with from unless delivery_day"),
     ] = None,
     delivery_day: Annotated[
-        date | None,
+        CalendarDate | None,
         Query(description="Dispatches whose delivery period lies in this delivery day (the asset's region calendar)"),
     ] = None,
 ) -> DispatchListResponse:

@@ -21,7 +21,7 @@ async def record_dispatch(session: AsyncSession, company_id: int, command: Dispa
 
     The delivery day is the asset's region calendar day of delivery_period_start
     (Europe/Berlin for DE, Europe/Warsaw for PL). An unknown asset is a poison message."""
-    regions = await asset_regions(session, company_id, [command.asset_id])
+    regions = await asset_regions(session, company_id, [command.asset_id], lock=True)
     region = regions.get(command.asset_id)
     if region is None:
         raise PoisonMessage(f"unknown asset id {command.asset_id} in company {company_id}")

@@ -17,7 +17,7 @@ from .schemas import UpsertForecastsRequest
 
 async def upsert_forecasts(session: AsyncSession, company_id: int, body: UpsertForecastsRequest) -> dict[str, Any]:
     items = body.forecasts
-    regions = await asset_regions_or_404(session, company_id, [f.asset_id for f in items])
+    regions = await asset_regions_or_404(session, company_id, [f.asset_id for f in items], lock=True)
     rows = await repository.upsert(
         session,
         company_id,

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gridcommons.quantity import Energy, Power
 from gridcommons.timeutil import is_quarter_aligned
-from gridcommons.validation import EARLIEST, ID_LIST_ITEM_SCHEMA, UtcInstant
+from gridcommons.validation import EARLIEST, ID_LIST_ITEM_SCHEMA, IsoDate, UtcInstant, check_fraction_digits
 
 QUARTER = timedelta(minutes=15)
 DAY = timedelta(days=1)
@@ -59,10 +59,10 @@ class LimitEntry(BaseModel):
         "the daily window ends (exclusive; <= start_time wraps past midnight)."
     )
     recurrent: bool = False
-    valid_from: date | None = Field(
+    valid_from: IsoDate | None = Field(
         default=None, ge=EARLIEST.date(), le=LAST_DAY, description="Recurrent entries: first UTC day (inclusive)."
     )
-    valid_until: date | None = Field(
+    valid_until: IsoDate | None = Field(
         default=None, ge=EARLIEST.date(), le=LAST_DAY, description="Recurrent entries: last UTC day (inclusive)."
     )
     source: LimitSource
@@ -77,6 +77,8 @@ class LimitEntry(BaseModel):
     def _text_only(cls, value: Any) -> Any:
         if isinstance(value, (int, float, bool)):
             raise ValueError("must be an ISO 8601 date-time or a time of day (HH:MM[:SS])")
+        if isinstance(value, str):
+            check_fraction_digits(value)  # the time-of-day branch too: no digits beyond the microsecond
         return value
 
     @field_validator("start_time", "end_time")

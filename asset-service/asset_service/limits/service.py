@@ -29,7 +29,7 @@ def _amount(q: Power | Energy | None) -> Decimal | None:
 
 async def patch_limits(session: AsyncSession, company_id: int, body: PatchLimitsRequest) -> list[AssetLimitsWritten]:
     """Expand every entry into 15-minute rows and upsert them partially, all in one statement."""
-    regions = await asset_regions_or_404(session, company_id, (e.asset_id for e in body.limits))
+    regions = await asset_regions_or_404(session, company_id, (e.asset_id for e in body.limits), lock=True)
     entries = body.limits
     await repository.upsert_expanded(
         session,

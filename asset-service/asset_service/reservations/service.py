@@ -19,7 +19,7 @@ async def upsert_reservations(
     session: AsyncSession, company_id: int, body: UpsertReservationsRequest
 ) -> dict[str, Any]:
     items = body.reservations
-    regions = await asset_regions_or_404(session, company_id, [r.asset_id for r in items])
+    regions = await asset_regions_or_404(session, company_id, [r.asset_id for r in items], lock=True)
     rows = await repository.upsert(
         session,
         company_id,

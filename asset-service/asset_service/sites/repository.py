@@ -45,11 +45,15 @@ async def insert_site(session: AsyncSession, values: dict[str, Any]) -> dict[str
 
 
 async def get_site(
-    session: AsyncSession, company_id: int, site_id: str, *, lock: bool = False
+    session: AsyncSession, company_id: int, site_id: str, *, lock: bool = False, key_share: bool = False
 ) -> dict[str, Any] | None:
+    """``lock``: FOR UPDATE; ``key_share``: FOR KEY SHARE (rows referencing the site are about to be
+    written: a concurrent delete waits, or has already removed the site and it is not found)."""
     stmt = select(sites).where(sites.c.company_id == company_id, sites.c.id == site_id)
     if lock:
         stmt = stmt.with_for_update()
+    elif key_share:
+        stmt = stmt.with_for_update(read=True, key_share=True)
     row = (await session.execute(stmt)).first()
     return dict(row._mapping) if row else None
 
@@ -131,6 +135,16 @@ async def get_inverter(session: AsyncSession, company_id: int, site_id: str, inv
     stmt = _inverters_query(company_id).where(inv.c.site_id == site_id, inv.c.id == inverter_id)
     row = (await session.execute(stmt)).first()
     return dict(row._mapping) if row else None
+
+
+async def key_share_inverter(session: AsyncSession, company_id: int, site_id: str, inverter_id: str) -> bool:
+    """Locks the inverter FOR KEY SHARE (rows referencing it are about to be written); False if absent."""
+    stmt = (
+        select(inv.c.id)
+        .where(inv.c.company_id == company_id, inv.c.site_id == site_id, inv.c.id == inverter_id)
+        .with_for_update(read=True, key_share=True)
+    )
+    return (await session.execute(stmt)).first() is not None
 
 
 async def lock_inverter(session: AsyncSession, company_id: int, site_id: str, inverter_id: str) -> bool:

@@ -98,8 +98,10 @@ async def _assemble(
     return [_site(r, per_site[r["id"]]) for r in site_rows]
 
 
-async def _site_row(session: AsyncSession, company_id: int, site_id: str, *, lock: bool = False) -> dict[str, Any]:
-    row = await repository.get_site(session, company_id, site_id, lock=lock)
+async def _site_row(
+    session: AsyncSession, company_id: int, site_id: str, *, lock: bool = False, key_share: bool = False
+) -> dict[str, Any]:
+    row = await repository.get_site(session, company_id, site_id, lock=lock, key_share=key_share)
     if row is None:
         raise NotFound(f"Site {site_id} not found")
     return row
@@ -213,7 +215,7 @@ async def delete_site(session: AsyncSession, company_id: int, site_id: str) -> N
 
 
 async def _check_assets(session: AsyncSession, company_id: int, asset_ids: list[str]) -> None:
-    missing = set(await missing_asset_ids(session, company_id, asset_ids))
+    missing = set(await missing_asset_ids(session, company_id, asset_ids, lock=True))
     if missing:
         raise unprocessable(
             field_error(["body", "asset_ids", i], f"asset {a} does not exist in this company", a)
@@ -350,7 +352,7 @@ def _limits_event(body: PutSiteLimitsBase, written: SiteLimitsWrittenResponse, *
 async def put_site_limits(
     session: AsyncSession, company_id: int, site_id: str, body: PutSiteLimitsBase
 ) -> SiteLimitsWrittenResponse:
-    await _site_row(session, company_id, site_id)
+    await _site_row(session, company_id, site_id, key_share=True)  # a concurrent delete: 404, never a 500
     await repository.upsert_limits(session, "site", company_id, site_id, body.limits)
     written = _written(body)
     await events.publish(
@@ -377,7 +379,9 @@ async def _inverter_exists(session: AsyncSession, company_id: int, site_id: str,
 async def put_inverter_limits(
     session: AsyncSession, company_id: int, site_id: str, inverter_id: str, body: PutSiteLimitsBase
 ) -> SiteLimitsWrittenResponse:
-    await _inverter_exists(session, company_id, site_id, inverter_id)
+    await _site_row(session, company_id, site_id)
+    if not await repository.key_share_inverter(session, company_id, site_id, inverter_id):
+        raise NotFound(f"Inverter {inverter_id} not found on site {site_id}")
     await repository.upsert_limits(session, "inverter", company_id, inverter_id, body.limits)
     written = _written(body)
     await events.publish(

@@ -19,7 +19,7 @@ from .schemas import UpsertStateSnapshotsRequest
 
 async def upsert_snapshots(session: AsyncSession, company_id: int, body: UpsertStateSnapshotsRequest) -> dict[str, Any]:
     items = body.state_snapshots
-    known = await asset_regions(session, company_id, [s.asset_id for s in items])
+    known = await asset_regions(session, company_id, [s.asset_id for s in items], lock=True)
     unknown = [(i, s.asset_id) for i, s in enumerate(items) if s.asset_id not in known]
     if unknown:
         # The seed: 422 identifying all offending ids (one error per offending item, FastAPI's shape).

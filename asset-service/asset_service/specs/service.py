@@ -68,7 +68,7 @@ async def _guarded(
 
 
 async def upsert_spec(session: AsyncSession, company_id: int, body: UpsertSpecRequest) -> SpecResponse:
-    if await missing_asset_ids(session, company_id, [body.asset_id]):
+    if await missing_asset_ids(session, company_id, [body.asset_id], lock=True):
         raise NotFound(f"Asset {body.asset_id} not found")
     values = body.column_values()
 

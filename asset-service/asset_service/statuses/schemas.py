@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gridcommons.validation import Text, UtcInstant, check_json
+from gridcommons.validation import JsonObject, Text, UtcInstant
 
 MAX_BATCH = 1000
 MAX_REASONS = 20
@@ -44,12 +43,7 @@ class StatusReason(BaseModel):
     category: ReasonCategory
     detail: Text | None = Field(default=None, max_length=2000)
     source: Text | None = Field(default=None, max_length=255)
-    attributes: dict[str, Any] = Field(default_factory=dict, max_length=50)
-
-    @field_validator("attributes")
-    @classmethod
-    def _json_text(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return dict(check_json(value))
+    attributes: JsonObject = Field(default_factory=dict, max_length=50)
 
 
 class StatusInput(BaseModel):

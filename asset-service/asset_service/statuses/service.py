@@ -20,7 +20,7 @@ async def record_statuses(
     session: AsyncSession, company_id: int, body: IngestStatusesRequest
 ) -> IngestStatusesResponse:
     """All or nothing: every asset id must exist in the company (422 naming each offending item)."""
-    missing = set(await missing_asset_ids(session, company_id, (s.asset_id for s in body.statuses)))
+    missing = set(await missing_asset_ids(session, company_id, (s.asset_id for s in body.statuses), lock=True))
     if missing:
         raise unprocessable(
             field_error(["body", "statuses", i, "asset_id"], f"unknown asset id {s.asset_id}", s.asset_id)
