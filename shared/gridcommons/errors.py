@@ -56,10 +56,27 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if exc.detail is not None else "Error"
-    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` value of a 405: the methods of every route whose path matches (FastAPI adds one
+    route per method, and Starlette's own 405 names only the first matching route's methods)."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    scope = {**request.scope, "method": ""}  # no method matches: every path match is PARTIAL
+    for route in request.app.router.routes:
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -88,7 +105,11 @@ async def _database_data_error(request: Request, exc: Exception) -> JSONResponse
     sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
     if sqlstate.startswith("22"):
         log.info("database refused a value on %s %s: %s", request.method, request.url.path, sqlstate)
-        return JSONResponse({"detail": "Invalid input value"}, status_code=422)
+        # The shape of every other 422 (FastAPI's HTTPValidationError), as the documents declare it.
+        return JSONResponse(
+            {"detail": [{"type": "value_error", "loc": ["body"], "msg": "Invalid input value", "input": None}]},
+            status_code=422,
+        )
     if sqlstate in ("40001", "40P01"):
         # Serialization failure or deadlock with a concurrent request: nothing was written; retry.
         log.info("concurrent request conflict on %s %s: %s", request.method, request.url.path, sqlstate)
