@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -68,15 +69,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 def allowed_methods(request: Request) -> str:
     """The ``Allow`` value of a 405: the methods of every route whose path matches (FastAPI adds one
     route per method, and Starlette's own 405 names only the first matching route's methods)."""
+    methods: set[str] = set()
+    _collect_methods(request.app.router.routes, {**request.scope, "method": ""}, methods)
+    return ", ".join(sorted(methods))
+
+
+def _collect_methods(routes: Any, scope: dict[str, Any], methods: set[str]) -> None:
     from starlette.routing import Match
 
-    methods: set[str] = set()
-    scope = {**request.scope, "method": ""}  # no method matches: every path match is PARTIAL
-    for route in request.app.router.routes:
-        match, _ = route.matches(scope)
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)  # FastAPI's included routers
+        if callable(candidates):
+            _collect_methods(candidates(), scope, methods)
+            continue
+        match, _ = route.matches(scope)  # no method matches "": every path match is PARTIAL
         if match != Match.NONE:
             methods.update(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methods))
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -232,7 +232,23 @@ async def test_405_allow_names_every_method_of_the_path() -> None:
     async def create_thing() -> None:
         return None
 
+    from fastapi import APIRouter
+
+    router = APIRouter(prefix="/included")  # the services declare their routes on included routers
+
+    @router.get("/{item_id}")
+    async def get_item(item_id: str) -> dict[str, str]:
+        return {"id": item_id}
+
+    @router.put("/{item_id}")
+    async def put_item(item_id: str) -> dict[str, str]:
+        return {"id": item_id}
+
+    app.include_router(router)
+
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.delete("/included/i1")
+        assert r.status_code == 405 and r.headers["allow"] == "GET, PUT"
         r = await c.options("/things/x1")
         assert r.status_code == 405 and r.json() == {"detail": "Method Not Allowed"}
         assert r.headers["allow"] == "DELETE, GET, PATCH"
