@@ -7,6 +7,10 @@ import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
+
+from gridcommons.testing.plugin import Stack
+
 from .conftest import MAX_BODY, Edge, bearer
 
 _codes = itertools.count(1)
@@ -50,7 +54,7 @@ async def _asset(edge: Edge, headers: dict[str, str]) -> str:
     return str(r.json()["id"])
 
 
-async def test_the_largest_valid_batches_pass_and_one_byte_more_is_413(edge: Edge) -> None:
+async def test_the_largest_valid_batches_pass_and_one_byte_more_is_413(edge: Edge, migrated: Stack) -> None:
     """maxItems and the body limit agree: the largest batch the schema allows (every value at its
     longest) is accepted through the gateway; a body over the route's limit is the documented 413."""
     a = await edge.company()
@@ -79,6 +83,20 @@ async def test_the_largest_valid_batches_pass_and_one_byte_more_is_413(edge: Edg
     r = await edge.client.post("/api/state-snapshots", content=body, headers=op)
     assert r.status_code == 200, r.text[:500]
     assert len(r.json()["state_snapshots"]) == max_items
+    # Its events fit Kafka's default 1 MB message limit (one event of 10,000 rows would never publish).
+    conn = await asyncpg.connect(migrated.database_url.replace("+asyncpg", ""))
+    try:
+        sizes = [
+            row["size"]
+            for row in await conn.fetch(
+                "SELECT octet_length(payload::text) AS size FROM asset.outbox WHERE key = $1 AND topic = $2",
+                asset,
+                "assets.state-snapshot.v1",
+            )
+        ]
+    finally:
+        await conn.close()
+    assert len(sizes) == max_items // 1000 and max(sizes) < 1_000_000, sizes
     limit = 4 * 1024 * 1024
     pad = b" " * (limit - len(body) + 1)  # valid JSON, one byte over the limit
     r = await edge.client.post("/api/state-snapshots", content=body[:-1] + pad + b"}", headers=op)
