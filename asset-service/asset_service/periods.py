@@ -126,11 +126,17 @@ async def read_window(
     return [dict(row._mapping) for row in await session.execute(stmt)]
 
 
+# Rows per event: 1,000 of the largest rows (snapshots, forecasts, reservations) are ~350-450 kB.
+MAX_EVENT_ITEMS = 1000
+
+
 async def publish_per_asset(
     session: AsyncSession, *, topic: str, type: str, company_id: int, rows: list[dict[str, Any]], items_key: str
 ) -> None:
-    """One event per asset of ``rows`` (JSON-ready, in order), key = asset id, data =
-    ``{"asset_id": ..., items_key: [the asset's rows]}``; all in one outbox statement."""
+    """One event per asset of ``rows`` (JSON-ready, in order) and per ``MAX_EVENT_ITEMS`` of its rows,
+    key = asset id, data = ``{"asset_id": ..., items_key: [the asset's rows]}``; all in one outbox
+    statement. The split keeps every event under Kafka's default 1 MB message limit (a 10,000-snapshot
+    batch for one asset would be ~3 MB in one event: never publishable, and blocking the relay)."""
     per_asset: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         per_asset.setdefault(row["asset_id"], []).append(row)
@@ -139,7 +145,11 @@ async def publish_per_asset(
         topic=topic,
         type=type,
         company_id=company_id,
-        events=[(asset_id, {"asset_id": asset_id, items_key: items}) for asset_id, items in per_asset.items()],
+        events=[
+            (asset_id, {"asset_id": asset_id, items_key: items[i : i + MAX_EVENT_ITEMS]})
+            for asset_id, items in per_asset.items()
+            for i in range(0, len(items), MAX_EVENT_ITEMS)
+        ],
     )
 
 

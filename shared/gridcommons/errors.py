@@ -73,12 +73,34 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if exc.detail is not None else "Error"
-    return JSONResponse(
-        {"detail": json_safe(detail)}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
-    )
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+    return JSONResponse({"detail": json_safe(detail)}, status_code=exc.status_code, headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` value of a 405: the methods of every route whose path matches (FastAPI adds one
+    route per method, and Starlette's own 405 names only the first matching route's methods)."""
+    methods: set[str] = set()
+    _collect_methods(request.app.router.routes, {**request.scope, "method": ""}, methods)
+    return ", ".join(sorted(methods))
+
+
+def _collect_methods(routes: Any, scope: dict[str, Any], methods: set[str]) -> None:
+    from starlette.routing import Match
+
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)  # FastAPI's included routers
+        if callable(candidates):
+            _collect_methods(candidates(), scope, methods)
+            continue
+        match, _ = route.matches(scope)  # no method matches "": every path match is PARTIAL
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
 
 
 _MAX_INT_DIGITS = max(sys.get_int_max_str_digits() or 4300, 640) - 40
@@ -188,11 +210,13 @@ async def _database_data_error(request: Request, exc: Exception) -> JSONResponse
     sqlstate = _sqlstate(exc)
     if sqlstate.startswith("22"):
         log.info("database refused a value on %s %s: %s", request.method, request.url.path, sqlstate)
-        return JSONResponse({"detail": "Invalid input value"}, status_code=422)
+        return JSONResponse(unprocessable_body("Invalid input value"), status_code=422)
     answer = integrity_answer(exc)
     if answer is not None:
         log.info("integrity constraint refused a write on %s %s: %s", request.method, request.url.path, sqlstate)
-        return JSONResponse({"detail": answer[1]}, status_code=answer[0])
+        status, message = answer
+        body = unprocessable_body(message) if status == 422 else {"detail": message}
+        return JSONResponse(body, status_code=status)
     if sqlstate in ("40001", "40P01"):
         # Serialization failure or deadlock with a concurrent request: nothing was written; retry.
         log.info("concurrent request conflict on %s %s: %s", request.method, request.url.path, sqlstate)
@@ -303,6 +327,12 @@ def _replay(bodies: list[bytes], then: Message | None, receive: Receive) -> Rece
         return await receive()
 
     return replay
+
+
+def unprocessable_body(message: str) -> dict[str, Any]:
+    """A 422 that no validator produced, in the shape of every other 422 (FastAPI's HTTPValidationError),
+    as the documents declare it."""
+    return {"detail": [{"type": "value_error", "loc": ["body"], "msg": message, "input": None}]}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _log = logging.getLogger("gridcommons.errors")
@@ -69,6 +70,10 @@ def valid_request_id(value: str | None) -> str:
     return uuid.uuid4().hex
 
 
+# Where a route's own body limit is found in the ASGI scope (Starlette's/FastAPI's per-route ``max_body_size``).
+ROUTE_BODY_LIMIT_KEY = MAX_BODY_SIZE_SCOPE_KEY
+
+
 class RequestContextMiddleware:
     """Pure ASGI: request id in/out, metrics by route template, body size limit (413)."""
 
@@ -93,30 +98,52 @@ class RequestContextMiddleware:
         start = time.perf_counter()
         status = 500
         started = False
-        limit = self.max_body_bytes
+        default_limit = self.max_body_bytes
+        try:
+            declared = int(content_length) if content_length is not None else None
+        except ValueError:
+            declared = None
+        refused = False
+
+        def body_limit() -> int:
+            # A route's own limit (FastAPI's ``max_body_size`` on the route, or the gateway's route table)
+            # is set in the scope once the request is routed; it overrides the process default.
+            route_limit = scope.get(ROUTE_BODY_LIMIT_KEY)
+            return route_limit if isinstance(route_limit, int) else default_limit
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, started, refused
+            if refused:
+                return  # the app's own answer to a refused body is dropped
             if message["type"] == "http.response.start":
+                if declared is not None and declared > body_limit():
+                    # The app answered without reading the body (e.g. 404): the declared size is still refused.
+                    refused = True
+                    limit = body_limit()
+                    await _send_json(send_wrapper_raw, 413, {"detail": f"Request body larger than {limit} bytes"})
+                    return
                 started = True
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = list(message["headers"]) + [(b"x-request-id", rid.encode())]
             await send(message)
 
+        async def send_wrapper_raw(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                message["headers"] = list(message.get("headers", [])) + [(b"x-request-id", rid.encode())]
+            await send(message)
+
         try:
-            if content_length is not None:
-                try:
-                    too_big = int(content_length) > limit
-                except ValueError:
-                    too_big = False
-                if too_big:
-                    await _send_json(send_wrapper, 413, {"detail": f"Request body larger than {limit} bytes"})
-                    return
             received = 0
 
             async def limited_receive() -> Message:
                 nonlocal received
+                limit = body_limit()
+                if declared is not None and declared > limit:
+                    raise _BodyTooLarge(limit)
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
@@ -126,9 +153,9 @@ class RequestContextMiddleware:
 
             try:
                 await self.app(scope, limited_receive, send_wrapper)
-            except _BodyTooLarge:
-                if not started:
-                    await _send_json(send_wrapper, 413, {"detail": f"Request body larger than {limit} bytes"})
+            except _BodyTooLarge as exc:
+                if not started and not refused:
+                    await _send_json(send_wrapper_raw, 413, {"detail": exc.detail})
             except Exception:
                 # Answered here rather than by Starlette's outer error middleware, so the 500
                 # carries the request id and the log line names it. Never a trace in the body.

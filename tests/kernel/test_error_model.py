@@ -166,7 +166,9 @@ async def test_values_the_database_refuses_are_422_not_500(stack) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         assert (await client.get("/echo", params={"value": "ok"})).json() == {"value": "ok"}
         r = await client.get("/echo", params={"value": "a\x00b"})
-        assert r.status_code == 422 and r.json() == {"detail": "Invalid input value"}
+        assert r.status_code == 422 and r.json() == {
+            "detail": [{"type": "value_error", "loc": ["body"], "msg": "Invalid input value", "input": None}]
+        }
         r = await client.get("/broken")
         assert r.status_code == 500 and r.json() == {"detail": "Internal server error"}
     await engine.dispose()
@@ -207,3 +209,50 @@ async def test_a_deadlock_with_a_concurrent_request_is_409(stack) -> None:
         refused.json() == {"detail": "Conflicting concurrent request; retry"} and refused.headers["retry-after"] == "1"
     )
     await engine.dispose()
+
+
+async def test_405_allow_names_every_method_of_the_path() -> None:
+    """FastAPI adds one route per method; the Allow of a 405 lists the methods of all of them."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/things/{thing_id}")
+    async def get_thing(thing_id: str) -> dict[str, str]:
+        return {"id": thing_id}
+
+    @app.patch("/things/{thing_id}")
+    async def patch_thing(thing_id: str) -> dict[str, str]:
+        return {"id": thing_id}
+
+    @app.delete("/things/{thing_id}")
+    async def delete_thing(thing_id: str) -> None:
+        return None
+
+    @app.post("/things")
+    async def create_thing() -> None:
+        return None
+
+    from fastapi import APIRouter
+
+    router = APIRouter(prefix="/included")  # the services declare their routes on included routers
+
+    @router.get("/{item_id}")
+    async def get_item(item_id: str) -> dict[str, str]:
+        return {"id": item_id}
+
+    @router.put("/{item_id}")
+    async def put_item(item_id: str) -> dict[str, str]:
+        return {"id": item_id}
+
+    app.include_router(router)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.delete("/included/i1")
+        assert r.status_code == 405 and r.headers["allow"] == "GET, PUT"
+        r = await c.options("/things/x1")
+        assert r.status_code == 405 and r.json() == {"detail": "Method Not Allowed"}
+        assert r.headers["allow"] == "DELETE, GET, PATCH"
+        r = await c.put("/things/x1")
+        assert r.status_code == 405 and r.headers["allow"] == "DELETE, GET, PATCH"
+        r = await c.get("/things")
+        assert r.status_code == 405 and r.headers["allow"] == "POST"

@@ -176,3 +176,58 @@ def test_json_log_lines_carry_the_request_id() -> None:
     assert entry["msg"] == "hello world" and entry["service"] == "svc" and entry["request_id"] == "rid-1"
     assert entry["level"] == "INFO" and entry["ts"].endswith("Z")
     assert "request_id" not in json.loads(formatter.format(record))
+
+
+async def test_a_route_declares_its_own_body_limit() -> None:
+    """``max_body_size`` on a route (here through an included router, as the services declare them)
+    overrides the process default both ways; everything else keeps the default."""
+    from fastapi import APIRouter
+
+    app = FastAPI()
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service="kernel-test", max_body_bytes=LIMIT)
+    router = APIRouter(prefix="/batch")
+
+    @router.post("/big", max_body_size=4 * LIMIT)
+    async def big(body: Body) -> dict[str, int]:
+        return {"size": len(body.text)}
+
+    @router.post("/small", max_body_size=LIMIT // 2)
+    async def small(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
+
+    @router.post("/default")
+    async def default(body: Body) -> dict[str, int]:
+        return {"size": len(body.text)}
+
+    app.include_router(router)
+
+    def sized(n: int) -> bytes:
+        body = json.dumps({"text": "a" * (n - 12)}).encode()
+        assert len(body) == n
+        return body
+
+    headers = {"content-type": "application/json"}
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        r = await c.post("/batch/big", content=sized(4 * LIMIT), headers=headers)
+        assert r.status_code == 200 and r.json() == {"size": 4 * LIMIT - 12}
+        r = await c.post("/batch/big", content=sized(4 * LIMIT + 1), headers=headers)
+        assert r.status_code == 413 and r.headers["content-type"] == "application/json"
+        assert isinstance(r.json()["detail"], str)
+
+        async def chunks(n: int) -> AsyncIterator[bytes]:
+            body = sized(n)
+            for i in range(0, n, 16):
+                yield body[i : i + 16]
+
+        r = await c.post("/batch/big", content=chunks(4 * LIMIT), headers=headers)
+        assert r.status_code == 200, r.text
+        r = await c.post("/batch/big", content=chunks(4 * LIMIT + 1), headers=headers)
+        assert r.status_code == 413
+        r = await c.post("/batch/small", content=sized(LIMIT // 2 + 1), headers=headers)
+        assert r.status_code == 413
+        r = await c.post("/batch/default", content=sized(LIMIT), headers=headers)
+        assert r.status_code == 200
+        r = await c.post("/batch/default", content=sized(LIMIT + 1), headers=headers)
+        assert r.status_code == 413 and r.json() == {"detail": f"Request body larger than {LIMIT} bytes"}

@@ -14,6 +14,7 @@ from ..assets.schemas import DeliveryArea, Region
 from ..roles import Reader, Writer
 from . import service
 from .schemas import (
+    LIMITS_BODY_LIMIT,
     CreateSiteInverterRequest,
     CreateSiteRequest,
     ExpandOption,
@@ -137,7 +138,9 @@ async def get_site_limits(
     return await service.get_site_limits(session, who.company_id, site_id, from_, to, page)
 
 
-@router.put("/{site_id}/limits", response_model=SiteLimitsWrittenResponse, responses=NO_SITE)
+@router.put(
+    "/{site_id}/limits", response_model=SiteLimitsWrittenResponse, responses=NO_SITE, max_body_size=LIMITS_BODY_LIMIT
+)
 async def put_site_limits(
     site_id: SiteId, body: PutSiteLimitsRequest, session: SessionDep, who: Writer
 ) -> SiteLimitsWrittenResponse:
@@ -212,7 +215,10 @@ async def get_inverter_limits(
 
 
 @router.put(
-    "/{site_id}/inverters/{inverter_id}/limits", response_model=SiteLimitsWrittenResponse, responses=NO_INVERTER
+    "/{site_id}/inverters/{inverter_id}/limits",
+    response_model=SiteLimitsWrittenResponse,
+    responses=NO_INVERTER,
+    max_body_size=LIMITS_BODY_LIMIT,
 )
 async def put_inverter_limits(
     site_id: SiteId, inverter_id: InverterId, body: PutSiteInverterLimitsRequest, session: SessionDep, who: Writer

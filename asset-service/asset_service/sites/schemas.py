@@ -19,6 +19,9 @@ from ..validation import ASSET_ID_MAX, Efficiency
 IMMUTABLE_SITE_FIELDS = ("code", "region", "delivery_area")
 # One request may expand into at most this many quarter-hour rows (a leap year has 35,136).
 MAX_LIMIT_ROWS = 40_000
+# Request body limit of the limit upserts: MAX_LIMIT_ROWS periods at their largest (both powers with
+# 38-digit amounts, microsecond instants with offsets) are ~10.4 MiB of compact JSON.
+LIMITS_BODY_LIMIT = 16 * 1024 * 1024
 
 
 class DispatchModeName(StrEnum):

@@ -1,7 +1,8 @@
 """Events the state-snapshots domain publishes on ``assets.state-snapshot.v1`` (key: asset id).
 
-One ``org.gridcommons.assets.state-snapshot.upserted`` event per asset per accepted batch; ``data``
-is ``{"asset_id", "state_snapshots": [the asset's upserted rows, as the API returns them]}``.
+One ``org.gridcommons.assets.state-snapshot.upserted`` event per asset per accepted batch (and per
+1,000 of the asset's rows); ``data`` is ``{"asset_id", "state_snapshots": [the asset's upserted rows,
+as the API returns them]}``.
 """
 
 from __future__ import annotations

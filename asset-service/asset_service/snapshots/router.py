@@ -12,12 +12,12 @@ from ..periods import json_response
 from ..roles import Reader, Writer
 from ..validation import AssetIdsQuery
 from . import service
-from .schemas import StateSnapshotListResponse, UpsertStateSnapshotsRequest, UpsertStateSnapshotsResponse
+from .schemas import BODY_LIMIT, StateSnapshotListResponse, UpsertStateSnapshotsRequest, UpsertStateSnapshotsResponse
 
 router = APIRouter(prefix="/api/state-snapshots", tags=["state snapshots"])
 
 
-@router.post("", response_model=UpsertStateSnapshotsResponse)
+@router.post("", response_model=UpsertStateSnapshotsResponse, max_body_size=BODY_LIMIT)
 async def upsert_state_snapshots(body: UpsertStateSnapshotsRequest, session: SessionDep, who: Writer) -> Response:
     """Batch upsert state snapshots for one or more assets (all or nothing).
 

@@ -14,6 +14,9 @@ from ..periods import describe_duplicates, duplicates
 from ..validation import ASSET_ID_MAX, ASSET_ID_PATTERN
 
 MAX_BATCH = 10_000
+# Request body limit of the batch upsert: MAX_BATCH snapshots at their largest (128-character ids,
+# 38-digit amounts, microsecond instants with offsets) are ~3 MiB of compact JSON.
+BODY_LIMIT = 4 * 1024 * 1024
 
 
 class ReadingQuality(StrEnum):

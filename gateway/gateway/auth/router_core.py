@@ -71,7 +71,13 @@ async def csrftoken(request: Request) -> JSONResponse:
 
 
 @router.post(
-    "/login", response_model=SessionInfo, responses={400: {"description": "CSRF failure (empty body)"}, **TEXT_403}
+    "/login",
+    response_model=SessionInfo,
+    responses={
+        400: {"description": "CSRF failure (empty body)"},
+        **TEXT_403,
+        429: {"description": "Too many failed attempts (Retry-After)"},
+    },
 )
 async def login(
     request: Request,

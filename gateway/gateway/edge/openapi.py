@@ -66,11 +66,54 @@ _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schema
 PROXY_RESPONSES = {
     "401": {"description": "Missing, invalid, expired or revoked bearer token", **_ERR},
     "403": {"description": "Not allowed (role, machine client, or not a member of the company)", **_ERR},
-    "429": {"description": "Request budget of the machine client exceeded (see Retry-After)", **_ERR},
     "502": {"description": "The owning service is unreachable", **_ERR},
     "504": {"description": "The owning service did not answer in time", **_ERR},
 }
 TENANT_RESPONSES = {"400": {"description": "CompanyID header missing or not a number", **_ERR}}
+# Routes open to machine clients: each client has a request budget per minute.
+BUDGET_RESPONSES = {"429": {"description": "Request budget of the machine client exceeded (see Retry-After)", **_ERR}}
+# Seed 004's form doors: the credentials and the company come from the form.
+FORM_DOOR_RESPONSES = {
+    "400": {"description": "Malformed form body, credentials missing, or no company named among several", **_ERR}
+}
+# Every write: the kernel answers a unique-key clash (e.g. a duplicate company name) or a concurrent
+# conflicting request (deadlock, serialization failure; nothing written, retry after Retry-After) with 409.
+WRITE_RESPONSES = {
+    "409": {"description": "Conflict: the resource exists already, or a concurrent request conflicted (retry)", **_ERR}
+}
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+# JSON bodies that do not parse are FastAPI's 422 (``json_invalid``), documented with the other 422s.
+
+
+# Bodies over the limit: the process default (``*_MAX_BODY_BYTES``) or the route's own, larger one
+# for the big batches (state snapshots, PoC and inverter limits); the READMEs give the numbers.
+BODY_LIMIT_RESPONSES = {"413": {"description": "Request body larger than the operation's limit", **_ERR}}
+# Statuses whose answers are the kernel's JSON error body even where an operation's other errors are text.
+KERNEL_JSON_ERRORS = frozenset({"409", "413", "429"})
+
+
+def _add_error_responses(op: dict[str, Any], method: str, extra: dict[str, Any], *, json_errors: bool = True) -> None:
+    """Add ``extra`` where the operation does not document the status yet, the 409 of writes and the
+    413 of bodies, and give every documented error without a body the ``{"detail": ...}`` body its
+    answers carry (``json_errors``; off for operations whose errors are plain text, seed 004)."""
+    responses = op.setdefault("responses", {})
+    if method in WRITE_METHODS:
+        extra = {**WRITE_RESPONSES, **extra}
+    if "requestBody" in op:
+        extra = {**BODY_LIMIT_RESPONSES, **extra}
+    for code, spec in extra.items():
+        responses.setdefault(code, spec)
+    for code, spec in list(responses.items()):
+        if not isinstance(spec, dict) or not str(code).startswith("4") or str(code) == "422":
+            continue
+        filled = dict(spec)
+        filled.setdefault("description", HTTP_REASONS.get(str(code), "Error"))
+        if (json_errors or str(code) in KERNEL_JSON_ERRORS) and not filled.get("content"):
+            filled.update(_ERR)
+        responses[code] = filled
+
+
+HTTP_REASONS = {"400": "Bad request", "404": "Not found", "409": "Conflict", "429": "Too many requests"}
 
 
 class OpenAPIMerger:
@@ -211,7 +254,7 @@ class OpenAPIMerger:
                 if key in METHODS:
                     if route.methods is not None and key.upper() not in route.methods:
                         continue
-                    op = self._decorate(op, route) if service is not None else _document_own_errors(op)
+                    op = self._decorate(op, route, key) if service is not None else _document_own_errors(op, key)
                     op_id = op.get("operationId")
                     if op_id:
                         if op_id in op_ids:
@@ -247,7 +290,7 @@ class OpenAPIMerger:
                 return renames
             renames.update(new)
 
-    def _decorate(self, op: dict[str, Any], route: Route) -> dict[str, Any]:
+    def _decorate(self, op: dict[str, Any], route: Route, method: str) -> dict[str, Any]:
         op = dict(op)
         op["security"] = [{OAUTH2: []}, {BEARER: []}]
         params = [
@@ -263,20 +306,30 @@ class OpenAPIMerger:
             params.insert(0, {"$ref": "#/components/parameters/CompanyID"})
         if params:
             op["parameters"] = params
-        responses = dict(op.get("responses") or {})
+        op["responses"] = dict(op.get("responses") or {})
         extra = {**(TENANT_RESPONSES if route.tenant_scoped else {}), **PROXY_RESPONSES}
-        for code, spec in extra.items():
-            responses.setdefault(code, spec)
-        op["responses"] = responses
+        if route.device_allowed:
+            extra.update(BUDGET_RESPONSES)
+        if route.form_credentials:
+            extra.update(FORM_DOOR_RESPONSES)
+        _add_error_responses(op, method, extra)
         return op
 
 
-def _document_own_errors(op: dict[str, Any]) -> dict[str, Any]:
+def _document_own_errors(op: dict[str, Any], method: str) -> dict[str, Any]:
     """The gateway's own secured operations answer 401/403 (and 400 on a bad CompanyID) through the
-    same authenticator as proxied ones: document those responses where the operation did not."""
+    same authenticator as proxied ones; every one answers 413 over the body limit and 409 on a
+    conflicting write: document those responses where the operation did not."""
+    op = {**op, "responses": dict(op.get("responses") or {})}
+    plain_text = any(
+        ctype != "application/json"
+        for spec in op["responses"].values()
+        if isinstance(spec, dict)
+        for ctype in (spec.get("content") or {})
+    )
     if not op.get("security"):
+        _add_error_responses(op, method, {}, json_errors=not plain_text)
         return op
-    responses = dict(op.get("responses") or {})
     extra = {k: PROXY_RESPONSES[k] for k in ("401", "403")}
     takes_company = any(
         isinstance(p, dict)
@@ -286,9 +339,8 @@ def _document_own_errors(op: dict[str, Any]) -> dict[str, Any]:
     )
     if takes_company:
         extra.update(TENANT_RESPONSES)
-    for code, spec in extra.items():
-        responses.setdefault(code, spec)
-    return {**op, "responses": responses}
+    _add_error_responses(op, method, extra, json_errors=not plain_text)
+    return op
 
 
 def _links(op: dict[str, Any]) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from yarl import URL
 
 from gridcommons.errors import DomainError
 from gridcommons.identity import INTERNAL_IDENTITY_HEADER, Identity, IdentitySigner
-from gridcommons.observability import request_id_var, valid_request_id
+from gridcommons.observability import ROUTE_BODY_LIMIT_KEY, request_id_var, valid_request_id
 
 from ..auth.deps import authorization_from_request
 from ..principal import Principal
@@ -119,6 +119,8 @@ class EdgeMiddleware:
         if route.service is None:
             await self.app(scope, receive, send)
             return
+        if route.max_body_bytes is not None:
+            scope[ROUTE_BODY_LIMIT_KEY] = route.max_body_bytes  # read by the kernel's body limit
         if route.methods is not None and scope["method"] not in route.methods:
             allow = ", ".join(sorted(route.methods))
             await send_json(send, 405, "Method Not Allowed", [(b"allow", allow.encode())])

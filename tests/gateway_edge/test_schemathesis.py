@@ -1,0 +1,551 @@
+"""Schemathesis over the merged OpenAPI document, through the served gateway, as the real roles.
+
+Every operation of the gateway and of the asset-service is run as each role that may call it
+(platform superuser, company admin, operator, member, device machine client; anonymous for the
+public auth doors) with a valid ``CompanyID``, so that requests get past authentication:
+
+1. valid requests, built here from resources that exist (assets, a site, an inverter, users), one
+   or more per write operation, in an order that keeps their rules (lifecycle order, quarter-hour
+   periods, existing ids): each must reach 2xx;
+2. generated requests (``max_examples`` per operation and role, derandomized), with the path
+   parameters of non-destructive operations bound to existing ids so that bodies are judged by
+   the service rather than by a 404.
+
+Every response must conform to the document (status documented, body schema, content type) and
+none may be a 5xx. The status classes reached per operation are recorded and printed; the run
+fails listing every write operation that never reached 2xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from .conftest import Edge, bearer
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+MAX_EXAMPLES = 8
+ASSET_PREFIXES = (
+    "/api/assets",
+    "/api/asset-statuses",
+    "/api/dispatches",
+    "/api/state-snapshots",
+    "/api/limits",
+    "/api/forecasts",
+    "/api/reservations",
+    "/api/specs",
+    "/api/sites",
+    "/api/ingest/asset-statuses",
+)
+GATEWAY_PREFIXES = ("/auth", "/api/core", "/admin/users", "/api/gateway", "/.well-known")
+T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+Q = timedelta(minutes=15)
+_n = itertools.count(1)
+PRICE = {
+    "name": "PRICE_BASED",
+    "floor_price": {"amount": 20, "unit": "EUR/MWh"},
+    "strike_price": {"amount": "95.5", "unit": "EUR/MWh"},
+}
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def mw(x: object) -> dict[str, Any]:
+    return {"amount": x, "unit": "MW"}
+
+
+def mwh(x: object) -> dict[str, Any]:
+    return {"amount": x, "unit": "MWh"}
+
+
+def roles_for(method: str, path: str) -> list[str]:
+    """The roles that may call an operation (README: roles per membership, platform superuser)."""
+    if path.startswith(
+        ("/auth/register", "/auth/login", "/auth/token", "/.well-known", "/api/core/csrftoken", "/api/core/login")
+    ):
+        return ["anonymous"]
+    if path.startswith(("/auth", "/api/core")):
+        return ["member", "operator"]
+    if path.startswith("/admin/users"):
+        return ["admin", "superuser"]
+    if path == "/api/gateway/companies":
+        return ["superuser"] if method == "POST" else ["member", "superuser"]
+    if path.startswith("/api/gateway/companies/"):
+        return ["admin", "superuser"]
+    if path.startswith("/api/gateway/machine-clients"):
+        return ["admin"]
+    if path.startswith("/api/ingest/"):
+        return ["device", "operator"]
+    if method in WRITE_METHODS:
+        return ["operator", "admin"]
+    return ["member", "operator", "admin"]
+
+
+@dataclass
+class World:
+    """Resources that exist in company ``company``, made through the API."""
+
+    company: int
+    tokens: dict[str, str]
+    user_ids: dict[str, int]
+    passwords: dict[str, tuple[str, str]]
+    asset: str = ""  # a BESS asset (specs, snapshots, limits, reservations, forecasts, statuses)
+    site: str = ""
+    inverter: str = ""
+    spare_user: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def headers(self, role: str) -> dict[str, str]:
+        if role == "anonymous":
+            return {}
+        h = bearer(self.tokens[role])
+        if role != "superuser":
+            h["CompanyID"] = str(self.company)
+        return h
+
+
+async def make_world(edge: Edge) -> World:
+    a = await edge.company()
+    tokens = {"superuser": await edge.superuser_token()}
+    user_ids: dict[str, int] = {}
+    passwords: dict[str, tuple[str, str]] = {}
+    for role in ("admin", "operator", "member"):
+        tokens[role] = await edge.user({a: role})
+        info = await edge.client.get("/auth/info", headers=bearer(tokens[role]))
+        user_ids[role] = int(info.json()["id"])
+    tokens["device"] = await edge.machine_client(a)
+    spare = await edge.user()
+    spare_id = int((await edge.client.get("/auth/info", headers=bearer(spare))).json()["id"])
+    world = World(a, tokens, user_ids, passwords, spare_user=spare_id)
+    op = world.headers("operator")
+    r = await edge.client.post(
+        "/api/assets",
+        json={
+            "code": "ct",
+            "name": "Contract",
+            "type": "BESS",
+            "region": "DE",
+            "delivery_area": "AMPN",
+            "provider": "NFT",
+        },
+        headers=op,
+    )
+    assert r.status_code == 201, r.text
+    world.asset = r.json()["id"]
+    r = await edge.client.post(
+        "/api/sites",
+        json={
+            "name": "Contract site",
+            "code": "ctsite",
+            "region": "DE",
+            "delivery_area": "AMPN",
+            "dispatch_mode": PRICE,
+        },
+        headers=op,
+    )
+    assert r.status_code == 201, r.text
+    world.site = r.json()["id"]
+    r = await edge.client.post(
+        f"/api/sites/{world.site}/inverters",
+        json={
+            "rated_power": mw(5),
+            "charge_efficiency": 0.97,
+            "discharge_efficiency": "0.96",
+            "asset_ids": [world.asset],
+        },
+        headers=op,
+    )
+    assert r.status_code == 201, r.text
+    world.inverter = r.json()["id"]
+    return world
+
+
+# ---------------------------------------------------------------------------------------------- valid requests
+@dataclass
+class Valid:
+    """One valid request: ``label`` is the operation, ``build`` returns the case's parts (and may make
+    what the request needs first), ``after`` reads the response (to pass ids on)."""
+
+    label: str
+    role: str
+    build: Callable[[Edge, World], Any]
+    after: Callable[[World, Any], None] | None = None
+
+
+def _set(key: str, pick: Callable[[Any], Any]) -> Callable[[World, Any], None]:
+    def after(world: World, response: Any) -> None:
+        world.extra[key] = pick(response.json())
+
+    return after
+
+
+async def _new_asset(edge: Edge, world: World, code: str) -> str:
+    body = {"code": code, "name": code, "type": "BESS", "region": "DE", "delivery_area": "AMPN", "provider": "NFT"}
+    r = await edge.client.post("/api/assets", json=body, headers=world.headers("operator"))
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def _case(path: dict[str, Any] | None = None, body: Any = None, query: dict[str, Any] | None = None, **kw: Any):  # type: ignore[no-untyped-def]
+    async def build(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": path or {}, "body": body, "query": query, **kw}
+
+    return build
+
+
+def valid_requests() -> list[Valid]:
+    n = next(_n)
+
+    async def asset_body(edge: Edge, world: World) -> dict[str, Any]:
+        body = {
+            "code": f"v{n}",
+            "name": "Valid",
+            "type": "BESS",
+            "region": "DE",
+            "delivery_area": "TNBW",
+            "provider": "EBX",
+        }
+        return {"body": body}
+
+    def lifecycle(action: str) -> Callable[[Edge, World], Any]:
+        async def build(edge: Edge, world: World) -> dict[str, Any]:
+            if "lifecycle_asset" not in world.extra:
+                world.extra["lifecycle_asset"] = await _new_asset(edge, world, f"lc{n}")
+            return {"path_parameters": {"asset_id": world.extra["lifecycle_asset"]}}
+
+        return build
+
+    async def patch_asset(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"asset_id": world.asset}, "body": {"name": "Renamed", "go_live_date": "2026-07-01"}}
+
+    async def delete_asset(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"asset_id": await _new_asset(edge, world, f"del{n}")}}
+
+    async def spec(edge: Edge, world: World) -> dict[str, Any]:
+        body = {
+            "asset_id": world.asset,
+            "valid_from": iso(T0),
+            "rated_power": mw(10),
+            "max_capacity": mwh(20),
+            "charge_efficiency": "0.95",
+            "discharge_efficiency": "0.9",
+        }
+        return {"body": body}
+
+    async def snapshots(edge: Edge, world: World) -> dict[str, Any]:
+        return {
+            "body": {"state_snapshots": [{"asset_id": world.asset, "effective_at": iso(T0), "stored_energy": mwh("5")}]}
+        }
+
+    async def forecasts(edge: Edge, world: World) -> dict[str, Any]:
+        item = {
+            "asset_id": world.asset,
+            "start_time": iso(T0),
+            "end_time": iso(T0 + Q),
+            "generation": mw("1.5"),
+            "consumption": mw(0),
+        }
+        return {"body": {"forecasts": [item]}}
+
+    async def reservations(edge: Edge, world: World) -> dict[str, Any]:
+        item = {
+            "asset_id": world.asset,
+            "start_time": iso(T0),
+            "end_time": iso(T0 + Q),
+            "market": "DA",
+            "source": "OPTIMISATION",
+            "power": mw("1.5"),
+            "energy_change": mwh("-0.375"),
+            "energy_buffer_low": mwh(0),
+            "energy_buffer_high": mwh("0.5"),
+        }
+        return {"body": {"reservations": [item]}}
+
+    async def patch_limits(edge: Edge, world: World) -> dict[str, Any]:
+        entry = {
+            "asset_id": world.asset,
+            "start_time": iso(T0),
+            "end_time": iso(T0 + 4 * Q),
+            "source": "REPORTED",
+            "power_charge": mw("-5.5"),
+            "power_discharge": mw(4),
+            "trading_locked": False,
+        }
+        return {"body": {"limits": [entry]}}
+
+    async def delete_limits(edge: Edge, world: World) -> dict[str, Any]:
+        query = {"asset_id": world.asset, "start_time": iso(T0), "end_time": iso(T0 + Q), "source": "REPORTED"}
+        return {"query": query}
+
+    async def statuses(edge: Edge, world: World) -> dict[str, Any]:
+        entry = {"asset_id": world.asset, "status": "AVAILABLE", "effective_at": iso(T0), "reasons": []}
+        return {"body": {"statuses": [entry]}}
+
+    async def create_site(edge: Edge, world: World) -> dict[str, Any]:
+        return {
+            "body": {
+                "name": "Valid site",
+                "code": f"vs{n}",
+                "region": "DE",
+                "delivery_area": "AMPN",
+                "dispatch_mode": PRICE,
+            }
+        }
+
+    async def patch_site(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"site_id": world.site}, "body": {"name": "Renamed site"}}
+
+    async def site_limits(edge: Edge, world: World) -> dict[str, Any]:
+        period = {"start_time": iso(T0), "end_time": iso(T0 + Q), "max_import_from_grid": mw(3)}
+        return {"path_parameters": {"site_id": world.site}, "body": {"limits": [period]}}
+
+    async def create_inverter(edge: Edge, world: World) -> dict[str, Any]:
+        body = {"rated_power": mw(2), "charge_efficiency": "0.9", "discharge_efficiency": 1, "asset_ids": [world.asset]}
+        return {"path_parameters": {"site_id": world.site}, "body": body}
+
+    async def patch_inverter(edge: Edge, world: World) -> dict[str, Any]:
+        return {
+            "path_parameters": {"site_id": world.site, "inverter_id": world.inverter},
+            "body": {"charge_efficiency": "0.5"},
+        }
+
+    async def inverter_limits(edge: Edge, world: World) -> dict[str, Any]:
+        period = {"start_time": iso(T0), "end_time": iso(T0 + Q), "max_export_to_grid": mw(1)}
+        return {"path_parameters": {"site_id": world.site, "inverter_id": world.inverter}, "body": {"limits": [period]}}
+
+    async def delete_inverter(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"site_id": world.site, "inverter_id": world.extra["new_inverter"]}}
+
+    async def delete_site(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"site_id": world.extra["new_site"]}}
+
+    # --- gateway ---
+    async def create_company(edge: Edge, world: World) -> dict[str, Any]:
+        return {"body": {"name": f"contract-co-{n}-{world.company}"}}
+
+    async def set_member(edge: Edge, world: World) -> dict[str, Any]:
+        return {
+            "path_parameters": {"company_id": world.company, "user_id": world.spare_user},
+            "body": {"role": "member"},
+        }
+
+    async def remove_member(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"company_id": world.company, "user_id": world.spare_user}}
+
+    async def create_client(edge: Edge, world: World) -> dict[str, Any]:
+        return {"body": {"name": f"contract-device-{n}", "request_budget_per_minute": 600}}
+
+    async def revoke_client(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"client_id": world.extra["client_id"]}}
+
+    async def register(edge: Edge, world: World) -> dict[str, Any]:
+        name = f"contract{n}x{world.company}"
+        world.passwords["registered"] = (name, "Contract-Passw0rd!")
+        body = {"username": name, "email": f"{name}@example.org", "password": "Contract-Passw0rd!"}
+        return {"body": body}
+
+    async def login(edge: Edge, world: World) -> dict[str, Any]:
+        username, password = world.passwords["registered"]
+        return {"body": {"username": username, "password": password}}
+
+    async def token(edge: Edge, world: World) -> dict[str, Any]:
+        username, password = world.passwords["registered"]
+        body = {"grant_type": "password", "username": username, "password": password}
+        return {"body": body, "media_type": "application/x-www-form-urlencoded"}
+
+    async def core_login(edge: Edge, world: World) -> dict[str, Any]:
+        username, password = world.passwords["registered"]
+        csrf = (await edge.client.get("/api/core/csrftoken")).json()["csrfmiddlewaretoken"]
+        body = {"username": username, "password": password, "csrfmiddlewaretoken": csrf}
+        return {"body": body, "media_type": "application/x-www-form-urlencoded", "cookies": {"csrftoken": csrf}}
+
+    async def logout(edge: Edge, world: World) -> dict[str, Any]:
+        username, password = world.passwords["registered"]
+        return {"headers": bearer(await edge.login(username, password))}
+
+    return [
+        # gateway: companies, members, machine clients, auth doors
+        Valid("POST /api/gateway/companies", "superuser", create_company),
+        Valid("PUT /api/gateway/companies/{company_id}/members/{user_id}", "admin", set_member),
+        Valid("DELETE /api/gateway/companies/{company_id}/members/{user_id}", "admin", remove_member),
+        Valid("POST /api/gateway/machine-clients", "admin", create_client, _set("client_id", lambda b: b["client_id"])),
+        Valid("DELETE /api/gateway/machine-clients/{client_id}", "admin", revoke_client),
+        Valid("POST /auth/register", "anonymous", register),
+        Valid("POST /auth/login", "anonymous", login),
+        Valid("POST /auth/token", "anonymous", token),
+        Valid("POST /api/core/login", "anonymous", core_login),
+        Valid("POST /auth/logout", "anonymous", logout),
+        # asset-service: assets and their lifecycle
+        Valid("POST /api/assets", "operator", asset_body),
+        Valid("PATCH /api/assets/{asset_id}", "admin", patch_asset),
+        Valid("DELETE /api/assets/{asset_id}", "operator", delete_asset),
+        Valid("POST /api/assets/{asset_id}/actions/commission", "operator", lifecycle("commission")),
+        Valid("POST /api/assets/{asset_id}/actions/go-live", "operator", lifecycle("go-live")),
+        Valid("POST /api/assets/{asset_id}/actions/suspend", "admin", lifecycle("suspend")),
+        Valid("POST /api/assets/{asset_id}/actions/resume", "operator", lifecycle("resume")),
+        Valid("POST /api/assets/{asset_id}/actions/decommission", "operator", lifecycle("decommission")),
+        # batches and specs on the existing asset
+        Valid("PUT /api/specs", "operator", spec),
+        Valid("POST /api/state-snapshots", "operator", snapshots),
+        Valid("POST /api/forecasts", "operator", forecasts),
+        Valid("POST /api/reservations", "admin", reservations),
+        Valid("PATCH /api/limits", "operator", patch_limits),
+        Valid("DELETE /api/limits", "operator", delete_limits),
+        Valid("POST /api/ingest/asset-statuses", "device", statuses),
+        # sites and inverters
+        Valid("POST /api/sites", "operator", create_site, _set("new_site", lambda b: b["id"])),
+        Valid("PATCH /api/sites/{site_id}", "operator", patch_site),
+        Valid("PUT /api/sites/{site_id}/limits", "operator", site_limits),
+        Valid(
+            "POST /api/sites/{site_id}/inverters", "operator", create_inverter, _set("new_inverter", lambda b: b["id"])
+        ),
+        Valid("PATCH /api/sites/{site_id}/inverters/{inverter_id}", "admin", patch_inverter),
+        Valid("PUT /api/sites/{site_id}/inverters/{inverter_id}/limits", "operator", inverter_limits),
+        Valid("DELETE /api/sites/{site_id}/inverters/{inverter_id}", "operator", delete_inverter),
+        Valid("DELETE /api/sites/{site_id}", "operator", delete_site),
+    ]
+
+
+def bound_path_parameters(world: World, path: str, method: str) -> dict[str, Any] | None:
+    """Existing ids for a generated request's path, or None to let the generator pick them (deletes:
+    generated ids, so that the run does not remove what the other operations need)."""
+    if method == "DELETE":
+        return None
+    known = {
+        "asset_id": world.asset,
+        "site_id": world.site,
+        "inverter_id": world.inverter,
+        "company_id": world.company,
+        "user_id": world.user_ids["member"],
+    }
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    if not names or any(name not in known for name in names):
+        return None
+    return {name: known[name] for name in names}
+
+
+# ---------------------------------------------------------------------------------------------- the run
+@pytest.mark.contract
+async def test_schemathesis_every_operation_as_its_roles(edge: Edge) -> None:
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi import checks as oa_checks
+
+    world = await make_world(edge)
+    doc = (await edge.client.get("/openapi.json")).json()
+    # What exists behind this test gateway: its own API and the asset-service (the other upstreams are stubs).
+    doc["paths"] = {p: v for p, v in doc["paths"].items() if p.startswith(ASSET_PREFIXES + GATEWAY_PREFIXES)}
+    schema = schemathesis.openapi.from_dict(doc)
+    operations = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations[operation.label] = operation
+    writes = sorted(label for label in operations if label.split()[0] in WRITE_METHODS)
+    checks = [
+        not_a_server_error,
+        oa_checks.response_schema_conformance,
+        oa_checks.status_code_conformance,
+        oa_checks.content_type_conformance,
+    ]
+    reached: dict[str, set[str]] = defaultdict(set)
+    two_xx: set[str] = set()
+    generated_2xx: set[str] = set()  # reached by a generated request, not only by the valid ones
+    roles_run: dict[str, set[str]] = defaultdict(set)
+    failures: list[str] = []
+    base_url = edge.url
+
+    def call(operation: Any, case: Any, label: str, role: str, generated: bool = False) -> Any:
+        response = case.call(base_url=base_url, timeout=20)
+        reached[label].add(f"{response.status_code // 100}xx")
+        roles_run[label].add(role)
+        if 200 <= response.status_code < 300:
+            two_xx.add(label)
+            if generated:
+                generated_2xx.add(label)
+        case.validate_response(response, checks=checks)
+        return response
+
+    # 1. Valid requests (before the generated ones, which may trip throttles and budgets).
+    unknown = []
+    for valid in valid_requests():
+        operation = operations.get(valid.label)
+        if operation is None:
+            unknown.append(valid.label)
+            continue
+        parts = await valid.build(edge, world)
+        headers = {**world.headers(valid.role), **(parts.pop("headers", None) or {})}
+        body = parts.pop("body", None)
+        kwargs: dict[str, Any] = {k: v for k, v in parts.items() if v is not None}
+        if body is not None:
+            kwargs["body"] = body
+        case = operation.Case(headers=headers, **kwargs)
+        try:
+            response = await asyncio.to_thread(call, operation, case, valid.label, valid.role)
+        except AssertionError as exc:
+            failures.append(f"valid {valid.label} as {valid.role}: {str(exc)[:1500]}")
+            continue
+        if not 200 <= response.status_code < 300:
+            failures.append(f"valid {valid.label} as {valid.role}: {response.status_code} {response.text[:500]}")
+        elif valid.after is not None:
+            valid.after(world, response)
+    if unknown:  # an operation that is gone; a renamed one is caught below (it never reaches 2xx)
+        print("valid requests for operations the document does not have:", unknown)
+
+    # 2. Generated requests, as every role that may call the operation.
+    def fuzz_one(operation: Any, label: str, role: str, headers: dict[str, str], strategy: Any) -> None:
+        @given(case=strategy)
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+        )
+        def check(case: Any) -> None:
+            case.headers = {**(case.headers or {}), **headers}
+            call(operation, case, label, role, generated=True)
+
+        try:
+            check()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # collect every operation's failure, report all at the end
+            failures.append(f"{label} as {role}: {str(exc)[:1500]}")
+
+    def fuzz() -> None:
+        for label, operation in operations.items():
+            method, path = label.split(" ", 1)
+            for role in roles_for(method, path):
+                headers = world.headers(role)
+                if path in ("/auth/logout", "/api/core/logout"):
+                    headers = {}  # no session of this run is ended by a generated request
+                bound = bound_path_parameters(world, path, method)
+                strategy = operation.as_strategy(path_parameters=bound) if bound else operation.as_strategy()
+                fuzz_one(operation, label, role, headers, strategy)
+
+    await asyncio.to_thread(fuzz)
+    summary = "\n".join(
+        f"  {label}: {' '.join(sorted(reached[label]))} as {','.join(sorted(roles_run[label]))}"
+        + (" (2xx from generated requests too)" if label in generated_2xx else "")
+        for label in sorted(operations)
+    )
+    print(f"schemathesis: {len(operations)} operations, status classes reached:\n{summary}")
+    assert not failures, "\n\n".join(failures)
+    never = [label for label in writes if label not in two_xx]
+    assert not never, f"write operations that never reached 2xx: {never}"
+    assert not any("5xx" in classes for classes in reached.values())
+    assert len(operations) >= 55 and "POST /api/assets" in operations, sorted(operations)
+    # Every operation ran as every role that may call it.
+    for label in operations:
+        method, path = label.split(" ", 1)
+        assert set(roles_for(method, path)) <= roles_run[label], (label, roles_run[label])
