@@ -19,15 +19,33 @@ from .workers import build as build_workers
 
 # In the order an operator explores them; one line each.
 TAGS = [
-    {"name": "assets", "description": "The asset master: one record per asset (BESS, virtual battery, PV, swaps, colocations) of this company."},
-    {"name": "asset lifecycle", "description": "Move an asset DRAFT → COMMISSIONING → LIVE ⇄ SUSPENDED, LIVE → DECOMMISSIONED."},
-    {"name": "sites", "description": "Grid connection sites with their inverters and point-of-connection (PoC) limits."},
-    {"name": "specs", "description": "Versioned technical specifications of an asset (capacities, efficiencies, validity)."},
-    {"name": "statuses", "description": "Operational status of assets over time (AVAILABLE, LIMITED, UNAVAILABLE, OFFLINE...)."},
+    {
+        "name": "assets",
+        "description": "The asset master: one record per asset (BESS, virtual battery, PV, swaps, colocations) of this company.",
+    },
+    {
+        "name": "asset lifecycle",
+        "description": "Move an asset DRAFT → COMMISSIONING → LIVE ⇄ SUSPENDED, LIVE → DECOMMISSIONED.",
+    },
+    {
+        "name": "sites",
+        "description": "Grid connection sites with their inverters and point-of-connection (PoC) limits.",
+    },
+    {
+        "name": "specs",
+        "description": "Versioned technical specifications of an asset (capacities, efficiencies, validity).",
+    },
+    {
+        "name": "statuses",
+        "description": "Operational status of assets over time (AVAILABLE, LIMITED, UNAVAILABLE, OFFLINE...).",
+    },
     {"name": "limits", "description": "Operating limits of assets per 15-minute period, by source."},
     {"name": "forecasts", "description": "Forecasts per asset and 15-minute period."},
     {"name": "reservations", "description": "Capacity reserved per asset, market and 15-minute period."},
-    {"name": "state snapshots", "description": "Measured states of assets (e.g. state of charge), with derived energy."},
+    {
+        "name": "state snapshots",
+        "description": "Measured states of assets (e.g. state of charge), with derived energy.",
+    },
     {"name": "dispatches", "description": "History of dispatch commands received for assets (read-only here)."},
     INGESTION_TAG,
 ]

@@ -82,7 +82,9 @@ class OfflinePage:
 
         def on_request(req: Any) -> None:
             if urlsplit(req.url).path == "/auth/token":
-                me.token_requests.append({k.lower(): v for k, v in req.headers.items()} | {"_body": req.post_data or ""})
+                me.token_requests.append(
+                    {k.lower(): v for k, v in req.headers.items()} | {"_body": req.post_data or ""}
+                )
 
         await context.route("**/*", route)
         page.on("request", on_request)

@@ -124,7 +124,9 @@ async def test_company_id_is_one_api_key_scheme(edge: Edge) -> None:
     tenant_ops = 0
     for method, path, op in _operations(doc):
         # One declaration: never a CompanyID / CommunityId header parameter besides the scheme.
-        headers = [_resolve(doc, p)["name"].lower() for p in op.get("parameters", []) if _resolve(doc, p)["in"] == "header"]
+        headers = [
+            _resolve(doc, p)["name"].lower() for p in op.get("parameters", []) if _resolve(doc, p)["in"] == "header"
+        ]
         assert not {"companyid", "communityid"} & set(headers), (method, path)
         security = op.get("security") or []
         route = table.match(path)

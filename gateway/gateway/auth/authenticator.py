@@ -422,7 +422,12 @@ def parse_company_header(value: str | None) -> int:
     if value is None or not value.strip():
         raise DomainError("CompanyID header is required", status_code=400)
     value = value.strip()
-    if len(value) > len(str(MAX_COMPANY_ID)) or not (value.isascii() and value.isdigit()) or int(value) <= 0 or int(value) > MAX_COMPANY_ID:
+    if (
+        len(value) > len(str(MAX_COMPANY_ID))
+        or not (value.isascii() and value.isdigit())
+        or int(value) <= 0
+        or int(value) > MAX_COMPANY_ID
+    ):
         raise DomainError("CompanyID must be a positive integer", status_code=400)
     return int(value)
 

@@ -131,6 +131,7 @@ async def current_principal(
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
+
 async def company_header(
     request: Request, _declared: Annotated[str | None, Security(company_scheme)] = None
 ) -> str | None:
