@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 STATIC = Path(__file__).parent / "static"
 SWAGGER_UI = STATIC / "swagger-ui"
@@ -128,7 +128,7 @@ def install(app: FastAPI) -> None:
     async def docs_asset(request: Request, version: str, name: str) -> Response:
         asset = assets.get(name)
         if asset is None:
-            return Response(status_code=404, headers={"Cache-Control": REVALIDATE})
+            return JSONResponse({"detail": "Not Found"}, status_code=404, headers={"Cache-Control": REVALIDATE})
         return serve(request, asset, LONG_CACHE if version == digest else REVALIDATE)
 
     @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)

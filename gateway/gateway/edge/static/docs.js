@@ -15,7 +15,6 @@
   var root = document.getElementById("swagger-ui");
   var banner = document.getElementById("gc-session-banner");
   var TOKEN_PATH = "/auth/token";
-  var OAUTH_SCHEMES = ["PasswordLogin", "MachineClient"];
   var RENEW_MARGIN_SECONDS = 30;
   var ui = null;
   var tokenByUrl = {}; // request URL -> bearer token it carried (to judge a 401)
@@ -59,13 +58,19 @@
     return ui ? ui.authSelectors.authorized().toJS() : {};
   }
 
+  // The authorized scheme whose token this is: an OAuth2 sign-in, or a pasted BearerAuth value.
   function schemeHolding(token) {
     var all = authorized();
     for (var name in all) {
       var entry = all[name];
       if (entry && entry.token && entry.token.access_token === token) return entry;
+      if (entry && entry.value === token) return entry;
     }
     return null;
+  }
+
+  function refreshTokenOf(entry) {
+    return (entry && entry.token && entry.token.refresh_token) || null;
   }
 
   // ------------------------------------------------------------------ banner
@@ -89,7 +94,7 @@
 
   // ------------------------------------------------------------------ renewal
   function renew(entry) {
-    var refreshToken = entry.token && entry.token.refresh_token;
+    var refreshToken = refreshTokenOf(entry);
     if (!refreshToken) return Promise.resolve(null);
     if (!renewing[entry.name]) {
       renewing[entry.name] = window
@@ -152,7 +157,7 @@
     var exp = tokenExpiry(token);
     if (exp === null || exp - RENEW_MARGIN_SECONDS > Date.now() / 1000) return request;
     var entry = schemeHolding(token);
-    if (!entry || !entry.token.refresh_token) return request; // the 401 will say so
+    if (!refreshTokenOf(entry)) return request; // the 401 will say so
     return renew(entry).then(function (fresh) {
       if (fresh) {
         request.headers[auth.key] = "Bearer " + fresh;
@@ -176,7 +181,7 @@
       return response;
     }
     if (!entry) return response; // already renewed or signed out meanwhile
-    if (entry.token.refresh_token) {
+    if (refreshTokenOf(entry)) {
       return renew(entry).then(function (fresh) {
         if (fresh) showBanner("Your session was renewed: press Execute again.", false);
         else sessionEnded(entry);
