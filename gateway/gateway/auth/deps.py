@@ -40,8 +40,8 @@ oauth2_scheme = OAuth2(
     flows=OAuthFlows(password=OAuthFlowPassword(tokenUrl=TOKEN_URL, scopes={})),
     scheme_name=PASSWORD_SCHEME,
     description="**People**: sign in with your username and password (OAuth2 password grant on "
-    "`POST /auth/token`). The token lasts an hour; the docs page renews it with the refresh token when "
-    "the server issues one, or asks you to sign in again.",
+    "`POST /auth/token`). The token lasts an hour; the docs page renews it with the refresh token, and "
+    "asks you to sign in again when the session has ended.",
     auto_error=False,
 )
 company_scheme = APIKeyHeader(
