@@ -40,6 +40,7 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
         title="GridCommons API",
         version="0.1.0",
         description="GridCommons: assets, meters, deals, monitoring and community services behind one gateway.",
+        openapi_tags=auth.OPENAPI_TAGS,
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,

@@ -38,11 +38,15 @@ def create_service_app(
     routers: Sequence[APIRouter],
     version: str = "0.1.0",
     description: str = "",
+    tags: Sequence[dict[str, str]] = (),
     workers: WorkersFactory | None = None,
     run_workers_in_process: bool = False,
     configure_logs: bool = True,
 ) -> FastAPI:
     """A service's FastAPI app.
+
+    ``tags``: the OpenAPI tags of the service's routers, each with a one-line description, in the
+    order a user explores them (see ``gridcommons.openapi``).
 
     In production each worker (outbox relay, consumers) runs as its own process
     (``python -m gridcommons.worker``); tests may run them inside the app's lifespan instead.
@@ -80,6 +84,7 @@ def create_service_app(
         title=title,
         version=version,
         description=description,
+        openapi_tags=list(tags) or None,
         lifespan=lifespan,
         openapi_url=None,
         docs_url=None,

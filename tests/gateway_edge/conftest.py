@@ -99,6 +99,10 @@ class Edge:
 
     async def user(self, memberships: dict[int, str] | None = None) -> str:
         """A new user with these {company_id: role} memberships; returns a bearer token."""
+        return (await self.account(memberships))[2]
+
+    async def account(self, memberships: dict[int, str] | None = None) -> tuple[str, str, str]:
+        """A new user with these {company_id: role} memberships; returns (username, password, token)."""
         n = f"edge{next(self._names)}x{free_port()}"
         password = "Edge-Passw0rd!" + n
         r = await self.client.post(
@@ -123,7 +127,7 @@ class Edge:
                     f"/api/gateway/companies/{company_id}/members/{user_id}", json={"role": role}, headers=bearer(root)
                 )
                 assert r.status_code in (200, 201, 204), r.text
-        return token
+        return n, password, token
 
     async def machine_client(self, company_id: int, budget: int | None = None) -> str:
         root = await self.superuser_token()

@@ -26,6 +26,8 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/api/assets", tags=["assets"])
+# The lifecycle actions have their own tag (one tag per operation).
+lifecycle_router = APIRouter(prefix="/api/assets", tags=["asset lifecycle"])
 
 AssetId = AssetIdPath
 
@@ -122,13 +124,12 @@ def _action_route(action: LifecycleAction) -> None:
         return await service.apply_action(session, who.company_id, asset_id, action)
 
     endpoint.__name__ = f"{action.value.replace('-', '_')}_asset"
-    router.add_api_route(
+    lifecycle_router.add_api_route(
         f"/{{asset_id}}/actions/{action.value}",
         endpoint,
         methods=["POST"],
         response_model=AssetResponse,
         responses=NOT_FOUND | CONFLICT,
-        tags=["asset lifecycle"],
         summary=f"{action.value.replace('-', ' ').capitalize()} an asset ({expected.value} → {new.value})",
         description=f"Transition the asset from {expected.value} to {new.value}.{extra} "
         f"Any other current lifecycle is a 409 and changes nothing.",

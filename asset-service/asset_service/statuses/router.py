@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
+from gridcommons.openapi import INGESTION_TAG
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
 
@@ -14,6 +15,8 @@ from . import service
 from .schemas import AssetStatus, AssetStatusEntry, IngestStatusesRequest, IngestStatusesResponse, StatusListResponse
 
 router = APIRouter(tags=["statuses"])
+# The ingestion door is listed under the shared ingestion tag only (one tag per operation).
+ingest_router = APIRouter(tags=[INGESTION_TAG["name"]])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such asset in this company, or no status recorded for it yet"}
@@ -55,7 +58,7 @@ async def list_asset_statuses(
     )
 
 
-@router.post("/api/ingest/asset-statuses", response_model=IngestStatusesResponse, tags=["ingestion"])
+@ingest_router.post("/api/ingest/asset-statuses", response_model=IngestStatusesResponse)
 async def ingest_asset_statuses(
     body: IngestStatusesRequest, session: SessionDep, who: Ingestor
 ) -> IngestStatusesResponse:

@@ -24,6 +24,7 @@ from .authenticator import GatewayAuthenticator, parse_company_header
 from .deps import (
     COMMUNITY_HEADER,
     COMPANY_HEADER,
+    COMPANY_SCHEME,
     SECURITY_SCHEME_NAME,
     SECURITY_SCHEMES,
     SESSION_COOKIE,
@@ -37,6 +38,8 @@ from .tokens import TokenSigner, load_signing_key
 __all__ = [
     "COMMUNITY_HEADER",
     "COMPANY_HEADER",
+    "COMPANY_SCHEME",
+    "OPENAPI_TAGS",
     "SECURITY_SCHEMES",
     "SECURITY_SCHEME_NAME",
     "SESSION_COOKIE",
@@ -51,6 +54,17 @@ __all__ = [
 ]
 
 log = logging.getLogger("gateway.auth")
+
+# The gateway's own OpenAPI tags, in the order a user explores them, one line each.
+OPENAPI_TAGS = [
+    {"name": "auth", "description": "Sign in and out: tokens (OAuth2 on /auth/token), registration, the JWKS."},
+    {
+        "name": "companies",
+        "description": "Companies (tenants) you belong to, their members and roles, their machine clients.",
+    },
+    {"name": "admin", "description": "Users of the CompanyID company, for its admins (seed 001 admin API)."},
+    {"name": "core", "description": "Cookie sessions of the web dashboard (seed 004: CSRF token, login, logout)."},
+]
 
 
 def install(app: FastAPI, settings: GatewaySettings) -> None:

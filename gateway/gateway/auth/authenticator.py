@@ -47,7 +47,9 @@ from .tokens import INVALID, Claims, TokenSigner
 log = logging.getLogger("gateway.auth")
 
 NOT_MEMBER = "Not a member of this company"
-MAX_COMPANY_ID = 2**63 - 1
+# Company ids are BIGINT identities; the accepted range stops at 2^53-1 so that every id survives a
+# JavaScript number (Swagger UI, browsers), and the OpenAPI document states the same bound.
+MAX_COMPANY_ID = 2**53 - 1
 PASSWORD_CACHE_SECONDS = 60
 _MISSING = object()
 
@@ -420,7 +422,12 @@ def parse_company_header(value: str | None) -> int:
     if value is None or not value.strip():
         raise DomainError("CompanyID header is required", status_code=400)
     value = value.strip()
-    if len(value) > 19 or not (value.isascii() and value.isdigit()) or int(value) <= 0 or int(value) > MAX_COMPANY_ID:
+    if (
+        len(value) > len(str(MAX_COMPANY_ID))
+        or not (value.isascii() and value.isdigit())
+        or int(value) <= 0
+        or int(value) > MAX_COMPANY_ID
+    ):
         raise DomainError("CompanyID must be a positive integer", status_code=400)
     return int(value)
 

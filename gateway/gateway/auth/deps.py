@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request, Security
-from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
-from fastapi.security import OAuth2
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import OAuthFlowPassword, OAuthFlows
+from fastapi.security import APIKeyHeader, OAuth2
 
 from gridcommons.errors import Forbidden
 from gridcommons.identity import Identity
 
 from ..principal import Principal
-from .authenticator import CookieSession, GatewayAuthenticator
+from .authenticator import MAX_COMPANY_ID, CookieSession, GatewayAuthenticator
 from .ratelimit import LoginThrottle, RegistrationThrottle
 
 TOKEN_URL = "/auth/token"
-SECURITY_SCHEME_NAME = "OAuth2"
 SESSION_COOKIE = "sessionid"
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "X-CSRFToken"
@@ -26,19 +25,52 @@ COMPANY_HEADER = "CompanyID"
 COMMUNITY_HEADER = "CommunityId"  # alias used by the system behind seed 000
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
-# Swagger's "Authorize" button: password flow for people, client_credentials for machines, both
-# against POST /auth/token. auto_error=False: the Authenticator answers 401 itself.
+# The security schemes of the merged OpenAPI document (Swagger's "Authorize" dialog), one place.
+# People and machines get separate OAuth2 schemes (one flow each, no scopes), so signing in
+# through one does not show the other as authorized; CompanyID is an API key in a header, so the
+# dialog holds it once for every tenant operation.
+PASSWORD_SCHEME = "PasswordLogin"
+CLIENT_SCHEME = "MachineClient"
+BEARER_SCHEME = "BearerAuth"
+COMPANY_SCHEME = "CompanyID"
+SECURITY_SCHEME_NAME = PASSWORD_SCHEME  # the scheme FastAPI declares on the gateway's own operations
+
+# auto_error=False: the Authenticator answers 401 itself.
 oauth2_scheme = OAuth2(
-    flows=OAuthFlows(
-        password=OAuthFlowPassword(tokenUrl=TOKEN_URL),
-        clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL),
-    ),
-    scheme_name=SECURITY_SCHEME_NAME,
-    description="Bearer JWT from POST /auth/token (password or client_credentials grant), /auth/login or /auth/register.",
+    flows=OAuthFlows(password=OAuthFlowPassword(tokenUrl=TOKEN_URL, scopes={})),
+    scheme_name=PASSWORD_SCHEME,
+    description="**People**: sign in with your username and password (OAuth2 password grant on "
+    "`POST /auth/token`). The token lasts an hour; the docs page renews it with the refresh token, and "
+    "asks you to sign in again when the session has ended.",
     auto_error=False,
 )
-# For the merged OpenAPI document: components.securitySchemes entries.
-SECURITY_SCHEMES = {SECURITY_SCHEME_NAME: oauth2_scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)}
+company_scheme = APIKeyHeader(
+    name=COMPANY_HEADER,
+    scheme_name=COMPANY_SCHEME,
+    description="The company (tenant) a tenant-scoped operation acts in: its numeric id, an integer from 1 to "
+    f"{MAX_COMPANY_ID} (`GET /api/gateway/companies` lists yours). Sent as the `CompanyID` header "
+    "(the gateway also accepts it as `CommunityId`); the caller must be a member. Missing or not such an "
+    "integer: 400; not a member, or no such company: 403.",
+    auto_error=False,
+)
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    PASSWORD_SCHEME: oauth2_scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True),
+    COMPANY_SCHEME: company_scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True),
+    BEARER_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A token obtained elsewhere (`POST /auth/token`, `/auth/login` or `/auth/register`), "
+        "pasted as is.",
+    },
+    CLIENT_SCHEME: {
+        "type": "oauth2",
+        "description": "**Machines** (devices, field gateways, data-hub workers): the `client_id` and "
+        "`client_secret` of a machine client (`POST /api/gateway/machine-clients`), OAuth2 client_credentials "
+        "grant on `POST /auth/token`. Machine clients may use the ingestion operations only.",
+        "flows": {"clientCredentials": {"tokenUrl": TOKEN_URL, "scopes": {}}},
+    },
+}
 
 
 def authorization_from_request(method: str, headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
@@ -99,16 +131,19 @@ async def current_principal(
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
-CompanyHeader = Annotated[
-    str | None, Header(alias=COMPANY_HEADER, description="The company (tenant) the request acts in")
-]
-CommunityHeader = Annotated[str | None, Header(alias=COMMUNITY_HEADER, description="Alias of CompanyID")]
+
+async def company_header(
+    request: Request, _declared: Annotated[str | None, Security(company_scheme)] = None
+) -> str | None:
+    """The raw ``CompanyID`` (or ``CommunityId``) header; declared once, as the CompanyID security scheme."""
+    return company_header_value(request.headers)
 
 
-async def company_identity(
-    principal: PrincipalDep, auth: AuthDep, company: CompanyHeader = None, community: CommunityHeader = None
-) -> Identity:
-    return await auth.identity_for(principal, company or community)
+CompanyHeaderDep = Annotated[str | None, Depends(company_header)]
+
+
+async def company_identity(principal: PrincipalDep, auth: AuthDep, company: CompanyHeaderDep) -> Identity:
+    return await auth.identity_for(principal, company)
 
 
 CompanyIdentityDep = Annotated[Identity, Depends(company_identity)]

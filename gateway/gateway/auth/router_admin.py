@@ -12,7 +12,8 @@ from gridcommons.identity import Identity
 
 from ..principal import Principal
 from . import service
-from .deps import AuthDep, CommunityHeader, CompanyHeader, CompanyIdentityDep, PrincipalDep
+from .authenticator import MAX_COMPANY_ID
+from .deps import AuthDep, CompanyHeaderDep, CompanyIdentityDep, PrincipalDep
 from .schemas import (
     AdminUserOut,
     CompanyCreate,
@@ -31,18 +32,16 @@ from .schemas import (
 admin = APIRouter(prefix="/admin/users", tags=["admin"])
 gateway = APIRouter(prefix="/api/gateway", tags=["companies"])
 
-Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Id = Annotated[int, Path(ge=1, le=MAX_COMPANY_ID)]  # user and company ids: BIGINT, JavaScript-safe
 ClientId = Annotated[str, Path(min_length=1, max_length=64)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found in this company"}}
 
 
-async def _admin_scope(
-    principal: Principal, auth: AuthDep, company: str | None, community: str | None
-) -> Identity | None:
+async def _admin_scope(principal: Principal, auth: AuthDep, company: str | None) -> Identity | None:
     """None: a superuser without CompanyID (platform-wide); else the caller's admin identity in the company."""
-    if principal.superuser and not (company or community):
+    if principal.superuser and not company:
         return None
-    return service.require_admin(await auth.identity_for(principal, company or community))
+    return service.require_admin(await auth.identity_for(principal, company))
 
 
 @admin.get("", response_model=list[AdminUserOut])
@@ -50,11 +49,10 @@ async def list_users(
     principal: PrincipalDep,
     auth: AuthDep,
     session: SessionDep,
-    company: CompanyHeader = None,
-    community: CommunityHeader = None,
+    company: CompanyHeaderDep,
 ) -> list[AdminUserOut]:
     """Users of the CompanyID company (company admins); a superuser without CompanyID sees every user."""
-    scope = await _admin_scope(principal, auth, company, community)
+    scope = await _admin_scope(principal, auth, company)
     return [AdminUserOut.model_validate(r) for r in await service.admin_list_users(session, scope)]
 
 
@@ -64,11 +62,10 @@ async def get_user(
     principal: PrincipalDep,
     auth: AuthDep,
     session: SessionDep,
-    company: CompanyHeader = None,
-    community: CommunityHeader = None,
+    company: CompanyHeaderDep,
 ) -> AdminUserOut:
     """One user of the CompanyID company (404 if not a member of it)."""
-    scope = await _admin_scope(principal, auth, company, community)
+    scope = await _admin_scope(principal, auth, company)
     return AdminUserOut.model_validate(await service.admin_get_user(session, scope, user_id))
 
 

@@ -4,8 +4,9 @@ Each upstream's ``/openapi.json`` is fetched (cached for ``openapi_cache_seconds
 is down keeps its last good copy, or is left out), reduced to the paths the route table sends to
 that service, and merged with the gateway's own routes. Components that clash by name but differ
 are renamed with the service's prefix and every ``$ref`` to them rewritten. Every proxied operation
-gets the security requirement (OAuth2 password flow on ``/auth/token``, or a bearer token), the
-gateway's error responses, and, when the route is tenant-scoped, the required ``CompanyID`` header.
+gets the security requirements (see ``security_requirements``: a sign-in scheme and, when the route
+is tenant-scoped, the ``CompanyID`` API-key scheme) and the gateway's error responses. Tags get one
+line of description each and are ordered as a user explores (``order_tags``).
 """
 
 from __future__ import annotations
@@ -18,44 +19,28 @@ from typing import Any
 
 import aiohttp
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
 from gridcommons.app import DOCS_READER
 from gridcommons.identity import INTERNAL_IDENTITY_HEADER
+from gridcommons.openapi import INGESTION_TAG
 
-from ..auth.deps import SECURITY_SCHEME_NAME as AUTH_SCHEME_NAME
-from ..auth.deps import SECURITY_SCHEMES as AUTH_SCHEMES
+from ..auth.deps import BEARER_SCHEME, CLIENT_SCHEME, COMPANY_SCHEME, PASSWORD_SCHEME, SECURITY_SCHEMES
+from . import docs
 from .proxy import EdgeState
-from .routes import Route, RouteTable
+from .routes import ASSET, COMMUNITY, DEAL, METERING, MONITORING, Route, RouteTable
 
 log = logging.getLogger("gateway.edge.openapi")
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 COMPONENT_KINDS = ("schemas", "responses", "parameters", "examples", "requestBodies", "headers", "links", "callbacks")
 
-# The auth package's scheme (password + client_credentials flows on /auth/token), shared with the
-# gateway's own operations, plus a plain bearer scheme for pasting a token.
-OAUTH2 = AUTH_SCHEME_NAME
-BEARER = "BearerAuth"
-SECURITY_SCHEMES = {
-    **AUTH_SCHEMES,
-    BEARER: {
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "JWT",
-        "description": "A token from POST /auth/token.",
-    },
-}
-COMPANY_PARAM = {
-    "name": "CompanyID",
-    "in": "header",
-    "required": True,
-    "description": "The company (tenant) the request acts in; the caller must be a member. "
-    "The gateway also accepts the same value in a `CommunityId` header.",
-    "schema": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807},
-}
+# Where each source's tags go in the merged document, as a user explores: sign in and pick a company
+# (the gateway's own tags), the community register, the assets, meters, deals, monitoring; the
+# ingestion doors of every service last. Within a source, its own declared order.
+TAG_SOURCE_ORDER: tuple[str | None, ...] = (None, COMMUNITY, ASSET, METERING, DEAL, MONITORING)
+LAST_TAGS = (INGESTION_TAG["name"],)
 ERROR_SCHEMA = {
     "title": "GatewayError",
     "type": "object",
@@ -181,6 +166,7 @@ class OpenAPIMerger:
             version=self.app.version,
             description=self.app.description,
             routes=self.app.routes,
+            tags=self.app.openapi_tags,
         )
         # Only what the route table keeps local (a gateway route outside the table is unreachable).
         doc["paths"] = {
@@ -203,9 +189,8 @@ class OpenAPIMerger:
             self._add(merged, copy.deepcopy(self._service_docs[service]), service, op_ids)
         comps = merged["components"]
         comps["schemas"].setdefault("GatewayError", ERROR_SCHEMA)
-        comps["parameters"]["CompanyID"] = COMPANY_PARAM
-        schemes = comps.setdefault("securitySchemes", {})
-        schemes.update(SECURITY_SCHEMES)
+        # The gateway is the only door: its schemes are the only ones a client deals with.
+        comps["securitySchemes"] = copy.deepcopy(SECURITY_SCHEMES)
         # A link to an operation the route table does not publish would dangle: drop it.
         for item in merged["paths"].values():
             for key, op in item.items():
@@ -220,6 +205,7 @@ class OpenAPIMerger:
                                 del found[name]
         merged["components"] = {k: v for k, v in comps.items() if v}
         merged["paths"] = dict(sorted(merged["paths"].items()))
+        merged["tags"] = order_tags(merged["tags"], merged["paths"])
         if not merged["tags"]:
             del merged["tags"]
         return merged
@@ -237,12 +223,11 @@ class OpenAPIMerger:
                     # SDK generators name classes by title: a renamed schema must not keep the other's.
                     value = {**value, "title": new_name}
                 merged["components"][kind][new_name] = value
-        for name, scheme in (comps.get("securitySchemes") or {}).items():
-            merged["components"].setdefault("securitySchemes", {}).setdefault(name, scheme)
         known_tags = {t["name"] for t in merged["tags"]}
         for tag in doc.get("tags") or []:
-            if tag.get("name") not in known_tags:
-                merged["tags"].append(tag)
+            if isinstance(tag, dict) and tag.get("name") not in known_tags:
+                merged["tags"].append({**tag, "x-source": service})
+                known_tags.add(tag.get("name"))
         renamed_ops: dict[str, str] = {}
         added: list[dict[str, Any]] = []
         for path, item in (doc.get("paths") or {}).items():
@@ -254,7 +239,11 @@ class OpenAPIMerger:
                 if key in METHODS:
                     if route.methods is not None and key.upper() not in route.methods:
                         continue
-                    op = self._decorate(op, route, key) if service is not None else _document_own_errors(op, key)
+                    op = (
+                        self._decorate(op, route, key)
+                        if service is not None
+                        else _document_own_errors(_own_security(op), key)
+                    )
                     op_id = op.get("operationId")
                     if op_id:
                         if op_id in op_ids:
@@ -292,7 +281,7 @@ class OpenAPIMerger:
 
     def _decorate(self, op: dict[str, Any], route: Route, method: str) -> dict[str, Any]:
         op = dict(op)
-        op["security"] = [{OAUTH2: []}, {BEARER: []}]
+        op["security"] = security_requirements(tenant=route.tenant_scoped, device=route.device_allowed)
         params = [
             p
             for p in op.get("parameters") or []
@@ -302,10 +291,10 @@ class OpenAPIMerger:
                 and str(p.get("name", "")).lower() in ("companyid", "communityid", "authorization")
             )
         ]
-        if route.tenant_scoped:
-            params.insert(0, {"$ref": "#/components/parameters/CompanyID"})
         if params:
             op["parameters"] = params
+        else:
+            op.pop("parameters", None)
         op["responses"] = dict(op.get("responses") or {})
         extra = {**(TENANT_RESPONSES if route.tenant_scoped else {}), **PROXY_RESPONSES}
         if route.device_allowed:
@@ -331,12 +320,7 @@ def _document_own_errors(op: dict[str, Any], method: str) -> dict[str, Any]:
         _add_error_responses(op, method, {}, json_errors=not plain_text)
         return op
     extra = {k: PROXY_RESPONSES[k] for k in ("401", "403")}
-    takes_company = any(
-        isinstance(p, dict)
-        and p.get("in") == "header"
-        and str(p.get("name", "")).lower() in ("companyid", "communityid")
-        for p in op.get("parameters") or []
-    )
+    takes_company = any(COMPANY_SCHEME in req for req in op["security"])
     if takes_company:
         extra.update(TENANT_RESPONSES)
     _add_error_responses(op, method, extra, json_errors=not plain_text)
@@ -352,6 +336,46 @@ def _links(op: dict[str, Any]) -> list[dict[str, Any]]:
         for link in (response.get("links") or {}).values()
         if isinstance(link, dict)
     ]
+
+
+# ---------------------------------------------------------------- security requirements
+def security_requirements(*, tenant: bool, device: bool = False) -> list[dict[str, list[str]]]:
+    """An operation's alternatives: a person's sign-in (password flow or a pasted bearer token) or,
+    where machine clients are allowed, a machine client's; each together with the CompanyID scheme
+    when the operation is tenant-scoped. No scopes."""
+    signed_in = ([CLIENT_SCHEME] if device else []) + [PASSWORD_SCHEME, BEARER_SCHEME]
+    return [{name: [], **({COMPANY_SCHEME: []} if tenant else {})} for name in signed_in]
+
+
+def _own_security(op: dict[str, Any]) -> dict[str, Any]:
+    """The gateway's own operations: FastAPI lists each security dependency as its own alternative
+    (``[{PasswordLogin: []}, {CompanyID: []}]``); state the canonical requirements instead."""
+    security = op.get("security")
+    if not security:
+        return op
+    tenant = any(COMPANY_SCHEME in req for req in security)
+    return {**op, "security": security_requirements(tenant=tenant)}
+
+
+# ---------------------------------------------------------------- tags
+def order_tags(tags: list[dict[str, Any]], paths: dict[str, Any]) -> list[dict[str, Any]]:
+    """Declared tags in ``TAG_SOURCE_ORDER`` (each source in its own order), undeclared tags that
+    operations use after them, ``LAST_TAGS`` last; only tags some operation uses."""
+    used: list[str] = []
+    for item in paths.values():
+        for key, op in item.items():
+            if key in METHODS and isinstance(op, dict):
+                used.extend(t for t in op.get("tags") or [] if t not in used)
+    declared = {t["name"]: t for t in tags}
+
+    def rank(tag: dict[str, Any]) -> int:
+        source = tag.get("x-source")
+        return TAG_SOURCE_ORDER.index(source) if source in TAG_SOURCE_ORDER else len(TAG_SOURCE_ORDER)
+
+    ordered = sorted((t for t in tags if t["name"] in used), key=rank)  # stable: keeps each source's order
+    ordered += [{"name": name} for name in used if name not in declared]
+    ordered.sort(key=lambda t: t["name"] in LAST_TAGS)
+    return [{k: v for k, v in t.items() if k != "x-source"} for t in ordered]
 
 
 def _prefix(service: str) -> str:
@@ -385,22 +409,10 @@ def _rewrite_refs(node: Any, renames: dict[tuple[str, str], str]) -> Any:
 
 
 def install_docs(app: FastAPI, merger_ref: dict[str, OpenAPIMerger]) -> None:
-    """GET /openapi.json (merged), GET /docs (Swagger UI), GET /docs/oauth2-redirect."""
+    """GET /openapi.json (merged), and the Swagger UI (``docs``): GET /docs, its assets, /docs/oauth2-redirect."""
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_json() -> JSONResponse:
         return JSONResponse(await merger_ref["merger"].document())
 
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title=f"{app.title} - Swagger UI",
-            oauth2_redirect_url="/docs/oauth2-redirect",
-            init_oauth={"usePkceWithAuthorizationCodeGrant": False},
-            swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
-        )
-
-    @app.get("/docs/oauth2-redirect", include_in_schema=False)
-    async def swagger_ui_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+    docs.install(app)
