@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import warnings
 from typing import Any
 
-from .conftest import Edge
+from .conftest import Edge, bearer
 
 
 def _resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
