@@ -277,9 +277,11 @@ class FiniteJsonMiddleware:
     """Refuses (422, FastAPI's ``json_invalid`` shape) a JSON request body with a number that would not
     be kept as written (``strict_json_loads``).
 
-    Pure ASGI: reads the body of a request whose content type is JSON (the body-size limit of the
-    outer ``RequestContextMiddleware`` still applies), parses it once with ``strict_json_loads`` and
-    replays it to the app unchanged; a body that is not valid JSON passes on (the app answers it)."""
+    Pure ASGI: watches the body of a request whose content type is JSON as the app reads it (so the
+    body-size limit that routing sets for the route still applies), parses it once with
+    ``strict_json_loads`` when its last chunk arrives, and raises an ``HTTPException`` (rendered by the
+    error handlers) instead of handing over a body with such a number; a body that is not valid JSON
+    passes on (the app's own parser answers it)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -289,44 +291,36 @@ class FiniteJsonMiddleware:
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
-        while True:
+
+        async def checked_receive() -> Message:
             message = await receive()
-            if message["type"] != "http.request":  # disconnect: let the app see it
-                await self.app(scope, _replay([], message, receive), send)
-                return
+            if message["type"] != "http.request":
+                return message
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        if body:
-            try:
-                strict_json_loads(body)
-            except UnsafeJsonNumber as exc:
-                error = {
-                    "type": "json_invalid",
-                    "loc": ["body"],
-                    "msg": f"JSON number {exc.token[:64]} refused: {exc.reason}",
-                    "input": exc.token[:64],
-                    "ctx": {"error": exc.reason},
-                }
-                await JSONResponse({"detail": [error]}, status_code=422)(scope, receive, send)
-                return
-            except (ValueError, RecursionError):
-                pass  # not JSON (or not UTF-8, or nested too deep): the app's own parser answers
-        await self.app(scope, _replay([body], None, receive), send)
+                body = b"".join(chunks)
+                chunks.clear()
+                if body:
+                    _check_json_numbers(body)
+            return message
+
+        await self.app(scope, checked_receive, send)
 
 
-def _replay(bodies: list[bytes], then: Message | None, receive: Receive) -> Receive:
-    pending: list[Message] = [{"type": "http.request", "body": b, "more_body": False} for b in bodies]
-    if then is not None:
-        pending.append(then)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay
+def _check_json_numbers(body: bytes) -> None:
+    try:
+        strict_json_loads(body)
+    except UnsafeJsonNumber as exc:
+        error = {
+            "type": "json_invalid",
+            "loc": ["body"],
+            "msg": f"JSON number {exc.token[:64]} refused: {exc.reason}",
+            "input": exc.token[:64],
+            "ctx": {"error": exc.reason},
+        }
+        raise StarletteHTTPException(422, detail=[error]) from None  # type: ignore[arg-type]
+    except (ValueError, RecursionError):
+        pass  # not JSON (or not UTF-8, or nested too deep): the app's own parser answers
 
 
 def unprocessable_body(message: str) -> dict[str, Any]:
