@@ -15,9 +15,9 @@ from fastapi import Response
 from sqlalchemy import Executable, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.errors import ValidationFailed, field_error
 from gridcommons.quantity import format_decimal
 from gridcommons.timeutil import QUARTER_HOUR, delivery_day_of, is_quarter_aligned
-from gridcommons.validation import field_error, unprocessable
 
 from .db import outbox
 
@@ -30,7 +30,7 @@ def as_utc(instant: datetime) -> datetime:
 
 def check_window(start: datetime, end: datetime, *, start_name: str = "from", end_name: str = "to") -> None:
     if end <= start:
-        raise unprocessable(
+        raise ValidationFailed(
             [field_error(["query", end_name], f"{end_name} must be after {start_name}", end.isoformat())]
         )
 

@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from gridcommons.identity import Identity, require_roles
+from gridcommons.identity import TenantIdentity, require_roles
 
 INGESTORS = ("admin", "operator", "device")  # the ingestion doors, HTTP and Kafka alike
 
-Writer = Annotated[Identity, require_roles("admin", "operator")]
-Reader = Annotated[Identity, require_roles("admin", "operator", "member")]
-Ingestor = Annotated[Identity, require_roles(*INGESTORS)]
+Writer = Annotated[TenantIdentity, require_roles("admin", "operator")]
+Reader = Annotated[TenantIdentity, require_roles("admin", "operator", "member")]
+Ingestor = Annotated[TenantIdentity, require_roles(*INGESTORS)]

@@ -30,6 +30,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from .keys import ed25519_public_key
 from .settings import InfraSettings
 
 log = logging.getLogger("gridcommons.bearer")
@@ -105,10 +106,7 @@ class BearerVerifier:
         keys: list[Ed25519PublicKey] = []
         pem = infra.token_public_key_pem()
         if pem:
-            key = serialization.load_pem_public_key(pem.encode())
-            if not isinstance(key, Ed25519PublicKey):
-                raise ValueError("TOKEN_PUBLIC_KEY must be an Ed25519 public key")
-            keys.append(key)
+            keys.append(ed25519_public_key(pem, "TOKEN_PUBLIC_KEY"))
         return cls(
             issuer=infra.token_issuer,
             audience=infra.token_audience,

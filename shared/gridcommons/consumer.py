@@ -2,8 +2,10 @@
 
 For each message: record ``(consumer, event id)`` in ``processed_events`` and run the handler in
 the same transaction (a redelivered message finds its id and is skipped), commit the database,
-then commit the offset. A message that keeps failing (bad JSON, schema error, a rule that
-refuses it) goes to ``<topic>.dlq`` with the error in its headers, and the partition moves on.
+then commit the offset. A message that keeps failing goes to ``<topic>.dlq`` with the error in
+its headers, and the partition moves on; one that can never succeed goes there at once, without
+retries: a ``PoisonMessage`` (bad JSON, a refused credential) or a ``ValidationFailed`` (a schema
+error, a rule that refuses the input: ``dlq_error`` is ``ValidationFailed: <loc>: <msg>; ...``).
 Connection errors (database or broker away) are retried and never dead-lettered.
 """
 
@@ -23,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .db import unit_of_work
+from .errors import ValidationFailed
 from .kafka import (
     ensure_topics,
     make_consumer,
@@ -119,7 +122,8 @@ class ConsumerRunner:
                 await self._handle_once(msg)
                 return True
             except Exception as exc:
-                if _transient(exc) and not isinstance(exc, PoisonMessage):
+                refused = isinstance(exc, (PoisonMessage, ValidationFailed))
+                if _transient(exc) and not refused:
                     if stop.is_set():
                         return False  # a database outage at shutdown is no reason to dead-letter
                     log.warning(
@@ -129,7 +133,7 @@ class ConsumerRunner:
                     delay = min(delay * 2, 5.0)
                     attempt -= 1
                     continue
-                if isinstance(exc, PoisonMessage) or attempt >= self.max_attempts:
+                if refused or attempt >= self.max_attempts:
                     return await self._dead_letter(msg, exc, dlq, stop)
                 log.warning(
                     "%s: handler failed (%s), attempt %d of %d",

@@ -16,12 +16,14 @@ import json
 import logging
 import math
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,8 +60,73 @@ class Unauthorized(DomainError):
     status_code = 401
 
 
-class Unprocessable(DomainError):
+class ValidationFailed(DomainError):
+    """Input that a rule refused (an unknown id, an overlap, a window the wrong way round, a payload
+    that does not match its schema): a domain error carrying the offending items, each in FastAPI's
+    validation shape ``{"loc": [...], "msg": "...", "type": "...", "input": ...}``.
+
+    Over HTTP it is a 422 whose body is exactly FastAPI's (``{"detail": [items]}``); in a consumer it
+    is a poison message: ``ConsumerRunner`` sends it to the DLQ at once, with ``reason`` as the error.
+    """
+
     status_code = 422
+
+    def __init__(self, errors: Iterable[Mapping[str, Any]]):
+        self.errors = [dict(e) for e in errors]
+        super().__init__(self.reason)
+
+    @classmethod
+    def at(
+        cls, loc: Sequence[str | int], msg: str, input: Any = None, *, type: str = "value_error"
+    ) -> ValidationFailed:
+        """One offending item: ``raise ValidationFailed.at(["query", "to"], "to must be after from", to)``."""
+        return cls([field_error(loc, msg, input, type=type)])
+
+    @property
+    def reason(self) -> str:
+        """The items as one line of text (``loc: msg; ...``), as the DLQ records it."""
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc') or ()) or '(root)'}: {e.get('msg', '')}" for e in self.errors
+        )
+
+
+def field_error(loc: Sequence[str | int], msg: str, input: Any = None, *, type: str = "value_error") -> dict[str, Any]:
+    """One item of a ``ValidationFailed`` (and of a 422 body) in FastAPI's validation shape."""
+    return {"loc": list(loc), "msg": msg, "type": type, "input": input}
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer but a 422: ``{"detail": "..."}``."""
+
+    detail: str
+
+
+# FastAPI's component for its 422 body (present in every document with a parameter or a body).
+VALIDATION_ERROR_REF = "#/components/schemas/HTTPValidationError"
+_DEFAULT_DESCRIPTIONS = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 409: "Conflict"}
+
+ErrorSpec = type[DomainError] | tuple[type[DomainError], str]
+
+
+def responses(*errors: ErrorSpec) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses=`` of an operation that raises ``errors``: each an error class, or
+    (class, description) where the operation says more than the class's default description.
+
+    ``responses((NotFound, "No such asset in this company"), Conflict)`` documents a 404 and a 409 with
+    the ``{"detail": "..."}`` body (``ErrorBody``); ``ValidationFailed`` documents the 422 with FastAPI's
+    validation body. Several classes with one status: the last description wins."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for spec in errors:
+        cls, description = spec if isinstance(spec, tuple) else (spec, None)
+        if issubclass(cls, ValidationFailed):
+            out[422] = {
+                "description": description or "Validation error",
+                "content": {"application/json": {"schema": {"$ref": VALIDATION_ERROR_REF}}},
+            }
+        else:
+            status = cls.status_code
+            out[status] = {"description": description or _DEFAULT_DESCRIPTIONS.get(status, "Error"), "model": ErrorBody}
+    return out
 
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
@@ -151,19 +218,26 @@ def _safe_text(value: str) -> str:
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    # FastAPI's own body; every value (the echoed input above all) rendered safely: exception
-    # objects in ctx as text, NaN/Infinity as strings, lone surrogates escaped.
-    errors = []
-    for err in exc.errors():
-        err = dict(err)
-        if "ctx" in err and isinstance(err["ctx"], dict):
-            err["ctx"] = {
-                k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v)) for k, v in err["ctx"].items()
+def validation_body(errors: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """FastAPI's 422 body for ``errors``; every value (the echoed input above all) rendered safely:
+    exception objects in ctx as text, NaN/Infinity as strings, lone surrogates escaped."""
+    items = []
+    for err in errors:
+        item = dict(err)
+        if "ctx" in item and isinstance(item["ctx"], dict):
+            item["ctx"] = {
+                k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v)) for k, v in item["ctx"].items()
             }
-        errors.append(err)
-    return JSONResponse({"detail": json_safe(errors)}, status_code=422)
+        items.append(item)
+    return {"detail": json_safe(items)}
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    # FastAPI's request validation and the domain's ValidationFailed: one body shape.
+    if isinstance(exc, ValidationFailed):
+        return JSONResponse(validation_body(exc.errors), status_code=422, headers=exc.headers)
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(validation_body(exc.errors()), status_code=422)
 
 
 # Integrity errors (SQLSTATE class 23) that reach the handler: a domain rule should have answered first
@@ -333,6 +407,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ValidationFailed, _validation_error)
     app.add_exception_handler(DBAPIError, _database_data_error)
     app.add_exception_handler(Exception, _unhandled)
     app.add_middleware(FiniteJsonMiddleware)

@@ -6,6 +6,7 @@ a request that reaches a service without a valid one gets 401.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -13,15 +14,15 @@ from typing import Annotated, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 
 from .errors import DomainError, Forbidden, Unauthorized
+from .keys import ed25519_private_key, ed25519_public_key, public_pem
 
 INTERNAL_IDENTITY_HEADER = "x-gridcommons-identity"
 AUDIENCE = "gridcommons-services"
 ISSUER = "gridcommons-gateway"
-ROLES = ("admin", "operator", "member", "device")
 
 
 @dataclass(frozen=True)
@@ -74,22 +75,14 @@ def generate_ed25519_pem() -> tuple[str, str]:
 
 def public_pem_of(private_key_pem: str) -> str:
     """The public key (PEM) of an Ed25519 private key (PEM)."""
-    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
-    assert isinstance(key, Ed25519PrivateKey), "expected an Ed25519 private key"
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    return public_pem(ed25519_private_key(private_key_pem, "private key"))
 
 
 class IdentitySigner:
     """Signs internal identity tokens; reuses one per identity for half its life (cheap per request)."""
 
     def __init__(self, private_key_pem: str, *, ttl_seconds: int = 60):
-        key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
-        assert isinstance(key, Ed25519PrivateKey), "internal identity key must be Ed25519"
-        self._key = key
+        self._key = ed25519_private_key(private_key_pem, "GATEWAY_INTERNAL_IDENTITY_PRIVATE_KEY")
         self.ttl = ttl_seconds
         self._cache: OrderedDict[Identity, tuple[str, float]] = OrderedDict()
         self._cache_size = 10_000
@@ -111,9 +104,7 @@ class IdentityVerifier:
     """Verifies internal tokens (EdDSA only), caching each verified token until it expires."""
 
     def __init__(self, public_key_pem: str):
-        key = serialization.load_pem_public_key(public_key_pem.encode())
-        assert isinstance(key, Ed25519PublicKey), "internal identity key must be Ed25519"
-        self._key = key
+        self._key = ed25519_public_key(public_key_pem, "INTERNAL_IDENTITY_PUBLIC_KEY")
         self._cache: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
         self._cache_size = 10_000
 
@@ -151,20 +142,37 @@ def current_identity(request: Request) -> Identity:
 IdentityDep = Annotated[Identity, Depends(current_identity)]
 
 
-def tenant_identity(identity: IdentityDep) -> Identity:
+@dataclass(frozen=True)
+class TenantIdentity(Identity):
+    """An identity acting inside one company (the gateway checked the membership): ``company_id`` is
+    always set."""
+
+    company_id: int
+
+    @classmethod
+    def of(cls, identity: Identity) -> TenantIdentity:
+        """``identity`` inside its company; 400 when it names none."""
+        if isinstance(identity, TenantIdentity):
+            return identity
+        if identity.company_id is None:
+            raise DomainError("CompanyID header is required", status_code=400)
+        fields = {f.name: getattr(identity, f.name) for f in dataclasses.fields(identity)}
+        return cls(**fields)
+
+
+def tenant_identity(identity: IdentityDep) -> TenantIdentity:
     """An identity acting inside one company (the gateway checked the membership)."""
-    if identity.company_id is None:
-        raise DomainError("CompanyID header is required", status_code=400)
-    return identity
+    return TenantIdentity.of(identity)
 
 
-TenantDep = Annotated[Identity, Depends(tenant_identity)]
+TenantDep = Annotated[TenantIdentity, Depends(tenant_identity)]
 
 
 def require_roles(*roles: str) -> Any:
-    """Dependency: the caller holds one of ``roles`` in the current company."""
+    """Dependency: the caller holds one of ``roles`` in the current company; its value is the
+    caller's ``TenantIdentity``."""
 
-    def check(identity: TenantDep) -> Identity:
+    def check(identity: TenantDep) -> TenantIdentity:
         if not identity.has_any(*roles):
             raise Forbidden("Insufficient role for this operation")
         return identity

@@ -12,7 +12,9 @@ The decoder verifies the token with the gateway's public keys (``gridcommons.bea
 revoked one (revoked-token replica), checks that the role is allowed on this door, and takes the
 company from the credential. The body may still name a company (CloudEvents ``companyid``, or a
 plain object's ``company_id``): when it names another company than the credential's, the message is
-refused. Any refusal is a ``PoisonMessage``: ``<topic>.dlq`` with the reason in ``dlq_error``.
+refused. A refused credential or envelope is a ``PoisonMessage``, a payload that does not match its
+schema (or a rule of the service that refuses it) a ``ValidationFailed``: either goes to
+``<topic>.dlq`` at once, with the reason in ``dlq_error``.
 
 Which instant a token is judged at. A message may wait in Kafka (consumer down, backlog) past its
 token's expiry:
@@ -42,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .bearer import BearerClaims, BearerVerifier, InvalidToken
 from .consumer import ConsumerRunner, PoisonMessage, decode_json
+from .errors import ValidationFailed
 from .events import CloudEvent
 from .outbox import Outbox
 from .replicas import Replicas
@@ -68,7 +71,7 @@ class IngestMessage:
 
     def parse(self, model: type[M], **defaults: Any) -> M:
         """The payload as ``model``; ``defaults`` fill fields the payload leaves out (None: not filled).
-        A schema error is a poison message with every error in the reason."""
+        A schema error is a ``ValidationFailed`` (a dead letter with every error in the reason)."""
         payload = dict(self.payload)
         for key, value in defaults.items():
             if key not in payload and value is not None:
@@ -76,13 +79,7 @@ class IngestMessage:
         try:
             return model.model_validate(payload)
         except ValidationError as exc:
-            raise poison_from(exc) from exc
-
-
-def poison_from(exc: ValidationError) -> PoisonMessage:
-    """A schema error in an ingestion payload: dead-letter it with the validation errors."""
-    errors = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-    return PoisonMessage(f"invalid payload: {errors}")
+            raise ValidationFailed(exc.errors(include_url=False)) from None
 
 
 def _header(msg: ConsumerRecord[bytes, bytes], name: str) -> str | None:

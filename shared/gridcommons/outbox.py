@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import (
@@ -41,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from .db import asyncpg_dsn
+from .db import listen
 from .events import CONTENT_TYPE, CloudEvent
 from .kafka import make_producer, start_with_retry, stop_producer, watch_connection_loss
 from .settings import InfraSettings
@@ -233,26 +232,16 @@ class OutboxRelay:
             task.cancel()
 
     async def _listen(self, stop: asyncio.Event) -> None:
-        """LISTEN on the outbox channel; reconnects if the database goes away."""
-        while not stop.is_set():
-            conn = None
-            try:
-                conn = await asyncpg.connect(asyncpg_dsn(self.infra.database_url))
-                await conn.add_listener(self.outbox.channel, lambda *_: self._wake.set())
-                self._wake.set()  # catch up on anything written while we were not listening
-                while not stop.is_set() and not conn.is_closed():
-                    await asyncio.sleep(1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("%s: LISTEN connection failed (%s)", self.name, exc.__class__.__name__)
-                await asyncio.sleep(2.0)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    try:
-                        await conn.close()
-                    except Exception:
-                        pass
+        """LISTEN on the outbox channel (``gridcommons.db.listen``); each (re)connection wakes the
+        relay to catch up on anything written while nobody listened."""
+        await listen(
+            self.infra.database_url,
+            self.outbox.channel,
+            lambda _payload: self._wake.set(),
+            stop,
+            name=self.name,
+            on_connected=self._wake.set,
+        )
 
     async def _publish_batch(self, producer: AIOKafkaProducer, lost: asyncio.Event, stop: asyncio.Event) -> int:
         table = self.outbox.table

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from aiokafka.structs import ConsumerRecord
@@ -33,6 +33,7 @@ from .consumer import ConsumerRunner, PoisonMessage
 from .events import CloudEvent
 from .outbox import Outbox
 from .settings import InfraSettings
+from .timeutil import utcnow
 
 log = logging.getLogger("gridcommons.replicas")
 
@@ -141,7 +142,7 @@ class Replicas:
         await session.execute(
             insert(t).values(jti=data.jti, expires_at=data.expires_at).on_conflict_do_nothing(index_elements=[t.c.jti])
         )
-        horizon = datetime.now(UTC) - timedelta(seconds=keep_after_expiry)
+        horizon = utcnow() - timedelta(seconds=keep_after_expiry)
         await session.execute(delete(t).where(t.c.expires_at < horizon))
 
     async def _membership(self, session: AsyncSession, data: MembershipChangedV1) -> None:

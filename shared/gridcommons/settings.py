@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .keys import read_pem
+
 
 class InfraSettings(BaseSettings):
     """Addresses of the shared infrastructure. Read without prefix: DATABASE_URL, KAFKA_*."""
@@ -52,19 +54,14 @@ class InfraSettings(BaseSettings):
     log_level: str = "INFO"
 
     def identity_public_key_pem(self) -> str | None:
-        if self.internal_identity_public_key:
-            return self.internal_identity_public_key
-        if self.internal_identity_public_key_file:
-            # A configured file that is missing is a deployment error: fail at start-up, loudly.
-            return self.internal_identity_public_key_file.read_text()
-        return None
+        """A configured file that is missing or unreadable stops start-up (``KeyConfigError``)."""
+        return read_pem(
+            "INTERNAL_IDENTITY_PUBLIC_KEY", self.internal_identity_public_key, self.internal_identity_public_key_file
+        )
 
     def token_public_key_pem(self) -> str | None:
-        if self.token_public_key:
-            return self.token_public_key
-        if self.token_public_key_file:
-            return self.token_public_key_file.read_text()
-        return None
+        """A configured file that is missing or unreadable stops start-up (``KeyConfigError``)."""
+        return read_pem("TOKEN_PUBLIC_KEY", self.token_public_key, self.token_public_key_file)
 
     def kafka_sasl_secret(self) -> str | None:
         if self.kafka_sasl_password:

@@ -11,10 +11,9 @@
 - ``JsonObject``: a free-form JSON object (e.g. status reason attributes), bounded: at most
   ``JSON_MAX_DEPTH`` nesting levels, ``JSON_MAX_KEYS`` keys per object, ``JSON_MAX_BYTES`` bytes
   serialised; text as ``Text``; only finite numbers.
-- ``field_error`` / ``unprocessable``: a rule that needs the database (unknown ids, overlaps, ...) still
-  answers with the body FastAPI uses for validation errors,
-  ``{"detail": [{"loc": [...], "msg": "...", "type": "value_error", "input": ...}]}``:
-  ``raise unprocessable([field_error(loc, msg, input), ...])`` (the kernel's handler answers 422).
+- A rule that needs the database (unknown ids, overlaps, ...) raises ``gridcommons.errors.ValidationFailed``
+  (``raise ValidationFailed([field_error(loc, msg, input), ...])`` or ``ValidationFailed.at(loc, msg, input)``):
+  a 422 with the body FastAPI uses for validation errors over HTTP, a dead letter with the reason in a consumer.
 - ``split_csv`` / ``ids_query``: query parameters given repeated (``?x=a&x=b``) and/or comma-separated
   (``?x=a,b``).
 """
@@ -25,13 +24,14 @@ import inspect
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+
+from .errors import ValidationFailed, field_error
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
@@ -183,16 +183,6 @@ JsonObject = Annotated[
 ]
 
 
-def field_error(loc: Sequence[str | int], msg: str, input: Any = None) -> dict[str, Any]:
-    """One entry of a 422 body in FastAPI's validation shape."""
-    return {"loc": list(loc), "msg": msg, "type": "value_error", "input": input}
-
-
-def unprocessable(errors: Iterable[dict[str, Any]]) -> RequestValidationError:
-    """Raise the result: the kernel's handler answers 422 with exactly these errors (the transaction rolls back)."""
-    return RequestValidationError(list(errors))
-
-
 def split_csv(values: Iterable[str]) -> list[str]:
     """Repeated and/or comma-separated values, stripped, empty parts dropped, without duplicates, first seen first."""
     out: dict[str, None] = {}
@@ -220,15 +210,15 @@ def ids_query(name: str, *, noun: str, max_count: int, max_length: int) -> Calla
     def dependency(values: list[str]) -> list[str]:
         ids = split_csv(values)
         if not ids:
-            raise unprocessable([field_error(loc, f"{name} must name at least one {noun}", values)])
+            raise ValidationFailed([field_error(loc, f"{name} must name at least one {noun}", values)])
         if len(ids) > max_count:
-            raise unprocessable([field_error(loc, f"at most {max_count} distinct {noun}s", len(ids))])
+            raise ValidationFailed([field_error(loc, f"at most {max_count} distinct {noun}s", len(ids))])
         too_long = [i for i in ids if len(i) > max_length]
         if too_long:
-            raise unprocessable(field_error(loc, f"{noun} longer than {max_length} characters", i) for i in too_long)
+            raise ValidationFailed(field_error(loc, f"{noun} longer than {max_length} characters", i) for i in too_long)
         with_nul = [i for i in ids if "\x00" in i]
         if with_nul:
-            raise unprocessable(field_error(loc, f"{noun}s must not contain NUL characters", i) for i in with_nul)
+            raise ValidationFailed(field_error(loc, f"{noun}s must not contain NUL characters", i) for i in with_nul)
         return ids
 
     query = Query(

@@ -404,10 +404,10 @@ async def test_racing_transactions_are_decided_by_the_database(
     """Two open transactions, interleaved on purpose: the second waits on the first's row and then
     either fails the EXCLUDE constraint (overlap → 422) or turns into a partial update (same key)."""
     import pytest
-    from fastapi.exceptions import RequestValidationError
 
     from asset_service.specs import service
     from asset_service.specs.schemas import UpsertSpecRequest
+    from gridcommons.errors import ValidationFailed
 
     op = internal_headers(company_id, "operator")
     asset = await make_asset(asset_client, op, "VBAT")
@@ -425,9 +425,9 @@ async def test_racing_transactions_are_decided_by_the_database(
         await asyncio.sleep(0.3)
         assert not second.done()  # blocked on the first transaction's uncommitted row
         await s1.commit()
-        with pytest.raises(RequestValidationError) as refused:
+        with pytest.raises(ValidationFailed) as refused:
             await second
-        assert "overlaps existing spec" in refused.value.errors()[0]["msg"]
+        assert "overlaps existing spec" in refused.value.errors[0]["msg"]
         await s2.rollback()
 
     # Same key: the second writer becomes a partial update of the first's row.

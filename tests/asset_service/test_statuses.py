@@ -358,7 +358,9 @@ async def test_kafka_ingestion_redelivery_and_dlq(
     assert [s["status"] for s in got] == ["AVAILABLE", "LIMITED", "OFFLINE"]
     for k, v in poison.items():
         record = dead[f"{tag}-{k}".encode()]
-        assert record.value == v and dict(record.headers)["dlq_error"].startswith(b"PoisonMessage"), k
+        assert record.value == v and dict(record.headers)["dlq_error"].startswith(
+            (b"PoisonMessage", b"ValidationFailed")
+        ), k
     assert b"NOPE_9" in dict(dead[f"{tag}-unknown-asset".encode()].headers)["dlq_error"]
     assert b"not the credential's company" in dict(dead[f"{tag}-other-company".encode()].headers)["dlq_error"]
     assert b"credential missing" in dict(dead[f"{tag}-no-credential".encode()].headers)["dlq_error"]

@@ -14,9 +14,8 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from gridcommons.errors import NotFound, install_error_handlers, json_safe
+from gridcommons.errors import NotFound, ValidationFailed, field_error, install_error_handlers, json_safe
 from gridcommons.observability import RequestContextMiddleware
-from gridcommons.validation import field_error, unprocessable
 
 JSON = {"content-type": "application/json"}
 
@@ -61,7 +60,7 @@ def make_app() -> FastAPI:
             "huge": 10**5000,
             "nested": {"k\udfff": [float("nan"), {"deep": b"\x80"}]},
         }
-        raise unprocessable([field_error(["body", "x"], "refused", values[kind])])
+        raise ValidationFailed([field_error(["body", "x"], "refused", values[kind])])
 
     return app
 

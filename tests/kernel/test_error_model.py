@@ -15,7 +15,7 @@ from gridcommons.errors import (
     Forbidden,
     NotFound,
     Unauthorized,
-    Unprocessable,
+    ValidationFailed,
     install_error_handlers,
 )
 from gridcommons.observability import RequestContextMiddleware
@@ -49,7 +49,6 @@ def make_app(with_middleware: bool) -> FastAPI:
             "conflict": Conflict("already there"),
             "forbidden": Forbidden("not yours"),
             "unauthorized": Unauthorized("who are you", headers={"WWW-Authenticate": "Bearer"}),
-            "unprocessable": Unprocessable("does not add up"),
             "custom": DomainError("slow down", status_code=429, headers={"Retry-After": "3"}),
         }
         raise errors[kind]
@@ -90,7 +89,6 @@ async def test_unexpected_exception_is_a_bare_500(client: httpx.AsyncClient, pat
         ("conflict", 409, "already there"),
         ("forbidden", 403, "not yours"),
         ("unauthorized", 401, "who are you"),
-        ("unprocessable", 422, "does not add up"),
         ("custom", 429, "slow down"),
     ],
 )
@@ -108,7 +106,7 @@ async def test_domain_error_headers(client: httpx.AsyncClient) -> None:
 
 
 def test_status_codes_of_the_classes() -> None:
-    assert [c.status_code for c in (DomainError, NotFound, Conflict, Forbidden, Unauthorized, Unprocessable)] == [
+    assert [c.status_code for c in (DomainError, NotFound, Conflict, Forbidden, Unauthorized, ValidationFailed)] == [
         400,
         404,
         409,

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 
 from gridcommons.errors import Unauthorized, install_error_handlers
+from gridcommons.keys import KeyConfigError
 from gridcommons.identity import (
     AUDIENCE,
     INTERNAL_IDENTITY_HEADER,
@@ -147,9 +148,9 @@ def test_keys_must_be_ed25519() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    with pytest.raises(AssertionError):
+    with pytest.raises(KeyConfigError, match="must be an Ed25519 private key"):
         IdentitySigner(pem.decode())
-    with pytest.raises(AssertionError):
+    with pytest.raises(KeyConfigError, match="must be an Ed25519 public key"):
         IdentityVerifier(pub.decode())
 
 

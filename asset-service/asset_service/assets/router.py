@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response, status
 
 from gridcommons.db import SessionDep
+from gridcommons.errors import Conflict, NotFound, responses
 from gridcommons.openapi_links import Link, links
 from gridcommons.pagination import PageParams
 
@@ -31,10 +30,8 @@ lifecycle_router = APIRouter(prefix="/api/assets", tags=["asset lifecycle"])
 
 AssetId = AssetIdPath
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such asset in this company"}}
-CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The asset's lifecycle does not allow this operation (detail says why)"}
-}
+NOT_FOUND = responses((NotFound, "No such asset in this company"))
+CONFLICT = responses((Conflict, "The asset's lifecycle does not allow this operation (detail says why)"))
 
 
 _ASSET = "/api/assets/{asset_id}"
@@ -56,7 +53,6 @@ ASSET_LINKS = links(
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AssetResponse, openapi_extra=ASSET_LINKS)
 async def create_asset(body: CreateAssetRequest, session: SessionDep, who: Writer) -> AssetResponse:
     """Create a new asset master record (lifecycle DRAFT, system-generated id)."""
-    assert who.company_id is not None
     return await service.create_asset(session, who.company_id, body)
 
 
@@ -72,7 +68,6 @@ async def list_assets(
     provider: Provider | None = None,
 ) -> AssetListResponse:
     """Return the company's asset master records, with optional filters."""
-    assert who.company_id is not None
     filters = {
         "type": type,
         "region": region,
@@ -88,7 +83,6 @@ async def list_assets(
 @router.get("/{asset_id}", response_model=AssetResponse, responses=NOT_FOUND)
 async def get_asset(asset_id: AssetId, session: SessionDep, who: Reader) -> AssetResponse:
     """Return a single asset master record by asset_id."""
-    assert who.company_id is not None
     return await service.get_asset(session, who.company_id, asset_id)
 
 
@@ -99,7 +93,6 @@ async def patch_asset(asset_id: AssetId, body: PatchAssetRequest, session: Sessi
     Only provided fields are applied (`name`, `type`, `go_live_date`, `provider`); `go_live_date: null`
     clears the date. Lifecycle transitions use the asset-actions endpoints; `code`, `region` and
     `delivery_area` form the asset id and cannot change (422)."""
-    assert who.company_id is not None
     return await service.patch_asset(session, who.company_id, asset_id, body)
 
 
@@ -110,7 +103,6 @@ async def delete_asset(asset_id: AssetId, session: SessionDep, who: Writer) -> R
     """Delete an asset master record, with every row that depends on it (statuses, dispatches, limits, ...).
 
     Only permitted for assets in the DRAFT or DECOMMISSIONED lifecycle state (409 otherwise)."""
-    assert who.company_id is not None
     await service.delete_asset(session, who.company_id, asset_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -120,7 +112,6 @@ def _action_route(action: LifecycleAction) -> None:
     extra = " Sets go_live_date to today (UTC) if it is not already set." if action is LifecycleAction.GO_LIVE else ""
 
     async def endpoint(asset_id: AssetId, session: SessionDep, who: Writer) -> AssetResponse:
-        assert who.company_id is not None
         return await service.apply_action(session, who.company_id, asset_id, action)
 
     endpoint.__name__ = f"{action.value.replace('-', '_')}_asset"

@@ -41,7 +41,6 @@ async def list_dispatches(
     from and to (dispatch_time in [from, to)), or delivery_day, or both (both filters apply); neither
     is a 422. Ordered by (dispatch_time, asset_id, delivery_period_start, event_id); unknown asset ids
     yield no entries."""
-    assert who.company_id is not None
     return await service.list_dispatches(
         session, who.company_id, asset_ids, start=from_, end=to, delivery_day=delivery_day, page=page
     )

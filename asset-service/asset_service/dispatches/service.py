@@ -6,10 +6,9 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.consumer import PoisonMessage
+from gridcommons.errors import ValidationFailed, field_error
 from gridcommons.pagination import Page
 from gridcommons.timeutil import delivery_day_of
-from gridcommons.validation import field_error, unprocessable
 
 from ..assets.lookup import asset_regions
 from . import events, repository
@@ -20,11 +19,14 @@ async def record_dispatch(session: AsyncSession, company_id: int, command: Dispa
     """Stores a dispatch command once per (company, event_id); None for a redelivery.
 
     The delivery day is the asset's region calendar day of delivery_period_start
-    (Europe/Berlin for DE, Europe/Warsaw for PL). An unknown asset is a poison message."""
+    (Europe/Berlin for DE, Europe/Warsaw for PL). An unknown asset is refused (``ValidationFailed``:
+    a dead letter from the consumer)."""
     regions = await asset_regions(session, company_id, [command.asset_id], lock=True)
     region = regions.get(command.asset_id)
     if region is None:
-        raise PoisonMessage(f"unknown asset id {command.asset_id} in company {company_id}")
+        raise ValidationFailed.at(
+            ["asset_id"], f"unknown asset id {command.asset_id} in company {company_id}", command.asset_id
+        )
     row = await repository.insert_dispatch(
         session,
         {
@@ -61,14 +63,14 @@ async def list_dispatches(
 ) -> DispatchListResponse:
     if (start is None) != (end is None):
         name = "to" if end is None else "from"
-        raise unprocessable([field_error(["query", name], "from and to go together: give both or neither", None)])
+        raise ValidationFailed([field_error(["query", name], "from and to go together: give both or neither", None)])
     if start is None and delivery_day is None:
-        raise unprocessable(
+        raise ValidationFailed(
             field_error(["query", name], f"{name} is required unless delivery_day is given", None)
             for name in ("from", "to")
         )
     if start is not None and end is not None and end <= start:
-        raise unprocessable([field_error(["query", "to"], "to must be after from", end.isoformat())])
+        raise ValidationFailed([field_error(["query", "to"], "to must be after from", end.isoformat())])
     rows = await repository.list_dispatches(
         session, company_id, asset_ids, start, end, delivery_day, page.limit, page.offset
     )

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from gridcommons.db import SessionDep
+from gridcommons.errors import NotFound, responses
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
 
@@ -16,7 +17,7 @@ from .schemas import ForecastListResponse, UpsertForecastsRequest, UpsertForecas
 
 router = APIRouter(prefix="/api/forecasts", tags=["forecasts"])
 
-UNKNOWN_ASSET: dict[int | str, dict[str, Any]] = {404: {"description": "An asset_id is not an asset of this company"}}
+UNKNOWN_ASSET = responses((NotFound, "An asset_id is not an asset of this company"))
 
 
 @router.post("", response_model=UpsertForecastsResponse, responses=UNKNOWN_ASSET)
@@ -27,7 +28,6 @@ async def upsert_forecasts(body: UpsertForecastsRequest, session: SessionDep, wh
     updated_at; created_at never changes. delivery_day is derived from start_time in the asset's
     region calendar and must not be supplied. All or nothing; 404 naming every unknown asset id.
     """
-    assert who.company_id is not None
     return json_response(await service.upsert_forecasts(session, who.company_id, body))
 
 
@@ -41,5 +41,4 @@ async def list_forecasts(
     to: Annotated[UtcInstant, Query(description="Exclusive upper bound on start_time.")],
 ) -> Response:
     """Forecast periods with start_time in [from, to), ordered by (asset_id, start_time)."""
-    assert who.company_id is not None
     return json_response(await service.list_forecasts(session, who.company_id, asset_ids, from_, to, page))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from gridcommons.db import SessionDep
+from gridcommons.errors import NotFound, responses
 
 from ..roles import Reader, Writer
 from . import service
@@ -21,9 +22,7 @@ from .schemas import (
 
 router = APIRouter(prefix="/api/limits", tags=["limits"])
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "An asset_id is not an asset of this company (every missing id is named)"}
-}
+NOT_FOUND = responses((NotFound, "An asset_id is not an asset of this company (every missing id is named)"))
 
 
 @router.patch("", response_model=PatchLimitsResponse, responses=NOT_FOUND)
@@ -37,7 +36,6 @@ async def patch_limits(body: PatchLimitsRequest, session: SessionDep, who: Write
     clears a lock; end_time, delivery_day and updated_at always overwrite; created_at never changes.
     All or nothing; 404 naming every unknown asset_id.
     """
-    assert who.company_id is not None
     written = await service.patch_limits(session, who.company_id, body)
     return PatchLimitsResponse(rows=sum(w.rows for w in written), assets=written)
 
@@ -50,7 +48,6 @@ async def get_limits(query: Annotated[LimitsQuery, Query()], session: SessionDep
     per-source rows and the computed most-restrictive limits: power_charge (max), power_discharge
     (min), energy_low (max), energy_high (min), trading_locked (any). Unknown asset ids give no rows.
     """
-    assert who.company_id is not None
     # The JSON comes ready-made from PostgreSQL (see repository._PAGE), in LimitsPage's shape.
     return Response(await service.read_limits(session, who.company_id, query), media_type="application/json")
 
@@ -64,5 +61,4 @@ async def delete_limits(
     power_charge, power_discharge, energy_low and energy_high become null; trading_locked is kept;
     rows left empty (no constraint and trading_locked not true) are removed.
     """
-    assert who.company_id is not None
     return await service.clear_limits(session, who.company_id, query)

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from gridcommons.db import SessionDep
+from gridcommons.errors import NotFound, ValidationFailed, field_error, responses
 from gridcommons.pagination import PageParams
-from gridcommons.validation import UtcInstant, field_error, split_csv, unprocessable
+from gridcommons.validation import UtcInstant, split_csv
 
 from ..periods import json_response
 from ..roles import Reader, Writer
@@ -21,7 +22,7 @@ from .schemas import (
 
 router = APIRouter(prefix="/api/reservations", tags=["reservations"])
 
-UNKNOWN_ASSET: dict[int | str, dict[str, Any]] = {404: {"description": "An asset_id is not an asset of this company"}}
+UNKNOWN_ASSET = responses((NotFound, "An asset_id is not an asset of this company"))
 SOURCES = ", ".join(s.value for s in ReservationSource)
 
 
@@ -35,7 +36,7 @@ def markets_param(
     values = split_csv(markets)
     bad = [v for v in values if "\x00" in v or len(v) > 64]
     if bad:
-        raise unprocessable(
+        raise ValidationFailed(
             field_error(["query", "markets"], "malformed market (1..64 characters, no NUL)", v) for v in bad
         )
     return values or None
@@ -52,7 +53,7 @@ def sources_param(
     values = split_csv(sources)
     bad = [v for v in values if v not in ReservationSource.__members__]
     if bad:
-        raise unprocessable(
+        raise ValidationFailed(
             field_error(["query", "sources"], f"unknown reservation source {v!r}; expected one of {SOURCES}", v)
             for v in bad
         )
@@ -68,7 +69,6 @@ async def upsert_reservations(body: UpsertReservationsRequest, session: SessionD
     delivery_day is derived from start_time in the asset's region calendar and must not be
     supplied. All or nothing; 404 naming every unknown asset id.
     """
-    assert who.company_id is not None
     return json_response(await service.upsert_reservations(session, who.company_id, body))
 
 
@@ -84,7 +84,6 @@ async def list_reservations(
     sources: Annotated[list[ReservationSource] | None, Depends(sources_param)],
 ) -> Response:
     """Reservation periods with start_time in [from, to), ordered by (asset_id, start_time, market, source)."""
-    assert who.company_id is not None
     return json_response(
         await service.list_reservations(session, who.company_id, asset_ids, from_, to, markets, sources, page)
     )

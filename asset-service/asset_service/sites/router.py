@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic.json_schema import SkipJsonSchema
 
 from gridcommons.db import SessionDep
+from gridcommons.errors import NotFound, responses
 from gridcommons.openapi_links import Link, links
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
@@ -37,8 +38,8 @@ InverterId = Annotated[str, Path(min_length=1, max_length=160)]
 From = Annotated[UtcInstant, Query(alias="from")]
 To = Annotated[UtcInstant, Query()]
 
-NO_SITE: dict[int | str, dict[str, Any]] = {404: {"description": "No such site in this company"}}
-NO_INVERTER: dict[int | str, dict[str, Any]] = {404: {"description": "No such site or inverter in this company"}}
+NO_SITE = responses((NotFound, "No such site in this company"))
+NO_INVERTER = responses((NotFound, "No such site or inverter in this company"))
 
 
 _SITE = "/api/sites/{site_id}"
@@ -70,7 +71,6 @@ INVERTER_LINKS = links(
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SiteResponse, openapi_extra=SITE_LINKS)
 async def create_site(body: CreateSiteRequest, session: SessionDep, who: Writer) -> SiteResponse:
     """Create a new site record with a system-generated id (e.g. DE_AMPN_IMMST_SITE_1)."""
-    assert who.company_id is not None
     return await service.create_site(session, who.company_id, body)
 
 
@@ -95,7 +95,6 @@ async def list_sites(
     ] = None,
 ) -> SiteListResponse:
     """Return the company's sites (ordered by creation), with optional filters."""
-    assert who.company_id is not None
     return await service.list_sites(
         session,
         who.company_id,
@@ -110,21 +109,18 @@ async def list_sites(
 @router.get("/{site_id}", response_model=SiteResponse, responses=NO_SITE)
 async def get_site(site_id: SiteId, session: SessionDep, who: Reader) -> SiteResponse:
     """Return a single site record (with its inverters) by site_id."""
-    assert who.company_id is not None
     return await service.get_site(session, who.company_id, site_id)
 
 
 @router.patch("/{site_id}", response_model=SiteResponse, responses=NO_SITE)
 async def patch_site(site_id: SiteId, body: PatchSiteRequest, session: SessionDep, who: Writer) -> SiteResponse:
     """Apply a partial update; code, region and delivery_area form the site id and are immutable (422)."""
-    assert who.company_id is not None
     return await service.patch_site(session, who.company_id, site_id, body)
 
 
 @router.delete("/{site_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, responses=NO_SITE)
 async def delete_site(site_id: SiteId, session: SessionDep, who: Writer) -> Response:
     """Delete a site with its inverters, PoC limits and inverter limits."""
-    assert who.company_id is not None
     await service.delete_site(session, who.company_id, site_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -134,7 +130,6 @@ async def get_site_limits(
     site_id: SiteId, from_: From, to: To, session: SessionDep, who: Reader, page: PageParams
 ) -> Any:
     """PoC limit quarter hours with start_time in [from, to) (window at most 31 days), by start_time."""
-    assert who.company_id is not None
     return await service.get_site_limits(session, who.company_id, site_id, from_, to, page)
 
 
@@ -146,14 +141,12 @@ async def put_site_limits(
 ) -> SiteLimitsWrittenResponse:
     """Upsert PoC limits: each period is stored per quarter hour; rows with a matching start_time are
     overwritten, all others are left untouched."""
-    assert who.company_id is not None
     return await service.put_site_limits(session, who.company_id, site_id, body)
 
 
 @router.get("/{site_id}/inverters", response_model=list[SiteInverterResponse], responses=NO_SITE)
 async def list_inverters(site_id: SiteId, session: SessionDep, who: Reader) -> list[SiteInverterResponse]:
     """The site's inverters."""
-    assert who.company_id is not None
     return await service.list_inverters(session, who.company_id, site_id)
 
 
@@ -168,7 +161,6 @@ async def create_inverter(
     site_id: SiteId, body: CreateSiteInverterRequest, session: SessionDep, who: Writer
 ) -> SiteInverterResponse:
     """Add an inverter (id ``<site_id>_INV_<n>``); every asset id must be an asset of this company (else 422)."""
-    assert who.company_id is not None
     return await service.create_inverter(session, who.company_id, site_id, body)
 
 
@@ -177,7 +169,6 @@ async def get_inverter(
     site_id: SiteId, inverter_id: InverterId, session: SessionDep, who: Reader
 ) -> SiteInverterResponse:
     """One inverter of the site."""
-    assert who.company_id is not None
     return await service.get_inverter(session, who.company_id, site_id, inverter_id)
 
 
@@ -186,7 +177,6 @@ async def patch_inverter(
     site_id: SiteId, inverter_id: InverterId, body: PatchSiteInverterRequest, session: SessionDep, who: Writer
 ) -> SiteInverterResponse:
     """Apply a partial update to an inverter; asset_ids, when given, replaces the list."""
-    assert who.company_id is not None
     return await service.patch_inverter(session, who.company_id, site_id, inverter_id, body)
 
 
@@ -198,7 +188,6 @@ async def patch_inverter(
 )
 async def delete_inverter(site_id: SiteId, inverter_id: InverterId, session: SessionDep, who: Writer) -> Response:
     """Delete an inverter and its limits."""
-    assert who.company_id is not None
     await service.delete_inverter(session, who.company_id, site_id, inverter_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -210,7 +199,6 @@ async def get_inverter_limits(
     site_id: SiteId, inverter_id: InverterId, from_: From, to: To, session: SessionDep, who: Reader, page: PageParams
 ) -> Any:
     """Inverter limit quarter hours with start_time in [from, to) (window at most 7 days), by start_time."""
-    assert who.company_id is not None
     return await service.get_inverter_limits(session, who.company_id, site_id, inverter_id, from_, to, page)
 
 
@@ -224,5 +212,4 @@ async def put_inverter_limits(
     site_id: SiteId, inverter_id: InverterId, body: PutSiteInverterLimitsRequest, session: SessionDep, who: Writer
 ) -> SiteLimitsWrittenResponse:
     """Upsert inverter limits by start_time (per quarter hour); other periods are left untouched."""
-    assert who.company_id is not None
     return await service.put_inverter_limits(session, who.company_id, site_id, inverter_id, body)

@@ -8,10 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.errors import NotFound
+from gridcommons.errors import NotFound, ValidationFailed, field_error
 from gridcommons.pagination import Page
 from gridcommons.quantity import Power, Price
-from gridcommons.validation import field_error, unprocessable
 
 from ..assets.lookup import assets_by_id, missing_asset_ids
 from ..assets.schemas import AssetResponse
@@ -121,7 +120,7 @@ def parse_expand(expand: str | None) -> set[ExpandOption]:
             options.add(ExpandOption(part))
         except ValueError:
             allowed = ", ".join(o.value for o in ExpandOption)
-            raise unprocessable(
+            raise ValidationFailed(
                 [field_error(["query", "expand"], f"unknown expand value {part!r}; allowed: {allowed}", expand)]
             ) from None
     return options
@@ -193,7 +192,7 @@ async def patch_site(session: AsyncSession, company_id: int, site_id: str, body:
     try:
         check_dispatch_mode(name, floor, strike)
     except ValueError as exc:
-        raise unprocessable([field_error(["body"], str(exc))]) from None
+        raise ValidationFailed([field_error(["body"], str(exc))]) from None
     values.update(
         dispatch_mode_name=name.value,
         dispatch_mode_floor_price=None if floor is None else floor.amount,
@@ -217,7 +216,7 @@ async def delete_site(session: AsyncSession, company_id: int, site_id: str) -> N
 async def _check_assets(session: AsyncSession, company_id: int, asset_ids: list[str]) -> None:
     missing = set(await missing_asset_ids(session, company_id, asset_ids, lock=True))
     if missing:
-        raise unprocessable(
+        raise ValidationFailed(
             field_error(["body", "asset_ids", i], f"asset {a} does not exist in this company", a)
             for i, a in enumerate(asset_ids)
             if a in missing
@@ -305,9 +304,9 @@ async def delete_inverter(session: AsyncSession, company_id: int, site_id: str, 
 
 def _check_window(from_: datetime, to: datetime, cap: timedelta) -> None:
     if to <= from_:
-        raise unprocessable([field_error(["query", "to"], "to must be after from", to.isoformat())])
+        raise ValidationFailed([field_error(["query", "to"], "to must be after from", to.isoformat())])
     if to - from_ > cap:
-        raise unprocessable(
+        raise ValidationFailed(
             [field_error(["query", "to"], f"the from..to window is capped at {cap.days} days", to.isoformat())]
         )
 

@@ -24,7 +24,6 @@ async def upsert_state_snapshots(body: UpsertStateSnapshotsRequest, session: Ses
     On conflict on (asset_id, effective_at) the energy fields (stored_energy, reading_quality) and
     updated_at are overwritten; created_at never changes. 422 identifying every unknown asset id.
     """
-    assert who.company_id is not None
     return json_response(await service.upsert_snapshots(session, who.company_id, body))
 
 
@@ -47,7 +46,6 @@ async def read_state_snapshots(
     [from, to), ordered by effective_at (then asset_id), paginated; to defaults to now. Unknown
     asset ids give an empty list.
     """
-    assert who.company_id is not None
     return json_response(
         await service.read_snapshots(session, who.company_id, asset_ids, latest=latest, start=from_, end=to, page=page)
     )

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.errors import ValidationFailed, field_error
 from gridcommons.pagination import Page
 from gridcommons.timeutil import utcnow
-from gridcommons.validation import field_error, unprocessable
 
 from ..assets.lookup import asset_regions
 from ..periods import as_utc, check_window, iso_utc, quantity
@@ -23,7 +23,7 @@ async def upsert_snapshots(session: AsyncSession, company_id: int, body: UpsertS
     unknown = [(i, s.asset_id) for i, s in enumerate(items) if s.asset_id not in known]
     if unknown:
         # The seed: 422 identifying all offending ids (one error per offending item, FastAPI's shape).
-        raise unprocessable(
+        raise ValidationFailed(
             field_error(["body", "state_snapshots", i, "asset_id"], f"unknown asset id {asset_id}", asset_id)
             for i, asset_id in unknown
         )
@@ -55,7 +55,7 @@ async def read_snapshots(
 ) -> dict[str, Any]:
     if latest and (start is not None or end is not None):
         given = [n for n, v in (("from", start), ("to", end)) if v is not None]
-        raise unprocessable(
+        raise ValidationFailed(
             [field_error(["query", "latest"], f"latest=true cannot be combined with {' or '.join(given)}", True)]
         )
     start = as_utc(start) if start is not None else None

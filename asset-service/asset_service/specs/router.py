@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
+from gridcommons.errors import NotFound, responses
 from gridcommons.openapi_links import Link, links
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
@@ -16,7 +17,7 @@ from .schemas import SpecListResponse, SpecResponse, UpsertSpecRequest
 
 router = APIRouter(prefix="/api/specs", tags=["specs"])
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such asset in this company"}}
+NOT_FOUND = responses((NotFound, "No such asset in this company"))
 
 
 SPEC_LINKS = links(
@@ -36,7 +37,6 @@ async def upsert_spec(body: UpsertSpecRequest, session: SessionDep, who: Writer)
     overlap any other version (PostgreSQL EXCLUDE constraint). 404 for an unknown asset, 422 when the
     BESS ordering or the vBat overlap rule is violated.
     """
-    assert who.company_id is not None
     return await service.upsert_spec(session, who.company_id, body)
 
 
@@ -56,5 +56,4 @@ async def list_specs(
     from/to bound valid_from inclusively; their span is capped at 31 days (one given alone spans
     31 days from/to it). Unknown asset ids yield no rows.
     """
-    assert who.company_id is not None
     return await service.list_specs(session, who.company_id, asset_ids, latest, from_, to, page)

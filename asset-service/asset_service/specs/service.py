@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.errors import NotFound
+from gridcommons.errors import NotFound, ValidationFailed, field_error
 from gridcommons.pagination import Page
-from gridcommons.validation import field_error, unprocessable
 
 from ..assets.lookup import missing_asset_ids
 from . import events, repository
@@ -36,7 +35,7 @@ async def _overlap_error(
 ) -> None:
     rows = await repository.overlapping(session, company_id, body.asset_id, body.valid_from, valid_to)
     windows = ", ".join(f"[{_iso(r['valid_from'])}, {_iso(r['valid_to'])})" for r in rows) or "a concurrent write"
-    raise unprocessable(
+    raise ValidationFailed(
         [
             field_error(
                 ["body", "valid_to"],
@@ -80,7 +79,7 @@ async def upsert_spec(session: AsyncSession, company_id: int, body: UpsertSpecRe
             active = await repository.lock_active(session, company_id, body.asset_id)
             if active is not None:
                 if body.valid_from <= active["valid_from"]:
-                    raise unprocessable(
+                    raise ValidationFailed(
                         [
                             field_error(
                                 ["body", "valid_from"],
@@ -115,7 +114,7 @@ async def upsert_spec(session: AsyncSession, company_id: int, body: UpsertSpecRe
 
     valid_to = values["valid_to"] if "valid_to" in values else existing["valid_to"]
     if valid_to is not None and valid_to <= body.valid_from:
-        raise unprocessable([field_error(["body", "valid_to"], "valid_to must be after valid_from", _iso(valid_to))])
+        raise ValidationFailed([field_error(["body", "valid_to"], "valid_to must be after valid_from", _iso(valid_to))])
     row = await _guarded(
         session,
         company_id,
@@ -139,9 +138,9 @@ async def list_specs(
 ) -> SpecListResponse:
     if from_ is not None and to is not None:
         if to < from_:
-            raise unprocessable([field_error(["query", "to"], "to must not be before from", _iso(to))])
+            raise ValidationFailed([field_error(["query", "to"], "to must not be before from", _iso(to))])
         if to - from_ > MAX_READ_SPAN:
-            raise unprocessable([field_error(["query", "to"], "the from..to span is capped at 31 days", _iso(to))])
+            raise ValidationFailed([field_error(["query", "to"], "the from..to span is capped at 31 days", _iso(to))])
     elif from_ is not None:
         to = from_ + MAX_READ_SPAN
     elif to is not None:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
+from gridcommons.errors import NotFound, responses
 from gridcommons.openapi import INGESTION_TAG
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
@@ -18,15 +19,12 @@ router = APIRouter(tags=["statuses"])
 # The ingestion door is listed under the shared ingestion tag only (one tag per operation).
 ingest_router = APIRouter(tags=[INGESTION_TAG["name"]])
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such asset in this company, or no status recorded for it yet"}
-}
+NOT_FOUND = responses((NotFound, "No such asset in this company, or no status recorded for it yet"))
 
 
 @router.get("/api/assets/{asset_id}/status", response_model=AssetStatusEntry, responses=NOT_FOUND)
 async def get_asset_status(asset_id: AssetIdPath, session: SessionDep, who: Reader) -> AssetStatusEntry:
     """Return the latest operational status of an asset (the entry with the greatest effective_at)."""
-    assert who.company_id is not None
     return await service.latest_status(session, who.company_id, asset_id)
 
 
@@ -52,7 +50,6 @@ async def list_asset_statuses(
     entry has one of the statuses. With from/to only, returns the history of status changes with
     effective_at in [from, to) (either bound may be omitted), ordered by (asset_id, effective_at).
     At least one of latest or from/to is required (422). Unknown asset ids yield no entries."""
-    assert who.company_id is not None
     return await service.list_statuses(
         session, who.company_id, asset_ids, latest=latest, start=from_, end=to, statuses=status, page=page
     )
@@ -67,5 +64,4 @@ async def ingest_asset_statuses(
     Idempotent: an entry is keyed by (asset_id, effective_at); re-sending it overwrites status and
     reasons (created_at kept) and publishes an event only if something changed. Also accepted on
     Kafka topic ingest.asset-statuses.v1 with the same payload."""
-    assert who.company_id is not None
     return await service.record_statuses(session, who.company_id, body)

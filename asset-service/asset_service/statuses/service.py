@@ -6,9 +6,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.errors import NotFound
+from gridcommons.errors import NotFound, ValidationFailed, field_error
 from gridcommons.pagination import Page
-from gridcommons.validation import field_error, unprocessable
 
 from ..assets.lookup import missing_asset_ids
 from ..assets.repository import get_asset
@@ -22,7 +21,7 @@ async def record_statuses(
     """All or nothing: every asset id must exist in the company (422 naming each offending item)."""
     missing = set(await missing_asset_ids(session, company_id, (s.asset_id for s in body.statuses), lock=True))
     if missing:
-        raise unprocessable(
+        raise ValidationFailed(
             field_error(["body", "statuses", i, "asset_id"], f"unknown asset id {s.asset_id}", s.asset_id)
             for i, s in enumerate(body.statuses)
             if s.asset_id in missing
@@ -67,11 +66,11 @@ async def list_statuses(
     page: Page,
 ) -> StatusListResponse:
     if not latest and start is None and end is None:
-        raise unprocessable(
+        raise ValidationFailed(
             [field_error(["query", "latest"], "at least one of latest=true or from/to is required", latest)]
         )
     if start is not None and end is not None and end <= start:
-        raise unprocessable([field_error(["query", "to"], "to must be after from", end.isoformat())])
+        raise ValidationFailed([field_error(["query", "to"], "to must be after from", end.isoformat())])
     wanted = sorted({s.value for s in statuses}) if statuses else None
     read = repository.latest_per_asset if latest else repository.history
     rows = await read(session, company_id, asset_ids, start, end, wanted, page.limit, page.offset)

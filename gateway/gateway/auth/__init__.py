@@ -1,10 +1,9 @@
 """Gateway identity and auth: users, companies, memberships, machine clients, bearer tokens.
 
 ``install(app, settings)`` registers the routers; ``lifespan(app, settings)`` sets
-``app.state.authenticator`` (a :class:`GatewayAuthenticator`, the ``gateway.principal.Authenticator``
-the edge calls) and ``app.state.token_signer``, runs the bootstrap and keeps the revocation /
+``app.state.authenticator`` (the :class:`GatewayAuthenticator` the edge calls) and ``app.state.token_signer``, runs the bootstrap and keeps the revocation /
 membership caches fresh. The edge also uses ``authorization_from_request`` (bearer header or the
-``sessionid`` cookie), ``company_header_value`` (CompanyID / CommunityId) and ``SECURITY_SCHEMES``.
+``sessionid`` cookie) and ``SECURITY_SCHEMES``.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from .deps import (
     SECURITY_SCHEMES,
     SESSION_COOKIE,
     authorization_from_request,
-    company_header_value,
     oauth2_scheme,
 )
 from .ratelimit import LoginThrottle, RegistrationThrottle
@@ -46,7 +44,6 @@ __all__ = [
     "GatewayAuthenticator",
     "TokenSigner",
     "authorization_from_request",
-    "company_header_value",
     "install",
     "lifespan",
     "oauth2_scheme",

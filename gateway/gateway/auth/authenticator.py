@@ -25,16 +25,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gridcommons.db import asyncpg_dsn
+from gridcommons.db import listen
 from gridcommons.errors import DomainError, Forbidden, Unauthorized
-from gridcommons.identity import Identity
+from gridcommons.identity import TenantIdentity
+from gridcommons.timeutil import utcnow
 
 from ..principal import Principal
 from ..settings import GatewaySettings
@@ -213,7 +213,7 @@ class GatewayAuthenticator:
             username=user.username,
             superuser=user.is_superuser,
             jti="",
-            expires_at=datetime.now(UTC) + timedelta(seconds=PASSWORD_CACHE_SECONDS),
+            expires_at=utcnow() + timedelta(seconds=PASSWORD_CACHE_SECONDS),
         )
 
     async def companies_of(self, principal: Principal) -> dict[int, str]:
@@ -230,12 +230,12 @@ class GatewayAuthenticator:
         return dict(await self._cached(user_companies_key(user_id), load))
 
     # ----------------------------------------------------------------- CompanyID -> Identity
-    async def identity_for(self, principal: Principal, company_header: str | None) -> Identity:
+    async def identity_for(self, principal: Principal, company_header: str | None) -> TenantIdentity:
         company_id = parse_company_header(company_header)
         if principal.kind == "client":
             if principal.company_id != company_id:
                 raise Forbidden(NOT_MEMBER)
-            return Identity(
+            return TenantIdentity(
                 subject=principal.subject, kind="client", company_id=company_id, roles=frozenset({"device"})
             )
         user_id = int(principal.subject)
@@ -247,7 +247,7 @@ class GatewayAuthenticator:
             role = await self.role(user_id, company_id)
             if role is None:
                 raise Forbidden(NOT_MEMBER)
-        return Identity(
+        return TenantIdentity(
             subject=principal.subject,
             kind="user",
             company_id=company_id,
@@ -386,36 +386,30 @@ class GatewayAuthenticator:
             except (asyncio.CancelledError, Exception):
                 pass
 
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, payload: str) -> None:
         if payload.startswith("d:"):
             self.invalidate(payload[2:].split(","))
         self._wake.set()
 
     async def _listen(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            conn = None
-            try:
-                conn = await asyncpg.connect(asyncpg_dsn(self.settings.infra.database_url))
-                await conn.add_listener(CHANNEL, self._on_notify)
-                self.listening = True
-                self._wake.set()  # catch up on anything written while we were not listening
-                while not stop.is_set() and not conn.is_closed():
-                    try:
-                        await asyncio.wait_for(stop.wait(), 1.0)
-                    except TimeoutError:
-                        pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("auth LISTEN connection failed (%s); the 1 s poll carries on", exc.__class__.__name__)
-                await asyncio.sleep(2.0)
-            finally:
-                self.listening = False
-                if conn is not None and not conn.is_closed():
-                    try:
-                        await conn.close()
-                    except Exception:
-                        pass
+        """LISTEN (``gridcommons.db.listen``); each (re)connection wakes a poll to catch up."""
+
+        def connected() -> None:
+            self.listening = True
+            self._wake.set()
+
+        def lost() -> None:
+            self.listening = False
+
+        await listen(
+            self.settings.infra.database_url,
+            CHANNEL,
+            self._on_notify,
+            stop,
+            name="gateway-auth-listen",
+            on_connected=connected,
+            on_lost=lost,
+        )
 
 
 def parse_company_header(value: str | None) -> int:
@@ -442,7 +436,3 @@ def _user_facts(row: dict[str, Any]) -> UserFacts:
         is_active=row["is_active"],
         is_superuser=row["is_superuser"],
     )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -11,7 +11,7 @@ from fastapi.openapi.models import OAuthFlowPassword, OAuthFlows
 from fastapi.security import APIKeyHeader, OAuth2
 
 from gridcommons.errors import Forbidden
-from gridcommons.identity import Identity
+from gridcommons.identity import TenantIdentity
 
 from ..principal import Principal
 from .authenticator import MAX_COMPANY_ID, CookieSession, GatewayAuthenticator
@@ -93,11 +93,6 @@ def authorization_from_request(method: str, headers: Mapping[str, str], cookies:
     return CookieSession(f"Bearer {session}")
 
 
-def company_header_value(headers: Mapping[str, str]) -> str | None:
-    """``CompanyID``, or its alias ``CommunityId``."""
-    return headers.get(COMPANY_HEADER.lower()) or headers.get(COMMUNITY_HEADER.lower())
-
-
 def get_authenticator(request: Request) -> GatewayAuthenticator:
     return request.app.state.authenticator  # type: ignore[no-any-return]
 
@@ -135,15 +130,15 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 async def company_header(
     request: Request, _declared: Annotated[str | None, Security(company_scheme)] = None
 ) -> str | None:
-    """The raw ``CompanyID`` (or ``CommunityId``) header; declared once, as the CompanyID security scheme."""
-    return company_header_value(request.headers)
+    """The raw ``CompanyID`` (or its alias ``CommunityId``) header; declared once, as the CompanyID security scheme."""
+    return request.headers.get(COMPANY_HEADER) or request.headers.get(COMMUNITY_HEADER)
 
 
 CompanyHeaderDep = Annotated[str | None, Depends(company_header)]
 
 
-async def company_identity(principal: PrincipalDep, auth: AuthDep, company: CompanyHeaderDep) -> Identity:
+async def company_identity(principal: PrincipalDep, auth: AuthDep, company: CompanyHeaderDep) -> TenantIdentity:
     return await auth.identity_for(principal, company)
 
 
-CompanyIdentityDep = Annotated[Identity, Depends(company_identity)]
+CompanyIdentityDep = Annotated[TenantIdentity, Depends(company_identity)]

@@ -186,7 +186,6 @@ async def create_machine_client(
 ) -> MachineClientCreated:
     """Create a machine client (role ``device``) in the CompanyID company; the secret is shown once."""
     service.require_admin(who)
-    assert who.company_id is not None
     return MachineClientCreated.model_validate(await service.create_client(session, auth, who.company_id, body))
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import Conflict, DomainError, Forbidden, NotFound
-from gridcommons.identity import Identity
+from gridcommons.identity import Identity, TenantIdentity
+from gridcommons.timeutil import utcnow
 
 from ..principal import Principal
 from . import changes, events, repository
@@ -95,7 +96,7 @@ def _digest(token: str) -> str:
 
 async def _new_refresh_token(session: AsyncSession, auth: GatewayAuthenticator, user_id: int, family: str) -> str:
     token = secrets.token_urlsafe(32)
-    expires_at = datetime.now(UTC) + timedelta(seconds=auth.settings.refresh_token_ttl_seconds)
+    expires_at = utcnow() + timedelta(seconds=auth.settings.refresh_token_ttl_seconds)
     await repository.insert_refresh_token(
         session, token_hash=_digest(token), family=family, user_id=user_id, expires_at=expires_at
     )
@@ -175,7 +176,7 @@ async def refresh_login(session: AsyncSession, auth: GatewayAuthenticator, refre
     token in the same family. A refresh token used twice means a copy exists: the whole family
     (its refresh tokens and the access tokens issued in it) is revoked (RefreshReused)."""
     row = await repository.get_refresh_token(session, _digest(refresh_token)) if len(refresh_token) <= 256 else None
-    if row is None or row["revoked_at"] is not None or row["expires_at"] <= datetime.now(UTC):
+    if row is None or row["revoked_at"] is not None or row["expires_at"] <= utcnow():
         raise BadCredentials()
     if row["rotated_at"] is not None:
         await revoke_family(session, auth, row["family"])
@@ -383,7 +384,7 @@ async def invite(
         user_id = None  # already a member: role changes go through PUT .../members/{uid}
     if user_id is not None:
         await repository.delete_invitations_of(session, company_id, user_id)
-    expires_at = datetime.now(UTC) + timedelta(seconds=auth.settings.invitation_ttl_seconds)
+    expires_at = utcnow() + timedelta(seconds=auth.settings.invitation_ttl_seconds)
     return await repository.insert_invitation(
         session,
         {
@@ -464,13 +465,13 @@ async def create_client(
     return row | {"client_secret": secret}
 
 
-async def list_clients(session: AsyncSession, identity: Identity) -> list[dict[str, Any]]:
-    assert identity.company_id is not None
+async def list_clients(session: AsyncSession, identity: TenantIdentity) -> list[dict[str, Any]]:
     return await repository.list_clients(session, identity.company_id)
 
 
-async def revoke_client(session: AsyncSession, auth: GatewayAuthenticator, identity: Identity, client_id: str) -> None:
-    assert identity.company_id is not None
+async def revoke_client(
+    session: AsyncSession, auth: GatewayAuthenticator, identity: TenantIdentity, client_id: str
+) -> None:
     row = await repository.revoke_client(session, identity.company_id, client_id)
     if row is None:
         raise NotFound("Machine client not found")

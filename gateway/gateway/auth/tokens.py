@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from gridcommons.bearer import b64url as _b64url
 from gridcommons.bearer import ed25519_kid
 from gridcommons.errors import Unauthorized
+from gridcommons.keys import ed25519_private_key, read_pem
 
 from ..settings import GatewaySettings
 
@@ -34,19 +35,16 @@ MAX_TOKEN_LENGTH = 4096
 
 
 def load_signing_key(settings: GatewaySettings) -> Ed25519PrivateKey:
-    pem = settings.token_private_key
-    if not pem and settings.token_private_key_file and settings.token_private_key_file.exists():
-        pem = settings.token_private_key_file.read_text()
+    """The configured token key (``gridcommons.keys``: a configured key that is missing, unreadable or
+    not Ed25519 stops start-up); none configured: an ephemeral key, with a warning."""
+    pem = read_pem("GATEWAY_TOKEN_PRIVATE_KEY", settings.token_private_key, settings.token_private_key_file)
     if not pem:
         log.warning(
             "no GATEWAY_TOKEN_PRIVATE_KEY(_FILE) configured: generated an ephemeral Ed25519 key; "
             "tokens will not survive a restart and replicas will not accept each other's tokens"
         )
         return Ed25519PrivateKey.generate()
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError("the gateway token key must be an Ed25519 private key")
-    return key
+    return ed25519_private_key(pem, "GATEWAY_TOKEN_PRIVATE_KEY")
 
 
 @dataclass(frozen=True)

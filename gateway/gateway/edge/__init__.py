@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from gridcommons.identity import IdentitySigner
+from gridcommons.keys import read_pem
 
 from ..settings import GatewaySettings
 from .openapi import OpenAPIMerger, install_docs
@@ -43,12 +44,12 @@ def install(app: FastAPI, settings: GatewaySettings) -> None:
 
 
 def _identity_key(settings: GatewaySettings) -> str | None:
-    if settings.internal_identity_private_key:
-        return settings.internal_identity_private_key
-    path = settings.internal_identity_private_key_file
-    if path is not None and path.exists():
-        return path.read_text()
-    return None
+    """A configured key file that is missing or unreadable stops start-up (``gridcommons.keys``)."""
+    return read_pem(
+        "GATEWAY_INTERNAL_IDENTITY_PRIVATE_KEY",
+        settings.internal_identity_private_key,
+        settings.internal_identity_private_key_file,
+    )
 
 
 @asynccontextmanager

@@ -23,6 +23,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from gridcommons.app import DOCS_READER
+from gridcommons.errors import ErrorBody
 from gridcommons.identity import INTERNAL_IDENTITY_HEADER
 from gridcommons.openapi import INGESTION_TAG
 
@@ -211,6 +212,7 @@ class OpenAPIMerger:
         return merged
 
     def _add(self, merged: dict[str, Any], doc: dict[str, Any], service: str | None, op_ids: set[str]) -> None:
+        doc = _gateway_error_body(doc)
         comps = doc.get("components") or {}
         renames = self._renames(merged["components"], comps, service)
         if renames:
@@ -380,6 +382,17 @@ def order_tags(tags: list[dict[str, Any]], paths: dict[str, Any]) -> list[dict[s
 
 def _prefix(service: str) -> str:
     return "".join(part.capitalize() for part in service.replace("_", "-").split("-"))
+
+
+def _gateway_error_body(doc: dict[str, Any]) -> dict[str, Any]:
+    """The kernel's error body (``gridcommons.errors.ErrorBody``, what ``responses()`` documents) is
+    the merged document's ``GatewayError``: one component for every ``{"detail": "..."}`` body."""
+    schemas = (doc.get("components") or {}).get("schemas") or {}
+    if ErrorBody.__name__ not in schemas:
+        return doc
+    doc = _rewrite_refs(doc, {("schemas", ErrorBody.__name__): "GatewayError"})
+    del doc["components"]["schemas"][ErrorBody.__name__]
+    return doc
 
 
 def _free_name(name: str, taken: dict[str, Any]) -> str:
