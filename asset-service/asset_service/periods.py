@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import ValidationFailed, field_error
 from gridcommons.quantity import format_decimal
-from gridcommons.timeutil import QUARTER_HOUR, delivery_day_of, is_quarter_aligned
+from gridcommons.timeutil import QUARTER_HOUR, delivery_day_of, is_quarter_aligned, iso_utc
 
 from .db import outbox
 
@@ -156,12 +156,6 @@ async def publish_per_asset(
 # ---- output: JSON-ready rows built once, shared by the response and the event ----
 # (The pydantic *Out models document the shapes in OpenAPI; building 1,000 rows through them, and
 # then dumping them twice, cost more than the database statement.)
-
-
-def iso_utc(instant: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z``, as pydantic writes datetimes (microseconds only when non-zero)."""
-    text = instant.astimezone(UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def period_json(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Time helpers: UTC now, the regions' local calendars, delivery days and quarter hours."""
+"""Time helpers: UTC now, instants as text, the regions' local calendars, delivery days and quarter hours."""
 
 from __future__ import annotations
 
@@ -11,6 +11,14 @@ QUARTER_HOUR = timedelta(minutes=15)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def iso_utc(instant: datetime, *, timespec: str = "auto") -> str:
+    """ISO 8601 in UTC with a ``Z``, as pydantic writes datetimes (microseconds only when non-zero;
+    ``timespec`` as ``datetime.isoformat``, e.g. "seconds"). The one instant formatter of hand-built
+    JSON and messages; decimals have ``gridcommons.quantity.format_decimal``."""
+    text = instant.astimezone(UTC).isoformat(timespec=timespec)
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def region_tz(region: str) -> ZoneInfo:

@@ -15,8 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 
-from gridcommons.errors import Unauthorized, install_error_handlers
-from gridcommons.keys import KeyConfigError
+from gridcommons.errors import DomainError, Unauthorized, install_error_handlers
 from gridcommons.identity import (
     AUDIENCE,
     INTERNAL_IDENTITY_HEADER,
@@ -26,9 +25,11 @@ from gridcommons.identity import (
     IdentitySigner,
     IdentityVerifier,
     TenantDep,
+    TenantIdentity,
     generate_ed25519_pem,
     require_roles,
 )
+from gridcommons.keys import KeyConfigError
 
 PRIVATE, PUBLIC = generate_ed25519_pem()
 OTHER_PRIVATE, OTHER_PUBLIC = generate_ed25519_pem()
@@ -172,6 +173,16 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     async def operators(who=require_roles("admin", "operator")) -> dict[str, object]:  # type: ignore[no-untyped-def]
         return {"sub": who.subject}
 
+    @app.get("/operators/identity")
+    async def operator_identity(who=require_roles("admin", "operator")) -> dict[str, object]:  # type: ignore[no-untyped-def]
+        # What require_roles hands the endpoint: a TenantIdentity, its company an int.
+        return {
+            "type": type(who).__name__,
+            "company_id": who.company_id,
+            "company_id_type": type(who.company_id).__name__,
+            "fields": [who.subject, who.kind, sorted(who.roles), who.username, who.superuser],
+        }
+
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         yield c
 
@@ -192,3 +203,25 @@ async def test_dependencies(client: httpx.AsyncClient) -> None:
     assert (await client.get("/tenant", headers=h(ROOT))).status_code == 400
     assert (await client.get("/operators", headers=h(ALICE))).status_code == 200
     assert (await client.get("/operators", headers=h(DEVICE))).status_code == 403
+
+
+async def test_require_roles_gives_a_tenant_identity(client: httpx.AsyncClient) -> None:
+    signer = IdentitySigner(PRIVATE)
+    r = await client.get("/operators/identity", headers={INTERNAL_IDENTITY_HEADER: signer.sign(ALICE)})
+    assert r.json() == {
+        "type": "TenantIdentity",
+        "company_id": 7,
+        "company_id_type": "int",
+        "fields": ["42", "user", ["member", "operator"], "alice", False],
+    }
+    r = await client.get("/operators/identity", headers={INTERNAL_IDENTITY_HEADER: signer.sign(ROOT)})
+    assert r.status_code == 400 and r.json() == {"detail": "CompanyID header is required"}
+
+
+def test_tenant_identity_of() -> None:
+    tenant = TenantIdentity.of(ALICE)
+    assert isinstance(tenant, TenantIdentity) and isinstance(tenant, Identity)
+    assert tenant.company_id == 7 and tenant.claims() == ALICE.claims()
+    assert TenantIdentity.of(tenant) is tenant
+    with pytest.raises(DomainError, match="CompanyID header is required"):
+        TenantIdentity.of(ROOT)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gridcommons.consumer import ConsumerRunner, Handler, decode_json
 from gridcommons.db import unit_of_work
+from gridcommons.errors import ValidationFailed, field_error
 from gridcommons.events import CONTENT_TYPE, CloudEvent
 from gridcommons.kafka import make_producer
 from gridcommons.outbox import OutboxRelay
@@ -250,3 +251,47 @@ async def test_runner_survives_a_broker_outage(
         f"runner + relay stopped during the outage in {stopped_in_outage * 1000:.0f} ms"
     )
     assert await effect_ids(engine, ks) == [before.id, after.id]
+
+
+async def test_validation_failed_goes_to_the_dlq_at_once_with_its_reason(
+    kernel_schema: KernelSchema, engine: AsyncEngine, infra: InfraSettings
+) -> None:
+    """A handler (a service rule) raises the kernel's ValidationFailed: no retry, one dead letter whose
+    ``dlq_error`` lists the offending items; the next message is processed."""
+    ks = kernel_schema
+    topic = unique("kernel.refused")
+    refused, good = cloud_event(1, refuse=True), cloud_event(2)
+    await produce(infra, topic, [(b"dev-1", refused.to_bytes(), refused.id), (b"dev-1", good.to_bytes(), good.id)])
+    calls: Counter[str] = Counter()
+
+    async def handler(session: AsyncSession, msg: ConsumerRecord[bytes, bytes]) -> None:
+        body = decode_json(msg)
+        calls[body["id"]] += 1
+        await session.execute(
+            ks.effects.insert().values(event_id=body["id"], topic=msg.topic, kafka_offset=msg.offset, body=None)
+        )
+        if body["data"].get("refuse"):
+            raise ValidationFailed(
+                [
+                    field_error(["asset_id"], "unknown asset id DE_X", "DE_X"),
+                    field_error(["statuses", 0, "status"], "unknown status", "MAYBE"),
+                ]
+            )
+
+    dlq_reader = independent_consumer(infra, f"{topic}.dlq", group=False)
+    await dlq_reader.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner(ks, infra, topic, handler, max_attempts=3).run(stop))
+    try:
+        await wait_for(lambda: _has(engine, ks, good.id), timeout=20)
+        dead = await collect(dlq_reader, lambda m: True, count=1, timeout=10)
+        dead += await drain(dlq_reader, 0.5)
+    finally:
+        await stop_runner(stop, task)
+        await dlq_reader.stop()
+    assert calls == {refused.id: 1, good.id: 1}  # refused for good: not retried
+    assert await effect_ids(engine, ks) == [good.id]  # its transaction rolled back
+    assert len(dead) == 1 and dead[0].value == refused.to_bytes()
+    assert header(dead[0], "dlq_error") == (
+        b"ValidationFailed: asset_id: unknown asset id DE_X; statuses.0.status: unknown status"
+    )

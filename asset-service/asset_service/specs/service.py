@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import NotFound, ValidationFailed, field_error
 from gridcommons.pagination import Page
+from gridcommons.timeutil import iso_utc
 
 from ..assets.lookup import missing_asset_ids
 from . import events, repository
@@ -22,7 +23,7 @@ DEADLOCK_DETECTED = "40P01"
 
 
 def _iso(d: datetime | None) -> str:
-    return "open end" if d is None else d.isoformat().replace("+00:00", "Z")
+    return "open end" if d is None else iso_utc(d)
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from gridcommons.db import SessionDep
 from gridcommons.errors import DomainError
+from gridcommons.timeutil import iso_utc
 
 from ..principal import Principal
 from . import service
@@ -33,15 +34,11 @@ TEXT_403: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _session_info(token: str, expires_at: datetime, user: dict) -> SessionInfo:
     return SessionInfo(
         sessionid=token,
         expiry_age=max(0, int(expires_at.timestamp() - time.time())),
-        expiry_date=_iso(expires_at),
+        expiry_date=iso_utc(expires_at, timespec="seconds"),
         user=SessionUser.model_validate(user),
     )
 
