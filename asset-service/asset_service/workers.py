@@ -7,22 +7,32 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gridcommons.db import make_sessionmaker
+from gridcommons.ingest import ingest_consumer
 from gridcommons.outbox import OutboxRelay
 from gridcommons.worker import Worker
 
 from .db import outbox, replicas
-from .dispatches.workers import consumers as dispatch_consumers
+from .dispatches import workers as dispatches
+from .roles import INGESTORS
 from .settings import AssetSettings, load_settings
-from .statuses.workers import consumers as status_consumers
+from .statuses import workers as statuses
 
 __all__ = ["build", "load_settings"]
 
 
 def build(settings: AssetSettings, engine: AsyncEngine) -> Sequence[Worker]:
     sessionmaker = make_sessionmaker(engine)
-    return [
-        OutboxRelay(outbox, engine, settings.infra),
-        *replicas.workers(settings.infra, sessionmaker),
-        *status_consumers(settings, sessionmaker),
-        *dispatch_consumers(settings, sessionmaker),
+    ingestion = [
+        ingest_consumer(
+            name=door.GROUP,
+            topic=door.TOPIC,
+            roles=INGESTORS,
+            apply=door.apply,
+            sessionmaker=sessionmaker,
+            outbox=outbox,
+            replicas=replicas,
+            infra=settings.infra,
+        )
+        for door in (statuses, dispatches)
     ]
+    return [OutboxRelay(outbox, engine, settings.infra), *replicas.workers(settings.infra, sessionmaker), *ingestion]

@@ -6,20 +6,16 @@ One dispatch command per message (``schemas.DispatchCommand``), plain or in a Cl
 message carries the sender's bearer token and the company comes from it (``gridcommons.ingest``).
 Idempotent by event id (``processed_events`` and the (company_id, event_id) key); a refused
 credential, bad JSON, schema errors and unknown assets go to ``ingest.dispatches.v1.dlq``.
+``asset_service.workers`` builds the consumer group (``gridcommons.ingest.ingest_consumer``) from
+``TOPIC``, ``GROUP`` and ``apply``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from gridcommons.ingest import IngestMessage
 
-from gridcommons.ingest import IngestMessage, ingest_consumer
-from gridcommons.worker import Worker
-
-from ..db import outbox, replicas
-from ..roles import INGESTORS
-from ..settings import AssetSettings
 from . import service
 from .schemas import DispatchCommand
 
@@ -35,18 +31,3 @@ async def apply(session: AsyncSession, message: IngestMessage) -> None:
         published_at=message.envelope_time,
     )
     await service.record_dispatch(session, message.company_id, command)
-
-
-def consumers(settings: AssetSettings, sessionmaker: async_sessionmaker[AsyncSession]) -> Sequence[Worker]:
-    return [
-        ingest_consumer(
-            name=GROUP,
-            topic=TOPIC,
-            roles=INGESTORS,
-            apply=apply,
-            sessionmaker=sessionmaker,
-            outbox=outbox,
-            replicas=replicas,
-            infra=settings.infra,
-        )
-    ]
