@@ -13,6 +13,7 @@ from gridcommons.timeutil import (
     delivery_day_bounds,
     delivery_day_of,
     is_quarter_aligned,
+    iso_utc,
     quarter_hours,
     region_tz,
     utcnow,
@@ -112,3 +113,14 @@ def test_utcnow_and_region_tz() -> None:
     now = utcnow()
     assert now.tzinfo is not None and now.utcoffset() == timedelta(0)
     assert str(region_tz("DE")) == "Europe/Berlin" and str(region_tz("PL")) == "Europe/Warsaw"
+
+
+def test_iso_utc_writes_instants_as_pydantic_does() -> None:
+    from pydantic import TypeAdapter
+
+    dump = TypeAdapter(datetime).dump_python
+    berlin = datetime(2026, 3, 29, 3, 30, tzinfo=region_tz("DE"))
+    for instant in (berlin, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 0, 0, 1500, tzinfo=UTC)):
+        assert iso_utc(instant) == dump(instant.astimezone(UTC), mode="json")
+    assert iso_utc(berlin) == "2026-03-29T01:30:00Z"
+    assert iso_utc(datetime(2026, 1, 1, 0, 0, 0, 1500, tzinfo=UTC), timespec="seconds") == "2026-01-01T00:00:00Z"
