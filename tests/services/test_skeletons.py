@@ -50,7 +50,7 @@ async def test_health_ready_metrics(client: httpx.AsyncClient) -> None:
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert ready.json()["checks"] == {"database": "ok"}
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200
     assert "http_requests_total" in metrics.text
