@@ -142,7 +142,9 @@ class ConsumerRunner:
         """
         consumer = self._consumer
         connected = consumer is not None and not self._lost.is_set()
-        assigned = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition)) if connected else []
+        assigned: list[TopicPartition] = []
+        if consumer is not None and connected:
+            assigned = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
         age = None if self._last_poll is None else round(time.monotonic() - self._last_poll, 3)
         lag = 0
         for tp in assigned:

@@ -177,8 +177,11 @@ class OutboxRelay:
         age = None if self._last_round is None else round(time.monotonic() - self._last_round, 3)
         connected = self._producer_up and not self._lost.is_set()
         stale_after = max(30.0, 3 * self.poll_interval)
-        return {"ready": connected and age is not None and age <= stale_after, "connected": connected,
-                "last_round_seconds_ago": age}
+        return {
+            "ready": connected and age is not None and age <= stale_after,
+            "connected": connected,
+            "last_round_seconds_ago": age,
+        }
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = asyncio.create_task(self._listen(stop))

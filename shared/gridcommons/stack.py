@@ -24,6 +24,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .devstack import EmbeddedBroker, EmbeddedPostgres, free_port, port_open
@@ -80,6 +81,10 @@ def write_keys(directory: Path) -> dict[str, Path]:
         paths["internal"].chmod(0o600)
         paths["internal_public"].write_text(public)
     return paths
+
+
+def _exit_code(server: EmbeddedPostgres | EmbeddedBroker) -> int | None:
+    return None if server.proc is None else server.proc.poll()
 
 
 def migrate_all(database_url: str, registry: list[ServiceEntry] | None = None) -> None:
@@ -153,20 +158,16 @@ class Stack:
         self.commands[name] = (argv, env)
         return proc
 
-    def _infrastructure(self) -> dict[str, tuple[Callable[[], int | None], Callable[[], object]]]:
-        """The embedded PostgreSQL and broker, if started here: name -> (exit code or None, restart)."""
-        infra: dict[str, tuple[Callable[[], int | None], Callable[[], object]]] = {}
-        for name, server in (("postgres", self.postgres), ("broker", self.broker)):
-            if server is not None:
-                infra[name] = (lambda s=server: None if s.proc is None else s.proc.poll(), server.start)
-        return infra
-
     def supervise(self) -> None:
         """One round: notice processes that died, restart those whose back-off has passed."""
         now = time.monotonic()
-        watched: dict[str, tuple[Callable[[], int | None], Callable[[], object]]] = self._infrastructure()
+        # name -> (its exit code, None while it runs; how to restart it)
+        watched: dict[str, tuple[Callable[[], int | None], Callable[[], object]]] = {}
+        for name, server in (("postgres", self.postgres), ("broker", self.broker)):
+            if server is not None:  # started here, not given by DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS
+                watched[name] = (partial(_exit_code, server), server.start)
         for index, (name, proc) in enumerate(self.procs):
-            watched[name] = (proc.poll, lambda i=index, n=name: self._respawn(i, n))
+            watched[name] = (proc.poll, partial(self._respawn, index, name))
         for name, (exit_code, restart) in watched.items():
             backoff = self.restarts.setdefault(name, Restarts())
             code = exit_code()

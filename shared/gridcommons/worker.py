@@ -64,6 +64,7 @@ async def serve_health(workers: Sequence[Worker], host: str, port: int, stop: as
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            body: dict[str, Any]
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
             method, path, *_ = request.split(b"\r\n", 1)[0].decode("latin-1").split(" ") + ["", ""]
             path = path.split("?", 1)[0]

@@ -194,7 +194,9 @@ def test_make_run_restarts_a_process_that_dies_and_workers_recover_from_a_broker
         assert len(services) == 1, _children(stack.proc.pid)
         (old_pid,) = services
         os.kill(old_pid, signal.SIGKILL)
-        _wait("asset-service restart announced", lambda: "GridCommons: asset-service restarted" in stack.output(), stack)
+        _wait(
+            "asset-service restart announced", lambda: "GridCommons: asset-service restarted" in stack.output(), stack
+        )
         assert re.search(r"GridCommons: asset-service exited with code -9; restarting in \d+s", stack.output())
         _wait("asset-service ready again", lambda: _status(asset) == 200, stack)
         new = [pid for pid, cmd in _children(stack.proc.pid).items() if "asset_service.app" in cmd]

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from gridcommons.app import create_service_app
 from gridcommons.consumer import ConsumerRunner, Handler, decode_json
 from gridcommons.db import unit_of_work
+from gridcommons.devstack import free_port
 from gridcommons.events import CONTENT_TYPE, CloudEvent
 from gridcommons.kafka import make_producer
 from gridcommons.outbox import OutboxRelay
-from gridcommons.devstack import free_port
 from gridcommons.settings import InfraSettings, ServiceSettings
 from gridcommons.testing.plugin import Stack
 from gridcommons.worker import serve_health
