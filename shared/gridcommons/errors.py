@@ -104,7 +104,12 @@ async def _database_data_error(request: Request, exc: Exception) -> JSONResponse
 
 DATABASE_RETRY_AFTER = 5  # seconds, in the Retry-After of a 503 while the database is away
 # Connection failures as raised by asyncpg at connect time (SQLAlchemy passes them through as they are).
-_CONNECT_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
+_CONNECT_ERRORS = (
+    OSError,  # refused, reset, timed out
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.CannotConnectNowError,  # 57P03: starting up or shutting down
+    asyncpg.ConnectionDoesNotExistError,  # the connection was closed under us
+)
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -113,21 +118,21 @@ def database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.TimeoutError):  # pool checkout timed out
         return True
     if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+        if exc.connection_invalidated:
             return True
-        orig = exc.orig
-        sqlstate = str(getattr(orig, "sqlstate", "") or "")
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
         # Class 08 connection exception; 57P01-57P03 shutdown / cannot connect now.
-        return sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03") or _raised_by_driver(orig)
-    return isinstance(exc, _CONNECT_ERRORS) and _raised_by_driver(exc)
+        return sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03") or _raised_by_driver(exc.orig)
+    return _raised_by_driver(exc)
 
 
 def _raised_by_driver(exc: BaseException | None) -> bool:
-    """Raised inside asyncpg or SQLAlchemy (an ``OSError`` from elsewhere is not a database outage)."""
+    """A connection failure raised inside asyncpg or SQLAlchemy (an ``OSError`` from anywhere
+    else is not a database outage)."""
     if exc is None or not isinstance(exc, _CONNECT_ERRORS):
         return False
-    if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
-        return True
+    if not isinstance(exc, OSError):
+        return True  # asyncpg's own connection errors
     tb = exc.__traceback__
     while tb is not None:
         module = tb.tb_frame.f_globals.get("__name__", "")

@@ -43,6 +43,10 @@ def service_app(url: str) -> FastAPI:
     async def count(session: SessionDep) -> dict[str, int]:
         return {"n": (await session.execute(text("SELECT 41 + 1"))).scalar_one()}
 
+    @router.get("/disk")
+    async def disk() -> None:
+        raise ConnectionRefusedError("not the database")  # an OSError from elsewhere
+
     return create_service_app(
         name="outage-test",
         title="outage",
@@ -131,3 +135,13 @@ async def _status_is(
 
 async def _logged(caplog: pytest.LogCaptureFixture, message: str) -> bool:
     return any(r.getMessage() == message for r in caplog.records)
+
+
+async def test_an_oserror_from_elsewhere_is_no_database_outage(own_postgres: EmbeddedPostgres, stack: Stack) -> None:
+    app = service_app(own_postgres.url)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        r = await c.get("/disk")
+        assert r.status_code == 500 and r.json() == {"detail": "Internal server error"}
+        assert "Retry-After" not in r.headers
+        assert (await c.get("/count")).json() == {"n": 42}
