@@ -115,11 +115,23 @@ class ConsumerRunner:
             await dlq.close()
 
     async def _start_consumer(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
-        """Create the input topics (a restarted embedded broker has none), then join the group."""
-        try:
-            await asyncio.wait_for(ensure_topics(self.infra, self.topics), 10)
-        except Exception as exc:  # best effort: the group still finds the topic at its next metadata refresh
-            log.warning("%s: could not create topics %s (%s)", self.name, self.topics, exc.__class__.__name__)
+        """Create the input topics (a restarted embedded broker has none), then join the group.
+
+        Topic creation waits for the broker: a consumer that joins first makes the broker
+        auto-create its topics with the broker's default partition count. Any other refusal
+        (a policy, an ACL) is logged and the consumer starts anyway."""
+        delay = 0.2
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(ensure_topics(self.infra, self.topics), 10)
+                break
+            except (KafkaConnectionError, OSError) as exc:  # broker away (TimeoutError is an OSError)
+                log.warning("%s: broker not reachable to create topics (%s)", self.name, exc.__class__.__name__)
+                await _pause(stop, delay)
+                delay = min(delay * 2, 2.0)
+            except Exception as exc:
+                log.warning("%s: could not create topics %s (%s)", self.name, self.topics, exc.__class__.__name__)
+                break
 
         def factory() -> AIOKafkaConsumer:
             consumer = make_consumer(self.infra, *self.topics, group_id=self.name, client_id=self.name)

@@ -148,8 +148,8 @@ async def ensure_topics(infra: InfraSettings, topics: tuple[str, ...], *, partit
     from aiokafka.errors import TopicAlreadyExistsError
 
     admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers, client_id="gridcommons-admin")
-    await admin.start()
     try:
+        await admin.start()  # inside the try: a client whose start failed is closed too
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(t, num_partitions=partitions, replication_factor=infra.kafka_replication_factor)

@@ -312,6 +312,9 @@ async def test_runner_rebuilds_its_consumer_after_a_broker_restart_and_readiness
                 status, body = await _readyz(api, "/readyz")
                 assert status == 503 and body["checks"]["database"] == "ok", body  # type: ignore[index]
                 assert body["checks"]["workers"][run.name]["ready"] is False, body  # type: ignore[index]
+                # Away long enough for the consumer's own reconnects to fail: without a new
+                # consumer, the old one came back to a stale assignment and applied nothing.
+                await asyncio.sleep(8)
             finally:
                 stack.start_broker()
             # Ready again only once the new consumer holds the partition of the re-created topic.
