@@ -151,17 +151,16 @@ class DatabaseOutage:
         self.down = False
         self._probe: asyncio.Task[None] | None = None
 
-    def failed(self, request: Request, exc: BaseException) -> None:
+    def failed(self, engine: Any, exc: BaseException, method: str, path: str) -> None:
         if self.down:
             return
         self.down = True
         log.warning(
             "database unavailable (%s on %s %s); answering 503 until it is reachable again",
             exc.__class__.__name__,
-            request.method,
-            request.url.path,
+            method,
+            path,
         )
-        engine = getattr(request.app.state, "engine", None)
         if engine is not None:
             self._probe = asyncio.create_task(self._wait_until_reachable(engine))
 
@@ -180,21 +179,28 @@ class DatabaseOutage:
             return
 
 
+DATABASE_UNAVAILABLE_BODY = {"detail": "Database unavailable; retry later"}
+DATABASE_UNAVAILABLE_HEADERS = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+
+
+def note_database_outage(app_state: Any, exc: BaseException, method: str, path: str) -> None:
+    """Record a request that failed on a database outage (logs once per outage, per app).
+
+    For the error handlers and for pure ASGI middleware (the gateway's edge) alike, which then
+    answer 503 with ``DATABASE_UNAVAILABLE_BODY`` and ``DATABASE_UNAVAILABLE_HEADERS``."""
+    outage = getattr(app_state, "database_outage", None)
+    if outage is None:
+        outage = app_state.database_outage = DatabaseOutage()
+    outage.failed(getattr(app_state, "engine", None), exc, method, path)
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """A database outage → 503 with Retry-After, logged once per outage; other errors of these
     types go on to their usual handler."""
     if not database_unavailable(exc):
         return await (_database_data_error if isinstance(exc, DBAPIError) else _unhandled)(request, exc)
-    state = request.app.state
-    outage = getattr(state, "database_outage", None)
-    if outage is None:
-        outage = state.database_outage = DatabaseOutage()
-    outage.failed(request, exc)
-    return JSONResponse(
-        {"detail": "Database unavailable; retry later"},
-        status_code=503,
-        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
-    )
+    note_database_outage(request.app.state, exc, request.method, request.url.path)
+    return JSONResponse(DATABASE_UNAVAILABLE_BODY, status_code=503, headers=DATABASE_UNAVAILABLE_HEADERS)
 
 
 def install_error_handlers(app: FastAPI) -> None:
