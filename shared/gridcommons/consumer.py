@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -75,35 +76,106 @@ class ConsumerRunner:
     event_id: EventId = default_event_id
     max_attempts: int = 3
 
+    poll_stale_after: float = 30.0  # seconds without a successful poll before health() says not ready
+
+    def __post_init__(self) -> None:
+        self._consumer: AIOKafkaConsumer | None = None
+        self._lost = asyncio.Event()
+        self._last_poll: float | None = None  # monotonic time of the last successful fetch
+        self._positions: dict[TopicPartition, int] = {}  # next offset to apply, per partition
+
     async def run(self, stop: asyncio.Event) -> None:
-        try:
-            await asyncio.wait_for(ensure_topics(self.infra, self.topics), 10)
-        except Exception as exc:  # best effort: the group still finds the topic at its next metadata refresh
-            log.warning("%s: could not create topics %s (%s)", self.name, self.topics, exc.__class__.__name__)
-        consumer = await start_with_retry(
-            lambda: make_consumer(self.infra, *self.topics, group_id=self.name, client_id=self.name),
-            stop,
-            what=self.name,
-        )
-        if consumer is None:
-            return
         dlq = _DeadLetterProducer(self.infra, f"{self.name}-dlq")
         try:
             while not stop.is_set():
+                if self._consumer is not None and self._lost.is_set():
+                    # The broker dropped us (maybe restarted, empty, without our topics or group):
+                    # a consumer that rejoins on its old metadata can sit in the group with no
+                    # partitions for good. Build a new one, as the outbox relay does with its producer.
+                    log.warning("%s: broker connection lost; rebuilding the consumer", self.name)
+                    await self._close_consumer(timeout=1.0)
+                if self._consumer is None:
+                    self._consumer = await self._start_consumer(stop)
+                    if self._consumer is None:
+                        return
+                    log.info("%s: consuming %s", self.name, ", ".join(self.topics))
+                consumer = self._consumer
                 try:
                     batches = await consumer.getmany(timeout_ms=200, max_records=200)
-                except Exception as exc:  # broker away, coordinator moving: the consumer recovers by itself
+                except Exception as exc:  # coordinator moving: the consumer recovers by itself
                     log.warning("%s: fetch failed (%s: %s); retrying", self.name, exc.__class__.__name__, exc)
                     await _pause(stop, 1.0)
                     continue
+                self._last_poll = time.monotonic()
                 for tp, messages in batches.items():
                     for msg in messages:
                         if stop.is_set() or not await self._process(msg, dlq, stop):
                             return  # not committed: the group's next consumer starts from this message
                         await self._commit(consumer, tp, msg.offset + 1)
+                        self._positions[tp] = msg.offset + 1
         finally:
-            await stop_consumer(consumer)
+            await self._close_consumer()
             await dlq.close()
+
+    async def _start_consumer(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
+        """Create the input topics (a restarted embedded broker has none), then join the group.
+
+        Topic creation waits for the broker: a consumer that joins first makes the broker
+        auto-create its topics with the broker's default partition count. Any other refusal
+        (a policy, an ACL) is logged and the consumer starts anyway."""
+        delay = 0.2
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(ensure_topics(self.infra, self.topics), 10)
+                break
+            except (KafkaConnectionError, OSError) as exc:  # broker away (TimeoutError is an OSError)
+                log.warning("%s: broker not reachable to create topics (%s)", self.name, exc.__class__.__name__)
+                await _pause(stop, delay)
+                delay = min(delay * 2, 2.0)
+            except Exception as exc:
+                log.warning("%s: could not create topics %s (%s)", self.name, self.topics, exc.__class__.__name__)
+                break
+
+        def factory() -> AIOKafkaConsumer:
+            consumer = make_consumer(self.infra, *self.topics, group_id=self.name, client_id=self.name)
+            self._lost = watch_connection_loss(consumer)
+            return consumer
+
+        self._positions = {}
+        return await start_with_retry(factory, stop, what=self.name)
+
+    async def _close_consumer(self, timeout: float = 5.0) -> None:
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            await stop_consumer(consumer, timeout)
+
+    def health(self) -> dict[str, Any]:
+        """Ready when connected, assigned at least one partition, and polled within ``poll_stale_after``.
+
+        ``lag`` (messages on the broker not applied yet, from the last fetch's high watermark) is
+        reported, not judged: a backlog is load, not a fault.
+        """
+        consumer = self._consumer
+        connected = consumer is not None and not self._lost.is_set()
+        assigned: list[TopicPartition] = []
+        if consumer is not None and connected:
+            assigned = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+        age = None if self._last_poll is None else round(time.monotonic() - self._last_poll, 3)
+        lag = 0
+        for tp in assigned:
+            assert consumer is not None
+            high = consumer.highwater(tp)
+            position = self._positions.get(tp)
+            if high is not None and position is not None:
+                lag += max(0, high - position)
+        ready = connected and bool(assigned) and age is not None and age <= self.poll_stale_after
+        return {
+            "ready": ready,
+            "connected": connected,
+            "assigned_partitions": [f"{tp.topic}:{tp.partition}" for tp in assigned],
+            "lag": lag,
+            "last_poll_seconds_ago": age,
+        }
 
     async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
         try:

@@ -80,7 +80,8 @@ def watch_connection_loss(client: AIOKafkaProducer | AIOKafkaConsumer) -> asynci
     producer treats a set event as "this producer is stale": abort it and build a new one.
     """
     lost = asyncio.Event()
-    kafka_client = client.client  # the AIOKafkaClient inside
+    # The AIOKafkaClient inside (a producer's ``client``, a consumer's ``_client``).
+    kafka_client = client.client if isinstance(client, AIOKafkaProducer) else client._client
     on_closed_original = kafka_client._on_connection_closed
     get_conn_original = kafka_client._get_conn
 
@@ -166,19 +167,6 @@ async def start_with_retry(factory: Callable[[], C], stop: asyncio.Event, *, wha
     return None
 
 
-async def broker_reachable(infra: InfraSettings, timeout: float = 1.0) -> bool:
-    """A TCP connect to every bootstrap address (what /readyz needs: is the broker there)."""
-    for addr in infra.kafka_bootstrap_servers.split(","):
-        host, _, port = addr.strip().rpartition(":")
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)), timeout)
-            writer.close()
-            return True
-        except (OSError, TimeoutError, ValueError):
-            continue
-    return False
-
-
 async def ensure_topics(infra: InfraSettings, topics: tuple[str, ...], *, partitions: int = 1) -> None:
     """Create the topics that do not exist yet.
 
@@ -191,8 +179,8 @@ async def ensure_topics(infra: InfraSettings, topics: tuple[str, ...], *, partit
     admin = AIOKafkaAdminClient(
         **security_options(infra), bootstrap_servers=infra.kafka_bootstrap_servers, client_id="gridcommons-admin"
     )
-    await admin.start()
     try:
+        await admin.start()  # inside the try: a client whose start failed is closed too
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(t, num_partitions=partitions, replication_factor=infra.kafka_replication_factor)

@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .errors import DATABASE_UNAVAILABLE_BODY, DATABASE_UNAVAILABLE_HEADERS, database_unavailable, note_database_outage
+
 _log = logging.getLogger("gridcommons.errors")
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 REQUEST_ID_HEADER = "x-request-id"
@@ -156,9 +158,18 @@ class RequestContextMiddleware:
             except _BodyTooLarge as exc:
                 if not started and not refused:
                     await _send_json(send_wrapper_raw, 413, {"detail": exc.detail})
-            except Exception:
+            except Exception as exc:
                 # Answered here rather than by Starlette's outer error middleware, so the 500
                 # carries the request id and the log line names it. Never a trace in the body.
+                # A database outage in a pure ASGI middleware (the gateway's edge) is a 503, as
+                # in the error handlers.
+                app = scope.get("app")
+                if app is not None and database_unavailable(exc):
+                    note_database_outage(app.state, exc, scope.get("method", ""), scope.get("path", ""))
+                    if not started:
+                        headers = [(k.lower().encode(), v.encode()) for k, v in DATABASE_UNAVAILABLE_HEADERS.items()]
+                        await _send_json(send_wrapper, 503, DATABASE_UNAVAILABLE_BODY, headers)
+                    return
                 _log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
                 if not started:
                     await _send_json(send_wrapper, 500, {"detail": "Internal server error"})
@@ -178,13 +189,16 @@ class _BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail=f"Request body larger than {limit} bytes")
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     raw = json.dumps(body).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+            + (headers or []),
         }
     )
     await send({"type": "http.response.body", "body": raw})

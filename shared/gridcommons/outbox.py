@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -166,6 +167,20 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
         self.name = f"outbox-relay[{outbox.schema}]"
+        self._producer_up = False
+        self._lost = asyncio.Event()
+        self._last_round: float | None = None  # monotonic time of the last round that reached the database
+
+    def health(self) -> dict[str, Any]:
+        """Ready while its producer is connected and a round reached the database recently."""
+        age = None if self._last_round is None else round(time.monotonic() - self._last_round, 3)
+        connected = self._producer_up and not self._lost.is_set()
+        stale_after = max(30.0, 3 * self.poll_interval)
+        return {
+            "ready": connected and age is not None and age <= stale_after,
+            "connected": connected,
+            "last_round_seconds_ago": age,
+        }
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = asyncio.create_task(self._listen(stop))
@@ -180,14 +195,17 @@ class OutboxRelay:
                     await stop_producer(producer, flush_timeout=0)
                     producer = None
                 if producer is None:
+                    self._producer_up = False
                     producer, lost = await self._start_producer(stop)
                     if producer is None:
                         return
+                    self._producer_up, self._lost = True, lost
                 # Clear before reading: a NOTIFY that arrives while the batch runs wakes the next round.
                 self._wake.clear()
                 try:
                     sent = await self._publish_batch(producer, lost, stop)
                     backoff = 0.2
+                    self._last_round = time.monotonic()
                 except Exception as exc:
                     log.warning(
                         "%s: publish failed (%s: %s); retrying in %.1fs",
@@ -199,6 +217,7 @@ class OutboxRelay:
                     # Whatever the producer still holds is stale: the rows were rolled back and go again.
                     await stop_producer(producer, flush_timeout=0)
                     producer = None
+                    self._producer_up = False
                     await self._sleep(stop, backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue

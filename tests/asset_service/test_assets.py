@@ -4,6 +4,7 @@ import httpx
 from asset_helpers import outbox_events as _events
 
 from gridcommons.testing.plugin import Stack
+from gridcommons.testing.readiness import wait_ready
 
 BODY = {
     "code": "wu",
@@ -75,8 +76,10 @@ async def test_bad_input(asset_client: httpx.AsyncClient, internal_headers, comp
 
 async def test_health(asset_client: httpx.AsyncClient) -> None:
     assert (await asset_client.get("/healthz")).json() == {"status": "ok"}
-    ready = await asset_client.get("/readyz")
+    ready = await wait_ready(asset_client)  # the in-process relay and consumers connected and assigned
     assert ready.status_code == 200, ready.text
+    workers = ready.json()["checks"]["workers"]
+    assert {"outbox-relay[asset]", "asset-service.statuses", "asset-service.dispatches"} <= set(workers)
     metrics = await asset_client.get("/metrics")
     assert "http_requests_total" in metrics.text
 

@@ -195,6 +195,9 @@ def test_worker_container(entry: ServiceEntry, services: dict[str, dict[str, Any
     c = services[worker_name(entry)]
     assert command_of(c) == ["python", "-m", "gridcommons.worker", entry.workers]
     assert "ports" not in c
+    # readiness from the worker's own health endpoint (gridcommons.worker, WORKER_HEALTH_PORT)
+    port = env_of(c)["WORKER_HEALTH_PORT"]
+    assert f"127.0.0.1:{port}/readyz" in " ".join(c["healthcheck"]["test"])
     depends = c["depends_on"]
     assert depends["migrate"]["condition"] == "service_completed_successfully"
     assert depends["kafka"]["condition"] == "service_healthy"

@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,81 @@ def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
         assert code == 0, stack.output()
         assert "GridCommons: stopped." in stack.output()
         assert not port_open("127.0.0.1", pg_port) and not port_open("127.0.0.1", ports["gateway"])
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The direct child processes of ``pid``: pid -> command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _wait(what: str, check: Callable[[], bool], stack: RunningStack, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline or stack.proc.poll() is not None:
+            pytest.fail(f"{what} within {timeout:.0f}s:\n{stack.output()}")
+        time.sleep(0.3)
+
+
+def _status(url: str) -> int:
+    try:
+        return _request("GET", url)[0]
+    except (OSError, ValueError):
+        return 0
+
+
+def test_make_run_restarts_a_process_that_dies_and_workers_recover_from_a_broker_restart(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
+    env |= {
+        "GRIDCOMMONS_DATA_DIR": str(tmp_path / "data"),
+        "GC_POSTGRES_PORT": str(free_port()),
+        "GC_KAFKA_PORT": str(free_port()),
+    }
+    ports = {}
+    for entry in load_registry():
+        ports[entry.name] = free_port()
+        env[entry.port_env] = str(ports[entry.name])
+    asset = f"http://127.0.0.1:{ports['asset-service']}/readyz"
+    stack = RunningStack(env)
+    try:
+        stack.wait_ready()
+        worker = re.search(r"asset-service-worker\s+(http://127\.0\.0\.1:\d+/readyz)", stack.output())
+        assert worker, stack.output()
+        worker_readyz = worker.group(1)
+        _wait("the asset-service worker ready", lambda: _status(worker_readyz) == 200, stack)
+
+        # A service process dies: it is restarted, the rest of the stack keeps running.
+        services = {pid: cmd for pid, cmd in _children(stack.proc.pid).items() if "asset_service.app" in cmd}
+        assert len(services) == 1, _children(stack.proc.pid)
+        (old_pid,) = services
+        os.kill(old_pid, signal.SIGKILL)
+        _wait(
+            "asset-service restart announced", lambda: "GridCommons: asset-service restarted" in stack.output(), stack
+        )
+        assert re.search(r"GridCommons: asset-service exited with code -9; restarting in \d+s", stack.output())
+        _wait("asset-service ready again", lambda: _status(asset) == 200, stack)
+        new = [pid for pid, cmd in _children(stack.proc.pid).items() if "asset_service.app" in cmd]
+        assert new and new != [old_pid]
+        assert stack.proc.poll() is None
+
+        # The broker dies: restarted too; the worker's consumers rebuild and are ready again.
+        brokers = [pid for pid, cmd in _children(stack.proc.pid).items() if "tansu" in cmd]
+        assert len(brokers) == 1
+        os.kill(brokers[0], signal.SIGKILL)
+        _wait("the worker reports the broker loss", lambda: _status(worker_readyz) == 503, stack)
+        _wait("broker restart announced", lambda: "GridCommons: broker restarted" in stack.output(), stack)
+        _wait("the asset-service worker ready again", lambda: _status(worker_readyz) == 200, stack)
+    finally:
+        code = stack.stop()
+    assert code == 0, stack.output()
+    assert "GridCommons: stopped." in stack.output()

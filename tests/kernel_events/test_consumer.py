@@ -7,20 +7,24 @@ import time
 import uuid
 from collections import Counter
 
+import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from gridcommons.app import create_service_app
 from gridcommons.consumer import ConsumerRunner, Handler, decode_json
 from gridcommons.db import unit_of_work
+from gridcommons.devstack import free_port
 from gridcommons.errors import ValidationFailed, field_error
 from gridcommons.events import CONTENT_TYPE, CloudEvent
 from gridcommons.kafka import make_producer
 from gridcommons.outbox import OutboxRelay
-from gridcommons.settings import InfraSettings
+from gridcommons.settings import InfraSettings, ServiceSettings
 from gridcommons.testing.plugin import Stack
+from gridcommons.worker import serve_health
 
 from .conftest import KernelSchema, collect, drain, header, independent_consumer, unique, wait_for
 
@@ -295,3 +299,77 @@ async def test_validation_failed_goes_to_the_dlq_at_once_with_its_reason(
     assert header(dead[0], "dlq_error") == (
         b"ValidationFailed: asset_id: unknown asset id DE_X; statuses.0.status: unknown status"
     )
+
+
+async def _readyz(client: httpx.AsyncClient, url: str) -> tuple[int, dict[str, object]]:
+    try:
+        resp = await client.get(url)
+    except httpx.ConnectError:  # the health endpoint is not listening yet
+        return 0, {}
+    return resp.status_code, resp.json()
+
+
+async def test_runner_rebuilds_its_consumer_after_a_broker_restart_and_readiness_follows(
+    kernel_schema: KernelSchema, engine: AsyncEngine, infra: InfraSettings, stack: Stack
+) -> None:
+    """The restarted (empty) broker is up before anything is produced again: a consumer that only
+    rejoins keeps an empty assignment; the runner builds a new one and applies the next message.
+    Readiness, from the worker process's endpoint and the API's /readyz, is 503 meanwhile."""
+    ks = kernel_schema
+    topic = unique("kernel.restart")
+    before, after = cloud_event(1), cloud_event(2)
+    run = runner(ks, infra, topic, Recorder(ks))
+    stop = asyncio.Event()
+    port = free_port()
+    app = create_service_app(
+        name="kernel-readiness",
+        title="readiness",
+        settings=ServiceSettings(),
+        routers=[],
+        workers=lambda settings, engine: [run],
+        run_workers_in_process=True,
+        configure_logs=False,
+    )
+    health = asyncio.create_task(serve_health([run], "127.0.0.1", port, stop))
+    worker_readyz = f"http://127.0.0.1:{port}/readyz"
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(trust_env=False) as http,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as api,
+    ):
+
+        async def ready(want: bool) -> bool:
+            worker_ok = (await _readyz(http, worker_readyz))[0] == 200
+            api_ok = (await _readyz(api, "/readyz"))[0] == 200
+            return worker_ok == want and api_ok == want
+
+        try:
+            await wait_for(lambda: ready(True), timeout=30, step=0.2)
+            status, body = await _readyz(http, worker_readyz)
+            check = body["workers"][run.name]  # type: ignore[index]
+            assert check["assigned_partitions"] == [f"{topic}:0"] and check["connected"] is True, body
+            await produce(infra, topic, [(b"dev-1", before.to_bytes(), before.id)])
+            await wait_for(lambda: _has(engine, ks, before.id), timeout=20)
+
+            stack.stop_broker()
+            try:
+                await wait_for(lambda: ready(False), timeout=15, step=0.2)
+                status, body = await _readyz(api, "/readyz")
+                assert status == 503 and body["checks"]["database"] == "ok", body  # type: ignore[index]
+                assert body["checks"]["workers"][run.name]["ready"] is False, body  # type: ignore[index]
+                # Away long enough for the consumer's own reconnects to fail: without a new
+                # consumer, the old one came back to a stale assignment and applied nothing.
+                await asyncio.sleep(8)
+            finally:
+                stack.start_broker()
+            # Ready again only once the new consumer holds the partition of the re-created topic.
+            await wait_for(lambda: ready(True), timeout=60, step=0.2)
+            assert run.health()["assigned_partitions"] == [f"{topic}:0"]
+            # Only now is anything produced: nothing re-creates the topic for the consumer.
+            await produce(infra, topic, [(b"dev-1", after.to_bytes(), after.id)])
+            await wait_for(lambda: _has(engine, ks, after.id), timeout=30, step=0.2)
+            assert (await _readyz(http, worker_readyz))[0] == 200
+        finally:
+            stop.set()
+            await asyncio.wait_for(health, 5)
+    assert await effect_ids(engine, ks) == [before.id, after.id]
