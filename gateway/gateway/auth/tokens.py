@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from gridcommons.bearer import b64url as _b64url
 from gridcommons.bearer import ed25519_kid
 from gridcommons.errors import Unauthorized
-from gridcommons.keys import ed25519_private_key, read_pem
+from gridcommons.keys import ed25519_private_key, public_pem, read_pem
 
 from ..settings import GatewaySettings
 
@@ -84,9 +84,7 @@ class TokenSigner:
         return self._public
 
     def public_pem(self) -> str:
-        return self._public.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        return public_pem(self._public)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": self._x, "kid": self.kid, "use": "sig", "alg": "EdDSA"}]}
