@@ -37,7 +37,15 @@ _ENTRY_KEYS = {
     "routes",
     "ingest",
 }
-_ROUTE_KEYS = {"prefixes", "tenant_scoped", "timeout", "device_allowed", "methods", "form_credentials", "max_body_bytes"}
+_ROUTE_KEYS = {
+    "prefixes",
+    "tenant_scoped",
+    "timeout",
+    "device_allowed",
+    "methods",
+    "form_credentials",
+    "max_body_bytes",
+}
 
 
 class RegistryError(ValueError):
@@ -164,12 +172,20 @@ def _check(entries: list[ServiceEntry]) -> None:
         twice = sorted({str(v) for v in values if values.count(v) > 1})
         if twice:
             raise RegistryError(f"{field} listed twice: {twice}")
-    prefixes = [r.prefix for e in entries for r in e.routes] + [f"{INGEST_DOOR_PREFIX}{k}" for e in entries for k in e.ingest]
+    prefixes = [r.prefix for e in entries for r in e.routes] + [
+        f"{INGEST_DOOR_PREFIX}{k}" for e in entries for k in e.ingest
+    ]
     twice = sorted({p for p in prefixes if prefixes.count(p) > 1})
     if twice:
         raise RegistryError(f"route prefix listed twice: {twice}")
+    misnamed = [e.name for e in entries[1:] if not e.name.endswith("-service")]
+    if misnamed:
+        # the folder is the name, and the root pyproject.toml's ruff source roots are "*-service"
+        raise RegistryError(f"service names end with '-service': {misnamed}")
     if entries[0].routes or entries[0].ingest:
-        raise RegistryError("the gateway's own routes are its code's (gateway/gateway/edge/routes.py), not the registry's")
+        raise RegistryError(
+            "the gateway's own routes are its code's (gateway/gateway/edge/routes.py), not the registry's"
+        )
 
 
 # ---------------------------------------------------------------- what other files derive from it
@@ -185,7 +201,7 @@ def mypy_paths(entries: list[ServiceEntry]) -> list[str]:
 
 
 def first_party(entries: list[ServiceEntry]) -> list[str]:
-    """The import names of the workspace (ruff's isort ``known-first-party``)."""
+    """The import names of the workspace: the kernel and every entry's package."""
     return ["gridcommons", *(e.package for e in entries)]
 
 

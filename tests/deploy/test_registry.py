@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gridcommons.registry import RegistryError, dists, first_party, load_registry, mypy_paths
+from gridcommons.registry import KERNEL_DIST, RegistryError, dists, first_party, load_registry, mypy_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = load_registry(ROOT)
@@ -55,6 +56,7 @@ def with_fake(extra: str = FAKE) -> list:
         (FAKE.replace("tenant_scoped = false", "tenant = false"), "a route group needs"),
         (FAKE.replace('"/api/fake-open"', '"/api/fake/"'), "must start with '/', not end with '/'"),
         (FAKE.replace('"/api/fake-open"', '"/api/ingest/x"'), "ingestion door"),
+        (FAKE.replace('name = "fake-service"', 'name = "fakes"'), "end with '-service'"),
     ],
 )
 def test_malformed_entries_are_refused_with_their_field(extra: str, message: str) -> None:
@@ -67,7 +69,9 @@ def test_the_gateway_comes_first_and_declares_no_routes() -> None:
     with pytest.raises(RegistryError, match="first entry"):
         load_registry(ROOT, text=FAKE)
     with pytest.raises(RegistryError, match="gateway's own routes"):
-        load_registry(ROOT, text=REGISTRY_TEXT.replace('topic_prefix = "gateway."', 'topic_prefix = "gateway."\ningest = ["x"]'))
+        load_registry(
+            ROOT, text=REGISTRY_TEXT.replace('topic_prefix = "gateway."', 'topic_prefix = "gateway."\ningest = ["x"]')
+        )
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=[e.name for e in REGISTRY])
@@ -154,7 +158,7 @@ def test_tags_follow_registry_order() -> None:
 
 def _make(root: Path, *targets: str) -> str:
     out = subprocess.run(
-        ["make", "-n", "-C", str(root), f"PYTHON={sys.executable}", *targets],
+        ["make", "-n", "-B", "-C", str(root), f"PYTHON={sys.executable}", *targets],
         capture_output=True,
         text=True,
         check=True,
@@ -174,7 +178,11 @@ def test_makefile_installs_and_type_checks_what_the_registry_lists(tmp_path: Pat
     for name in ("registry.py", "compose.py"):
         shutil.copy(ROOT / "shared" / "gridcommons" / name, tmp_path / "shared" / "gridcommons" / name)
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
-    for name in ("constraints.txt", "requirements-dev.txt", *(f"{d}/pyproject.toml" for d in [*dists(REGISTRY), "fake-service"])):
+    for name in (
+        "constraints.txt",
+        "requirements-dev.txt",
+        *(f"{d}/pyproject.toml" for d in [*dists(REGISTRY), "fake-service"]),
+    ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).touch()
     planned = _make(tmp_path, "install", "lint", "compose")
@@ -191,11 +199,36 @@ def test_makefile_installs_and_type_checks_what_the_registry_lists(tmp_path: Pat
 
 
 def test_lint_knows_every_package_as_first_party() -> None:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    known = config["tool"]["ruff"]["lint"]["isort"]["known-first-party"]
-    assert sorted(known) == sorted(first_party(REGISTRY)), "pyproject.toml [tool.ruff.lint.isort] vs the registry"
-    with_extra = first_party(with_fake())
-    assert "fake_service" in with_extra and sorted(known) != sorted(with_extra)
+    """ruff's source roots cover every registry folder: each package sorts as a first-party import."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]
+    assert "known-first-party" not in config.get("lint", {}).get("isort", {}), "listed by hand: use the src roots"
+    roots = [KERNEL_DIST, *(e.folder for e in REGISTRY)]
+    assert all(any(fnmatch.fnmatch(root, pattern) for pattern in config["src"]) for root in roots), config["src"]
+    assert not any(fnmatch.fnmatch("bench", pattern) for pattern in config["src"])
+    assert not any(fnmatch.fnmatch(e.folder, "*-service") for e in REGISTRY if e.is_gateway)
+    packages = sorted(first_party(REGISTRY))
+    source = (
+        "import yaml\n\n" + "".join(f"import {p}\n" for p in packages) + f"\nassert yaml and {' and '.join(packages)}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--select", "I", "--stdin-filename", "tests/probe.py", "-"],
+        input=source,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout  # third-party, then every workspace package as first-party
+    # a folder outside the source roots would not be first-party: the probe tells
+    unknown = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--select", "I", "--stdin-filename", "tests/probe.py", "-"],
+        input="import yaml\n\nimport not_a_workspace_package\n\nassert yaml and not_a_workspace_package\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert unknown.returncode == 1 and "I001" in unknown.stdout
+    # the folder naming the registry relies on
+    assert all(e.is_gateway or e.folder.endswith("-service") for e in with_fake())
 
 
 def test_nothing_else_lists_the_services() -> None:

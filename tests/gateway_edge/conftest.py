@@ -165,7 +165,11 @@ async def edge(migrated: Stack) -> AsyncIterator[Edge]:
         serve_app(slow_app()) as slow_url,
     ):
         # Every upstream of the registry: the asset-service, a slow one, one that is down, the echo for the rest.
-        special = {"asset-service": asset_url, "deal-service": slow_url, "metering-service": f"http://127.0.0.1:{dead_port}"}
+        special = {
+            "asset-service": asset_url,
+            "deal-service": slow_url,
+            "metering-service": f"http://127.0.0.1:{dead_port}",
+        }
         settings = GatewaySettings(
             upstreams={name: special.get(name, echo_url) for name in UPSTREAMS},
             route_timeouts={"deal-service": ROUTE_TIMEOUT},
