@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from . import openapi as _openapi  # noqa: F401  (describes the validation error components)
 from .db import make_engine, make_sessionmaker
 from .errors import NotFound, install_error_handlers
 from .identity import INTERNAL_IDENTITY_HEADER, Identity, IdentityVerifier

@@ -84,7 +84,7 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     m = sdk_import("models")
     api = {
         name: sdk_import(f"api.{name}")
-        for name in ("assets", "limits", "state_snapshots", "reservations", "sites", "specs")
+        for name in ("assets", "asset_lifecycle", "limits", "state_snapshots", "reservations", "sites", "specs")
     }
 
     def op(group: str, prefix: str) -> Callable[..., Awaitable[Any]]:
@@ -131,9 +131,9 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     assert asset_id.startswith("DE_AMPN_SDK1_") and created.lifecycle == m.AssetLifecycle.DRAFT
     patched = await call("assets", "patch_asset", asset_id, body=m.PatchAssetRequest.from_dict({"name": "Renamed"}))
     assert isinstance(patched, m.AssetResponse) and patched.name == "Renamed" and patched.type_ == m.AssetType.BESS
-    commissioned = await call("assets", "commission_asset", asset_id)
+    commissioned = await call("asset_lifecycle", "commission_asset", asset_id)
     assert isinstance(commissioned, m.AssetResponse) and commissioned.lifecycle == m.AssetLifecycle.COMMISSIONING
-    live = await call("assets", "go_live_asset", asset_id)
+    live = await call("asset_lifecycle", "go_live_asset", asset_id)
     assert isinstance(live, m.AssetResponse) and live.lifecycle == m.AssetLifecycle.LIVE and live.go_live_date
     got = await call("assets", "get_asset", asset_id)
     assert isinstance(got, m.AssetResponse) and (got.name, got.lifecycle) == ("Renamed", m.AssetLifecycle.LIVE)

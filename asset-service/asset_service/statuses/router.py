@@ -36,7 +36,9 @@ async def list_asset_statuses(
     who: Reader,
     page: PageParams,
     asset_ids: AssetIdsQuery,
-    latest: bool = False,
+    latest: Annotated[
+        bool, Query(description="true: only the most recent status per asset (as of `to` when given).")
+    ] = False,
     from_: Annotated[
         UtcInstant | None, Query(alias="from", description="Inclusive lower bound of effective_at")
     ] = None,
