@@ -79,13 +79,14 @@ NON_NEGATIVE_DECIMAL_PATTERN = DECIMAL_PATTERN.replace("^-?", "^", 1)
 _DECIMAL_TEXT = "A decimal number as a string in plain notation (a JSON number is also accepted on input)"
 
 
-def decimal_schema(pattern: str = DECIMAL_PATTERN, rule: str = "") -> dict[str, Any]:
-    """The JSON schema of a decimal amount (a string matching ``pattern``; ``rule`` is added to the text)."""
+def decimal_schema(pattern: str = DECIMAL_PATTERN, rule: str = "", example: str = "12.5") -> dict[str, Any]:
+    """The JSON schema of a decimal amount (a string matching ``pattern``; ``rule`` is added to the text;
+    ``example`` is what Swagger UI pre-fills)."""
     return {
         "type": "string",
         "pattern": pattern,
         "description": f"{_DECIMAL_TEXT}{'; ' + rule if rule else ''}.",
-        "examples": ["12.5"],
+        "examples": [example],
     }
 
 

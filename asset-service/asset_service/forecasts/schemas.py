@@ -32,13 +32,24 @@ class ForecastIn(BaseModel):
         min_length=1,
         max_length=ASSET_ID_MAX,
         pattern=ASSET_ID_PATTERN,
+        examples=["DE_50HZ_WU_1"],
     )
-    start_time: UtcInstant = Field(description="Start of the 15-minute period (quarter-aligned).")
-    end_time: UtcInstant = Field(description="End of the period, exactly start_time + 15 minutes.")
-    generation: NonNegativePower = Field(description="Forecasted generation in the period (MW, >= 0).")
-    consumption: NonNegativePower = Field(description="Forecasted consumption in the period (MW, >= 0).")
+    start_time: UtcInstant = Field(
+        description="Start of the 15-minute period (quarter-aligned).", examples=["2027-01-15T08:00:00Z"]
+    )
+    end_time: UtcInstant = Field(
+        description="End of the period, exactly start_time + 15 minutes.", examples=["2027-01-15T08:15:00Z"]
+    )
+    generation: NonNegativePower = Field(
+        description="Forecasted generation in the period (MW, >= 0).", examples=[{"amount": "1.2", "unit": "MW"}]
+    )
+    consumption: NonNegativePower = Field(
+        description="Forecasted consumption in the period (MW, >= 0).", examples=[{"amount": "0.3", "unit": "MW"}]
+    )
     import_from_grid_fee: DecimalAmount | None = Field(
-        default=None, description="Fee for importing from the grid in the period, EUR/MWh (plain number)."
+        default=None,
+        description="Fee for importing from the grid in the period, EUR/MWh (plain number).",
+        examples=["35.5"],
     )
 
     _no_delivery_day = model_validator(mode="before")(reject_delivery_day)

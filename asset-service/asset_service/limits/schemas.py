@@ -64,42 +64,65 @@ class LimitEntry(BaseModel):
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
         min_length=1,
         max_length=128,
+        examples=["DE_50HZ_WU_1"],
     )
     start_time: UtcInstant | time = Field(
         description="Absolute entries: the first instant (quarter-aligned, with offset). "
-        "Recurrent entries: the UTC time of day the daily window starts."
+        "Recurrent entries: the UTC time of day the daily window starts.",
+        examples=["2027-01-15T08:00:00Z"],
     )
     end_time: UtcInstant | time = Field(
         description="Absolute entries: the end instant (exclusive). Recurrent entries: the UTC time of day "
-        "the daily window ends (exclusive; <= start_time wraps past midnight)."
+        "the daily window ends (exclusive; <= start_time wraps past midnight).",
+        examples=["2027-01-15T12:00:00Z"],
     )
     recurrent: bool = Field(
         default=False,
         description="false: start_time/end_time are instants. true: they are a UTC time-of-day window repeated on every day of [valid_from, valid_until].",
+        examples=[False],
     )
     valid_from: IsoDate | None = Field(
-        default=None, ge=EARLIEST.date(), le=LAST_DAY, description="Recurrent entries: first UTC day (inclusive)."
+        default=None,
+        ge=EARLIEST.date(),
+        le=LAST_DAY,
+        description="Recurrent entries: first UTC day (inclusive).",
+        examples=[None],
     )
     valid_until: IsoDate | None = Field(
-        default=None, ge=EARLIEST.date(), le=LAST_DAY, description="Recurrent entries: last UTC day (inclusive)."
+        default=None,
+        ge=EARLIEST.date(),
+        le=LAST_DAY,
+        description="Recurrent entries: last UTC day (inclusive).",
+        examples=[None],
     )
     source: LimitSource = Field(
-        description="Source of these limits (each source keeps its own values; the computed limits take the most restrictive)."
+        description="Source of these limits (each source keeps its own values; the computed limits take the most restrictive).",
+        examples=["OPERATIONS"],
     )
     power_charge: Power | None = Field(
-        default=None, description="Charging power limit, MW (null = keep the stored value)."
+        default=None,
+        description="Charging power limit, MW (null = keep the stored value).",
+        examples=[{"amount": "2", "unit": "MW"}],
     )
     power_discharge: Power | None = Field(
-        default=None, description="Discharging power limit, MW (null = keep the stored value)."
+        default=None,
+        description="Discharging power limit, MW (null = keep the stored value).",
+        examples=[{"amount": "2", "unit": "MW"}],
     )
     energy_low: Energy | None = Field(
-        default=None, description="Lowest allowed stored energy, MWh (null = keep the stored value)."
+        default=None,
+        description="Lowest allowed stored energy, MWh (null = keep the stored value).",
+        examples=[{"amount": "0.5", "unit": "MWh"}],
     )
     energy_high: Energy | None = Field(
-        default=None, description="Highest allowed stored energy, MWh (null = keep the stored value)."
+        default=None,
+        description="Highest allowed stored energy, MWh (null = keep the stored value).",
+        examples=[{"amount": "7.5", "unit": "MWh"}],
     )
     trading_locked: bool | None = Field(
-        default=None, description="true: no trading in the covered periods (null = keep the stored value)."
+        default=None,
+        description="true: no trading in the covered periods (null = keep the stored value).",
+        examples=[False],
     )
 
     @field_validator("start_time", "end_time", mode="before")

@@ -46,20 +46,36 @@ class ReservationIn(BaseModel):
         min_length=1,
         max_length=ASSET_ID_MAX,
         pattern=ASSET_ID_PATTERN,
+        examples=["DE_50HZ_WU_1"],
     )
-    start_time: UtcInstant = Field(description="Start of the 15-minute period (quarter-aligned).")
-    end_time: UtcInstant = Field(description="End of the period, exactly start_time + 15 minutes.")
+    start_time: UtcInstant = Field(
+        description="Start of the 15-minute period (quarter-aligned).", examples=["2027-01-15T08:00:00Z"]
+    )
+    end_time: UtcInstant = Field(
+        description="End of the period, exactly start_time + 15 minutes.", examples=["2027-01-15T08:15:00Z"]
+    )
     market: str = Field(
         min_length=1,
         max_length=64,
         pattern=MARKET_PATTERN,
         description="Market name, e.g. DA, IDA1, IDC, FCR, aFRR (letters, digits, _ . : / -; no commas).",
+        examples=["EPEX_SPOT_DA"],
     )
     source: ReservationSource = Field(description="Where the net position comes from.")
-    power: Power = Field(description="Net power position, MW (positive = discharge/sell, negative = charge/buy).")
-    energy_change: Energy = Field(description="Change of stored energy the position causes, MWh (signed).")
-    energy_buffer_low: NonNegativeEnergy = Field(description="Energy to keep in reserve below, MWh (>= 0).")
-    energy_buffer_high: NonNegativeEnergy = Field(description="Energy headroom to keep in reserve above, MWh (>= 0).")
+    power: Power = Field(
+        description="Net power position, MW (positive = discharge/sell, negative = charge/buy).",
+        examples=[{"amount": "1.5", "unit": "MW"}],
+    )
+    energy_change: Energy = Field(
+        description="Change of stored energy the position causes, MWh (signed).",
+        examples=[{"amount": "-0.375", "unit": "MWh"}],
+    )
+    energy_buffer_low: NonNegativeEnergy = Field(
+        description="Energy to keep in reserve below, MWh (>= 0).", examples=[{"amount": "0.5", "unit": "MWh"}]
+    )
+    energy_buffer_high: NonNegativeEnergy = Field(
+        description="Energy headroom to keep in reserve above, MWh (>= 0).", examples=[{"amount": "0.5", "unit": "MWh"}]
+    )
 
     _no_delivery_day = model_validator(mode="before")(reject_delivery_day)
 

@@ -45,13 +45,17 @@ class StateSnapshotIn(BaseModel):
         min_length=1,
         max_length=ASSET_ID_MAX,
         pattern=ASSET_ID_PATTERN,
+        examples=["DE_50HZ_WU_1"],
     )
-    effective_at: UtcInstant = Field(description="Instant the stored energy was observed.")
+    effective_at: UtcInstant = Field(
+        description="Instant the stored energy was observed.", examples=["2027-01-15T08:00:00Z"]
+    )
     stored_energy: NonNegativeEnergy = Field(
-        description="Energy stored in the asset at effective_at (state of energy), MWh (>= 0)."
+        description="Energy stored in the asset at effective_at (state of energy), MWh (>= 0).",
+        examples=[{"amount": "5.25", "unit": "MWh"}],
     )
     reading_quality: ReadingQuality = Field(
-        default=ReadingQuality.VALID, description="How trustworthy the reported value is."
+        default=ReadingQuality.VALID, description="How trustworthy the reported value is.", examples=["VALID"]
     )
 
 

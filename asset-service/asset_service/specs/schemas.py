@@ -57,44 +57,64 @@ class UpsertSpecRequest(BaseModel):
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
         min_length=1,
         max_length=128,
+        examples=["DE_50HZ_WU_1"],
     )
     valid_from: UtcInstant = Field(
-        description="Start of this version of the specification (ISO 8601 instant with offset, answered in UTC); with asset_id the version's key."
+        description="Start of this version of the specification (ISO 8601 instant with offset, answered in UTC); with asset_id the version's key.",
+        examples=["2027-01-01T00:00:00Z"],
     )
     valid_to: UtcInstant | None = Field(
         default=None,
         description="End of the version (exclusive). Omitted or null: open-ended for a new version (BESS; "
         "a newer version closes it), unchanged on re-submission of an existing version.",
+        examples=[None],
     )
-    rated_power: NonNegativePower | None = Field(default=None, description="Rated (nameplate) power of the asset, MW.")
+    rated_power: NonNegativePower | None = Field(
+        default=None, description="Rated (nameplate) power of the asset, MW.", examples=[{"amount": "4", "unit": "MW"}]
+    )
     grid_connection_max_power: NonNegativePower | None = Field(
-        default=None, description="Largest power the grid connection allows, MW."
+        default=None,
+        description="Largest power the grid connection allows, MW.",
+        examples=[{"amount": "4", "unit": "MW"}],
     )
-    max_capacity: NonNegativeEnergy | None = Field(default=None, description="Usable storage capacity, MWh.")
+    max_capacity: NonNegativeEnergy | None = Field(
+        default=None, description="Usable storage capacity, MWh.", examples=[{"amount": "8", "unit": "MWh"}]
+    )
     ramp_rate: RampRate | None = Field(
-        default=None, description="How fast the power can change (per ramp_type), as a decimal string."
+        default=None, description="How fast the power can change, MW per minute (>= 0).", examples=["2"]
     )
     ramp_type: str | None = Field(
-        description="What ramp_rate measures (e.g. `MW_PER_MINUTE`).", default=None, min_length=1, max_length=64
+        description="Kind of ramp (free text up to 64 characters, e.g. `LINEAR`; seed 002 leaves the values open).",
+        default=None,
+        min_length=1,
+        max_length=64,
+        examples=["LINEAR"],
     )
     charge_efficiency: Efficiency | None = Field(
-        default=None, description="Charging efficiency as a fraction in (0, 1], e.g. 0.95."
+        default=None, description="Charging efficiency as a fraction in (0, 1], e.g. 0.95.", examples=["0.95"]
     )
     discharge_efficiency: Efficiency | None = Field(
-        default=None, description="Discharging efficiency as a fraction in (0, 1], e.g. 0.95."
+        default=None, description="Discharging efficiency as a fraction in (0, 1], e.g. 0.95.", examples=["0.95"]
     )
     daily_cycle_energy_limit: NonNegativeEnergy | None = Field(
-        default=None, description="Largest energy the asset may cycle per delivery day, MWh."
+        default=None,
+        description="Largest energy the asset may cycle per delivery day, MWh.",
+        examples=[{"amount": "16", "unit": "MWh"}],
     )
     prequalified_fcr: NonNegativePower | None = Field(
-        default=None, description="Power prequalified for frequency containment reserve (FCR), MW."
+        default=None,
+        description="Power prequalified for frequency containment reserve (FCR), MW.",
+        examples=[{"amount": "1", "unit": "MW"}],
     )
     prequalified_afrr_charge: NonNegativePower | None = Field(
         default=None,
         description="Power prequalified for automatic frequency restoration reserve (aFRR) in charging direction, MW.",
+        examples=[{"amount": "2", "unit": "MW"}],
     )
     prequalified_afrr_discharge: NonNegativePower | None = Field(
-        default=None, description="Power prequalified for aFRR in discharging direction, MW."
+        default=None,
+        description="Power prequalified for aFRR in discharging direction, MW.",
+        examples=[{"amount": "2", "unit": "MW"}],
     )
 
     @model_validator(mode="after")
@@ -136,10 +156,10 @@ class SpecResponse(BaseModel):
     rated_power: Power | None = Field(description="Rated (nameplate) power of the asset, MW.")
     grid_connection_max_power: Power | None = Field(description="Largest power the grid connection allows, MW.")
     max_capacity: Energy | None = Field(description="Usable storage capacity, MWh.")
-    ramp_rate: DecimalAmount | None = Field(
-        description="How fast the power can change (per ramp_type), as a decimal string."
+    ramp_rate: DecimalAmount | None = Field(description="How fast the power can change, MW per minute (>= 0).")
+    ramp_type: str | None = Field(
+        description="Kind of ramp (free text up to 64 characters, e.g. `LINEAR`; seed 002 leaves the values open)."
     )
-    ramp_type: str | None = Field(description="What ramp_rate measures (e.g. `MW_PER_MINUTE`).")
     charge_efficiency: DecimalAmount | None = Field(
         description="Charging efficiency as a fraction in (0, 1], e.g. 0.95."
     )

@@ -63,16 +63,20 @@ class ReasonCategory(StrEnum):
 class StatusReason(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    category: ReasonCategory = Field(description="Category of the reason.")
+    category: ReasonCategory = Field(description="Category of the reason.", examples=["MAINTENANCE"])
     detail: Text | None = Field(
-        description="Free text explaining the reason (up to 2000 characters).", default=None, max_length=2000
+        description="Free text explaining the reason (up to 2000 characters).",
+        default=None,
+        max_length=2000,
+        examples=["One of two battery strings is serviced"],
     )
     source: Text | None = Field(
         description="Who or what reported the reason (e.g. a provider's system; up to 255 characters).",
         default=None,
         max_length=255,
+        examples=["ENERGIEKOPPLER"],
     )
-    attributes: JsonObject = Field(default_factory=dict, max_length=50)
+    attributes: JsonObject = Field(default_factory=dict, max_length=50, examples=[{"ticket": "OPS-1234"}])
 
 
 class StatusInput(BaseModel):
@@ -84,10 +88,14 @@ class StatusInput(BaseModel):
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
         min_length=1,
         max_length=128,
+        examples=["DE_50HZ_WU_1"],
     )
-    status: AssetStatus = Field(description="Operational status of the asset from effective_at on.")
+    status: AssetStatus = Field(
+        description="Operational status of the asset from effective_at on.", examples=["LIMITED"]
+    )
     effective_at: UtcInstant = Field(
-        description="Instant from which the status holds (ISO 8601 instant with offset, answered in UTC)."
+        description="Instant from which the status holds (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:00:00Z"],
     )
     reasons: list[StatusReason] = Field(
         description="Why the asset has this status (0..20 reasons).", default_factory=list, max_length=MAX_REASONS

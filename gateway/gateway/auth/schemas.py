@@ -79,8 +79,15 @@ class TokenResponse(BaseModel):
 
 
 class PasswordChange(BaseModel):
-    current_password: str = Field(description="The current password.", min_length=1, max_length=1024)
-    new_password: str = Field(description="The new password (8..1024 characters).", min_length=8, max_length=1024)
+    current_password: str = Field(
+        description="The current password.", min_length=1, max_length=1024, examples=["strong-password"]
+    )
+    new_password: str = Field(
+        description="The new password (8..1024 characters).",
+        min_length=8,
+        max_length=1024,
+        examples=["an-even-stronger-passphrase"],
+    )
 
 
 class OAuthError(BaseModel):
@@ -97,7 +104,10 @@ class AdminUserOut(BaseModel):
 
 class CompanyCreate(BaseModel):
     name: str = Field(
-        description="Company name, unique on the platform (1..200 characters).", min_length=1, max_length=200
+        description="Company name, unique on the platform (1..200 characters).",
+        min_length=1,
+        max_length=200,
+        examples=["Stadtwerke Musterstadt"],
     )
 
 
@@ -116,7 +126,7 @@ class CompanyWithRole(CompanyOut):
 
 
 class MembershipIn(BaseModel):
-    role: Role = Field(description="Role to give the user in the company.")
+    role: Role = Field(description="Role to give the user in the company.", examples=["operator"])
 
 
 class MemberOut(BaseModel):
@@ -138,9 +148,9 @@ class InvitationCreate(BaseModel):
         examples=["johndoe"],
     )
     email: Email | None = Field(
-        default=None, description="E-mail address of the person to invite (give this or username)."
+        default=None, description="E-mail address of the person to invite (give this or username).", examples=[None]
     )
-    role: Role = Field(description="Role the invitee gets on accepting.")
+    role: Role = Field(description="Role the invitee gets on accepting.", examples=["operator"])
 
     @model_validator(mode="after")
     def _one_invitee(self) -> InvitationCreate:
@@ -184,12 +194,14 @@ class MachineClientCreate(BaseModel):
         description="Name of the machine client (e.g. the device or system it stands for).",
         min_length=1,
         max_length=150,
+        examples=["metering-gateway-berlin-01"],
     )
     request_budget_per_minute: int | None = Field(
         None,
         description="Requests per minute the machine client may make through the gateway (burst of the same size); null = the gateway's default (600).",
         ge=1,
         le=1_000_000,
+        examples=[600],
     )
 
 
