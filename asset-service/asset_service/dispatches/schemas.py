@@ -42,16 +42,20 @@ class DispatchEntry(BaseModel):
     source: str = Field(description="System that issued the dispatch command (e.g. the optimisation service).")
     event_id: UUID = Field(description="Id of the event that carried the command (UUID); unique.")
     published_at: datetime = Field(
-        description="When the command was published (ISO 8601 instant with offset, answered in UTC)."
+        description="When the command was published (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T07:59:58Z"],
     )
     asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`)."
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
     )
     dispatch_time: datetime = Field(
-        description="When the command was issued to the asset (ISO 8601 instant with offset, answered in UTC)."
+        description="When the command was issued to the asset (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T07:59:58Z"],
     )
     delivery_period_start: datetime = Field(
-        description="Start of the 15-minute delivery period the command is for (ISO 8601 instant with offset, answered in UTC, quarter-aligned)."
+        description="Start of the 15-minute delivery period the command is for (ISO 8601 instant with offset, answered in UTC, quarter-aligned).",
+        examples=["2027-01-15T08:00:00Z"],
     )
     target_power: Power = Field(description="Power set-point the asset is commanded to deliver in the period, MW.")
     nominal_power: Power = Field(description="Power the asset was expected to deliver without the command, MW.")

@@ -79,16 +79,20 @@ class UpsertForecastsRequest(BaseModel):
 
 class ForecastOut(BaseModel):
     asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`)."
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
     )
     start_time: datetime = Field(
-        description="Start of the 15-minute delivery period (ISO 8601 instant with offset, answered in UTC, aligned to a quarter hour)."
+        description="Start of the 15-minute delivery period (ISO 8601 instant with offset, answered in UTC, aligned to a quarter hour).",
+        examples=["2027-01-15T08:00:00Z"],
     )
     end_time: datetime = Field(
-        description="End of the delivery period, exclusive: start_time + 15 minutes (ISO 8601 instant with offset, answered in UTC)."
+        description="End of the delivery period, exclusive: start_time + 15 minutes (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:15:00Z"],
     )
     delivery_day: date = Field(
-        description="Delivery day of the period: the local calendar date (of the asset's region: Europe/Berlin for DE, Europe/Warsaw for PL) on which start_time falls; derived by the server."
+        description="Delivery day of the period: the local calendar date (of the asset's region: Europe/Berlin for DE, Europe/Warsaw for PL) on which start_time falls; derived by the server.",
+        examples=["2027-01-15"],
     )
     generation: Power = Field(description="Forecasted generation in the period, MW (average over the quarter hour).")
     consumption: Power = Field(description="Forecasted consumption in the period, MW (average over the quarter hour).")
@@ -96,10 +100,12 @@ class ForecastOut(BaseModel):
         description="Fee for importing from the grid in the period, EUR/MWh as a decimal string (null = none)."
     )
     created_at: datetime = Field(
-        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC)."
+        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
     )
     updated_at: datetime = Field(
-        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC)."
+        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
     )
 
 

@@ -273,11 +273,12 @@ class AssetLimitsWritten(BaseModel):
     """What one PATCH wrote for one asset (also the data of the ``limits.updated`` event)."""
 
     asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`)."
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
     )
     sources: list[LimitSource] = Field(description="Sources written for this asset.")
-    start_time: datetime = Field(description="Start of the earliest period written.")
-    end_time: datetime = Field(description="End of the latest period written.")
+    start_time: datetime = Field(description="Start of the earliest period written.", examples=["2027-01-15T08:00:00Z"])
+    end_time: datetime = Field(description="End of the latest period written.", examples=["2027-01-15T08:15:00Z"])
     rows: int = Field(description="15-minute rows inserted or updated.")
     entries: int = Field(description="Number of entries of the request applied to this asset.")
 
@@ -289,14 +290,17 @@ class PatchLimitsResponse(BaseModel):
 
 class DeleteLimitsResponse(BaseModel):
     asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`)."
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
     )
     source: LimitSource = Field(description="Source whose rows were deleted (null = every source).")
     start_time: datetime = Field(
-        description="Start of the deleted window (ISO 8601 instant with offset, answered in UTC)."
+        description="Start of the deleted window (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:00:00Z"],
     )
     end_time: datetime = Field(
-        description="End of the deleted window, exclusive (ISO 8601 instant with offset, answered in UTC)."
+        description="End of the deleted window, exclusive (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:15:00Z"],
     )
     cleared: int = Field(description="Rows kept (trading_locked true) with their constraint columns cleared.")
     removed: int = Field(description="Rows removed because nothing was left in them.")
@@ -347,16 +351,20 @@ class SourceLimits(BaseModel):
 
 class PeriodLimits(BaseModel):
     asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`)."
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
     )
     start_time: datetime = Field(
-        description="Start of the 15-minute delivery period (ISO 8601 instant with offset, answered in UTC, aligned to a quarter hour)."
+        description="Start of the 15-minute delivery period (ISO 8601 instant with offset, answered in UTC, aligned to a quarter hour).",
+        examples=["2027-01-15T08:00:00Z"],
     )
     end_time: datetime = Field(
-        description="End of the delivery period, exclusive: start_time + 15 minutes (ISO 8601 instant with offset, answered in UTC)."
+        description="End of the delivery period, exclusive: start_time + 15 minutes (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:15:00Z"],
     )
     delivery_day: date = Field(
-        description="Delivery day of the period: the local calendar date (of the asset's region: Europe/Berlin for DE, Europe/Warsaw for PL) on which start_time falls; derived by the server."
+        description="Delivery day of the period: the local calendar date (of the asset's region: Europe/Berlin for DE, Europe/Warsaw for PL) on which start_time falls; derived by the server.",
+        examples=["2027-01-15"],
     )
     computed_limits: ComputedLimits = Field(description="Most restrictive values over all sources.")
     sources: list[SourceLimits] = Field(description="Values of each source for the period.")
@@ -390,11 +398,16 @@ class LimitsQuery(BaseModel):
     asset_ids: list[str] = Field(
         min_length=1,
         max_length=MAX_QUERY_ASSETS,
-        description="Comma-separated or repeated; non-empty.",
+        description="Assets to read (ids as assigned by the platform): repeat the parameter or separate with commas; 1..1000 ids.",
         json_schema_extra={"items": ID_LIST_ITEM_SCHEMA},
     )
-    from_: UtcInstant = Field(alias="from", description="Inclusive lower bound on start_time.")
-    to: UtcInstant = Field(description="Exclusive upper bound on start_time.")
+    from_: UtcInstant = Field(
+        alias="from",
+        description="Inclusive lower bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z).",
+    )
+    to: UtcInstant = Field(
+        description="Exclusive upper bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z)."
+    )
     sources: list[LimitSource] | None = Field(
         default=None, description="Comma-separated or repeated; computed limits consider only these sources."
     )

@@ -104,18 +104,25 @@ class UpsertReservationsRequest(BaseModel):
 
 class ReservationOut(BaseModel):
     asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`)."
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
     )
     start_time: datetime = Field(
-        description="Start of the 15-minute delivery period (ISO 8601 instant with offset, answered in UTC, aligned to a quarter hour)."
+        description="Start of the 15-minute delivery period (ISO 8601 instant with offset, answered in UTC, aligned to a quarter hour).",
+        examples=["2027-01-15T08:00:00Z"],
     )
     end_time: datetime = Field(
-        description="End of the delivery period, exclusive: start_time + 15 minutes (ISO 8601 instant with offset, answered in UTC)."
+        description="End of the delivery period, exclusive: start_time + 15 minutes (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:15:00Z"],
     )
     delivery_day: date = Field(
-        description="Delivery day of the period: the local calendar date (of the asset's region: Europe/Berlin for DE, Europe/Warsaw for PL) on which start_time falls; derived by the server."
+        description="Delivery day of the period: the local calendar date (of the asset's region: Europe/Berlin for DE, Europe/Warsaw for PL) on which start_time falls; derived by the server.",
+        examples=["2027-01-15"],
     )
-    market: str = Field(description="Market the position was taken on (free identifier, e.g. `EPEX_DA`, `EPEX_ID`).")
+    market: str = Field(
+        description="Market the position was taken on (free identifier, e.g. `EPEX_DA`, `EPEX_ID`).",
+        examples=["EPEX_SPOT_DA"],
+    )
     source: ReservationSource = Field(description="Where the net position comes from.")
     power: Power = Field(
         description="Net power position of the asset in this market for the period, MW (average over the quarter hour)."
@@ -124,10 +131,12 @@ class ReservationOut(BaseModel):
     energy_buffer_low: Energy = Field(description="Energy to keep available below, MWh (>= 0).")
     energy_buffer_high: Energy = Field(description="Energy headroom to keep available above, MWh (>= 0).")
     created_at: datetime = Field(
-        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC)."
+        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
     )
     updated_at: datetime = Field(
-        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC)."
+        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
     )
 
 

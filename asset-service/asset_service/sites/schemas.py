@@ -168,7 +168,7 @@ class PatchSiteRequest(BaseModel):
 
 class SiteInverterResponse(BaseModel):
     id: str = Field(description="Inverter id.")
-    site_id: str = Field(description="Id of the site the inverter belongs to.")
+    site_id: str = Field(description="Id of the site the inverter belongs to.", examples=["DE_AMPN_IMMST_SITE_1"])
     rated_power: Power = Field(description="Rated (nameplate) power of the inverter, MW.")
     charge_efficiency: DecimalAmount
     discharge_efficiency: DecimalAmount

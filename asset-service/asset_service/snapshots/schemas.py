@@ -78,18 +78,22 @@ class UpsertStateSnapshotsRequest(BaseModel):
 
 class StateSnapshotOut(BaseModel):
     asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`)."
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
     )
     effective_at: datetime = Field(
-        description="Instant from which the value holds (ISO 8601 instant with offset, answered in UTC)."
+        description="Instant from which the value holds (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:00:00Z"],
     )
     stored_energy: Energy = Field(description="Energy stored in the asset at effective_at, in MWh (>= 0).")
     reading_quality: ReadingQuality = Field(description="How trustworthy the reported value is.")
     created_at: datetime = Field(
-        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC)."
+        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
     )
     updated_at: datetime = Field(
-        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC)."
+        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
     )
 
 

@@ -145,10 +145,12 @@ class UpsertSpecRequest(BaseModel):
 
 class SpecResponse(BaseModel):
     asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`)."
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
     )
     valid_from: datetime = Field(
-        description="Start of this version of the specification (ISO 8601 instant with offset, answered in UTC); with asset_id the version's key."
+        description="Start of this version of the specification (ISO 8601 instant with offset, answered in UTC); with asset_id the version's key.",
+        examples=["2027-01-01T00:00:00Z"],
     )
     valid_to: datetime | None = Field(
         description="End of this version, exclusive (ISO 8601 instant with offset, answered in UTC); null = open-ended."
@@ -179,10 +181,12 @@ class SpecResponse(BaseModel):
         description="Power prequalified for aFRR in discharging direction, MW."
     )
     created_at: datetime = Field(
-        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC)."
+        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
     )
     updated_at: datetime = Field(
-        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC)."
+        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
     )
 
     @classmethod

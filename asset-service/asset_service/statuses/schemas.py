@@ -135,15 +135,18 @@ class IngestStatusesResponse(BaseModel):
 
 class AssetStatusEntry(BaseModel):
     asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`)."
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
     )
     status: AssetStatus = Field(description="Operational status of the asset from effective_at on.")
     effective_at: datetime = Field(
-        description="Instant from which the value holds (ISO 8601 instant with offset, answered in UTC)."
+        description="Instant from which the value holds (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:00:00Z"],
     )
     reasons: list[StatusReason] = Field(description="Why the asset has this status (may be empty).")
     created_at: datetime = Field(
-        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC)."
+        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
     )
 
 
