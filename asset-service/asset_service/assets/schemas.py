@@ -188,7 +188,7 @@ class AssetResponse(BaseModel):
         examples=["DE_50HZ_WU_1"],
     )
     code: str = Field(
-        description="Short code chosen by the company, unique per company (letters, digits, `_`, `-`); part of the generated id.",
+        description="Short code chosen by the company (letters, digits, `_`, `-`); part of the generated id.",
         examples=["WU"],
     )
     name: str = Field(description="Human-readable name of the asset.", examples=["Wustermark battery storage"])

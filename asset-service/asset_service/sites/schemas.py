@@ -185,7 +185,7 @@ class SiteResponse(BaseModel):
     )
     name: str = Field(description="Human-readable name of the site.", examples=["Immenstadt solar and storage park"])
     code: str = Field(
-        description="Short code chosen by the company, unique per company (letters, digits, `_`, `-`); part of the generated id.",
+        description="Short code chosen by the company (letters, digits, `_`, `-`); part of the generated id.",
         examples=["IMMST"],
     )
     region: Region = Field(description="Market region (country) of the asset or site.")

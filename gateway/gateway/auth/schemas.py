@@ -59,7 +59,7 @@ class UserOut(BaseModel):
 class AuthResponse(BaseModel):
     user: UserOut = Field(description="The signed-in user.")
     token: str = Field(
-        description="Bearer access token for the `Authorization: Bearer` header (expires after `GATEWAY` token lifetime, 1 hour by default)."
+        description="Bearer access token for the `Authorization: Bearer` header (valid for the gateway's token lifetime, 1 hour by default)."
     )
 
 
