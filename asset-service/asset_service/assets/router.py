@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from gridcommons.db import SessionDep
 from gridcommons.openapi_links import Link, links
@@ -65,11 +65,11 @@ async def list_assets(
     session: SessionDep,
     who: Reader,
     page: PageParams,
-    type: AssetType | None = None,
-    region: Region | None = None,
-    lifecycle: AssetLifecycle | None = None,
-    delivery_area: DeliveryArea | None = None,
-    provider: Provider | None = None,
+    type: Annotated[AssetType | None, Query(description="Only assets of this type.")] = None,
+    region: Annotated[Region | None, Query(description="Only assets in this region.")] = None,
+    lifecycle: Annotated[AssetLifecycle | None, Query(description="Only assets in this lifecycle state.")] = None,
+    delivery_area: Annotated[DeliveryArea | None, Query(description="Only assets in this delivery area.")] = None,
+    provider: Annotated[Provider | None, Query(description="Only assets of this provider.")] = None,
 ) -> AssetListResponse:
     """Return the company's asset master records, with optional filters."""
     assert who.company_id is not None

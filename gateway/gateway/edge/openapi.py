@@ -45,7 +45,8 @@ LAST_TAGS = (INGESTION_TAG["name"],)
 ERROR_SCHEMA = {
     "title": "GatewayError",
     "type": "object",
-    "properties": {"detail": {"title": "Detail", "type": "string"}},
+    "description": "An error answered by the gateway or a service.",
+    "properties": {"detail": {"title": "Detail", "type": "string", "description": "What went wrong, in words."}},
     "required": ["detail"],
 }
 _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}}}
