@@ -18,23 +18,16 @@ COPY gateway/pyproject.toml gateway/pyproject.toml
 RUN python -c "import tomllib; [print(d) for p in ('shared', 'gateway') for d in tomllib.load(open(p + '/pyproject.toml', 'rb'))['project']['dependencies'] if d != 'gridcommons']" > /tmp/requirements.txt \
     && pip install -c constraints.txt -r /tmp/requirements.txt
 
-# The repository, then each distribution (the kernel, the gateway, every service) in editable
-# mode, as `make install` does: the code runs from /app, where deploy/services.toml and the
-# migrations live too.
+# The repository, then each distribution (the kernel and every entry of deploy/services.toml) in
+# editable mode, as `make install` does: the code runs from /app, where deploy/services.toml and
+# the migrations live too.
 COPY . .
-RUN pip install -c constraints.txt \
-        -e ./shared \
-        -e ./gateway \
-        -e ./asset-service \
-        -e ./metering-service \
-        -e ./deal-service \
-        -e ./monitoring-service \
-        -e ./community-service \
+RUN pip install -c constraints.txt $(python shared/gridcommons/registry.py editables) \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin gridcommons
 
 USER gridcommons
 
 # Services listen on their registry port (deploy/services.toml); only the gateway is public.
-EXPOSE 8000 8101 8102 8103 8104 8105
+EXPOSE 8000
 
 CMD ["uvicorn", "gateway.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]

@@ -2,14 +2,20 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DISTS := shared gateway asset-service metering-service deal-service monitoring-service community-service
+# The kernel and every service of deploy/services.toml (the registry script needs only the stdlib).
+REGISTRY := $(PYTHON) shared/gridcommons/registry.py
+DISTS := $(shell $(REGISTRY) dists)
+MYPY_PATHS := $(shell $(REGISTRY) mypy-paths)
+ifeq ($(strip $(DISTS)),)
+$(error could not read deploy/services.toml with $(PYTHON) (Python 3.11 or later needed: make PYTHON=python3.11))
+endif
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean compose
 
 install: $(STAMP)
 
-$(STAMP): constraints.txt requirements-dev.txt $(foreach d,$(DISTS),$(d)/pyproject.toml)
+$(STAMP): constraints.txt requirements-dev.txt deploy/services.toml $(foreach d,$(DISTS),$(d)/pyproject.toml)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements-dev.txt $(foreach d,$(DISTS),-e ./$(d))
 	@touch $(STAMP)
@@ -23,12 +29,15 @@ test: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy shared/gridcommons gateway/gateway asset-service/asset_service metering-service/metering_service \
-		deal-service/deal_service monitoring-service/monitoring_service community-service/community_service
+	$(PY) -m mypy $(MYPY_PATHS)
 
 format: install
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+# docker-compose.yml is generated from the registry (tests/deploy/test_compose.py checks it is current).
+compose:
+	$(REGISTRY) compose > docker-compose.yml
 
 bench: install
 	$(PY) bench/gateway_overhead.py

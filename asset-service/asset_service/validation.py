@@ -26,5 +26,13 @@ AssetIdsQuery = Annotated[
     Depends(ids_query("asset_ids", noun="asset id", max_count=MAX_ASSET_IDS, max_length=ASSET_ID_MAX)),
 ]
 EFFICIENCY_PATTERN = r"^(0\.(?=[0-9]*[1-9])[0-9]{1,18}|1(\.0{1,18})?)$"
-Efficiency = Annotated[DecimalAmount, WithJsonSchema(decimal_schema(EFFICIENCY_PATTERN, "a ratio in (0, 1]"))]
-AssetIdPath = Annotated[str, Path(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)]
+Efficiency = Annotated[DecimalAmount, WithJsonSchema(decimal_schema(EFFICIENCY_PATTERN, "a ratio in (0, 1]", "0.95"))]
+AssetIdPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=ASSET_ID_MAX,
+        pattern=ASSET_ID_PATTERN,
+        description="Asset id as assigned by the platform (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+    ),
+]

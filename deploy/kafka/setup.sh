@@ -7,7 +7,8 @@
 #   admin       super user: the broker itself and this script; nothing else uses it
 #   device      every device / machine-client process: may only produce to ingest.* (the bearer
 #               token in each message says which machine client and company it is)
-#   <service>   one per entry of deploy/services.toml (its API and worker containers share it)
+#   <service>   one per entry of deploy/services.toml (its API and worker containers share it),
+#               given as arguments <name>=<topic prefix> (docker-compose.yml passes every entry)
 #
 # The authorizer refuses everything that no ACL allows (allow.everyone.if.no.acl.found=false):
 # nobody but the services reads any topic, and devices cannot read at all.
@@ -62,11 +63,12 @@ service() {  # service <principal = registry name> <prefix of the topics it publ
   allow "$name" --operation IdempotentWrite --cluster
 }
 
+if [ "$#" -eq 0 ]; then
+  echo "usage: setup.sh <service>=<topic prefix>... (one per entry of deploy/services.toml)" >&2
+  exit 2
+fi
 device device
-service gateway gateway.
-service asset-service assets.
-service metering-service metering.
-service deal-service deals.
-service monitoring-service monitoring.
-service community-service community.
+for entry in "$@"; do
+  service "${entry%%=*}" "${entry#*=}"
+done
 echo "Kafka principals and ACLs are in place."

@@ -15,12 +15,10 @@ class GatewaySettings(ServiceSettings):
     token_private_key_file: Path | None = None
     internal_identity_private_key: str | None = None
     internal_identity_private_key_file: Path | None = None
-    # Upstream base URLs, e.g. GATEWAY_UPSTREAM_ASSET_SERVICE=http://127.0.0.1:8101 (defaults from deploy/services.toml).
-    upstream_asset_service: str | None = None
-    upstream_metering_service: str | None = None
-    upstream_deal_service: str | None = None
-    upstream_monitoring_service: str | None = None
-    upstream_community_service: str | None = None
+    # Upstream base URLs by registry name, e.g. GATEWAY_UPSTREAMS='{"asset-service": "http://10.0.0.5:8101"}'.
+    # Each service's own variable GATEWAY_UPSTREAM_<NAME> (GATEWAY_UPSTREAM_ASSET_SERVICE) works too;
+    # unset: http://127.0.0.1:<port from deploy/services.toml> (gateway.edge.upstreams).
+    upstreams: dict[str, str] = {}
     # Edge (proxy) tuning. Timeouts in seconds; route_timeouts overrides the route table's value,
     # keyed by service name ("asset-service") or route prefix ("/api/staff/monitoring"),
     # e.g. GATEWAY_ROUTE_TIMEOUTS='{"deal-service": 2}'.

@@ -11,11 +11,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from . import openapi as _openapi  # noqa: F401  (describes the validation error components)
 from .db import make_engine, make_sessionmaker
 from .errors import NotFound, install_error_handlers
 from .identity import INTERNAL_IDENTITY_HEADER, Identity, IdentityVerifier
@@ -159,8 +159,10 @@ def install_openapi(app: FastAPI) -> None:
 
 
 def ops_router(settings: ServiceSettings, *, docs: bool = True) -> APIRouter:
-    """/healthz and /readyz (anyone), /metrics and, with ``docs``, /openapi.json and /docs
-    (guarded by :class:`OpsAccess`)."""
+    """/healthz and /readyz (anyone), /metrics and, with ``docs``, /openapi.json (guarded by
+    :class:`OpsAccess`). A service has no Swagger UI page of its own: its operations answer only
+    requests carrying the gateway's signed identity, so a page could not execute them; its document
+    is read in the gateway's ``/docs`` (merged, pinned assets, offline)."""
     router = APIRouter(tags=["operations"], include_in_schema=False)
     access = OpsAccess(settings)
 
@@ -170,11 +172,6 @@ def ops_router(settings: ServiceSettings, *, docs: bool = True) -> APIRouter:
         async def openapi(request: Request) -> JSONResponse:
             access.docs(request)
             return JSONResponse(request.app.openapi())
-
-        @router.get("/docs")
-        async def swagger(request: Request) -> HTMLResponse:
-            access.docs(request)
-            return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{request.app.title} - Swagger UI")
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -7,6 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
+LIMIT_TEXT = "Page size: at most this many items are returned (1..1000, default 50)."
+OFFSET_TEXT = "Number of items to skip, in the listing's order (0 = first page); the next page is offset + limit."
+
 
 @dataclass(frozen=True)
 class Page:
@@ -15,8 +18,8 @@ class Page:
 
 
 def _page(
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description=LIMIT_TEXT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2_147_483_647, description=OFFSET_TEXT)] = 0,
 ) -> Page:
     return Page(limit=limit, offset=offset)
 

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     GetJsonSchemaHandler,
     PlainSerializer,
     WithJsonSchema,
@@ -23,6 +24,8 @@ from pydantic import (
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
+
+from .describe import enum_extra
 
 MAX_INTEGER_DIGITS = 20
 MAX_FRACTION_DIGITS = 18
@@ -76,13 +79,14 @@ NON_NEGATIVE_DECIMAL_PATTERN = DECIMAL_PATTERN.replace("^-?", "^", 1)
 _DECIMAL_TEXT = "A decimal number as a string in plain notation (a JSON number is also accepted on input)"
 
 
-def decimal_schema(pattern: str = DECIMAL_PATTERN, rule: str = "") -> dict[str, Any]:
-    """The JSON schema of a decimal amount (a string matching ``pattern``; ``rule`` is added to the text)."""
+def decimal_schema(pattern: str = DECIMAL_PATTERN, rule: str = "", example: str = "12.5") -> dict[str, Any]:
+    """The JSON schema of a decimal amount (a string matching ``pattern``; ``rule`` is added to the text;
+    ``example`` is what Swagger UI pre-fills)."""
     return {
         "type": "string",
         "pattern": pattern,
         "description": f"{_DECIMAL_TEXT}{'; ' + rule if rule else ''}.",
-        "examples": ["12.5"],
+        "examples": [example],
     }
 
 
@@ -117,7 +121,7 @@ class Quantity(BaseModel):
     non_negative: ClassVar[bool] = False
 
     amount: DecimalAmount
-    unit: str
+    unit: str = Field(description="Unit of the amount.")
 
     @field_validator("unit")
     @classmethod
@@ -136,10 +140,23 @@ class Quantity(BaseModel):
         schema = handler(core_schema)
         props = handler.resolve_ref_schema(schema)["properties"]
         if cls.allowed_units:
-            props["unit"] = {**props["unit"], "enum": list(cls.allowed_units)}
+            meanings = {u: UNIT_MEANINGS.get(u, u) for u in cls.allowed_units}
+            props["unit"] = {
+                **props["unit"],
+                "enum": list(cls.allowed_units),
+                **enum_extra(meanings, "Unit of the amount."),
+            }
         if cls.non_negative:
             props["amount"] = {**props["amount"], **decimal_schema(NON_NEGATIVE_DECIMAL_PATTERN, ">= 0")}
         return schema
+
+
+# What each unit means (the enum value descriptions of ``unit``).
+UNIT_MEANINGS = {
+    "MW": "megawatt: power, an average over the period it applies to",
+    "MWh": "megawatt-hour: energy",
+    "EUR/MWh": "euro per megawatt-hour: price of energy",
+}
 
 
 class Power(Quantity):

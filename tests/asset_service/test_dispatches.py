@@ -80,7 +80,7 @@ async def produce_events(events: list[CloudEvent]) -> None:
 
 
 async def wait_dispatches(
-    client: httpx.AsyncClient, headers: dict[str, str], params: dict[str, Any], count: int, timeout: float = 30.0
+    client: httpx.AsyncClient, headers: dict[str, str], params: dict[str, Any], count: int, timeout: float = 90.0
 ) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while True:

@@ -1,4 +1,5 @@
-"""The AsyncAPI document lists every topic and event type the code publishes."""
+"""The AsyncAPI document lists every topic and event type the code publishes, for every service of
+the registry (deploy/services.toml), each on its own topic prefix."""
 
 from __future__ import annotations
 
@@ -9,17 +10,25 @@ import yaml
 
 from asset_service.assets import events as asset_events
 from asset_service.assets.schemas import AssetResponse
+from gridcommons.registry import ServiceEntry, load_registry
 
-DOC = yaml.safe_load((Path(__file__).parents[2] / "deploy" / "asyncapi.yaml").read_text())
+ROOT = Path(__file__).parents[2]
+DOC = yaml.safe_load((ROOT / "deploy" / "asyncapi.yaml").read_text())
+REGISTRY = load_registry(ROOT)
 
 
-def _published() -> dict[str, set[str]]:
-    """{topic: {event types}} from every ``events`` module of asset-service and the gateway."""
+def _modules(entry: ServiceEntry, name: str) -> list[str]:
+    """The ``<name>`` modules of a service: ``<package>.<name>`` and ``<package>.<domain>.<name>``."""
+    package_dir = ROOT / entry.folder / entry.package
+    found = [f"{entry.package}.{name}"] if (package_dir / f"{name}.py").exists() else []
+    found += [f"{entry.package}.{p.parent.name}.{name}" for p in sorted(package_dir.glob(f"*/{name}.py"))]
+    return found
+
+
+def _published_by(entry: ServiceEntry) -> dict[str, set[str]]:
+    """{topic: {event types}} from every ``events`` module of one service."""
     out: dict[str, set[str]] = {}
-    package_dir = Path(asset_events.__file__).parents[1]
-    modules = [f"asset_service.{p.parent.name}.events" for p in sorted(package_dir.glob("*/events.py"))]
-    modules.append("gateway.auth.events")
-    for name in modules:
+    for name in _modules(entry, "events"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError:
@@ -36,6 +45,24 @@ def _published() -> dict[str, set[str]]:
         prefix = getattr(module, "_PREFIX", None)
         out.setdefault(topic, set()).update(types - ({prefix} if prefix else set()))
     return out
+
+
+def _published() -> dict[str, set[str]]:
+    """{topic: {event types}} of every service of the registry."""
+    out: dict[str, set[str]] = {}
+    for entry in REGISTRY:
+        for topic, types in _published_by(entry).items():
+            out.setdefault(topic, set()).update(types)
+    return out
+
+
+def test_every_service_publishes_on_its_own_topic_prefix() -> None:
+    """What a service publishes is what its Kafka ACL (the registry's topic_prefix) lets it write."""
+    found = {entry.name: _published_by(entry) for entry in REGISTRY}
+    assert found["gateway"] and found["asset-service"]
+    for entry in REGISTRY:
+        for topic in found[entry.name]:
+            assert topic.startswith(entry.topic_prefix), (entry.name, topic, entry.topic_prefix)
 
 
 def test_every_published_topic_and_type_is_documented() -> None:
@@ -59,12 +86,19 @@ def test_asset_schema_matches_the_wire_model() -> None:
 
 
 def test_ingestion_channels_document_the_credential_header() -> None:
-    """Every ingest.* topic a service consumes is documented with the authorization header."""
+    """Every ingest.* topic a service of the registry consumes is documented with the authorization header."""
     from asset_service.dispatches import workers as dispatch_workers
     from asset_service.statuses import workers as status_workers
     from gridcommons.ingest import AUTHORIZATION_HEADER, COMPANY_HEADER
 
-    consumed = {status_workers.TOPIC, dispatch_workers.TOPIC}
+    consumed = {
+        topic
+        for entry in REGISTRY
+        for name in _modules(entry, "workers")
+        if isinstance(topic := getattr(importlib.import_module(name), "TOPIC", None), str)
+        and topic.startswith("ingest.")
+    }
+    assert {status_workers.TOPIC, dispatch_workers.TOPIC} <= consumed
     documented = {name for name in DOC["channels"] if name.startswith("ingest.")}
     assert consumed == documented
     headers = DOC["components"]["schemas"]["ingestionHeaders"]

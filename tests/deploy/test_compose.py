@@ -1,5 +1,7 @@
 """docker-compose.yml against the registry (deploy/services.toml) and the settings classes.
 
+The file is generated from the registry (``python -m gridcommons.registry compose``): the committed
+file must be the generator's output, and the generated text is checked for what it must contain.
 No Docker engine is needed: the file is parsed and checked, and every settings class is built
 from the environment its container would get.
 """
@@ -17,6 +19,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
+from gridcommons.compose import render
 from gridcommons.registry import ServiceEntry, load_registry
 from gridcommons.settings import InfraSettings, ServiceSettings
 
@@ -94,6 +97,33 @@ def worker_name(entry: ServiceEntry) -> str:
 
 def app_containers(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {name: c for name, c in services.items() if name not in INFRA_CONTAINERS}
+
+
+# ---------------------------------------------------------------- generated from the registry
+
+
+def test_committed_file_is_the_registrys() -> None:
+    committed = (ROOT / "docker-compose.yml").read_text()
+    assert committed == render(REGISTRY), (
+        "docker-compose.yml differs from the registry: run `make compose` (python -m gridcommons.registry compose)"
+    )
+
+
+def test_a_new_registry_entry_gets_its_containers_and_principal() -> None:
+    text = (ROOT / "deploy" / "services.toml").read_text() + (
+        '\n[[service]]\nname = "fake-service"\npackage = "fake_service"\napp = "fake_service.app:create_app"\n'
+        'port = 8199\nport_env = "FAKE_PORT"\nmigrations = "fake-service/migrations"\n'
+        'workers = "fake_service.workers:build"\ntopic_prefix = "fake."\nroutes = [{ prefixes = ["/api/fake"] }]\n'
+    )
+    entries = load_registry(ROOT, text=text)
+    rendered = render(entries)
+    assert rendered != (ROOT / "docker-compose.yml").read_text()
+    services = yaml.safe_load(rendered)["services"]
+    assert command_of(services["fake-service"])[1] == "fake_service.app:create_app"
+    assert command_of(services["fake-service-worker"])[-1] == "fake_service.workers:build"
+    assert env_of(services["gateway"])["GATEWAY_UPSTREAM_FAKE_SERVICE"] == "http://fake-service:8199"
+    assert services["gateway"]["depends_on"]["fake-service"] == {"condition": "service_healthy"}
+    assert "fake-service=fake." in command_of(services["kafka-setup"])
 
 
 # ---------------------------------------------------------------- infrastructure
@@ -228,7 +258,8 @@ def test_gateway_upstreams_keys_and_exposure(services: dict[str, dict[str, Any]]
     for entry in REGISTRY:
         if entry.name == "gateway":
             continue
-        var = "GATEWAY_UPSTREAM_" + entry.name.upper().replace("-", "_")
+        var = entry.upstream_env
+        assert var == "GATEWAY_UPSTREAM_" + entry.name.upper().replace("-", "_")
         assert env.get(var) == f"http://{entry.name}:{entry.port}", var
         assert gw["depends_on"][entry.name]["condition"] == "service_healthy"
     for var in ("GATEWAY_INTERNAL_IDENTITY_PRIVATE_KEY_FILE", "GATEWAY_TOKEN_PRIVATE_KEY_FILE"):
@@ -262,12 +293,19 @@ def listeners(env: dict[str, str]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def setup_calls() -> list[list[str]]:
-    """The top-level calls of deploy/kafka/setup.sh (``device NAME``, ``service NAME PREFIX``)."""
+def setup_calls(services: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """The calls deploy/kafka/setup.sh makes: its top-level ``device NAME`` lines, and one
+    ``service NAME PREFIX`` per ``NAME=PREFIX`` argument compose gives it."""
     calls = []
     for line in SETUP_SCRIPT.read_text().splitlines():
-        if line.startswith(("device ", "service ")):
+        if line.startswith("device "):
             calls.append(shlex.split(line, comments=True))
+    command = command_of(services["kafka-setup"])
+    assert command[:2] == ["/bin/bash", "/opt/gridcommons/kafka/setup.sh"]
+    for arg in command[2:]:
+        name, _, prefix = arg.partition("=")
+        calls.append(["service", name, prefix])
+    assert 'service "${entry%%=*}" "${entry#*=}"' in SETUP_SCRIPT.read_text()
     return calls
 
 
@@ -315,8 +353,8 @@ def test_kafka_refuses_what_no_acl_allows(services: dict[str, dict[str, Any]]) -
 
 
 def test_every_service_is_its_own_principal(services: dict[str, dict[str, Any]], compose: dict[str, Any]) -> None:
-    declared = {words[1]: words for words in setup_calls() if words[0] == "service"}
-    assert set(declared) == {e.name for e in REGISTRY}
+    declared = {words[1]: words for words in setup_calls(services) if words[0] == "service"}
+    assert declared == {e.name: ["service", e.name, e.topic_prefix] for e in REGISTRY}
     setup = services["kafka-setup"]
     assert setup["restart"] == "no" and setup["depends_on"]["kafka"]["condition"] == "service_healthy"
     setup_secrets = mounted_paths(compose, setup)
@@ -339,7 +377,7 @@ def test_every_service_is_its_own_principal(services: dict[str, dict[str, Any]],
 def test_devices_may_only_produce_to_ingestion_topics(
     services: dict[str, dict[str, Any]], compose: dict[str, Any]
 ) -> None:
-    devices = [words for words in setup_calls() if words[0] == "device"]
+    devices = [words for words in setup_calls(services) if words[0] == "device"]
     assert devices == [["device", "device"]]
     assert "/run/secrets/kafka_device_password" in mounted_paths(compose, services["kafka-setup"])
     body = setup_script_function("device").replace("\\\n", " ")
@@ -389,11 +427,13 @@ def test_settings_from_the_container_environment(
     cls = settings_class(entry)
     env = env_of(services[api_name(entry)])
     prefix = cls.model_config["env_prefix"]
-    # every variable with this service's prefix names a field of its settings class
+    # every variable with this service's prefix names a field of its settings class (or, for the
+    # gateway, a registry entry's upstream variable, read by gateway.edge.upstreams)
     fields = {name.upper() for name in cls.model_fields}
+    upstream_vars = {e.upstream_env for e in REGISTRY}
     for key in env:
         if key.startswith(prefix):
-            assert key[len(prefix) :] in fields, f"{key} is read by nobody"
+            assert key[len(prefix) :] in fields or key in upstream_vars, f"{key} is read by nobody"
     settings = container_settings(cls, env, monkeypatch)
     assert settings.host == "0.0.0.0" and settings.port == entry.port
     assert settings.infra.database_url == INFRA_ENV["DATABASE_URL"]
@@ -405,10 +445,9 @@ def test_settings_from_the_container_environment(
         assert settings.token_private_key is None and settings.internal_identity_private_key is None
         assert str(settings.token_private_key_file) == env["GATEWAY_TOKEN_PRIVATE_KEY_FILE"]
         assert str(settings.internal_identity_private_key_file) == env["GATEWAY_INTERNAL_IDENTITY_PRIVATE_KEY_FILE"]
-        for other in REGISTRY:
-            if other.name != "gateway":
-                field = "upstream_" + other.name.replace("-", "_")
-                assert getattr(settings, field) == f"http://{other.name}:{other.port}", field
+        from gateway.edge.upstreams import upstream_urls
+
+        assert upstream_urls(settings) == {o.name: f"http://{o.name}:{o.port}" for o in REGISTRY if o.name != "gateway"}
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
@@ -460,17 +499,14 @@ async def test_kafka_clients_get_the_sasl_options(monkeypatch: pytest.MonkeyPatc
 
 
 def test_dockerfile_installs_every_distribution() -> None:
+    """The image installs what the registry lists (the script's output), and lists nothing itself."""
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.M)
-    makefile = (ROOT / "Makefile").read_text()
-    dists = re.search(r"^DISTS\s*:=\s*(.+)$", makefile, re.M)
-    assert dists
     install = dockerfile[dockerfile.index("COPY . .") :]
-    assert "-c constraints.txt" in install
-    for dist in dists.group(1).split():
-        assert f"-e ./{dist}" in install, dist
+    assert "pip install -c constraints.txt $(python shared/gridcommons/registry.py editables)" in install
+    assert not [e.name for e in REGISTRY if f"./{e.folder}" in dockerfile]
     for entry in REGISTRY:
-        assert entry.migrations.relative_to(ROOT).parts[0] in dists.group(1).split()
+        assert entry.migrations.relative_to(ROOT).parts[0] == entry.folder
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out() -> None:

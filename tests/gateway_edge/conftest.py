@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from asset_service.app import create_app as create_asset_app
 from asset_service.settings import AssetSettings
 from gateway.app import create_app as create_gateway_app
+from gateway.edge.routes import UPSTREAMS
 from gateway.settings import GatewaySettings
 from gridcommons.devstack import free_port
 from gridcommons.testing.plugin import Stack
@@ -163,12 +164,14 @@ async def edge(migrated: Stack) -> AsyncIterator[Edge]:
         serve_app(echo_app()) as echo_url,
         serve_app(slow_app()) as slow_url,
     ):
+        # Every upstream of the registry: the asset-service, a slow one, one that is down, the echo for the rest.
+        special = {
+            "asset-service": asset_url,
+            "deal-service": slow_url,
+            "metering-service": f"http://127.0.0.1:{dead_port}",
+        }
         settings = GatewaySettings(
-            upstream_asset_service=asset_url,
-            upstream_monitoring_service=echo_url,
-            upstream_deal_service=slow_url,
-            upstream_metering_service=f"http://127.0.0.1:{dead_port}",
-            upstream_community_service=echo_url,
+            upstreams={name: special.get(name, echo_url) for name in UPSTREAMS},
             route_timeouts={"deal-service": ROUTE_TIMEOUT},
             max_body_bytes=MAX_BODY,
             bootstrap_superuser=f"{SUPERUSER[0]}:{SUPERUSER[1]}",

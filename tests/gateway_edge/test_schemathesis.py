@@ -6,7 +6,9 @@ public auth doors) with a valid ``CompanyID``, so that requests get past authent
 
 1. valid requests, built here from resources that exist (assets, a site, an inverter, users), one
    or more per write operation, in an order that keeps their rules (lifecycle order, quarter-hour
-   periods, existing ids): each must reach 2xx;
+   periods, existing ids; a user joins a company by invitation, which a company admin makes and the
+   user accepts, before the admin may change or remove the membership; only the superuser adds a
+   user directly): each must reach 2xx;
 2. generated requests (``max_examples`` per operation and role, derandomized), with the path
    parameters of non-destructive operations bound to existing ids so that bodies are judged by
    the service rather than by a 404.
@@ -83,6 +85,8 @@ def roles_for(method: str, path: str) -> list[str]:
         return ["admin", "superuser"]
     if path.startswith("/api/gateway/machine-clients"):
         return ["admin"]
+    if path.startswith("/api/gateway/invitations"):  # the invited user's own invitations: any user
+        return ["member", "operator"]
     if path.startswith("/api/ingest/"):
         return ["device", "operator"]
     if method in WRITE_METHODS:
@@ -101,14 +105,15 @@ class World:
     asset: str = ""  # a BESS asset (specs, snapshots, limits, reservations, forecasts, statuses)
     site: str = ""
     inverter: str = ""
-    spare_user: int = 0
+    spare_user: int = 0  # a user of no company, invited (and accepted) by the valid requests
+    spare_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":
             return {}
         h = bearer(self.tokens[role])
-        if role != "superuser":
+        if role not in ("superuser", "invitee"):
             h["CompanyID"] = str(self.company)
         return h
 
@@ -118,14 +123,15 @@ async def make_world(edge: Edge) -> World:
     tokens = {"superuser": await edge.superuser_token()}
     user_ids: dict[str, int] = {}
     passwords: dict[str, tuple[str, str]] = {}
-    for role in ("admin", "operator", "member"):
-        tokens[role] = await edge.user({a: role})
+    # "target": the member whose role generated PUTs change (not the "member" the run acts as).
+    for role, membership in (("admin", "admin"), ("operator", "operator"), ("member", "member"), ("target", "member")):
+        tokens[role] = await edge.user({a: membership})
         info = await edge.client.get("/auth/info", headers=bearer(tokens[role]))
         user_ids[role] = int(info.json()["id"])
     tokens["device"] = await edge.machine_client(a)
-    spare = await edge.user()
-    spare_id = int((await edge.client.get("/auth/info", headers=bearer(spare))).json()["id"])
-    world = World(a, tokens, user_ids, passwords, spare_user=spare_id)
+    spare_name, _, tokens["invitee"] = await edge.account()
+    spare_id = int((await edge.client.get("/auth/info", headers=bearer(tokens["invitee"]))).json()["id"])
+    world = World(a, tokens, user_ids, passwords, spare_user=spare_id, spare_name=spare_name)
     op = world.headers("operator")
     r = await edge.client.post(
         "/api/assets",
@@ -332,11 +338,34 @@ def valid_requests() -> list[Valid]:
     async def create_company(edge: Edge, world: World) -> dict[str, Any]:
         return {"body": {"name": f"contract-co-{n}-{world.company}"}}
 
+    def invite(role: str, by_email: bool = False) -> Callable[[Edge, World], Any]:
+        async def build(edge: Edge, world: World) -> dict[str, Any]:
+            invitee = {"email": f"{world.spare_name}@example.org"} if by_email else {"username": world.spare_name}
+            return {"path_parameters": {"company_id": world.company}, "body": {**invitee, "role": role}}
+
+        return build
+
+    def answer(key: str) -> Callable[[Edge, World], Any]:
+        async def build(edge: Edge, world: World) -> dict[str, Any]:
+            return {"path_parameters": {"invitation_id": world.extra[key]}}
+
+        return build
+
+    async def cancel_invitation(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"company_id": world.company, "invitation_id": world.extra["invitation_cancel"]}}
+
     async def set_member(edge: Edge, world: World) -> dict[str, Any]:
+        # The spare user is a member since accepting the invitation: the admin changes the role.
         return {
             "path_parameters": {"company_id": world.company, "user_id": world.spare_user},
-            "body": {"role": "member"},
+            "body": {"role": "operator"},
         }
+
+    async def add_member(edge: Edge, world: World) -> dict[str, Any]:
+        # Only a platform superuser adds a user who is not a member.
+        token = await edge.user()
+        user_id = int((await edge.client.get("/auth/info", headers=bearer(token))).json()["id"])
+        return {"path_parameters": {"company_id": world.company, "user_id": user_id}, "body": {"role": "member"}}
 
     async def remove_member(edge: Edge, world: World) -> dict[str, Any]:
         return {"path_parameters": {"company_id": world.company, "user_id": world.spare_user}}
@@ -362,28 +391,73 @@ def valid_requests() -> list[Valid]:
         body = {"grant_type": "password", "username": username, "password": password}
         return {"body": body, "media_type": "application/x-www-form-urlencoded"}
 
+    async def refresh(edge: Edge, world: World) -> dict[str, Any]:
+        body = {"grant_type": "refresh_token", "refresh_token": world.extra["refresh_token"]}
+        return {"body": body, "media_type": "application/x-www-form-urlencoded"}
+
     async def core_login(edge: Edge, world: World) -> dict[str, Any]:
         username, password = world.passwords["registered"]
         csrf = (await edge.client.get("/api/core/csrftoken")).json()["csrfmiddlewaretoken"]
+        world.extra["csrftoken"] = csrf
         body = {"username": username, "password": password, "csrfmiddlewaretoken": csrf}
         return {"body": body, "media_type": "application/x-www-form-urlencoded", "cookies": {"csrftoken": csrf}}
+
+    async def core_logout(edge: Edge, world: World) -> dict[str, Any]:
+        # The session of the form login above: its cookie, and the CSRF token (form field + cookie).
+        csrf = world.extra["csrftoken"]
+        body = {"csrfmiddlewaretoken": csrf}
+        cookies = {"sessionid": world.extra["sessionid"], "csrftoken": csrf}
+        return {"body": body, "media_type": "application/x-www-form-urlencoded", "cookies": cookies}
 
     async def logout(edge: Edge, world: World) -> dict[str, Any]:
         username, password = world.passwords["registered"]
         return {"headers": bearer(await edge.login(username, password))}
 
+    async def change_password(edge: Edge, world: World) -> dict[str, Any]:
+        username, password = world.passwords["registered"]
+        token = await edge.login(username, password)
+        world.passwords["registered"] = (username, password + "-new")
+        return {"headers": bearer(token), "body": {"current_password": password, "new_password": password + "-new"}}
+
     return [
         # gateway: companies, members, machine clients, auth doors
         Valid("POST /api/gateway/companies", "superuser", create_company),
+        # memberships: invite, accept, change the role, remove; decline and withdraw other invitations
+        Valid(
+            "POST /api/gateway/companies/{company_id}/invitations",
+            "admin",
+            invite("member"),
+            _set("invitation_accept", lambda b: b["id"]),
+        ),
+        Valid("POST /api/gateway/invitations/{invitation_id}/accept", "invitee", answer("invitation_accept")),
         Valid("PUT /api/gateway/companies/{company_id}/members/{user_id}", "admin", set_member),
+        Valid("PUT /api/gateway/companies/{company_id}/members/{user_id}", "superuser", add_member),
         Valid("DELETE /api/gateway/companies/{company_id}/members/{user_id}", "admin", remove_member),
+        Valid(
+            "POST /api/gateway/companies/{company_id}/invitations",
+            "superuser",
+            invite("operator", by_email=True),
+            _set("invitation_decline", lambda b: b["id"]),
+        ),
+        Valid("POST /api/gateway/invitations/{invitation_id}/decline", "invitee", answer("invitation_decline")),
+        Valid(
+            "POST /api/gateway/companies/{company_id}/invitations",
+            "admin",
+            invite("admin"),
+            _set("invitation_cancel", lambda b: b["id"]),
+        ),
+        Valid("DELETE /api/gateway/companies/{company_id}/invitations/{invitation_id}", "admin", cancel_invitation),
         Valid("POST /api/gateway/machine-clients", "admin", create_client, _set("client_id", lambda b: b["client_id"])),
         Valid("DELETE /api/gateway/machine-clients/{client_id}", "admin", revoke_client),
         Valid("POST /auth/register", "anonymous", register),
         Valid("POST /auth/login", "anonymous", login),
-        Valid("POST /auth/token", "anonymous", token),
-        Valid("POST /api/core/login", "anonymous", core_login),
+        Valid("POST /auth/token", "anonymous", token, _set("refresh_token", lambda b: b["refresh_token"])),
+        Valid("POST /auth/token", "anonymous", refresh),
+        Valid("POST /api/core/login", "anonymous", core_login, _set("sessionid", lambda b: b["sessionid"])),
+        Valid("POST /api/core/logout", "anonymous", core_logout),
         Valid("POST /auth/logout", "anonymous", logout),
+        Valid("POST /auth/password", "anonymous", change_password),
+        Valid("POST /auth/login", "anonymous", login),  # the new password
         # asset-service: assets and their lifecycle
         Valid("POST /api/assets", "operator", asset_body),
         Valid("PATCH /api/assets/{asset_id}", "admin", patch_asset),
@@ -425,7 +499,7 @@ def bound_path_parameters(world: World, path: str, method: str) -> dict[str, Any
         "site_id": world.site,
         "inverter_id": world.inverter,
         "company_id": world.company,
-        "user_id": world.user_ids["member"],
+        "user_id": world.user_ids["target"],
     }
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     if not names or any(name not in known for name in names):

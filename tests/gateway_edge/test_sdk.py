@@ -84,7 +84,7 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     m = sdk_import("models")
     api = {
         name: sdk_import(f"api.{name}")
-        for name in ("assets", "limits", "state_snapshots", "reservations", "sites", "specs")
+        for name in ("assets", "asset_lifecycle", "limits", "state_snapshots", "reservations", "sites", "specs")
     }
 
     def op(group: str, prefix: str) -> Callable[..., Awaitable[Any]]:
@@ -97,16 +97,17 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
 
     company = await edge.company()
     token = await edge.user({company: "operator"})
-    client = client_mod.AuthenticatedClient(base_url=edge.url, token=token, raise_on_unexpected_status=True)
+    # CompanyID is an API-key security scheme, not an operation parameter: the generated functions
+    # take no company argument and the client sends the header on every request (gateway README).
+    client = client_mod.AuthenticatedClient(
+        base_url=edge.url, token=token, headers={"CompanyID": str(company)}, raise_on_unexpected_status=True
+    )
 
     async def call(group: str, prefix: str, *args: Any, **kwargs: Any) -> Any:
         fn = op(group, prefix)
-        if "company_id" in inspect.signature(fn).parameters:
-            kwargs["company_id"] = company
-        else:  # the tenant travels as a header however the document declares it
-            kwargs["client"] = client.with_headers({"CompanyID": str(company)})
-        kwargs.setdefault("client", client)
-        return await fn(*args, **kwargs)
+        params = inspect.signature(fn).parameters
+        assert not {"company_id", "companyid", "company_id_header"} & set(params), (prefix, list(params))
+        return await fn(*args, client=client, **kwargs)
 
     def iso(t: datetime) -> str:
         return t.isoformat().replace("+00:00", "Z")
@@ -131,9 +132,9 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     assert asset_id.startswith("DE_AMPN_SDK1_") and created.lifecycle == m.AssetLifecycle.DRAFT
     patched = await call("assets", "patch_asset", asset_id, body=m.PatchAssetRequest.from_dict({"name": "Renamed"}))
     assert isinstance(patched, m.AssetResponse) and patched.name == "Renamed" and patched.type_ == m.AssetType.BESS
-    commissioned = await call("assets", "commission_asset", asset_id)
+    commissioned = await call("asset_lifecycle", "commission_asset", asset_id)
     assert isinstance(commissioned, m.AssetResponse) and commissioned.lifecycle == m.AssetLifecycle.COMMISSIONING
-    live = await call("assets", "go_live_asset", asset_id)
+    live = await call("asset_lifecycle", "go_live_asset", asset_id)
     assert isinstance(live, m.AssetResponse) and live.lifecycle == m.AssetLifecycle.LIVE and live.go_live_date
     got = await call("assets", "get_asset", asset_id)
     assert isinstance(got, m.AssetResponse) and (got.name, got.lifecycle) == ("Renamed", m.AssetLifecycle.LIVE)

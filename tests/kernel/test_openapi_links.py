@@ -15,26 +15,23 @@ from pydantic import BaseModel
 from gridcommons.app import create_service_app
 from gridcommons.openapi_links import Link, links
 from gridcommons.quantity import DECIMAL_PATTERN, Energy, Power, Price
+from gridcommons.registry import ServiceEntry, load_registry
 from gridcommons.settings import ServiceSettings
 
-SERVICES = [
-    ("asset_service.app", "asset_service.settings", "AssetSettings"),
-    ("metering_service.app", "metering_service.settings", "MeteringSettings"),
-    ("deal_service.app", "deal_service.settings", "DealSettings"),
-    ("monitoring_service.app", "monitoring_service.settings", "MonitoringSettings"),
-    ("community_service.app", "community_service.settings", "CommunitySettings"),
-]
+# Every service of the registry (the gateway's own document is checked in tests/gateway_edge).
+SERVICES = [e for e in load_registry() if not e.is_gateway]
 
 
-def _document(app_module: str, settings_module: str, settings_class: str) -> dict[str, Any]:
-    settings = getattr(importlib.import_module(settings_module), settings_class)()
-    app = importlib.import_module(app_module).create_app(settings)
+def _document(entry: ServiceEntry) -> dict[str, Any]:
+    settings = importlib.import_module(f"{entry.package}.settings").load_settings()
+    module, _, factory = entry.app.partition(":")
+    app = getattr(importlib.import_module(module), factory)(settings)
     return app.openapi()  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("service", SERVICES, ids=[s[0].split(".")[0] for s in SERVICES])
-def test_one_component_per_title(service: tuple[str, str, str]) -> None:
-    doc = _document(*service)
+@pytest.mark.parametrize("service", SERVICES, ids=[e.package for e in SERVICES])
+def test_one_component_per_title(service: ServiceEntry) -> None:
+    doc = _document(service)
     schemas = doc.get("components", {}).get("schemas", {})
     assert not [n for n in schemas if n.endswith(("-Input", "-Output"))]
     titles = Counter(s.get("title", n) for n, s in schemas.items())
@@ -60,7 +57,7 @@ def test_quantities_document_decimal_strings_and_their_unit() -> None:
 
 
 def test_asset_service_declares_links_from_create_to_read() -> None:
-    doc = _document(*SERVICES[0])
+    doc = _document(next(e for e in SERVICES if e.name == "asset-service"))
     ops = {
         op["operationId"]: (method.upper(), path) for path, item in doc["paths"].items() for method, op in item.items()
     }

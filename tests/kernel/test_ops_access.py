@@ -1,5 +1,6 @@
-"""Operations endpoints of a service: /metrics, /openapi.json and /docs answer allowed peers
-(default loopback), the gateway's internal identity (documents only) or, with public_docs, anyone."""
+"""Operations endpoints of a service: /metrics and /openapi.json answer allowed peers (default
+loopback), the gateway's internal identity (documents only) or, with public_docs, anyone. A service
+serves no Swagger UI page (the gateway's /docs is the only one, with pinned assets)."""
 
 from __future__ import annotations
 
@@ -57,15 +58,17 @@ async def test_ops_endpoints_refuse_strangers() -> None:
         ).status_code == 404
         assert (await stranger.get("/openapi.json", headers={INTERNAL_IDENTITY_HEADER: "forged"})).status_code == 404
     async with _client(app, "127.0.0.1") as local:
-        for path in ("/metrics", "/openapi.json", "/docs"):
+        for path in ("/metrics", "/openapi.json"):
             assert (await local.get(path)).status_code == 200, path
+        assert (await local.get("/docs")).status_code == 404
 
 
 async def test_ops_settings() -> None:
     app = _app(public_docs=True, ops_allow_from=["203.0.113.0/24"])
     async with _client(app, "198.51.100.1") as anyone:
         assert (await anyone.get("/openapi.json")).status_code == 200
-        assert (await anyone.get("/docs")).status_code == 200
+        r = await anyone.get("/docs")
+        assert r.status_code == 404 and "cdn" not in r.text.lower()
         assert (await anyone.get("/metrics")).status_code == 404
     async with _client(app, "203.0.113.77") as scraper:
         assert (await scraper.get("/metrics")).status_code == 200

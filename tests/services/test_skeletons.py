@@ -1,10 +1,11 @@
-"""The four service skeletons: each builds, migrates, answers its ops endpoints and refuses strangers."""
+"""Every service of the registry (deploy/services.toml) on the template: each builds, migrates,
+answers its ops endpoints and refuses strangers. A skeleton (a service whose schema holds only the
+kernel tables) is checked to be exactly the template."""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -13,37 +14,35 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from gridcommons.registry import ServiceEntry, load_registry
 from gridcommons.testing.plugin import Stack
 from gridcommons.testing.readiness import wait_ready
 
-
-@dataclass(frozen=True)
-class Skeleton:
-    name: str
-    package: str
-    schema: str
-    prefix: str
-    port: int
+SERVICES = [e for e in load_registry() if not e.is_gateway]
+IDS = [e.name for e in SERVICES]
+KERNEL_TABLES = {"memberships", "outbox", "processed_events", "revoked_tokens"}
 
 
-SKELETONS = [
-    Skeleton("metering-service", "metering_service", "metering", "METERING_", 8102),
-    Skeleton("deal-service", "deal_service", "deal", "DEAL_", 8103),
-    Skeleton("monitoring-service", "monitoring_service", "monitoring", "MONITORING_", 8104),
-    Skeleton("community-service", "community_service", "community", "COMMUNITY_", 8105),
-]
-IDS = [s.name for s in SKELETONS]
+def is_skeleton(entry: ServiceEntry) -> bool:
+    importlib.import_module(entry.app.partition(":")[0])  # registers the domain's models
+    db = importlib.import_module(f"{entry.package}.db")
+    return {t.name for t in db.metadata.tables.values()} == KERNEL_TABLES
 
 
-@pytest.fixture(params=SKELETONS, ids=IDS)
+@pytest.fixture(params=SERVICES, ids=IDS)
 async def client(request: pytest.FixtureRequest, migrated: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    sk: Skeleton = request.param
-    app_module = importlib.import_module(f"{sk.package}.app")
+    entry: ServiceEntry = request.param
+    app_module = importlib.import_module(f"{entry.package}.app")
     app = app_module.create_app(run_workers_in_process=True)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=f"http://{sk.name}") as c:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{entry.name}") as c:
             yield c
+
+
+def test_skeletons_are_told_from_services_with_a_domain() -> None:
+    by_name = {e.name: e for e in SERVICES}
+    assert not is_skeleton(by_name["asset-service"])  # the template service has its domain tables
 
 
 async def test_health_ready_metrics(client: httpx.AsyncClient) -> None:
@@ -67,58 +66,77 @@ async def test_no_identity_is_refused_not_crashed(client: httpx.AsyncClient) -> 
     assert forged.status_code in (401, 404, 405), forged.text
 
 
-@pytest.mark.parametrize("sk", SKELETONS, ids=IDS)
-def test_settings_prefix_and_port(sk: Skeleton, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings_module = importlib.import_module(f"{sk.package}.settings")
-    assert settings_module.load_settings().port == sk.port
-    monkeypatch.setenv(f"{sk.prefix}PORT", "9999")
-    monkeypatch.setenv(f"{sk.prefix}HOST", "0.0.0.0")
-    monkeypatch.setenv(f"{sk.prefix}MAX_BODY_BYTES", "123")
+@pytest.mark.parametrize("entry", SERVICES, ids=IDS)
+def test_settings_prefix_and_port(entry: ServiceEntry, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings_module = importlib.import_module(f"{entry.package}.settings")
+    monkeypatch.delenv(entry.port_env, raising=False)
+    assert settings_module.load_settings().port == entry.port
+    monkeypatch.setenv(entry.port_env, "9999")
+    monkeypatch.setenv(f"{entry.env_prefix}HOST", "0.0.0.0")
+    monkeypatch.setenv(f"{entry.env_prefix}MAX_BODY_BYTES", "123")
     s = settings_module.load_settings()
     assert (s.port, s.host, s.max_body_bytes) == (9999, "0.0.0.0", 123)
 
 
-@pytest.mark.parametrize("sk", SKELETONS, ids=IDS)
-def test_workers_build_the_outbox_relay(sk: Skeleton) -> None:
+@pytest.mark.parametrize("entry", SERVICES, ids=IDS)
+def test_workers_build_the_outbox_relay(entry: ServiceEntry) -> None:
     from gridcommons.outbox import OutboxRelay
 
-    workers = importlib.import_module(f"{sk.package}.workers")
+    module, _, attr = (entry.workers or "").partition(":")
+    workers = importlib.import_module(module)
+    db = importlib.import_module(f"{entry.package}.db")
     engine = create_async_engine("postgresql+asyncpg://unused@127.0.0.1:1/unused")
-    built = workers.build(workers.load_settings(), engine)
-    assert [type(w) for w in built] == [OutboxRelay]
-    assert built[0].outbox.schema == sk.schema
+    built = getattr(workers, attr)(workers.load_settings(), engine)
+    relays = [w for w in built if isinstance(w, OutboxRelay)]
+    assert len(relays) == 1 and relays[0].outbox.schema == db.metadata.schema
+    if is_skeleton(entry):
+        assert [type(w) for w in built] == [OutboxRelay]
 
 
-@pytest.mark.parametrize("sk", SKELETONS, ids=IDS)
-async def test_migration_matches_kernel_tables(sk: Skeleton, migrated: Stack) -> None:
+@pytest.mark.parametrize("entry", SERVICES, ids=IDS)
+async def test_migration_matches_kernel_tables(entry: ServiceEntry, migrated: Stack) -> None:
     """The kernel migration steps write the kernel tables out by hand: they must match
-    gridcommons.outbox.kernel_tables and gridcommons.replicas.replica_tables."""
-    db = importlib.import_module(f"{sk.package}.db")
-    assert db.metadata.schema == sk.schema
+    gridcommons.outbox.kernel_tables and gridcommons.replicas.replica_tables, in every service."""
+    db = importlib.import_module(f"{entry.package}.db")
+    schema = db.metadata.schema
+    assert schema and schema == db.SCHEMA
     engine = create_async_engine(migrated.database_url)
     try:
         async with engine.connect() as conn:
-            tables = (
+            tables = set(
                 (
                     await conn.execute(
-                        text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s ORDER BY 1"),
-                        {"s": sk.schema},
+                        text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+                        {"s": schema},
                     )
                 )
                 .scalars()
                 .all()
             )
-            assert tables == ["alembic_version", "memberships", "outbox", "processed_events", "revoked_tokens"]
+            assert KERNEL_TABLES | {"alembic_version"} <= tables
+            if is_skeleton(entry):
+                assert tables == KERNEL_TABLES | {"alembic_version"}
 
             def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
                 if type_ == "schema":
-                    return name == sk.schema
-                return not (type_ == "table" and name == "alembic_version")
+                    return name == schema
+                if type_ == "table":
+                    return name in KERNEL_TABLES
+                return parent_names.get("table_name") in KERNEL_TABLES
+
+            def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+                table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+                return table in KERNEL_TABLES
 
             def diff(sync_conn):  # type: ignore[no-untyped-def]
                 ctx = MigrationContext.configure(
                     sync_conn,
-                    opts={"target_metadata": db.metadata, "include_schemas": True, "include_name": include_name},
+                    opts={
+                        "target_metadata": db.metadata,
+                        "include_schemas": True,
+                        "include_name": include_name,
+                        "include_object": include_object,
+                    },
                 )
                 return compare_metadata(ctx, db.metadata)
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from gridcommons.db import SessionDep
 from gridcommons.errors import Conflict, NotFound, responses
@@ -61,11 +63,11 @@ async def list_assets(
     session: SessionDep,
     who: Reader,
     page: PageParams,
-    type: AssetType | None = None,
-    region: Region | None = None,
-    lifecycle: AssetLifecycle | None = None,
-    delivery_area: DeliveryArea | None = None,
-    provider: Provider | None = None,
+    type: Annotated[AssetType | None, Query(description="Only assets of this type.")] = None,
+    region: Annotated[Region | None, Query(description="Only assets in this region.")] = None,
+    lifecycle: Annotated[AssetLifecycle | None, Query(description="Only assets in this lifecycle state.")] = None,
+    delivery_area: Annotated[DeliveryArea | None, Query(description="Only assets in this delivery area.")] = None,
+    provider: Annotated[Provider | None, Query(description="Only assets of this provider.")] = None,
 ) -> AssetListResponse:
     """Return the company's asset master records, with optional filters."""
     filters = {

@@ -24,15 +24,22 @@ async def list_dispatches(
     asset_ids: AssetIdsQuery,
     from_: Annotated[
         UtcInstant | None,
-        Query(alias="from", description="Inclusive lower bound of dispatch_time; required with to unless delivery_day"),
+        Query(
+            alias="from",
+            description="Inclusive lower bound of dispatch_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z); required with to unless delivery_day.",
+        ),
     ] = None,
     to: Annotated[
         UtcInstant | None,
-        Query(description="Exclusive upper bound of dispatch_time; required with from unless delivery_day"),
+        Query(
+            description="Exclusive upper bound of dispatch_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z); required with from unless delivery_day."
+        ),
     ] = None,
     delivery_day: Annotated[
         CalendarDate | None,
-        Query(description="Dispatches whose delivery period lies in this delivery day (the asset's region calendar)"),
+        Query(
+            description="Dispatches whose delivery period lies in this delivery day: a local calendar date (YYYY-MM-DD) of the asset's region (Europe/Berlin for DE, Europe/Warsaw for PL)."
+        ),
     ] = None,
 ) -> DispatchListResponse:
     """Return a paginated history of dispatch commands.

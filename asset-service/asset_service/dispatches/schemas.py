@@ -39,16 +39,28 @@ class DispatchCommand(BaseModel):
 
 
 class DispatchEntry(BaseModel):
-    source: str
-    event_id: UUID
-    published_at: datetime
-    asset_id: str
-    dispatch_time: datetime
-    delivery_period_start: datetime
-    target_power: Power
-    nominal_power: Power
-    power_imbalance: Power
-    soc_imbalance: Power
+    source: str = Field(description="System that issued the dispatch command (e.g. the optimisation service).")
+    event_id: UUID = Field(description="Id of the event that carried the command (UUID); unique.")
+    published_at: datetime = Field(
+        description="When the command was published (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T07:59:58Z"],
+    )
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
+    )
+    dispatch_time: datetime = Field(
+        description="When the command was issued to the asset (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T07:59:58Z"],
+    )
+    delivery_period_start: datetime = Field(
+        description="Start of the 15-minute delivery period the command is for (ISO 8601 instant with offset, answered in UTC, quarter-aligned).",
+        examples=["2027-01-15T08:00:00Z"],
+    )
+    target_power: Power = Field(description="Power set-point the asset is commanded to deliver in the period, MW.")
+    nominal_power: Power = Field(description="Power the asset was expected to deliver without the command, MW.")
+    power_imbalance: Power = Field(description="Deviation of the delivered from the target power, MW.")
+    soc_imbalance: Power = Field(description="Deviation of the state of charge expressed as power over the period, MW.")
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> DispatchEntry:
@@ -60,6 +72,8 @@ _POWERS = ("target_power", "nominal_power", "power_imbalance", "soc_imbalance")
 
 
 class DispatchListResponse(BaseModel):
-    dispatches: list[DispatchEntry]
-    limit: int
-    offset: int
+    dispatches: list[DispatchEntry] = Field(
+        description="Dispatch commands of this page, ordered by asset and delivery period."
+    )
+    limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
+    offset: int = Field(description="Number of items skipped before this page (0 = first page).")

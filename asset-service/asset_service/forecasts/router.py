@@ -37,8 +37,19 @@ async def list_forecasts(
     who: Reader,
     page: PageParams,
     asset_ids: AssetIdsQuery,
-    from_: Annotated[UtcInstant, Query(alias="from", description="Inclusive lower bound on start_time.")],
-    to: Annotated[UtcInstant, Query(description="Exclusive upper bound on start_time.")],
+    from_: Annotated[
+        UtcInstant,
+        Query(
+            alias="from",
+            description="Inclusive lower bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z).",
+        ),
+    ],
+    to: Annotated[
+        UtcInstant,
+        Query(
+            description="Exclusive upper bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z)."
+        ),
+    ],
 ) -> Response:
     """Forecast periods with start_time in [from, to), ordered by (asset_id, start_time)."""
     return json_response(await service.list_forecasts(session, who.company_id, asset_ids, from_, to, page))

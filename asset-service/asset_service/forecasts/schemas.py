@@ -27,13 +27,29 @@ class ForecastIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
-    start_time: UtcInstant = Field(description="Start of the 15-minute period (quarter-aligned).")
-    end_time: UtcInstant = Field(description="End of the period, exactly start_time + 15 minutes.")
-    generation: NonNegativePower = Field(description="Forecasted generation in the period (MW, >= 0).")
-    consumption: NonNegativePower = Field(description="Forecasted consumption in the period (MW, >= 0).")
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        min_length=1,
+        max_length=ASSET_ID_MAX,
+        pattern=ASSET_ID_PATTERN,
+        examples=["DE_50HZ_WU_1"],
+    )
+    start_time: UtcInstant = Field(
+        description="Start of the 15-minute period (quarter-aligned).", examples=["2027-01-15T08:00:00Z"]
+    )
+    end_time: UtcInstant = Field(
+        description="End of the period, exactly start_time + 15 minutes.", examples=["2027-01-15T08:15:00Z"]
+    )
+    generation: NonNegativePower = Field(
+        description="Forecasted generation in the period (MW, >= 0).", examples=[{"amount": "1.2", "unit": "MW"}]
+    )
+    consumption: NonNegativePower = Field(
+        description="Forecasted consumption in the period (MW, >= 0).", examples=[{"amount": "0.3", "unit": "MW"}]
+    )
     import_from_grid_fee: DecimalAmount | None = Field(
-        default=None, description="Fee for importing from the grid in the period, EUR/MWh (plain number)."
+        default=None,
+        description="Fee for importing from the grid in the period, EUR/MWh (plain number).",
+        examples=["35.5"],
     )
 
     _no_delivery_day = model_validator(mode="before")(reject_delivery_day)
@@ -47,7 +63,11 @@ class ForecastIn(BaseModel):
 class UpsertForecastsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    forecasts: list[ForecastIn] = Field(min_length=1, max_length=MAX_BATCH)
+    forecasts: list[ForecastIn] = Field(
+        description="Forecast periods to insert or overwrite (1..1000; unique per asset_id and start_time).",
+        min_length=1,
+        max_length=MAX_BATCH,
+    )
 
     @model_validator(mode="after")
     def _unique_keys(self) -> UpsertForecastsRequest:
@@ -58,22 +78,42 @@ class UpsertForecastsRequest(BaseModel):
 
 
 class ForecastOut(BaseModel):
-    asset_id: str
-    start_time: datetime
-    end_time: datetime
-    delivery_day: date
-    generation: Power
-    consumption: Power
-    import_from_grid_fee: DecimalAmount | None
-    created_at: datetime
-    updated_at: datetime
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
+    )
+    start_time: datetime = Field(
+        description="Start of the 15-minute delivery period (ISO 8601 instant with offset, answered in UTC, aligned to a quarter hour).",
+        examples=["2027-01-15T08:00:00Z"],
+    )
+    end_time: datetime = Field(
+        description="End of the delivery period, exclusive: start_time + 15 minutes (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:15:00Z"],
+    )
+    delivery_day: date = Field(
+        description="Delivery day of the period: the local calendar date (of the asset's region: Europe/Berlin for DE, Europe/Warsaw for PL) on which start_time falls; derived by the server.",
+        examples=["2027-01-15"],
+    )
+    generation: Power = Field(description="Forecasted generation in the period, MW (average over the quarter hour).")
+    consumption: Power = Field(description="Forecasted consumption in the period, MW (average over the quarter hour).")
+    import_from_grid_fee: DecimalAmount | None = Field(
+        description="Fee for importing from the grid in the period, EUR/MWh as a decimal string (null = none)."
+    )
+    created_at: datetime = Field(
+        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
+    )
+    updated_at: datetime = Field(
+        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
+    )
 
 
 class UpsertForecastsResponse(BaseModel):
-    forecasts: list[ForecastOut]
+    forecasts: list[ForecastOut] = Field(description="The stored forecast periods, as they are now.")
 
 
 class ForecastListResponse(BaseModel):
-    limit: int
-    offset: int
-    forecasts: list[ForecastOut]
+    limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
+    offset: int = Field(description="Number of items skipped before this page (0 = first page).")
+    forecasts: list[ForecastOut] = Field(description="Forecast periods of this page, ordered by asset and start_time.")

@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gridcommons.describe import explained_enum
+from gridcommons.pagination import LIMIT_TEXT, OFFSET_TEXT
 from gridcommons.quantity import Energy, Power
 from gridcommons.timeutil import is_quarter_aligned
 from gridcommons.validation import EARLIEST, ID_LIST_ITEM_SCHEMA, IsoDate, UtcInstant, check_fraction_digits
@@ -34,6 +36,15 @@ LAST_DAY = date(9998, 12, 31)  # recurrent days stay inside the instants' range
 VALUE_FIELDS = ("power_charge", "power_discharge", "energy_low", "energy_high", "trading_locked")
 
 
+@explained_enum(
+    {
+        "REPORTED": "Reported by the asset or its provider (telemetry, provider API)",
+        "OPERATIONS": "Set by the platform's operators",
+        "CUSTOMER": "Requested by the asset's owner (customer)",
+        "PV": "Derived from the co-located PV plant's generation",
+        "AVAILABILITY": "Derived from planned availability (maintenance, downtime plans)",
+    }
+)
 class LimitSource(StrEnum):
     """Controlled vocabulary for limit submission sources (the seed's complete list)."""
 
@@ -49,28 +60,70 @@ class LimitEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    asset_id: str = Field(min_length=1, max_length=128)
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        min_length=1,
+        max_length=128,
+        examples=["DE_50HZ_WU_1"],
+    )
     start_time: UtcInstant | time = Field(
         description="Absolute entries: the first instant (quarter-aligned, with offset). "
-        "Recurrent entries: the UTC time of day the daily window starts."
+        "Recurrent entries: the UTC time of day the daily window starts.",
+        examples=["2027-01-15T08:00:00Z"],
     )
     end_time: UtcInstant | time = Field(
         description="Absolute entries: the end instant (exclusive). Recurrent entries: the UTC time of day "
-        "the daily window ends (exclusive; <= start_time wraps past midnight)."
+        "the daily window ends (exclusive; <= start_time wraps past midnight).",
+        examples=["2027-01-15T12:00:00Z"],
     )
-    recurrent: bool = False
+    recurrent: bool = Field(
+        default=False,
+        description="false: start_time/end_time are instants. true: they are a UTC time-of-day window repeated on every day of [valid_from, valid_until].",
+        examples=[False],
+    )
     valid_from: IsoDate | None = Field(
-        default=None, ge=EARLIEST.date(), le=LAST_DAY, description="Recurrent entries: first UTC day (inclusive)."
+        default=None,
+        ge=EARLIEST.date(),
+        le=LAST_DAY,
+        description="Recurrent entries: first UTC day (inclusive).",
+        examples=[None],
     )
     valid_until: IsoDate | None = Field(
-        default=None, ge=EARLIEST.date(), le=LAST_DAY, description="Recurrent entries: last UTC day (inclusive)."
+        default=None,
+        ge=EARLIEST.date(),
+        le=LAST_DAY,
+        description="Recurrent entries: last UTC day (inclusive).",
+        examples=[None],
     )
-    source: LimitSource
-    power_charge: Power | None = None
-    power_discharge: Power | None = None
-    energy_low: Energy | None = None
-    energy_high: Energy | None = None
-    trading_locked: bool | None = None
+    source: LimitSource = Field(
+        description="Source of these limits (each source keeps its own values; the computed limits take the most restrictive).",
+        examples=["OPERATIONS"],
+    )
+    power_charge: Power | None = Field(
+        default=None,
+        description="Charging power limit, MW (null = keep the stored value).",
+        examples=[{"amount": "2", "unit": "MW"}],
+    )
+    power_discharge: Power | None = Field(
+        default=None,
+        description="Discharging power limit, MW (null = keep the stored value).",
+        examples=[{"amount": "2", "unit": "MW"}],
+    )
+    energy_low: Energy | None = Field(
+        default=None,
+        description="Lowest allowed stored energy, MWh (null = keep the stored value).",
+        examples=[{"amount": "0.5", "unit": "MWh"}],
+    )
+    energy_high: Energy | None = Field(
+        default=None,
+        description="Highest allowed stored energy, MWh (null = keep the stored value).",
+        examples=[{"amount": "7.5", "unit": "MWh"}],
+    )
+    trading_locked: bool | None = Field(
+        default=None,
+        description="true: no trading in the covered periods (null = keep the stored value).",
+        examples=[False],
+    )
 
     @field_validator("start_time", "end_time", mode="before")
     @classmethod
@@ -199,7 +252,11 @@ def _overlaps(entries: list[LimitEntry]) -> list[str]:
 class PatchLimitsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    limits: list[LimitEntry] = Field(min_length=1, max_length=MAX_ENTRIES)
+    limits: list[LimitEntry] = Field(
+        description="Entries to write (1..1000); each expands into quarter-hour rows.",
+        min_length=1,
+        max_length=MAX_ENTRIES,
+    )
 
     @model_validator(mode="after")
     def _batch(self) -> PatchLimitsRequest:
@@ -215,60 +272,108 @@ class PatchLimitsRequest(BaseModel):
 class AssetLimitsWritten(BaseModel):
     """What one PATCH wrote for one asset (also the data of the ``limits.updated`` event)."""
 
-    asset_id: str
-    sources: list[LimitSource]
-    start_time: datetime = Field(description="Start of the earliest period written.")
-    end_time: datetime = Field(description="End of the latest period written.")
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
+    )
+    sources: list[LimitSource] = Field(description="Sources written for this asset.")
+    start_time: datetime = Field(description="Start of the earliest period written.", examples=["2027-01-15T08:00:00Z"])
+    end_time: datetime = Field(description="End of the latest period written.", examples=["2027-01-15T08:15:00Z"])
     rows: int = Field(description="15-minute rows inserted or updated.")
-    entries: int
+    entries: int = Field(description="Number of entries of the request applied to this asset.")
 
 
 class PatchLimitsResponse(BaseModel):
-    rows: int
-    assets: list[AssetLimitsWritten]
+    rows: int = Field(description="Number of quarter-hour rows inserted or updated.")
+    assets: list[AssetLimitsWritten] = Field(description="What was written, per asset.")
 
 
 class DeleteLimitsResponse(BaseModel):
-    asset_id: str
-    source: LimitSource
-    start_time: datetime
-    end_time: datetime
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
+    )
+    source: LimitSource = Field(description="Source whose rows were deleted (null = every source).")
+    start_time: datetime = Field(
+        description="Start of the deleted window (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:00:00Z"],
+    )
+    end_time: datetime = Field(
+        description="End of the deleted window, exclusive (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:15:00Z"],
+    )
     cleared: int = Field(description="Rows kept (trading_locked true) with their constraint columns cleared.")
     removed: int = Field(description="Rows removed because nothing was left in them.")
 
 
 class ComputedLimits(BaseModel):
-    power_charge: Power | None
-    power_discharge: Power | None
-    energy_low: Energy | None
-    energy_high: Energy | None
-    trading_locked: bool
+    power_charge: Power | None = Field(
+        description="Most restrictive charging power limit over all sources, MW (null = none)."
+    )
+    power_discharge: Power | None = Field(
+        description="Most restrictive discharging power limit over all sources, MW (null = none)."
+    )
+    energy_low: Energy | None = Field(
+        description="Most restrictive (highest) lower stored-energy bound over all sources, MWh (null = none)."
+    )
+    energy_high: Energy | None = Field(
+        description="Most restrictive (lowest) upper stored-energy bound over all sources, MWh (null = none)."
+    )
+    trading_locked: bool = Field(
+        description="true when any source locks trading in the period (null = no source says)."
+    )
 
 
 class SourceLimits(BaseModel):
-    source: LimitSource
-    power_charge: Power | None
-    power_discharge: Power | None
-    energy_low: Energy | None
-    energy_high: Energy | None
-    trading_locked: bool | None
-    created_at: datetime
-    updated_at: datetime
+    source: LimitSource = Field(description="Source of these values.")
+    power_charge: Power | None = Field(
+        description="Charging power limit in MW for the period (null = no limit from this source)."
+    )
+    power_discharge: Power | None = Field(
+        description="Discharging power limit in MW for the period (null = no limit from this source)."
+    )
+    energy_low: Energy | None = Field(
+        description="Lowest allowed stored energy in MWh during the period (null = no limit from this source)."
+    )
+    energy_high: Energy | None = Field(
+        description="Highest allowed stored energy in MWh during the period (null = no limit from this source)."
+    )
+    trading_locked: bool | None = Field(
+        description="true: the asset must not be traded in the period (null = no statement from this source)."
+    )
+    created_at: datetime = Field(
+        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC)."
+    )
+    updated_at: datetime = Field(
+        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC)."
+    )
 
 
 class PeriodLimits(BaseModel):
-    asset_id: str
-    start_time: datetime
-    end_time: datetime
-    delivery_day: date
-    computed_limits: ComputedLimits
-    sources: list[SourceLimits]
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
+    )
+    start_time: datetime = Field(
+        description="Start of the 15-minute delivery period (ISO 8601 instant with offset, answered in UTC, aligned to a quarter hour).",
+        examples=["2027-01-15T08:00:00Z"],
+    )
+    end_time: datetime = Field(
+        description="End of the delivery period, exclusive: start_time + 15 minutes (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:15:00Z"],
+    )
+    delivery_day: date = Field(
+        description="Delivery day of the period: the local calendar date (of the asset's region: Europe/Berlin for DE, Europe/Warsaw for PL) on which start_time falls; derived by the server.",
+        examples=["2027-01-15"],
+    )
+    computed_limits: ComputedLimits = Field(description="Most restrictive values over all sources.")
+    sources: list[SourceLimits] = Field(description="Values of each source for the period.")
 
 
 class LimitsPage(BaseModel):
-    limit: int
-    offset: int
-    limits: list[PeriodLimits]
+    limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
+    offset: int = Field(description="Number of items skipped before this page (0 = first page).")
+    limits: list[PeriodLimits] = Field(description="Periods of this page, ordered by asset and start_time.")
 
 
 def _split_commas(value: Any) -> Any:
@@ -293,16 +398,21 @@ class LimitsQuery(BaseModel):
     asset_ids: list[str] = Field(
         min_length=1,
         max_length=MAX_QUERY_ASSETS,
-        description="Comma-separated or repeated; non-empty.",
+        description="Assets to read (ids as assigned by the platform): repeat the parameter or separate with commas; 1..1000 ids.",
         json_schema_extra={"items": ID_LIST_ITEM_SCHEMA},
     )
-    from_: UtcInstant = Field(alias="from", description="Inclusive lower bound on start_time.")
-    to: UtcInstant = Field(description="Exclusive upper bound on start_time.")
+    from_: UtcInstant = Field(
+        alias="from",
+        description="Inclusive lower bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z).",
+    )
+    to: UtcInstant = Field(
+        description="Exclusive upper bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z)."
+    )
     sources: list[LimitSource] | None = Field(
         default=None, description="Comma-separated or repeated; computed limits consider only these sources."
     )
-    limit: int = Field(default=50, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0, le=2_147_483_647)
+    limit: int = Field(default=50, ge=1, le=1000, description=LIMIT_TEXT)
+    offset: int = Field(default=0, ge=0, le=2_147_483_647, description=OFFSET_TEXT)
 
     _split = field_validator("asset_ids", "sources", mode="before")(_split_commas)
 
@@ -324,10 +434,12 @@ class LimitsQuery(BaseModel):
 class DeleteLimitsQuery(BaseModel):
     """DELETE /api/limits: clear one source's constraints for periods with start_time in [start_time, end_time)."""
 
-    asset_id: str = Field(min_length=1, max_length=128)
-    start_time: UtcInstant
-    end_time: UtcInstant
-    source: LimitSource
+    asset_id: str = Field(min_length=1, max_length=128, description="Asset whose limits are cleared.")
+    start_time: UtcInstant = Field(
+        description="Clear periods starting at or after this instant (ISO 8601 with offset, quarter-aligned)."
+    )
+    end_time: UtcInstant = Field(description="Clear periods starting before this instant (ISO 8601 with offset).")
+    source: LimitSource = Field(description="The source whose values are cleared (other sources keep theirs).")
 
     @model_validator(mode="after")
     def _window(self) -> DeleteLimitsQuery:

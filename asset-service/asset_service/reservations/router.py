@@ -78,8 +78,19 @@ async def list_reservations(
     who: Reader,
     page: PageParams,
     asset_ids: AssetIdsQuery,
-    from_: Annotated[UtcInstant, Query(alias="from", description="Inclusive lower bound on start_time.")],
-    to: Annotated[UtcInstant, Query(description="Exclusive upper bound on start_time.")],
+    from_: Annotated[
+        UtcInstant,
+        Query(
+            alias="from",
+            description="Inclusive lower bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z).",
+        ),
+    ],
+    to: Annotated[
+        UtcInstant,
+        Query(
+            description="Exclusive upper bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z)."
+        ),
+    ],
     markets: Annotated[list[str] | None, Depends(markets_param)],
     sources: Annotated[list[ReservationSource] | None, Depends(sources_param)],
 ) -> Response:

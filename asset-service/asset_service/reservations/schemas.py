@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gridcommons.describe import explained_enum
 from gridcommons.quantity import Energy, NonNegativeEnergy, Power
 from gridcommons.validation import UtcInstant
 
@@ -18,13 +19,21 @@ MAX_BATCH = 1000
 MARKET_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$"
 
 
+@explained_enum(
+    {
+        "OPTIMISATION": "The optimisation service's schedule",
+        "EXTERNAL": "A position reported by an external party (trader, aggregator, customer)",
+        "DAA_SWAP": "A day-ahead-auction swap",
+        "MANUAL": "Entered by an operator",
+    }
+)
 class ReservationSource(StrEnum):
     """Where a net market position comes from (the seed names OPTIMISATION; the rest complete it)."""
 
-    OPTIMISATION = "OPTIMISATION"  # the optimisation service's schedule
-    EXTERNAL = "EXTERNAL"  # a position reported by an external party (trader, aggregator, customer)
-    DAA_SWAP = "DAA_SWAP"  # a day-ahead-auction swap
-    MANUAL = "MANUAL"  # entered by an operator
+    OPTIMISATION = "OPTIMISATION"
+    EXTERNAL = "EXTERNAL"
+    DAA_SWAP = "DAA_SWAP"
+    MANUAL = "MANUAL"
 
 
 class ReservationIn(BaseModel):
@@ -32,20 +41,41 @@ class ReservationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
-    start_time: UtcInstant = Field(description="Start of the 15-minute period (quarter-aligned).")
-    end_time: UtcInstant = Field(description="End of the period, exactly start_time + 15 minutes.")
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        min_length=1,
+        max_length=ASSET_ID_MAX,
+        pattern=ASSET_ID_PATTERN,
+        examples=["DE_50HZ_WU_1"],
+    )
+    start_time: UtcInstant = Field(
+        description="Start of the 15-minute period (quarter-aligned).", examples=["2027-01-15T08:00:00Z"]
+    )
+    end_time: UtcInstant = Field(
+        description="End of the period, exactly start_time + 15 minutes.", examples=["2027-01-15T08:15:00Z"]
+    )
     market: str = Field(
         min_length=1,
         max_length=64,
         pattern=MARKET_PATTERN,
         description="Market name, e.g. DA, IDA1, IDC, FCR, aFRR (letters, digits, _ . : / -; no commas).",
+        examples=["EPEX_SPOT_DA"],
     )
-    source: ReservationSource
-    power: Power = Field(description="Net power position, MW (positive = discharge/sell, negative = charge/buy).")
-    energy_change: Energy = Field(description="Change of stored energy the position causes, MWh (signed).")
-    energy_buffer_low: NonNegativeEnergy = Field(description="Energy to keep in reserve below, MWh (>= 0).")
-    energy_buffer_high: NonNegativeEnergy = Field(description="Energy headroom to keep in reserve above, MWh (>= 0).")
+    source: ReservationSource = Field(description="Where the net position comes from.")
+    power: Power = Field(
+        description="Net power position, MW (positive = discharge/sell, negative = charge/buy).",
+        examples=[{"amount": "1.5", "unit": "MW"}],
+    )
+    energy_change: Energy = Field(
+        description="Change of stored energy the position causes, MWh (signed).",
+        examples=[{"amount": "-0.375", "unit": "MWh"}],
+    )
+    energy_buffer_low: NonNegativeEnergy = Field(
+        description="Energy to keep in reserve below, MWh (>= 0).", examples=[{"amount": "0.5", "unit": "MWh"}]
+    )
+    energy_buffer_high: NonNegativeEnergy = Field(
+        description="Energy headroom to keep in reserve above, MWh (>= 0).", examples=[{"amount": "0.5", "unit": "MWh"}]
+    )
 
     _no_delivery_day = model_validator(mode="before")(reject_delivery_day)
 
@@ -58,7 +88,11 @@ class ReservationIn(BaseModel):
 class UpsertReservationsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reservations: list[ReservationIn] = Field(min_length=1, max_length=MAX_BATCH)
+    reservations: list[ReservationIn] = Field(
+        description="Positions to insert or overwrite (1..1000; unique per asset_id, start_time, market, source).",
+        min_length=1,
+        max_length=MAX_BATCH,
+    )
 
     @model_validator(mode="after")
     def _unique_keys(self) -> UpsertReservationsRequest:
@@ -69,25 +103,50 @@ class UpsertReservationsRequest(BaseModel):
 
 
 class ReservationOut(BaseModel):
-    asset_id: str
-    start_time: datetime
-    end_time: datetime
-    delivery_day: date
-    market: str
-    source: ReservationSource
-    power: Power
-    energy_change: Energy
-    energy_buffer_low: Energy
-    energy_buffer_high: Energy
-    created_at: datetime
-    updated_at: datetime
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
+    )
+    start_time: datetime = Field(
+        description="Start of the 15-minute delivery period (ISO 8601 instant with offset, answered in UTC, aligned to a quarter hour).",
+        examples=["2027-01-15T08:00:00Z"],
+    )
+    end_time: datetime = Field(
+        description="End of the delivery period, exclusive: start_time + 15 minutes (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:15:00Z"],
+    )
+    delivery_day: date = Field(
+        description="Delivery day of the period: the local calendar date (of the asset's region: Europe/Berlin for DE, Europe/Warsaw for PL) on which start_time falls; derived by the server.",
+        examples=["2027-01-15"],
+    )
+    market: str = Field(
+        description="Market the position was taken on (free identifier, e.g. `EPEX_DA`, `EPEX_ID`).",
+        examples=["EPEX_SPOT_DA"],
+    )
+    source: ReservationSource = Field(description="Where the net position comes from.")
+    power: Power = Field(
+        description="Net power position of the asset in this market for the period, MW (average over the quarter hour)."
+    )
+    energy_change: Energy = Field(description="Change of stored energy the position causes over the period, MWh.")
+    energy_buffer_low: Energy = Field(description="Energy to keep available below, MWh (>= 0).")
+    energy_buffer_high: Energy = Field(description="Energy headroom to keep available above, MWh (>= 0).")
+    created_at: datetime = Field(
+        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
+    )
+    updated_at: datetime = Field(
+        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
+    )
 
 
 class UpsertReservationsResponse(BaseModel):
-    reservations: list[ReservationOut]
+    reservations: list[ReservationOut] = Field(description="The stored positions, as they are now.")
 
 
 class ReservationListResponse(BaseModel):
-    limit: int
-    offset: int
-    reservations: list[ReservationOut]
+    limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
+    offset: int = Field(description="Number of items skipped before this page (0 = first page).")
+    reservations: list[ReservationOut] = Field(
+        description="Positions of this page, ordered by asset, start_time, market and source."
+    )

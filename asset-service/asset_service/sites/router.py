@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic.json_schema import SkipJsonSchema
 
 from gridcommons.db import SessionDep
+from gridcommons.describe import explain_values
 from gridcommons.errors import NotFound, responses
 from gridcommons.openapi_links import Link, links
 from gridcommons.pagination import PageParams
@@ -15,10 +16,10 @@ from ..assets.schemas import DeliveryArea, Region
 from ..roles import Reader, Writer
 from . import service
 from .schemas import (
+    EXPAND_MEANINGS,
     LIMITS_BODY_LIMIT,
     CreateSiteInverterRequest,
     CreateSiteRequest,
-    ExpandOption,
     PatchSiteInverterRequest,
     PatchSiteRequest,
     PutSiteInverterLimitsRequest,
@@ -33,10 +34,29 @@ from .schemas import (
 
 router = APIRouter(prefix="/api/sites", tags=["sites"])
 
-SiteId = Annotated[str, Path(min_length=1, max_length=128)]
-InverterId = Annotated[str, Path(min_length=1, max_length=160)]
-From = Annotated[UtcInstant, Query(alias="from")]
-To = Annotated[UtcInstant, Query()]
+SiteId = Annotated[
+    str,
+    Path(
+        min_length=1, max_length=128, description="Site id as assigned by the platform (e.g. `DE_AMPN_IMMST_SITE_1`)."
+    ),
+]
+InverterId = Annotated[
+    str,
+    Path(
+        min_length=1, max_length=160, description="Inverter id as assigned by the platform (see the site's inverters)."
+    ),
+]
+From = Annotated[
+    UtcInstant,
+    Query(
+        alias="from",
+        description="Inclusive lower bound on start_time: ISO 8601 instant with offset (e.g. 2026-12-02T00:00:00Z).",
+    ),
+]
+To = Annotated[
+    UtcInstant,
+    Query(description="Exclusive upper bound on start_time: ISO 8601 instant with offset (e.g. 2026-12-03T00:00:00Z)."),
+]
 
 NO_SITE = responses((NotFound, "No such site in this company"))
 NO_INVERTER = responses((NotFound, "No such site or inverter in this company"))
@@ -79,8 +99,8 @@ async def list_sites(
     session: SessionDep,
     who: Reader,
     page: PageParams,
-    region: Region | None = None,
-    delivery_area: DeliveryArea | None = None,
+    region: Annotated[Region | None, Query(description="Only sites in this region.")] = None,
+    delivery_area: Annotated[DeliveryArea | None, Query(description="Only sites in this delivery area.")] = None,
     asset_id: Annotated[
         str | None, Query(max_length=128, description="Only sites with an inverter serving this asset.")
     ] = None,
@@ -90,7 +110,7 @@ async def list_sites(
             max_length=200,
             description="Comma-separated; `assets` embeds each inverter's asset master records "
             "(inverters are always embedded).",
-            json_schema_extra={"enum": [o.value for o in ExpandOption]},
+            json_schema_extra=explain_values(EXPAND_MEANINGS, enum=True),
         ),
     ] = None,
 ) -> SiteListResponse:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gridcommons.describe import explained_enum
 from gridcommons.quantity import DecimalAmount, NonNegativePower, Power, Price
 from gridcommons.timeutil import QUARTER_HOUR, is_quarter_aligned
 from gridcommons.validation import UtcInstant
@@ -24,19 +25,37 @@ MAX_LIMIT_ROWS = 40_000
 LIMITS_BODY_LIMIT = 16 * 1024 * 1024
 
 
+@explained_enum(
+    {
+        "OPTIMISATION": "The optimisation service decides every period (default)",
+        "PRICE_BASED": "Charge below floor_price, discharge above strike_price (EUR/MWh)",
+        "SELF_CONSUMPTION": "Maximise on-site use of local generation",
+        "PEAK_SHAVING": "Keep the PoC import under its limit",
+        "MANUAL": "Operators schedule set-points by hand",
+        "DISABLED": "No dispatch at all",
+    }
+)
 class DispatchModeName(StrEnum):
     """How the site's flexibility is dispatched (the seed shows PRICE_BASED; the rest completes the set)."""
 
-    OPTIMISATION = "OPTIMISATION"  # the optimisation service decides every period (default)
-    PRICE_BASED = "PRICE_BASED"  # charge below floor_price, discharge above strike_price (EUR/MWh)
-    SELF_CONSUMPTION = "SELF_CONSUMPTION"  # maximise on-site use of local generation
-    PEAK_SHAVING = "PEAK_SHAVING"  # keep the PoC import under its limit
-    MANUAL = "MANUAL"  # operators schedule set-points by hand
-    DISABLED = "DISABLED"  # no dispatch at all
+    OPTIMISATION = "OPTIMISATION"
+    PRICE_BASED = "PRICE_BASED"
+    SELF_CONSUMPTION = "SELF_CONSUMPTION"
+    PEAK_SHAVING = "PEAK_SHAVING"
+    MANUAL = "MANUAL"
+    DISABLED = "DISABLED"
 
 
+EXPAND_MEANINGS = {
+    "assets": "Embed each inverter's asset master records",
+}
+
+
+@explained_enum(EXPAND_MEANINGS)
 class ExpandOption(StrEnum):
-    ASSETS = "assets"  # embed each inverter's asset master records
+    """What a site listing can embed besides the inverters."""
+
+    ASSETS = "assets"
 
 
 def _check_efficiency(name: str, value: Decimal | None) -> None:
@@ -56,9 +75,17 @@ class DispatchMode(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: DispatchModeName
-    floor_price: Price | None = None
-    strike_price: Price | None = None
+    name: DispatchModeName = Field(description="Dispatch mode.", examples=["PRICE_BASED"])
+    floor_price: Price | None = Field(
+        default=None,
+        description="PRICE_BASED only: charge when the price is at or below this, EUR/MWh (null otherwise).",
+        examples=[{"amount": "20", "unit": "EUR/MWh"}],
+    )
+    strike_price: Price | None = Field(
+        default=None,
+        description="PRICE_BASED only: discharge when the price is at or above this, EUR/MWh (null otherwise).",
+        examples=[{"amount": "120", "unit": "EUR/MWh"}],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DispatchMode:
@@ -79,11 +106,25 @@ def check_dispatch_mode(name: DispatchModeName, floor: Price | None, strike: Pri
 class CreateSiteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=255)
-    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-    region: Region
-    delivery_area: DeliveryArea
-    dispatch_mode: DispatchMode
+    name: str = Field(
+        description="Human-readable name of the site.",
+        min_length=1,
+        max_length=255,
+        examples=["Immenstadt solar and storage park"],
+    )
+    code: str = Field(
+        description="Short code chosen by the company (letters, digits, `_`, `-`); part of the generated site id.",
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+        examples=["IMMST"],
+    )
+    region: Region = Field(description="Market region (country) of the asset or site.")
+    delivery_area: DeliveryArea = Field(
+        description="Delivery area (TSO control area) of the grid connection; must belong to the region.",
+        examples=["AMPN"],
+    )
+    dispatch_mode: DispatchMode = Field(description="How the site's flexibility is dispatched.")
 
     @model_validator(mode="after")
     def _area_in_region(self) -> CreateSiteRequest:
@@ -98,10 +139,22 @@ class PatchSiteRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=255)
-    dispatch_mode_name: DispatchModeName | None = None
-    dispatch_mode_floor_price: Price | None = None
-    dispatch_mode_strike_price: Price | None = None
+    name: str | None = Field(
+        description="New name (omit to keep).", default=None, min_length=1, max_length=255, examples=["Immenstadt park"]
+    )
+    dispatch_mode_name: DispatchModeName | None = Field(
+        default=None, description="New dispatch mode (omit to keep).", examples=["PRICE_BASED"]
+    )
+    dispatch_mode_floor_price: Price | None = Field(
+        default=None,
+        description="New floor price for PRICE_BASED, EUR/MWh.",
+        examples=[{"amount": "25", "unit": "EUR/MWh"}],
+    )
+    dispatch_mode_strike_price: Price | None = Field(
+        default=None,
+        description="New strike price for PRICE_BASED, EUR/MWh.",
+        examples=[{"amount": "110", "unit": "EUR/MWh"}],
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -114,33 +167,49 @@ class PatchSiteRequest(BaseModel):
 
 
 class SiteInverterResponse(BaseModel):
-    id: str
-    site_id: str
-    rated_power: Power
+    id: str = Field(description="Inverter id.")
+    site_id: str = Field(description="Id of the site the inverter belongs to.", examples=["DE_AMPN_IMMST_SITE_1"])
+    rated_power: Power = Field(description="Rated (nameplate) power of the inverter, MW.")
     charge_efficiency: DecimalAmount
     discharge_efficiency: DecimalAmount
-    asset_ids: list[str]
+    asset_ids: list[str] = Field(description="Assets connected behind this inverter.")
     assets: list[AssetResponse] | None = Field(
         default=None, description="The asset master records of asset_ids; only with expand=assets."
     )
 
 
 class SiteResponse(BaseModel):
-    id: str
-    name: str
-    code: str
-    region: Region
-    delivery_area: DeliveryArea
-    dispatch_mode: DispatchMode
-    created_at: datetime
-    updated_at: datetime
-    inverters: list[SiteInverterResponse]
+    id: str = Field(
+        description="Site id generated by the platform (`<REGION>_<AREA>_<CODE>_SITE_<n>`, e.g. `DE_AMPN_IMMST_SITE_1`).",
+        examples=["DE_AMPN_IMMST_SITE_1"],
+    )
+    name: str = Field(description="Human-readable name of the site.", examples=["Immenstadt solar and storage park"])
+    code: str = Field(
+        description="Short code chosen by the company (letters, digits, `_`, `-`); part of the generated id.",
+        examples=["IMMST"],
+    )
+    region: Region = Field(description="Market region (country) of the asset or site.")
+    delivery_area: DeliveryArea = Field(
+        description="Delivery area (TSO control area) of the grid connection; must belong to the region."
+    )
+    dispatch_mode: DispatchMode = Field(description="How the site's flexibility is dispatched.")
+    created_at: datetime = Field(
+        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
+    )
+    updated_at: datetime = Field(
+        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
+    )
+    inverters: list[SiteInverterResponse] = Field(
+        description="Inverters of the site (with their assets when expand=assets)."
+    )
 
 
 class SiteListResponse(BaseModel):
-    limit: int
-    offset: int
-    sites: list[SiteResponse]
+    limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
+    offset: int = Field(description="Number of items skipped before this page (0 = first page).")
+    sites: list[SiteResponse] = Field(description="Sites of this page, ordered by id.")
 
 
 AssetIdList = list[str]
@@ -163,10 +232,16 @@ def _check_asset_ids(ids: list[str]) -> None:
 class CreateSiteInverterRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rated_power: NonNegativePower = Field(description="MW, > 0.")
+    rated_power: NonNegativePower = Field(description="MW, > 0.", examples=[{"amount": "4", "unit": "MW"}])
     charge_efficiency: Efficiency
     discharge_efficiency: Efficiency
-    asset_ids: list[str] = Field(min_length=1, max_length=100, json_schema_extra=ASSET_IDS_SCHEMA)
+    asset_ids: list[str] = Field(
+        description="Assets (batteries, PV) connected behind this inverter; each at most on one inverter.",
+        min_length=1,
+        max_length=100,
+        json_schema_extra=ASSET_IDS_SCHEMA,
+        examples=[["DE_50HZ_WU_1"]],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CreateSiteInverterRequest:
@@ -182,10 +257,23 @@ class PatchSiteInverterRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rated_power: NonNegativePower | None = Field(default=None, description="MW, > 0.")
-    charge_efficiency: Efficiency | None = None
-    discharge_efficiency: Efficiency | None = None
-    asset_ids: list[str] | None = Field(default=None, min_length=1, max_length=100, json_schema_extra=ASSET_IDS_SCHEMA)
+    rated_power: NonNegativePower | None = Field(
+        default=None, description="MW, > 0.", examples=[{"amount": "4", "unit": "MW"}]
+    )
+    charge_efficiency: Efficiency | None = Field(
+        default=None, description="New charging efficiency, fraction in (0, 1] (omit to keep)."
+    )
+    discharge_efficiency: Efficiency | None = Field(
+        default=None, description="New discharging efficiency, fraction in (0, 1] (omit to keep)."
+    )
+    asset_ids: list[str] | None = Field(
+        description="New set of assets behind the inverter (omit to keep).",
+        default=None,
+        min_length=1,
+        max_length=100,
+        json_schema_extra=ASSET_IDS_SCHEMA,
+        examples=[["DE_50HZ_WU_1"]],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> PatchSiteInverterRequest:
@@ -203,10 +291,24 @@ class SiteLimitPeriodIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start_time: UtcInstant
-    end_time: UtcInstant
-    max_import_from_grid: NonNegativePower | None = None
-    max_export_to_grid: NonNegativePower | None = None
+    start_time: UtcInstant = Field(
+        description="Start of the limit period (ISO 8601 instant with offset, answered in UTC, quarter-aligned).",
+        examples=["2027-01-15T00:00:00Z"],
+    )
+    end_time: UtcInstant = Field(
+        description="End of the limit period, exclusive (ISO 8601 instant with offset, answered in UTC, quarter-aligned).",
+        examples=["2027-01-16T00:00:00Z"],
+    )
+    max_import_from_grid: NonNegativePower | None = Field(
+        default=None,
+        description="Largest power that may be drawn from the grid in the period, MW (>= 0).",
+        examples=[{"amount": "5", "unit": "MW"}],
+    )
+    max_export_to_grid: NonNegativePower | None = Field(
+        default=None,
+        description="Largest power that may be fed into the grid in the period, MW (>= 0).",
+        examples=[{"amount": "4.5", "unit": "MW"}],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SiteLimitPeriodIn:
@@ -226,7 +328,12 @@ class SiteLimitPeriodIn(BaseModel):
 class PutSiteLimitsBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    limits: list[SiteLimitPeriodIn] = Field(min_length=1, max_length=MAX_LIMIT_ROWS)
+    limits: list[SiteLimitPeriodIn] = Field(
+        description="Limit periods (quarter-aligned, not overlapping) replacing the stored ones in the window "
+        "from the earliest start_time to the latest end_time.",
+        min_length=1,
+        max_length=MAX_LIMIT_ROWS,
+    )
 
     @model_validator(mode="after")
     def _check(self) -> PutSiteLimitsBase:
@@ -255,16 +362,24 @@ class PutSiteInverterLimitsRequest(PutSiteLimitsBase):
 
 
 class SiteLimitPeriod(BaseModel):
-    start_time: datetime
-    end_time: datetime
-    max_import_from_grid: Power | None
-    max_export_to_grid: Power | None
+    start_time: datetime = Field(
+        description="Start of the limit period (ISO 8601 instant with offset, answered in UTC, quarter-aligned)."
+    )
+    end_time: datetime = Field(
+        description="End of the limit period, exclusive (ISO 8601 instant with offset, answered in UTC, quarter-aligned)."
+    )
+    max_import_from_grid: Power | None = Field(
+        description="Largest power that may be drawn from the grid in the period, MW (>= 0)."
+    )
+    max_export_to_grid: Power | None = Field(
+        description="Largest power that may be fed into the grid in the period, MW (>= 0)."
+    )
 
 
 class SiteLimitsPage(BaseModel):
-    limit: int
-    offset: int
-    limits: list[SiteLimitPeriod]
+    limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
+    offset: int = Field(description="Number of items skipped before this page (0 = first page).")
+    limits: list[SiteLimitPeriod] = Field(description="Limit periods of this page, ordered by start_time.")
 
 
 class SiteLimitsResponse(SiteLimitsPage):
@@ -278,9 +393,13 @@ class SiteInverterLimitsResponse(SiteLimitsPage):
 class SiteLimitsWrittenResponse(BaseModel):
     """What an upsert of limits wrote: the number of quarter-hour rows and their span."""
 
-    rows: int
-    start_time: datetime
-    end_time: datetime
+    rows: int = Field(description="Number of quarter-hour rows written.")
+    start_time: datetime = Field(
+        description="Start of the replaced window (ISO 8601 instant with offset, answered in UTC)."
+    )
+    end_time: datetime = Field(
+        description="End of the replaced window, exclusive (ISO 8601 instant with offset, answered in UTC)."
+    )
 
 
 def span(periods: list[SiteLimitPeriodIn]) -> tuple[datetime, datetime]:

@@ -35,9 +35,18 @@ async def read_state_snapshots(
     asset_ids: AssetIdsQuery,
     latest: Annotated[bool, Query(description="The single most recent snapshot per asset.")] = False,
     from_: Annotated[
-        UtcInstant | None, Query(alias="from", description="Inclusive lower bound on effective_at.")
+        UtcInstant | None,
+        Query(
+            alias="from",
+            description="Inclusive lower bound on effective_at (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z).",
+        ),
     ] = None,
-    to: Annotated[UtcInstant | None, Query(description="Exclusive upper bound on effective_at; default now.")] = None,
+    to: Annotated[
+        UtcInstant | None,
+        Query(
+            description="Exclusive upper bound on effective_at (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z); default now."
+        ),
+    ] = None,
 ) -> Response:
     """State snapshots with derived charged/discharged energy.
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gridcommons.describe import explained_enum
 from gridcommons.quantity import Energy, NonNegativeEnergy
 from gridcommons.validation import UtcInstant
 
@@ -19,30 +20,53 @@ MAX_BATCH = 10_000
 BODY_LIMIT = 4 * 1024 * 1024
 
 
+@explained_enum(
+    {
+        "VALID": "Measured and plausible",
+        "ESTIMATED": "Estimated by the device or the provider (e.g. from a model)",
+        "SUBSTITUTED": "Replaced by a substitute value (gap filling, last known value)",
+        "INVALID": "Known to be wrong: stored, returned, but never used to derive energy flows",
+    }
+)
 class ReadingQuality(StrEnum):
     """How trustworthy a reported stored-energy value is (the seed names VALID; the rest complete it)."""
 
-    VALID = "VALID"  # measured and plausible
-    ESTIMATED = "ESTIMATED"  # estimated by the device or the provider (e.g. from a model)
-    SUBSTITUTED = "SUBSTITUTED"  # replaced by a substitute value (gap filling, last known value)
-    INVALID = "INVALID"  # known to be wrong: stored, returned, but never used to derive energy flows
+    VALID = "VALID"
+    ESTIMATED = "ESTIMATED"
+    SUBSTITUTED = "SUBSTITUTED"
+    INVALID = "INVALID"
 
 
 class StateSnapshotIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
-    effective_at: UtcInstant = Field(description="Instant the stored energy was observed.")
-    stored_energy: NonNegativeEnergy = Field(
-        description="Energy stored in the asset at effective_at (state of energy), MWh (>= 0)."
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        min_length=1,
+        max_length=ASSET_ID_MAX,
+        pattern=ASSET_ID_PATTERN,
+        examples=["DE_50HZ_WU_1"],
     )
-    reading_quality: ReadingQuality = ReadingQuality.VALID
+    effective_at: UtcInstant = Field(
+        description="Instant the stored energy was observed.", examples=["2027-01-15T08:00:00Z"]
+    )
+    stored_energy: NonNegativeEnergy = Field(
+        description="Energy stored in the asset at effective_at (state of energy), MWh (>= 0).",
+        examples=[{"amount": "5.25", "unit": "MWh"}],
+    )
+    reading_quality: ReadingQuality = Field(
+        default=ReadingQuality.VALID, description="How trustworthy the reported value is.", examples=["VALID"]
+    )
 
 
 class UpsertStateSnapshotsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    state_snapshots: list[StateSnapshotIn] = Field(min_length=1, max_length=MAX_BATCH)
+    state_snapshots: list[StateSnapshotIn] = Field(
+        description="Snapshots to insert or overwrite (1..10000; unique per asset_id and effective_at).",
+        min_length=1,
+        max_length=MAX_BATCH,
+    )
 
     @model_validator(mode="after")
     def _unique_keys(self) -> UpsertStateSnapshotsRequest:
@@ -53,16 +77,28 @@ class UpsertStateSnapshotsRequest(BaseModel):
 
 
 class StateSnapshotOut(BaseModel):
-    asset_id: str
-    effective_at: datetime
-    stored_energy: Energy
-    reading_quality: ReadingQuality
-    created_at: datetime
-    updated_at: datetime
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
+    )
+    effective_at: datetime = Field(
+        description="Instant from which the value holds (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:00:00Z"],
+    )
+    stored_energy: Energy = Field(description="Energy stored in the asset at effective_at, in MWh (>= 0).")
+    reading_quality: ReadingQuality = Field(description="How trustworthy the reported value is.")
+    created_at: datetime = Field(
+        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
+    )
+    updated_at: datetime = Field(
+        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
+    )
 
 
 class UpsertStateSnapshotsResponse(BaseModel):
-    state_snapshots: list[StateSnapshotOut]
+    state_snapshots: list[StateSnapshotOut] = Field(description="The stored snapshots, as they are now.")
 
 
 class StateSnapshotRead(StateSnapshotOut):
@@ -76,9 +112,11 @@ class StateSnapshotRead(StateSnapshotOut):
 
 
 class StateSnapshotListResponse(BaseModel):
-    state_snapshots: list[StateSnapshotRead]
-    limit: int
-    offset: int
+    state_snapshots: list[StateSnapshotRead] = Field(
+        description="Snapshots of this page, ordered by asset and effective_at."
+    )
+    limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
+    offset: int = Field(description="Number of items skipped before this page (0 = first page).")
     total_charged_energy: Energy = Field(description="Sum of charged_energy over every matching snapshot (all pages).")
     total_discharged_energy: Energy = Field(
         description="Sum of discharged_energy over every matching snapshot (all pages)."

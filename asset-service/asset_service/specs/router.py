@@ -46,9 +46,16 @@ async def list_specs(
     who: Reader,
     page: PageParams,
     asset_ids: AssetIdsQuery,
-    latest: bool = False,
-    from_: Annotated[UtcInstant | None, Query(alias="from")] = None,
-    to: UtcInstant | None = None,
+    latest: Annotated[
+        bool, Query(description="true: only the latest version per asset (greatest valid_from in the window).")
+    ] = False,
+    from_: Annotated[
+        UtcInstant | None,
+        Query(alias="from", description="Inclusive lower bound on valid_from: ISO 8601 instant with offset."),
+    ] = None,
+    to: Annotated[
+        UtcInstant | None, Query(description="Upper bound on valid_from: ISO 8601 instant with offset.")
+    ] = None,
 ) -> SpecListResponse:
     """Return paginated spec versions, ordered by (asset_id, valid_from DESC).
 

@@ -53,24 +53,69 @@ class UpsertSpecRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    asset_id: str = Field(min_length=1, max_length=128)
-    valid_from: UtcInstant
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        min_length=1,
+        max_length=128,
+        examples=["DE_50HZ_WU_1"],
+    )
+    valid_from: UtcInstant = Field(
+        description="Start of this version of the specification (ISO 8601 instant with offset, answered in UTC); with asset_id the version's key.",
+        examples=["2027-01-01T00:00:00Z"],
+    )
     valid_to: UtcInstant | None = Field(
         default=None,
         description="End of the version (exclusive). Omitted or null: open-ended for a new version (BESS; "
         "a newer version closes it), unchanged on re-submission of an existing version.",
+        examples=[None],
     )
-    rated_power: NonNegativePower | None = None
-    grid_connection_max_power: NonNegativePower | None = None
-    max_capacity: NonNegativeEnergy | None = None
-    ramp_rate: RampRate | None = None
-    ramp_type: str | None = Field(default=None, min_length=1, max_length=64)
-    charge_efficiency: Efficiency | None = None
-    discharge_efficiency: Efficiency | None = None
-    daily_cycle_energy_limit: NonNegativeEnergy | None = None
-    prequalified_fcr: NonNegativePower | None = None
-    prequalified_afrr_charge: NonNegativePower | None = None
-    prequalified_afrr_discharge: NonNegativePower | None = None
+    rated_power: NonNegativePower | None = Field(
+        default=None, description="Rated (nameplate) power of the asset, MW.", examples=[{"amount": "4", "unit": "MW"}]
+    )
+    grid_connection_max_power: NonNegativePower | None = Field(
+        default=None,
+        description="Largest power the grid connection allows, MW.",
+        examples=[{"amount": "4", "unit": "MW"}],
+    )
+    max_capacity: NonNegativeEnergy | None = Field(
+        default=None, description="Usable storage capacity, MWh.", examples=[{"amount": "8", "unit": "MWh"}]
+    )
+    ramp_rate: RampRate | None = Field(
+        default=None, description="How fast the power can change, MW per minute (>= 0).", examples=["2"]
+    )
+    ramp_type: str | None = Field(
+        description="Kind of ramp (free text up to 64 characters, e.g. `LINEAR`; seed 002 leaves the values open).",
+        default=None,
+        min_length=1,
+        max_length=64,
+        examples=["LINEAR"],
+    )
+    charge_efficiency: Efficiency | None = Field(
+        default=None, description="Charging efficiency as a fraction in (0, 1], e.g. 0.95.", examples=["0.95"]
+    )
+    discharge_efficiency: Efficiency | None = Field(
+        default=None, description="Discharging efficiency as a fraction in (0, 1], e.g. 0.95.", examples=["0.95"]
+    )
+    daily_cycle_energy_limit: NonNegativeEnergy | None = Field(
+        default=None,
+        description="Largest energy the asset may cycle per delivery day, MWh.",
+        examples=[{"amount": "16", "unit": "MWh"}],
+    )
+    prequalified_fcr: NonNegativePower | None = Field(
+        default=None,
+        description="Power prequalified for frequency containment reserve (FCR), MW.",
+        examples=[{"amount": "1", "unit": "MW"}],
+    )
+    prequalified_afrr_charge: NonNegativePower | None = Field(
+        default=None,
+        description="Power prequalified for automatic frequency restoration reserve (aFRR) in charging direction, MW.",
+        examples=[{"amount": "2", "unit": "MW"}],
+    )
+    prequalified_afrr_discharge: NonNegativePower | None = Field(
+        default=None,
+        description="Power prequalified for aFRR in discharging direction, MW.",
+        examples=[{"amount": "2", "unit": "MW"}],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> UpsertSpecRequest:
@@ -99,22 +144,50 @@ class UpsertSpecRequest(BaseModel):
 
 
 class SpecResponse(BaseModel):
-    asset_id: str
-    valid_from: datetime
-    valid_to: datetime | None
-    rated_power: Power | None
-    grid_connection_max_power: Power | None
-    max_capacity: Energy | None
-    ramp_rate: DecimalAmount | None
-    ramp_type: str | None
-    charge_efficiency: DecimalAmount | None
-    discharge_efficiency: DecimalAmount | None
-    daily_cycle_energy_limit: Energy | None
-    prequalified_fcr: Power | None
-    prequalified_afrr_charge: Power | None
-    prequalified_afrr_discharge: Power | None
-    created_at: datetime
-    updated_at: datetime
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
+    )
+    valid_from: datetime = Field(
+        description="Start of this version of the specification (ISO 8601 instant with offset, answered in UTC); with asset_id the version's key.",
+        examples=["2027-01-01T00:00:00Z"],
+    )
+    valid_to: datetime | None = Field(
+        description="End of this version, exclusive (ISO 8601 instant with offset, answered in UTC); null = open-ended."
+    )
+    rated_power: Power | None = Field(description="Rated (nameplate) power of the asset, MW.")
+    grid_connection_max_power: Power | None = Field(description="Largest power the grid connection allows, MW.")
+    max_capacity: Energy | None = Field(description="Usable storage capacity, MWh.")
+    ramp_rate: DecimalAmount | None = Field(description="How fast the power can change, MW per minute (>= 0).")
+    ramp_type: str | None = Field(
+        description="Kind of ramp (free text up to 64 characters, e.g. `LINEAR`; seed 002 leaves the values open)."
+    )
+    charge_efficiency: DecimalAmount | None = Field(
+        description="Charging efficiency as a fraction in (0, 1], e.g. 0.95."
+    )
+    discharge_efficiency: DecimalAmount | None = Field(
+        description="Discharging efficiency as a fraction in (0, 1], e.g. 0.95."
+    )
+    daily_cycle_energy_limit: Energy | None = Field(
+        description="Largest energy the asset may cycle per delivery day, MWh."
+    )
+    prequalified_fcr: Power | None = Field(
+        description="Power prequalified for frequency containment reserve (FCR), MW."
+    )
+    prequalified_afrr_charge: Power | None = Field(
+        description="Power prequalified for automatic frequency restoration reserve (aFRR) in charging direction, MW."
+    )
+    prequalified_afrr_discharge: Power | None = Field(
+        description="Power prequalified for aFRR in discharging direction, MW."
+    )
+    created_at: datetime = Field(
+        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
+    )
+    updated_at: datetime = Field(
+        description="When the platform last changed this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> SpecResponse:
@@ -132,6 +205,8 @@ class SpecResponse(BaseModel):
 
 
 class SpecListResponse(BaseModel):
-    limit: int
-    offset: int
-    specs: list[SpecResponse]
+    limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
+    offset: int = Field(description="Number of items skipped before this page (0 = first page).")
+    specs: list[SpecResponse] = Field(
+        description="Technical specifications of this page, ordered by asset and valid_from."
+    )

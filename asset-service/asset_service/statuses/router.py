@@ -34,13 +34,25 @@ async def list_asset_statuses(
     who: Reader,
     page: PageParams,
     asset_ids: AssetIdsQuery,
-    latest: bool = False,
+    latest: Annotated[
+        bool, Query(description="true: only the most recent status per asset (as of `to` when given).")
+    ] = False,
     from_: Annotated[
-        UtcInstant | None, Query(alias="from", description="Inclusive lower bound of effective_at")
+        UtcInstant | None,
+        Query(
+            alias="from",
+            description="Inclusive lower bound of effective_at (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z).",
+        ),
     ] = None,
-    to: Annotated[UtcInstant | None, Query(description="Exclusive upper bound of effective_at")] = None,
+    to: Annotated[
+        UtcInstant | None,
+        Query(
+            description="Exclusive upper bound of effective_at (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z)."
+        ),
+    ] = None,
     status: Annotated[
-        list[AssetStatus] | None, Query(description="Keep only entries with one of these statuses (repeatable)")
+        list[AssetStatus] | None,
+        Query(description="Keep only entries with one of these statuses (repeat the parameter for several)."),
     ] = None,
 ) -> StatusListResponse:
     """Return asset status entries for one or more assets.

@@ -7,22 +7,45 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gridcommons.describe import explained_enum
 from gridcommons.validation import JsonObject, Text, UtcInstant
 
 MAX_BATCH = 1000
 MAX_REASONS = 20
 
 
+@explained_enum(
+    {
+        "UNKNOWN": "Nothing reliable is known (e.g. no telemetry yet)",
+        "AVAILABLE": "Fully available to the market",
+        "LIMITED": "Available with reduced power or energy (derated)",
+        "UNAVAILABLE": "Reachable but cannot be dispatched (fault, maintenance, ...)",
+        "OFFLINE": "Not reachable (no communication)",
+    }
+)
 class AssetStatus(StrEnum):
     """Operational status of an asset (the seed shows ``UNKNOWN``; the rest completes the set)."""
 
-    UNKNOWN = "UNKNOWN"  # nothing reliable is known (e.g. no telemetry yet)
-    AVAILABLE = "AVAILABLE"  # fully available to the market
-    LIMITED = "LIMITED"  # available with reduced power or energy (derated)
-    UNAVAILABLE = "UNAVAILABLE"  # reachable but cannot be dispatched (fault, maintenance, ...)
-    OFFLINE = "OFFLINE"  # not reachable (no communication)
+    UNKNOWN = "UNKNOWN"
+    AVAILABLE = "AVAILABLE"
+    LIMITED = "LIMITED"
+    UNAVAILABLE = "UNAVAILABLE"
+    OFFLINE = "OFFLINE"
 
 
+@explained_enum(
+    {
+        "UNKNOWN": "The reason is not known",
+        "MAINTENANCE": "Planned maintenance or inspection",
+        "OUTAGE": "Unplanned technical failure of the asset or its equipment",
+        "GRID_CONSTRAINT": "Restricted by the grid operator (curtailment, connection limit)",
+        "MARKET": "Commercial decision (e.g. not offered to the market)",
+        "COMMUNICATION": "Communication with the asset or its provider is lost or degraded",
+        "WEATHER": "Weather conditions (e.g. no sun for PV, temperature derating)",
+        "SAFETY": "Safety measure (protection trip, fire, hazard)",
+        "OTHER": "Another reason, given in detail",
+    }
+)
 class ReasonCategory(StrEnum):
     """Why an asset has its status (the seed shows ``UNKNOWN``; the rest completes the set)."""
 
@@ -40,10 +63,20 @@ class ReasonCategory(StrEnum):
 class StatusReason(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    category: ReasonCategory
-    detail: Text | None = Field(default=None, max_length=2000)
-    source: Text | None = Field(default=None, max_length=255)
-    attributes: JsonObject = Field(default_factory=dict, max_length=50)
+    category: ReasonCategory = Field(description="Category of the reason.", examples=["MAINTENANCE"])
+    detail: Text | None = Field(
+        description="Free text explaining the reason (up to 2000 characters).",
+        default=None,
+        max_length=2000,
+        examples=["One of two battery strings is serviced"],
+    )
+    source: Text | None = Field(
+        description="Who or what reported the reason (e.g. a provider's system; up to 255 characters).",
+        default=None,
+        max_length=255,
+        examples=["ENERGIEKOPPLER"],
+    )
+    attributes: JsonObject = Field(default_factory=dict, max_length=50, examples=[{"ticket": "OPS-1234"}])
 
 
 class StatusInput(BaseModel):
@@ -51,10 +84,22 @@ class StatusInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    asset_id: Text = Field(min_length=1, max_length=128)
-    status: AssetStatus
-    effective_at: UtcInstant
-    reasons: list[StatusReason] = Field(default_factory=list, max_length=MAX_REASONS)
+    asset_id: Text = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        min_length=1,
+        max_length=128,
+        examples=["DE_50HZ_WU_1"],
+    )
+    status: AssetStatus = Field(
+        description="Operational status of the asset from effective_at on.", examples=["LIMITED"]
+    )
+    effective_at: UtcInstant = Field(
+        description="Instant from which the status holds (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:00:00Z"],
+    )
+    reasons: list[StatusReason] = Field(
+        description="Why the asset has this status (0..20 reasons).", default_factory=list, max_length=MAX_REASONS
+    )
 
 
 class IngestStatusesRequest(BaseModel):
@@ -62,7 +107,9 @@ class IngestStatusesRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    statuses: list[StatusInput] = Field(min_length=1, max_length=MAX_BATCH)
+    statuses: list[StatusInput] = Field(
+        description="Status changes to store (1..1000).", min_length=1, max_length=MAX_BATCH
+    )
 
     @model_validator(mode="after")
     def _unique_keys(self) -> IngestStatusesRequest:
@@ -87,14 +134,25 @@ class IngestStatusesResponse(BaseModel):
 
 
 class AssetStatusEntry(BaseModel):
-    asset_id: str
-    status: AssetStatus
-    effective_at: datetime
-    reasons: list[StatusReason]
-    created_at: datetime
+    asset_id: str = Field(
+        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
+        examples=["DE_50HZ_WU_1"],
+    )
+    status: AssetStatus = Field(description="Operational status of the asset from effective_at on.")
+    effective_at: datetime = Field(
+        description="Instant from which the value holds (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2027-01-15T08:00:00Z"],
+    )
+    reasons: list[StatusReason] = Field(description="Why the asset has this status (may be empty).")
+    created_at: datetime = Field(
+        description="When the platform first stored this record (ISO 8601 instant with offset, answered in UTC).",
+        examples=["2026-11-02T09:30:00Z"],
+    )
 
 
 class StatusListResponse(BaseModel):
-    limit: int
-    offset: int
-    statuses: list[AssetStatusEntry]
+    limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
+    offset: int = Field(description="Number of items skipped before this page (0 = first page).")
+    statuses: list[AssetStatusEntry] = Field(
+        description="Status changes of this page, ordered by asset and effective_at."
+    )

@@ -32,8 +32,17 @@ from .schemas import (
 admin = APIRouter(prefix="/admin/users", tags=["admin"])
 gateway = APIRouter(prefix="/api/gateway", tags=["companies"])
 
-Id = Annotated[int, Path(ge=1, le=MAX_COMPANY_ID)]  # user and company ids: BIGINT, JavaScript-safe
-ClientId = Annotated[str, Path(min_length=1, max_length=64)]
+# User, company and invitation ids: BIGINT, JavaScript-safe.
+Id = Annotated[
+    int,
+    Path(
+        ge=1,
+        le=MAX_COMPANY_ID,
+        description="Numeric id of what the parameter names: company_id the company (the value of the CompanyID "
+        "header), user_id the user, invitation_id the invitation.",
+    ),
+]
+ClientId = Annotated[str, Path(min_length=1, max_length=64, description="The machine client's client_id.")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found in this company"}}
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic.json_schema import SkipJsonSchema
 
 from gridcommons.db import SessionDep
+from gridcommons.describe import explain_values
 from gridcommons.errors import DomainError
 
 from . import service
@@ -33,7 +34,11 @@ wellknown = APIRouter(tags=["auth"])
 BAD_LOGIN = "Unable to log in with provided credentials."
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # The grants /auth/token answers (any other is a 400 unsupported_grant_type).
-GRANT_TYPES = ("password", "client_credentials", "refresh_token")
+GRANT_MEANINGS = {
+    "password": "a person signs in with username and password (also returns a refresh token)",
+    "client_credentials": "a machine client signs in with client_id and client_secret",
+    "refresh_token": "renews a password-grant token with its refresh token (RFC 6749 §6; rotates it)",
+}
 OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": OAuthError, "description": "invalid_request, invalid_grant, unsupported_grant_type"},
     401: {"model": OAuthError, "description": "invalid_client"},
@@ -145,15 +150,22 @@ async def token(
     grant_type: Annotated[
         str | SkipJsonSchema[None],
         Form(
-            description="password | client_credentials | refresh_token", json_schema_extra={"enum": list(GRANT_TYPES)}
+            description="OAuth2 grant (RFC 6749).",
+            json_schema_extra=explain_values(GRANT_MEANINGS, enum=True),
         ),
     ] = None,
-    username: Annotated[str | None, Form()] = None,
-    password: Annotated[str | None, Form()] = None,
-    client_id: Annotated[str | None, Form()] = None,
-    client_secret: Annotated[str | None, Form()] = None,
-    refresh_token: Annotated[str | None, Form(description="refresh_token grant")] = None,
-    scope: Annotated[str | None, Form(description="Ignored")] = None,
+    username: Annotated[str | None, Form(description="password grant: the login name.")] = None,
+    password: Annotated[str | None, Form(description="password grant: the password.")] = None,
+    client_id: Annotated[
+        str | None, Form(description="client_credentials grant: the machine client's id (or send HTTP Basic).")
+    ] = None,
+    client_secret: Annotated[
+        str | None, Form(description="client_credentials grant: the machine client's secret (or send HTTP Basic).")
+    ] = None,
+    refresh_token: Annotated[
+        str | None, Form(description="refresh_token grant: the refresh token of the last token response.")
+    ] = None,
+    scope: Annotated[str | None, Form(description="Ignored: the platform has no scopes.")] = None,
 ) -> Any:
     """OAuth2 token endpoint (RFC 6749): ``password`` grant for people (Swagger's Authorize; also
     returns a refresh token), ``refresh_token`` grant (§6: rotates the refresh token; a reused one

@@ -82,9 +82,14 @@ async def login(
     auth: AuthDep,
     throttle: ThrottleDep,
     address: AddressDep,
-    username: Annotated[str | None, Form()] = None,
-    password: Annotated[str | None, Form()] = None,
-    csrfmiddlewaretoken: Annotated[str | None, Form()] = None,
+    username: Annotated[str | None, Form(description="Login name.")] = None,
+    password: Annotated[str | None, Form(description="Password.")] = None,
+    csrfmiddlewaretoken: Annotated[
+        str | None,
+        Form(
+            description="CSRF token: the value of the `csrftoken` cookie from GET /api/core/csrf (or send X-CSRFToken)."
+        ),
+    ] = None,
 ) -> Response:
     """Log in with a form; sets the ``sessionid`` cookie (HttpOnly, SameSite=Lax). The session token
     (also in the body as ``sessionid``, as in seed 004) is valid only as that cookie. Other
@@ -160,7 +165,12 @@ async def logout(
     request: Request,
     session: SessionDep,
     auth: AuthDep,
-    csrfmiddlewaretoken: Annotated[str | None, Form()] = None,
+    csrfmiddlewaretoken: Annotated[
+        str | None,
+        Form(
+            description="CSRF token: the value of the `csrftoken` cookie from GET /api/core/csrf (or send X-CSRFToken)."
+        ),
+    ] = None,
 ) -> Response:
     """Revoke the session's token (if any) and clear the cookie; 200 with an empty body. With the
     ``sessionid`` cookie, the CSRF token is required (form ``csrfmiddlewaretoken`` or

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from gridcommons.describe import explain_values
+
 USERNAME_PATTERN = r"^[A-Za-z0-9@.+_-]{1,150}$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
@@ -24,35 +26,51 @@ Email = Annotated[
     Field(min_length=3, max_length=254, examples=["johndoe@example.com"], json_schema_extra={"format": "email"}),
     AfterValidator(_email),
 ]
-Role = Literal["admin", "operator", "member"]
+ROLE_MEANINGS = {
+    "admin": "manages the company: its users, invitations, machine clients and the seed 001 admin APIs",
+    "operator": "works with the company's data (seed 004's staff): assets, sites, communities, deals",
+    "member": "seed 004's resident: sees only the units and meters linked to them",
+}
+Role = Annotated[Literal["admin", "operator", "member"], Field(json_schema_extra=explain_values(ROLE_MEANINGS))]
 
 
 class RegisterRequest(BaseModel):
-    username: Username
-    email: Email
-    password: str = Field(min_length=8, max_length=1024, examples=["strong-password"])
+    username: Username = Field(description="Login name to register (unique).")
+    email: Email = Field(description="E-mail address (unique).")
+    password: str = Field(
+        description="Password (8..1024 characters; write-only).",
+        min_length=8,
+        max_length=1024,
+        examples=["strong-password"],
+    )
 
 
 class LoginRequest(BaseModel):
-    username: str = Field(min_length=1, max_length=150, examples=["johndoe"])
-    password: str = Field(min_length=1, max_length=1024, examples=["strong-password"])
+    username: str = Field(description="Login name.", min_length=1, max_length=150, examples=["johndoe"])
+    password: str = Field(description="Password.", min_length=1, max_length=1024, examples=["strong-password"])
 
 
 class UserOut(BaseModel):
-    id: int
-    username: str
-    email: str
+    id: int = Field(description="User id.")
+    username: str = Field(description="Login name (letters, digits and @.+-_ ; case as registered).")
+    email: str = Field(description="E-mail address.")
 
 
 class AuthResponse(BaseModel):
-    user: UserOut
-    token: str
+    user: UserOut = Field(description="The signed-in user.")
+    token: str = Field(
+        description="Bearer access token for the `Authorization: Bearer` header (valid for the gateway's token lifetime, 1 hour by default)."
+    )
 
 
 class TokenResponse(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_in: int
+    access_token: str = Field(description="Bearer access token for the `Authorization: Bearer` header.")
+    token_type: Literal["bearer"] = Field(
+        default="bearer",
+        description="How to use the token (RFC 6749 §7.1).",
+        json_schema_extra=explain_values({"bearer": "send it as `Authorization: Bearer <access_token>`"}),
+    )
+    expires_in: int = Field(description="Seconds until the access token expires.")
     refresh_token: str | None = Field(
         None,
         description="password and refresh_token grants only: opaque, single use (each use returns a new one); "
@@ -61,30 +79,44 @@ class TokenResponse(BaseModel):
 
 
 class PasswordChange(BaseModel):
-    current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=8, max_length=1024)
+    current_password: str = Field(
+        description="The current password.", min_length=1, max_length=1024, examples=["strong-password"]
+    )
+    new_password: str = Field(
+        description="The new password (8..1024 characters).",
+        min_length=8,
+        max_length=1024,
+        examples=["an-even-stronger-passphrase"],
+    )
 
 
 class OAuthError(BaseModel):
-    error: str
-    error_description: str | None = None
+    error: str = Field(description="OAuth2 error code (RFC 6749 §5.2), e.g. `invalid_grant`.")
+    error_description: str | None = Field(default=None, description="Human-readable explanation (may be absent).")
 
 
 class AdminUserOut(BaseModel):
-    id: int
-    username: str
-    email: str
+    id: int = Field(description="User id.")
+    username: str = Field(description="Login name (letters, digits and @.+-_ ; case as registered).")
+    email: str = Field(description="E-mail address.")
     role: str | None = Field(None, description="Role in the CompanyID company; null in the superuser's global listing")
 
 
 class CompanyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(
+        description="Company name, unique on the platform (1..200 characters).",
+        min_length=1,
+        max_length=200,
+        examples=["Stadtwerke Musterstadt"],
+    )
 
 
 class CompanyOut(BaseModel):
-    id: int
-    name: str
-    created_at: datetime
+    id: int = Field(description="Company id: the value of the CompanyID header.")
+    name: str = Field(description="Company name.")
+    created_at: datetime = Field(
+        description="When the company was created (ISO 8601 instant with offset, answered in UTC)."
+    )
 
 
 class CompanyWithRole(CompanyOut):
@@ -94,23 +126,31 @@ class CompanyWithRole(CompanyOut):
 
 
 class MembershipIn(BaseModel):
-    role: Role
+    role: Role = Field(description="Role to give the user in the company.", examples=["operator"])
 
 
 class MemberOut(BaseModel):
-    company_id: int
-    user_id: int
-    username: str
-    email: str
-    role: Role
+    company_id: int = Field(description="Id of the company (tenant).")
+    user_id: int = Field(description="User id of the member.")
+    username: str = Field(description="Login name of the member.")
+    email: str = Field(description="E-mail address of the member.")
+    role: Role = Field(description="Role in the company.")
 
 
 class InvitationCreate(BaseModel):
     """Exactly one of ``username`` and ``email``."""
 
-    username: str | None = Field(None, min_length=1, max_length=150, examples=["johndoe"])
-    email: Email | None = None
-    role: Role
+    username: str | None = Field(
+        None,
+        description="Login name of the person to invite (give this or email).",
+        min_length=1,
+        max_length=150,
+        examples=["johndoe"],
+    )
+    email: Email | None = Field(
+        default=None, description="E-mail address of the person to invite (give this or username).", examples=[None]
+    )
+    role: Role = Field(description="Role the invitee gets on accepting.", examples=["operator"])
 
     @model_validator(mode="after")
     def _one_invitee(self) -> InvitationCreate:
@@ -122,37 +162,65 @@ class InvitationCreate(BaseModel):
 class InvitationOut(BaseModel):
     """An invitation as its company's admins see it: the invitee as they typed it, nothing else."""
 
-    id: int
-    company_id: int
-    invitee: str
-    role: Role
-    created_at: datetime
-    expires_at: datetime
+    id: int = Field(description="Invitation id.")
+    company_id: int = Field(description="Id of the company (tenant).")
+    invitee: str = Field(description="Username or e-mail address as the inviter typed it.")
+    role: Role = Field(description="Role in the company.")
+    created_at: datetime = Field(
+        description="When the invitation was made (ISO 8601 instant with offset, answered in UTC)."
+    )
+    expires_at: datetime = Field(
+        description="When the invitation expires (ISO 8601 instant with offset, answered in UTC)."
+    )
 
 
 class MyInvitationOut(BaseModel):
     """An invitation as the invited user sees it."""
 
-    id: int
-    company_id: int
-    company_name: str
-    role: Role
-    created_at: datetime
-    expires_at: datetime
+    id: int = Field(description="Invitation id.")
+    company_id: int = Field(description="Id of the company (tenant).")
+    company_name: str = Field(description="Name of the inviting company.")
+    role: Role = Field(description="Role in the company.")
+    created_at: datetime = Field(
+        description="When the invitation was made (ISO 8601 instant with offset, answered in UTC)."
+    )
+    expires_at: datetime = Field(
+        description="When the invitation expires (ISO 8601 instant with offset, answered in UTC)."
+    )
 
 
 class MachineClientCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=150)
-    request_budget_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+    name: str = Field(
+        description="Name of the machine client (e.g. the device or system it stands for).",
+        min_length=1,
+        max_length=150,
+        examples=["metering-gateway-berlin-01"],
+    )
+    request_budget_per_minute: int | None = Field(
+        None,
+        description="Requests per minute the machine client may make through the gateway (burst of the same size); null = the gateway's default (600).",
+        ge=1,
+        le=1_000_000,
+        examples=[600],
+    )
 
 
 class MachineClientOut(BaseModel):
-    client_id: str
-    name: str
-    company_id: int
-    request_budget_per_minute: int | None
-    created_at: datetime
-    revoked_at: datetime | None = None
+    client_id: str = Field(
+        description="Public id of the machine client (OAuth2 client_id of the client_credentials grant)."
+    )
+    name: str = Field(description="Name of the machine client.")
+    company_id: int = Field(description="Id of the company (tenant).")
+    request_budget_per_minute: int | None = Field(
+        description="Requests per minute the machine client may make through the gateway (burst of the same size); null = the gateway's default (600)."
+    )
+    created_at: datetime = Field(
+        description="When the client was created (ISO 8601 instant with offset, answered in UTC)."
+    )
+    revoked_at: datetime | None = Field(
+        default=None,
+        description="When the machine client was revoked (ISO 8601 instant with offset, answered in UTC); null while it is active.",
+    )
 
 
 class MachineClientCreated(MachineClientOut):
@@ -160,18 +228,20 @@ class MachineClientCreated(MachineClientOut):
 
 
 class SessionUser(BaseModel):
-    username: str
-    last_name: str
-    first_name: str
-    email: str
+    username: str = Field(description="Login name (letters, digits and @.+-_ ; case as registered).")
+    last_name: str = Field(description="Family name.")
+    first_name: str = Field(description="Given name.")
+    email: str = Field(description="E-mail address.")
 
 
 class SessionInfo(BaseModel):
-    sessionid: str
-    expiry_age: int
-    expiry_date: str
-    user: SessionUser
+    sessionid: str = Field(description="Session id (also the `sessionid` cookie).")
+    expiry_age: int = Field(description="Seconds until the session expires.")
+    expiry_date: str = Field(description="When the session expires (ISO 8601 instant with offset, answered in UTC).")
+    user: SessionUser = Field(description="The signed-in user.")
 
 
 class CsrfToken(BaseModel):
-    csrfmiddlewaretoken: str
+    csrfmiddlewaretoken: str = Field(
+        description="CSRF token to send back as the form field `csrfmiddlewaretoken` (equals the `csrftoken` cookie)."
+    )

@@ -30,7 +30,7 @@ from gridcommons.openapi import INGESTION_TAG
 from ..auth.deps import BEARER_SCHEME, CLIENT_SCHEME, COMPANY_SCHEME, PASSWORD_SCHEME, SECURITY_SCHEMES
 from . import docs
 from .proxy import EdgeState
-from .routes import ASSET, COMMUNITY, DEAL, METERING, MONITORING, Route, RouteTable
+from .routes import UPSTREAMS, Route, RouteTable
 
 log = logging.getLogger("gateway.edge.openapi")
 
@@ -38,14 +38,16 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 COMPONENT_KINDS = ("schemas", "responses", "parameters", "examples", "requestBodies", "headers", "links", "callbacks")
 
 # Where each source's tags go in the merged document, as a user explores: sign in and pick a company
-# (the gateway's own tags), the community register, the assets, meters, deals, monitoring; the
-# ingestion doors of every service last. Within a source, its own declared order.
-TAG_SOURCE_ORDER: tuple[str | None, ...] = (None, COMMUNITY, ASSET, METERING, DEAL, MONITORING)
+# (the gateway's own tags), then each service in registry order (deploy/services.toml: the community
+# register, the assets, meters, deals, monitoring); the ingestion doors of every service last.
+# Within a source, its own declared order.
+TAG_SOURCE_ORDER: tuple[str | None, ...] = (None, *UPSTREAMS)
 LAST_TAGS = (INGESTION_TAG["name"],)
 ERROR_SCHEMA = {
     "title": "GatewayError",
     "type": "object",
-    "properties": {"detail": {"title": "Detail", "type": "string"}},
+    "description": "An error answered by the gateway or a service.",
+    "properties": {"detail": {"title": "Detail", "type": "string", "description": "What went wrong, in words."}},
     "required": ["detail"],
 }
 _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}}}

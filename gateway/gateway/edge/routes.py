@@ -10,18 +10,14 @@ A path that matches no route is answered 404 by the edge: the table is the only 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from gridcommons.registry import INGEST_DOOR_PREFIX, ServiceEntry, load_registry, repo_root
 
 GATEWAY = None  # service value of the gateway's own routes
 
-ASSET = "asset-service"
-METERING = "metering-service"
-COMMUNITY = "community-service"
-DEAL = "deal-service"
-MONITORING = "monitoring-service"
-UPSTREAMS = (ASSET, METERING, COMMUNITY, DEAL, MONITORING)
-
 DEFAULT_TIMEOUT = 30.0
-MiB = 1024 * 1024
+INGEST_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -41,65 +37,70 @@ class Route:
         return path == p or (path.startswith(p) and path[len(p)] == "/")
 
 
-def _local(*prefixes: str) -> list[Route]:
-    return [Route(p, GATEWAY, tenant_scoped=False) for p in prefixes]
+# The gateway itself (auth package + edge + ops): its code's routes, not tenant-scoped by the table
+# (its secured operations check CompanyID themselves).
+LOCAL_PREFIXES = (
+    "/auth",
+    "/api/core",
+    "/admin/users",
+    "/.well-known",
+    "/api/gateway",
+    "/docs",
+    "/openapi.json",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+)
 
 
-def _svc(service: str, *prefixes: str, tenant_scoped: bool = True, timeout: float = DEFAULT_TIMEOUT) -> list[Route]:
-    return [Route(p, service, tenant_scoped=tenant_scoped, timeout=timeout) for p in prefixes]
+def service_routes(entry: ServiceEntry) -> list[Route]:
+    """A registry entry's doors: its route groups, then its ingestion doors (DESIGN §2: one per kind,
+    POST only, open to machine clients)."""
+    routes = [
+        Route(
+            spec.prefix,
+            entry.name,
+            tenant_scoped=spec.tenant_scoped,
+            timeout=DEFAULT_TIMEOUT if spec.timeout is None else spec.timeout,
+            device_allowed=spec.device_allowed,
+            methods=spec.methods,
+            form_credentials=spec.form_credentials,
+            max_body_bytes=spec.max_body_bytes,
+        )
+        for spec in entry.routes
+    ]
+    routes += [
+        Route(
+            INGEST_DOOR_PREFIX + kind,
+            entry.name,
+            device_allowed=True,
+            methods=frozenset({"POST"}),
+            timeout=INGEST_TIMEOUT,
+        )
+        for kind in entry.ingest
+    ]
+    return routes
 
 
-def _ingest(kind: str, service: str) -> Route:
-    return Route(f"/api/ingest/{kind}", service, device_allowed=True, methods=frozenset({"POST"}), timeout=60.0)
+def build_routes(registry: list[ServiceEntry]) -> list[Route]:
+    """The route table: the gateway's own prefixes, then every service's doors from the registry."""
+    local = [Route(p, GATEWAY, tenant_scoped=False) for p in LOCAL_PREFIXES]
+    return local + [r for entry in registry if not entry.is_gateway for r in service_routes(entry)]
 
 
-ROUTES: list[Route] = [
-    # --- the gateway itself (auth package + edge + ops) ---
-    *_local(
-        "/auth",
-        "/api/core",
-        "/admin/users",
-        "/.well-known",
-        "/api/gateway",
-        "/docs",
-        "/openapi.json",
-        "/healthz",
-        "/readyz",
-        "/metrics",
-    ),
-    # --- metering-service (seed 001 meters/hosts/locations, seed 004 unitData) ---
-    # Seed 001's user APIs are per user: CompanyID is optional there (checked when sent).
-    *_svc(METERING, "/user", "/meters", tenant_scoped=False),
-    *_svc(METERING, "/admin/locations", "/admin/hosts", "/admin/meters", "/admin/measurements", "/admin/registers"),
-    *_svc(METERING, "/api/staff/unitData", "/api/resident/unitData", timeout=60.0),
-    # --- community-service (seed 000, seed 004 community/scenario) ---
-    *_svc(COMMUNITY, "/api/communities", "/api/staff/community", "/api/resident/community", "/api/resident/scenario"),
-    Route("/api/misc/scenario", COMMUNITY, tenant_scoped=True, device_allowed=True, form_credentials=True),
-    # --- deal-service ---
-    *_svc(DEAL, "/api/staff/deal", "/api/resident/deal", "/api/staff/downtime"),
-    # --- monitoring-service ---
-    *_svc(MONITORING, "/api/staff/monitoring"),
-    # --- asset-service (seed 002) ---
-    *_svc(
-        ASSET,
-        "/api/assets",
-        "/api/asset-statuses",
-        "/api/dispatches",
-        "/api/limits",
-        "/api/forecasts",
-        "/api/reservations",
-        "/api/specs",
-    ),
-    # Batches whose largest valid body is over the default limit: the service's own route limit.
-    Route("/api/state-snapshots", ASSET, max_body_bytes=4 * MiB),  # 10,000 snapshots
-    Route("/api/sites", ASSET, max_body_bytes=16 * MiB),  # 40,000 PoC / inverter limit periods
-    # --- ingestion doors (DESIGN §2): one per kind, POST only, open to machine clients ---
-    _ingest("meter-readings", METERING),
-    _ingest("unit-data", METERING),
-    _ingest("deals", DEAL),
-    _ingest("logs", MONITORING),
-    _ingest("asset-statuses", ASSET),
-]
+def _load() -> list[ServiceEntry]:
+    try:
+        root = repo_root()
+    except FileNotFoundError:
+        root = Path(__file__).resolve().parents[3]  # the monorepo checkout
+    return load_registry(root)
+
+
+# Loaded once at import: the registry is part of the deployment, like the code.
+REGISTRY: list[ServiceEntry] = _load()
+# Services the gateway proxies to, in registry order (the order of their tags in the merged document).
+UPSTREAMS: tuple[str, ...] = tuple(e.name for e in REGISTRY if not e.is_gateway and (e.routes or e.ingest))
+ROUTES: list[Route] = build_routes(REGISTRY)
 
 
 class RouteTable:

@@ -3,40 +3,29 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+import os
 
 import aiohttp
 
-from gridcommons.registry import load_registry, repo_root
-
 from ..settings import GatewaySettings
-from .routes import UPSTREAMS
+from .routes import REGISTRY, UPSTREAMS
 
 log = logging.getLogger("gateway.edge")
 
 
-def _registry_ports() -> dict[str, int]:
-    try:
-        root = repo_root()
-    except FileNotFoundError:
-        root = Path(__file__).resolve().parents[3]  # the monorepo checkout
-    try:
-        return {e.name: e.effective_port for e in load_registry(root)}
-    except FileNotFoundError:
-        log.warning("deploy/services.toml not found: upstreams without an explicit URL are unreachable")
-        return {}
-
-
 def upstream_urls(settings: GatewaySettings) -> dict[str, str]:
-    """service name -> base URL (no trailing slash): GATEWAY_UPSTREAM_<NAME> or 127.0.0.1:<registry port>."""
-    ports = _registry_ports()
+    """service name -> base URL (no trailing slash), for every upstream of the registry: the
+    ``upstreams`` setting (GATEWAY_UPSTREAMS), else the entry's own variable
+    (GATEWAY_UPSTREAM_<NAME>), else 127.0.0.1 and the entry's port (its port variable honoured)."""
+    entries = {e.name: e for e in REGISTRY}
+    unknown = set(settings.upstreams) - set(UPSTREAMS)
+    if unknown:
+        log.warning("GATEWAY_UPSTREAMS names services the registry does not route to: %s", sorted(unknown))
     urls: dict[str, str] = {}
     for name in UPSTREAMS:
-        explicit = getattr(settings, "upstream_" + name.replace("-", "_"), None)
-        if explicit:
-            urls[name] = explicit.rstrip("/")
-        elif name in ports:
-            urls[name] = f"http://127.0.0.1:{ports[name]}"
+        entry = entries[name]
+        explicit = settings.upstreams.get(name) or os.environ.get(entry.upstream_env)
+        urls[name] = explicit.rstrip("/") if explicit else f"http://127.0.0.1:{entry.effective_port}"
     return urls
 
 
