@@ -1,4 +1,5 @@
-"""asset-service workers: the outbox relay, the gateway replicas' consumer and the ingestion consumers."""
+"""asset-service workers: the outbox relay, and one Kafka consumer (group ``asset-service.consumers``)
+for the gateway replicas' consumer and the ingestion consumers."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gridcommons.consumer import ConsumerGroup
 from gridcommons.db import make_sessionmaker
 from gridcommons.outbox import OutboxRelay
 from gridcommons.worker import Worker
@@ -22,7 +24,13 @@ def build(settings: AssetSettings, engine: AsyncEngine) -> Sequence[Worker]:
     sessionmaker = make_sessionmaker(engine)
     return [
         OutboxRelay(outbox, engine, settings.infra),
-        *replicas.workers(settings.infra, sessionmaker),
-        *status_consumers(settings, sessionmaker),
-        *dispatch_consumers(settings, sessionmaker),
+        ConsumerGroup(
+            "asset-service.consumers",
+            [
+                *replicas.workers(settings.infra, sessionmaker),
+                *status_consumers(settings, sessionmaker),
+                *dispatch_consumers(settings, sessionmaker),
+            ],
+            settings.infra,
+        ),
     ]

@@ -164,7 +164,7 @@ class Stack:
                 raise RuntimeError(f"port {port} is taken: set GC_KAFKA_PORT or KAFKA_BOOTSTRAP_SERVERS")
             self.broker = EmbeddedBroker(port, log_path=self.logs / "broker.log")
             bootstrap = self.broker.start()
-            env["KAFKA_IDEMPOTENCE"] = "false"  # Tansu refuses idempotent producers
+            env |= self.broker.client_env()  # no idempotent producers, a shorter fetch wait
         keys = write_keys(self.data / "keys")
         env |= {
             "DATABASE_URL": database_url,

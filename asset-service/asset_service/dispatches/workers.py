@@ -1,4 +1,4 @@
-"""Kafka consumer of ``ingest.dispatches.v1`` (group ``asset-service.dispatches``): the only writer of
+"""Kafka consumer of ``ingest.dispatches.v1`` (consumer ``asset-service.dispatches``): the only writer of
 dispatch history.
 
 One dispatch command per message (``schemas.DispatchCommand``), plain or in a CloudEvents envelope
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gridcommons.consumer import ConsumerRunner
 from gridcommons.ingest import IngestMessage, ingest_consumer
-from gridcommons.worker import Worker
 
 from ..db import outbox, replicas
 from ..roles import INGESTORS
@@ -37,7 +37,7 @@ async def apply(session: AsyncSession, message: IngestMessage) -> None:
     await service.record_dispatch(session, message.company_id, command)
 
 
-def consumers(settings: AssetSettings, sessionmaker: async_sessionmaker[AsyncSession]) -> Sequence[Worker]:
+def consumers(settings: AssetSettings, sessionmaker: async_sessionmaker[AsyncSession]) -> Sequence[ConsumerRunner]:
     return [
         ingest_consumer(
             name=GROUP,

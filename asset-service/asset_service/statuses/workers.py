@@ -1,4 +1,4 @@
-"""Kafka consumer of ``ingest.asset-statuses.v1`` (group ``asset-service.statuses``).
+"""Kafka consumer of ``ingest.asset-statuses.v1`` (consumer ``asset-service.statuses``).
 
 The payload is the body of ``POST /api/ingest/asset-statuses``; the message carries the sender's
 bearer token and the company comes from it (``gridcommons.ingest``). Redeliveries are skipped by
@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gridcommons.consumer import PoisonMessage
+from gridcommons.consumer import ConsumerRunner, PoisonMessage
 from gridcommons.ingest import IngestMessage, ingest_consumer
-from gridcommons.worker import Worker
 
 from ..db import outbox, replicas
 from ..roles import INGESTORS
@@ -35,7 +34,7 @@ async def apply(session: AsyncSession, message: IngestMessage) -> None:
         raise PoisonMessage("; ".join(str(e["msg"]) for e in exc.errors())) from exc
 
 
-def consumers(settings: AssetSettings, sessionmaker: async_sessionmaker[AsyncSession]) -> Sequence[Worker]:
+def consumers(settings: AssetSettings, sessionmaker: async_sessionmaker[AsyncSession]) -> Sequence[ConsumerRunner]:
     return [
         ingest_consumer(
             name=GROUP,
