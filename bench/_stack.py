@@ -153,6 +153,7 @@ def running_stack(*, keep: bool = False, extra_env: dict[str, str] | None = None
         "GRIDCOMMONS_DATA_DIR": str(tmp / "data"),
         "GC_POSTGRES_PORT": str(free_port()),
         "GC_KAFKA_PORT": str(kafka_port),
+        "GC_START_TIMEOUT": "300",  # a busy shared machine
     } | (extra_env or {})
     ports = {}
     for entry in load_registry(ROOT):

@@ -140,7 +140,10 @@ class IdentityVerifier:
         return identity
 
 
-def current_identity(request: Request) -> Identity:
+# The request dependencies are ``async def`` although they do not await: FastAPI runs a plain
+# ``def`` dependency in a worker thread, and the thread hand-offs cost more CPU than the
+# dependency itself (bench/README.md "service_request_cpu").
+async def current_identity(request: Request) -> Identity:
     verifier: IdentityVerifier | None = getattr(request.app.state, "identity_verifier", None)
     token = request.headers.get(INTERNAL_IDENTITY_HEADER)
     if verifier is None or not token:
@@ -151,7 +154,7 @@ def current_identity(request: Request) -> Identity:
 IdentityDep = Annotated[Identity, Depends(current_identity)]
 
 
-def tenant_identity(identity: IdentityDep) -> Identity:
+async def tenant_identity(identity: IdentityDep) -> Identity:
     """An identity acting inside one company (the gateway checked the membership)."""
     if identity.company_id is None:
         raise DomainError("CompanyID header is required", status_code=400)
@@ -164,7 +167,7 @@ TenantDep = Annotated[Identity, Depends(tenant_identity)]
 def require_roles(*roles: str) -> Any:
     """Dependency: the caller holds one of ``roles`` in the current company."""
 
-    def check(identity: TenantDep) -> Identity:
+    async def check(identity: TenantDep) -> Identity:
         if not identity.has_any(*roles):
             raise Forbidden("Insufficient role for this operation")
         return identity
