@@ -40,8 +40,12 @@ async def produce(infra: InfraSettings, topic: str, n: int) -> None:
     try:
         pending = []
         for i in range(n):
-            event = CloudEvent(source="/bench", type="org.gridcommons.bench.reading", subject="m-1", data={"n": i, "kwh": "1.25"})
-            pending.append(await producer.send(topic, value=event.to_bytes(), key=b"m-1", headers=[("ce_id", event.id.encode())]))
+            event = CloudEvent(
+                source="/bench", type="org.gridcommons.bench.reading", subject="m-1", data={"n": i, "kwh": "1.25"}
+            )
+            pending.append(
+                await producer.send(topic, value=event.to_bytes(), key=b"m-1", headers=[("ce_id", event.id.encode())])
+            )
             if len(pending) >= 1000:
                 await asyncio.gather(*pending)
                 pending = []
@@ -54,7 +58,10 @@ async def run_mode(infra: InfraSettings, engine, schema: str, n: int, batch_size
     metadata = schema_metadata(schema)
     outbox = Outbox(metadata, source="/bench")
     effects = Table(
-        "effects", metadata, Column("id", BigInteger, primary_key=True, autoincrement=True), Column("n", BigInteger),
+        "effects",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("n", BigInteger),
         Column("event_id", String(64)),
     )
     async with engine.begin() as conn:
@@ -71,8 +78,13 @@ async def run_mode(infra: InfraSettings, engine, schema: str, n: int, batch_size
         await session.execute(effects.insert().values(n=body["data"]["n"], event_id=body["id"]))
 
     runner = ConsumerRunner(
-        name=f"bench-{uuid.uuid4().hex[:8]}", topics=(topic,), handler=handler,
-        sessionmaker=make_sessionmaker(engine), outbox=outbox, infra=infra, batch_size=batch_size,
+        name=f"bench-{uuid.uuid4().hex[:8]}",
+        topics=(topic,),
+        handler=handler,
+        sessionmaker=make_sessionmaker(engine),
+        outbox=outbox,
+        infra=infra,
+        batch_size=batch_size,
     )
     group = ConsumerGroup(runner.name, [runner], infra, max_records=max(500, batch_size))
     stop = asyncio.Event()
@@ -120,8 +132,13 @@ async def main() -> None:
         try:
             for run in range(1, args.runs + 1):
                 single = await run_mode(infra, engine, f"bench_single_{uuid.uuid4().hex[:6]}", args.messages, 1)
-                print(f"run {run}: one transaction per message: {single:8.0f} messages/s ({args.messages} messages)", flush=True)
-                batch = await run_mode(infra, engine, f"bench_batch_{uuid.uuid4().hex[:6]}", args.batch_messages, args.batch_size)
+                print(
+                    f"run {run}: one transaction per message: {single:8.0f} messages/s ({args.messages} messages)",
+                    flush=True,
+                )
+                batch = await run_mode(
+                    infra, engine, f"bench_batch_{uuid.uuid4().hex[:6]}", args.batch_messages, args.batch_size
+                )
                 print(
                     f"run {run}: batch mode (batch_size={args.batch_size}): {batch:8.0f} messages/s "
                     f"({args.batch_messages} messages), {batch / single:.1f}x  (load average {os.getloadavg()[0]:.1f})",

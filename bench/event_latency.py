@@ -30,8 +30,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from _stack import Stack, running_stack, steal_and_load
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 
 def call(method: str, url: str, *, body: bytes | None = None, headers: dict[str, str] | None = None) -> object:
@@ -84,7 +84,7 @@ async def http_to_consumer(stack: Stack, events: int, fetch_wait_ms: int) -> lis
             body = json.dumps({"name": f"bench {n} {uuid.uuid4().hex[:6]}"}).encode()
             t0 = time.perf_counter()
             await loop.run_in_executor(
-                None, lambda: call("PATCH", f"{stack.gateway}/api/assets/{asset_id}", body=body, headers=headers)
+                None, lambda b=body: call("PATCH", f"{stack.gateway}/api/assets/{asset_id}", body=b, headers=headers)
             )
             while True:
                 msg = await consumer.getone()
@@ -97,10 +97,14 @@ async def http_to_consumer(stack: Stack, events: int, fetch_wait_ms: int) -> lis
 
 
 async def ingest_to_applied(stack: Stack, events: int) -> list[float]:
-    device = token(stack, {"grant_type": "client_credentials", "client_id": "demo-device", "client_secret": "demo-device-secret"})
+    device = token(
+        stack, {"grant_type": "client_credentials", "client_id": "demo-device", "client_secret": "demo-device-secret"}
+    )
     operator = token(stack, {"grant_type": "password", "username": "demo-operator", "password": "demo-operator-pass"})
     assets = call(
-        "GET", f"{stack.gateway}/api/assets", headers={"Authorization": f"Bearer {operator}", "CompanyID": stack.company_id}
+        "GET",
+        f"{stack.gateway}/api/assets",
+        headers={"Authorization": f"Bearer {operator}", "CompanyID": stack.company_id},
     )
     assert isinstance(assets, dict)
     asset_id = assets["assets"][0]["id"]
@@ -114,7 +118,15 @@ async def ingest_to_applied(stack: Stack, events: int) -> list[float]:
             await asyncio.sleep(random.uniform(0.1, 0.4))
             at = base + timedelta(minutes=15 * n)
             value = json.dumps(
-                {"statuses": [{"asset_id": asset_id, "status": "LIMITED", "effective_at": at.isoformat().replace("+00:00", "Z")}]}
+                {
+                    "statuses": [
+                        {
+                            "asset_id": asset_id,
+                            "status": "LIMITED",
+                            "effective_at": at.isoformat().replace("+00:00", "Z"),
+                        }
+                    ]
+                }
             ).encode()
             t0 = time.perf_counter()
             await producer.send(
@@ -144,7 +156,10 @@ def main() -> None:
 
     with running_stack(keep=args.keep) as stack:
         wait = int(stack.env.get("KAFKA_FETCH_MAX_WAIT_MS") or EmbeddedBroker.client_env()["KAFKA_FETCH_MAX_WAIT_MS"])
-        print(f"stack up ({steal_and_load()}), consumers' fetch_max_wait_ms={wait}; settling {args.settle:.0f}s", flush=True)
+        print(
+            f"stack up ({steal_and_load()}), consumers' fetch_max_wait_ms={wait}; settling {args.settle:.0f}s",
+            flush=True,
+        )
         time.sleep(args.settle)
         http = asyncio.run(http_to_consumer(stack, args.events, wait))
         print(summary("HTTP write -> consumer", http), flush=True)

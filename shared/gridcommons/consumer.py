@@ -98,8 +98,13 @@ class ConsumerRunner:
 
     def health(self) -> dict[str, Any]:
         if self._own is None:
-            return {"ready": False, "connected": False, "assigned_partitions": [], "lag": 0,
-                    "last_poll_seconds_ago": None}
+            return {
+                "ready": False,
+                "connected": False,
+                "assigned_partitions": [],
+                "lag": 0,
+                "last_poll_seconds_ago": None,
+            }
         return self._own.health()
 
     async def process(

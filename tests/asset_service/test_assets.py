@@ -81,7 +81,9 @@ async def test_health(asset_client: httpx.AsyncClient) -> None:
     workers = ready.json()["checks"]["workers"]
     assert {"outbox-relay[asset]", "asset-service.consumers"} <= set(workers)
     # one Kafka consumer for the replicas' and the ingestion consumers
-    assert {"asset-service.statuses", "asset-service.dispatches"} <= set(workers["asset-service.consumers"]["consumers"])
+    assert {"asset-service.statuses", "asset-service.dispatches"} <= set(
+        workers["asset-service.consumers"]["consumers"]
+    )
     metrics = await asset_client.get("/metrics")
     assert "http_requests_total" in metrics.text
 

@@ -9,7 +9,14 @@ import threading
 import anyio.to_thread
 import httpx
 
-BODY = {"code": "rc", "name": "Request cost", "type": "BESS", "region": "DE", "delivery_area": "50HZ", "provider": "ENTELIOS"}
+BODY = {
+    "code": "rc",
+    "name": "Request cost",
+    "type": "BESS",
+    "region": "DE",
+    "delivery_area": "50HZ",
+    "provider": "ENTELIOS",
+}
 
 
 async def test_reads_need_no_worker_thread(asset_client: httpx.AsyncClient, internal_headers, company_id: int) -> None:

@@ -240,14 +240,20 @@ async def test_one_consumer_dispatches_by_topic_with_each_runners_own_dedup(
     assert {p.rsplit(":", 1)[0] for p in health["assigned_partitions"]} == {shared_topic, other_topic}
     async with engine.connect() as conn:
         t = ks.outbox.processed_table
-        rows = (await conn.execute(select(t.c.consumer, func.count()).group_by(t.c.consumer).where(
-            t.c.consumer.in_([first.name, second.name])))).all()
+        rows = (
+            await conn.execute(
+                select(t.c.consumer, func.count())
+                .group_by(t.c.consumer)
+                .where(t.c.consumer.in_([first.name, second.name]))
+            )
+        ).all()
     assert dict(rows) == {first.name: 3, second.name: 5}
 
 
 async def test_asset_service_worker_runs_one_kafka_consumer(infra: InfraSettings) -> None:
-    from asset_service.workers import build, load_settings
     from sqlalchemy.ext.asyncio import create_async_engine
+
+    from asset_service.workers import build, load_settings
 
     engine = create_async_engine(infra.database_url)
     try:
