@@ -41,6 +41,8 @@ log = logging.getLogger("gridcommons.consumer")
 
 Handler = Callable[[AsyncSession, ConsumerRecord[bytes, bytes]], Awaitable[None]]
 EventId = Callable[[ConsumerRecord[bytes, bytes]], str]
+# Batch mode's optional handler: every new message of a batch in one call (e.g. one multi-row INSERT).
+BatchHandler = Callable[[AsyncSession, Sequence[ConsumerRecord[bytes, bytes]]], Awaitable[None]]
 
 
 class PoisonMessage(Exception):
@@ -82,6 +84,9 @@ class ConsumerRunner:
     event_id: EventId = default_event_id
     max_attempts: int = 3
     batch_size: int = 1
+    # Batch mode: called once with the batch's new messages instead of ``handler`` per message;
+    # when the batch fails, its messages are redone one by one with ``handler``.
+    batch_handler: BatchHandler | None = None
 
     poll_stale_after: float = 30.0  # seconds without a successful poll before health() says not ready
 
@@ -153,10 +158,16 @@ class ConsumerRunner:
         ids = [self.event_id(msg) for msg in messages]
         async with unit_of_work(self.sessionmaker) as session:
             fresh = set(await self._record(session, ids))
+            new = []
             for msg, event_id in zip(messages, ids, strict=True):
-                if event_id not in fresh:
-                    continue  # processed before, or a second copy in this batch
-                fresh.discard(event_id)
+                if event_id in fresh:  # else processed before, or a second copy in this batch
+                    fresh.discard(event_id)
+                    new.append(msg)
+            if self.batch_handler is not None:
+                if new:
+                    await self.batch_handler(session, new)
+                return
+            for msg in new:
                 await self._apply(session, msg)
 
     async def _record(self, session: AsyncSession, event_ids: Sequence[str]) -> list[str]:

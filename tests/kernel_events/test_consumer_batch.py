@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -294,3 +295,60 @@ async def _effects_outside(engine: AsyncEngine, ks: KernelSchema) -> int:
 
 async def _committed_is(infra: InfraSettings, group: str, tp: TopicPartition, offset: int) -> bool:
     return await committed(infra, group, tp) == offset
+
+
+async def test_batch_handler_gets_the_new_messages_once_and_a_poison_batch_is_redone_one_by_one(
+    kernel_schema: KernelSchema, engine: AsyncEngine, infra: InfraSettings
+) -> None:
+    ks = kernel_schema
+    topic = unique("kernel.batchhandler")
+    goods = [cloud_event(n) for n in range(6)]
+    messages = [(b"dev-1", e.to_bytes(), e.id) for e in goods]
+    messages.insert(2, messages[1])  # a second copy inside the batch
+    first = await produce(infra, topic, messages)
+    calls: list[list[str]] = []
+
+    async def rows(session: AsyncSession, msgs: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        bodies = [decode_json(m) for m in msgs]  # PoisonMessage on bad JSON fails the whole batch
+        calls.append([b["id"] for b in bodies])
+        await session.execute(
+            ks.effects.insert(),
+            [{"event_id": b["id"], "topic": m.topic, "kafka_offset": m.offset} for b, m in zip(bodies, msgs, strict=True)],
+        )
+
+    run = ConsumerRunner(
+        name=f"kernel-batch-{uuid.uuid4().hex[:8]}",
+        topics=(topic,),
+        handler=TxRecorder(ks),
+        batch_handler=rows,
+        sessionmaker=ks.sessionmaker,
+        outbox=ks.outbox,
+        infra=infra,
+        batch_size=100,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(run.run(stop))
+    dlq_reader = independent_consumer(infra, f"{topic}.dlq", group=False)
+    await dlq_reader.start()
+    try:
+        await wait_for(lambda: _count(engine, ks, 6), timeout=30)
+        await wait_for(lambda: _committed_is(infra, run.name, first[0].topic_partition, first[-1].offset + 1), 10)
+        assert sorted(i for c in calls for i in c) == sorted(e.id for e in goods)  # each new message once
+        # a batch with a poison message: rolled back, redone one by one with ``handler``
+        later = [cloud_event(20), cloud_event(21)]
+        await produce(
+            infra,
+            topic,
+            [
+                (b"dev-1", later[0].to_bytes(), later[0].id),
+                (b"dev-1", b"{not json", None),
+                (b"dev-1", later[1].to_bytes(), later[1].id),
+            ],
+        )
+        dead = await collect(dlq_reader, lambda m: True, count=1, timeout=20)
+        await wait_for(lambda: _count(engine, ks, 8), timeout=30)
+    finally:
+        await stop_runner(stop, task)
+        await dlq_reader.stop()
+    assert [m.value for m in dead] == [b"{not json"]
+    assert await effect_ids(engine, ks) == [e.id for e in goods + later]
