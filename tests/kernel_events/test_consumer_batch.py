@@ -313,7 +313,10 @@ async def test_batch_handler_gets_the_new_messages_once_and_a_poison_batch_is_re
         calls.append([b["id"] for b in bodies])
         await session.execute(
             ks.effects.insert(),
-            [{"event_id": b["id"], "topic": m.topic, "kafka_offset": m.offset} for b, m in zip(bodies, msgs, strict=True)],
+            [
+                {"event_id": b["id"], "topic": m.topic, "kafka_offset": m.offset}
+                for b, m in zip(bodies, msgs, strict=True)
+            ],
         )
 
     run = ConsumerRunner(
