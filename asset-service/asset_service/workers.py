@@ -1,4 +1,5 @@
-"""asset-service workers: the outbox relay, the gateway replicas' consumer and the ingestion consumers."""
+"""asset-service workers: the outbox relay, and one Kafka consumer (group ``asset-service.consumers``)
+for the gateway replicas' consumer and the ingestion consumers."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gridcommons.consumer import ConsumerGroup
 from gridcommons.db import make_sessionmaker
 from gridcommons.ingest import ingest_consumer
 from gridcommons.outbox import OutboxRelay
@@ -35,4 +37,9 @@ def build(settings: AssetSettings, engine: AsyncEngine) -> Sequence[Worker]:
         )
         for door in (statuses, dispatches)
     ]
-    return [OutboxRelay(outbox, engine, settings.infra), *replicas.workers(settings.infra, sessionmaker), *ingestion]
+    return [
+        OutboxRelay(outbox, engine, settings.infra),
+        ConsumerGroup(
+            "asset-service.consumers", [*replicas.workers(settings.infra, sessionmaker), *ingestion], settings.infra
+        ),
+    ]

@@ -14,14 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, bindparam, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,6 +44,8 @@ log = logging.getLogger("gridcommons.consumer")
 
 Handler = Callable[[AsyncSession, ConsumerRecord[bytes, bytes]], Awaitable[None]]
 EventId = Callable[[ConsumerRecord[bytes, bytes]], str]
+# Batch mode's optional handler: every new message of a batch in one call (e.g. one multi-row INSERT).
+BatchHandler = Callable[[AsyncSession, Sequence[ConsumerRecord[bytes, bytes]]], Awaitable[None]]
 
 
 class PoisonMessage(Exception):
@@ -67,7 +70,15 @@ def _transient(exc: BaseException) -> bool:
 
 @dataclass
 class ConsumerRunner:
-    name: str  # consumer group id, also the key in processed_events
+    """One consumer's handling of its topics: dedup key (``name``), handler, DLQ, retries.
+
+    ``run()`` consumes with a Kafka consumer of its own (group ``name``); a worker process with
+    several runners puts them in one ``ConsumerGroup`` instead (one Kafka consumer for all).
+    ``batch_size`` > 1 is batch mode: up to that many messages of one partition in one
+    transaction, deduplicated in one statement, one offset commit.
+    """
+
+    name: str  # the key in processed_events (and the consumer group id when run on its own)
     topics: tuple[str, ...]
     handler: Handler
     sessionmaker: async_sessionmaker[AsyncSession]
@@ -75,10 +86,202 @@ class ConsumerRunner:
     infra: InfraSettings
     event_id: EventId = default_event_id
     max_attempts: int = 3
+    batch_size: int = 1
+    # Batch mode: called once with the batch's new messages instead of ``handler`` per message;
+    # when the batch fails, its messages are redone one by one with ``handler``.
+    batch_handler: BatchHandler | None = None
 
     poll_stale_after: float = 30.0  # seconds without a successful poll before health() says not ready
 
     def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._own: ConsumerGroup | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume on its own (group ``name``)."""
+        if self._own is None:
+            self._own = ConsumerGroup(self.name, (self,), self.infra, poll_stale_after=self.poll_stale_after)
+        await self._own.run(stop)
+
+    def health(self) -> dict[str, Any]:
+        if self._own is None:
+            return {
+                "ready": False,
+                "connected": False,
+                "assigned_partitions": [],
+                "lag": 0,
+                "last_poll_seconds_ago": None,
+            }
+        return self._own.health()
+
+    async def process(
+        self, messages: Sequence[ConsumerRecord[bytes, bytes]], dlq: _DeadLetterProducer, stop: asyncio.Event
+    ) -> bool:
+        """Apply (or dead-letter) ``messages`` of one partition, in order; False if ``stop`` came
+        first (then the caller commits nothing)."""
+        if self.batch_size > 1 and len(messages) > 1:
+            return await self._process_batch(messages, dlq, stop)
+        for msg in messages:
+            if stop.is_set() or not await self._process(msg, dlq, stop):
+                return False
+        return True
+
+    async def _process_batch(
+        self, messages: Sequence[ConsumerRecord[bytes, bytes]], dlq: _DeadLetterProducer, stop: asyncio.Event
+    ) -> bool:
+        """All messages in one transaction; a failure that is not transient rolls it back and the
+        batch is redone one message at a time, so a poison message goes to the DLQ alone."""
+        delay = 0.2
+        while not stop.is_set():
+            try:
+                await self._handle_batch(messages)
+                return True
+            except Exception as exc:
+                if _transient(exc) and not isinstance(exc, (PoisonMessage, ValidationFailed)):
+                    log.warning(
+                        "%s: transient failure (%s); retrying in %.1fs", self.name, exc.__class__.__name__, delay
+                    )
+                    await _pause(stop, delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                log.warning(
+                    "%s: batch of %d failed (%s); applying its messages one by one",
+                    self.name,
+                    len(messages),
+                    exc.__class__.__name__,
+                )
+                for msg in messages:
+                    if stop.is_set() or not await self._process(msg, dlq, stop):
+                        return False
+                return True
+        return False
+
+    async def _handle_batch(self, messages: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        ids = [self.event_id(msg) for msg in messages]
+        async with unit_of_work(self.sessionmaker) as session:
+            fresh = set(await self._record(session, ids))
+            new = []
+            for msg, event_id in zip(messages, ids, strict=True):
+                if event_id in fresh:  # else processed before, or a second copy in this batch
+                    fresh.discard(event_id)
+                    new.append(msg)
+            if self.batch_handler is not None:
+                if new:
+                    await self.batch_handler(session, new)
+                return
+            for msg in new:
+                await self._apply(session, msg)
+
+    async def _record(self, session: AsyncSession, event_ids: Sequence[str]) -> list[str]:
+        """Insert ``(name, id)`` into processed_events for every id in one statement; returns the
+        ids that were not there (each once)."""
+        t = self.outbox.processed_table
+        stmt = (
+            insert(t)
+            .from_select(
+                [t.c.consumer, t.c.event_id],
+                select(literal(self.name, String), func.unnest(bindparam("ids", type_=ARRAY(String)))),
+            )
+            .on_conflict_do_nothing()
+            .returning(t.c.event_id)
+        )
+        return list((await session.execute(stmt, {"ids": list(event_ids)})).scalars())
+
+    async def _apply(self, session: AsyncSession, msg: ConsumerRecord[bytes, bytes]) -> None:
+        """The handler on one fresh message, inside the consumer's transaction."""
+        await self.handler(session, msg)
+
+    async def _process(self, msg: ConsumerRecord[bytes, bytes], dlq: _DeadLetterProducer, stop: asyncio.Event) -> bool:
+        """Handle the message or dead-letter it; False if ``stop`` came first (then nothing is committed)."""
+        attempt = 0
+        delay = 0.2
+        while True:
+            attempt += 1
+            try:
+                await self._handle_once(msg)
+                return True
+            except Exception as exc:
+                if _transient(exc) and not isinstance(exc, (PoisonMessage, ValidationFailed)):
+                    if stop.is_set():
+                        return False  # a database outage at shutdown is no reason to dead-letter
+                    log.warning(
+                        "%s: transient failure (%s); retrying in %.1fs", self.name, exc.__class__.__name__, delay
+                    )
+                    await _pause(stop, delay)
+                    delay = min(delay * 2, 5.0)
+                    attempt -= 1
+                    continue
+                if isinstance(exc, (PoisonMessage, ValidationFailed)) or attempt >= self.max_attempts:
+                    return await self._dead_letter(msg, exc, dlq, stop)
+                log.warning(
+                    "%s: handler failed (%s), attempt %d of %d",
+                    self.name,
+                    exc.__class__.__name__,
+                    attempt,
+                    self.max_attempts,
+                )
+                await _pause(stop, 0.05 * attempt)
+
+    async def _handle_once(self, msg: ConsumerRecord[bytes, bytes]) -> None:
+        event_id = self.event_id(msg)
+        async with unit_of_work(self.sessionmaker) as session:
+            if not await self._record(session, [event_id]):
+                log.info("%s: skipping already processed event %s", self.name, event_id)
+                return
+            await self._apply(session, msg)
+
+    async def _dead_letter(
+        self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, dlq: _DeadLetterProducer, stop: asyncio.Event
+    ) -> bool:
+        error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        headers: list[tuple[str, bytes]] = list(msg.headers or ())
+        headers += [
+            ("dlq_error", error.encode()),
+            ("dlq_consumer", self.name.encode()),
+            ("dlq_source", f"{msg.topic}:{msg.partition}:{msg.offset}".encode()),
+        ]
+        log.error(
+            "%s: message %s:%s:%s sent to %s.dlq: %s", self.name, msg.topic, msg.partition, msg.offset, msg.topic, error
+        )
+        return await dlq.send(f"{msg.topic}.dlq", value=msg.value, key=msg.key, headers=headers, stop=stop)
+
+
+class ConsumerGroup:
+    """One Kafka consumer (group ``name``) for every runner of a worker process, dispatching each
+    message by topic to the runners that read it.
+
+    Each runner keeps its own dedup key (``processed_events.consumer``), transaction, retries and
+    dead letters; a message is handed to every runner of its topic before its offset is committed.
+    Fetching is a long poll: the broker holds a fetch up to ``KAFKA_FETCH_MAX_WAIT_MS`` and
+    answers as soon as a byte arrives (``fetch_min_bytes=1``), so an idle consumer costs a few
+    requests a second and a new message is handed over at once.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        runners: Sequence[ConsumerRunner],
+        infra: InfraSettings,
+        *,
+        poll_stale_after: float = 30.0,
+        max_records: int = 500,
+    ):
+        if not runners:
+            raise ValueError("a consumer group needs at least one runner")
+        names = [r.name for r in runners]
+        if len(set(names)) != len(names):
+            raise ValueError(f"runner names must be unique: {names}")
+        self.name = name
+        self.runners = tuple(runners)
+        self.infra = infra
+        self.poll_stale_after = poll_stale_after
+        self.max_records = max_records
+        self.by_topic: dict[str, tuple[ConsumerRunner, ...]] = {}
+        for runner in self.runners:
+            for topic in runner.topics:
+                self.by_topic[topic] = self.by_topic.get(topic, ()) + (runner,)
+        self.topics = tuple(self.by_topic)
         self._consumer: AIOKafkaConsumer | None = None
         self._lost = asyncio.Event()
         self._last_poll: float | None = None  # monotonic time of the last successful fetch
@@ -101,21 +304,39 @@ class ConsumerRunner:
                     log.info("%s: consuming %s", self.name, ", ".join(self.topics))
                 consumer = self._consumer
                 try:
-                    batches = await consumer.getmany(timeout_ms=200, max_records=200)
+                    batches = await consumer.getmany(timeout_ms=1000, max_records=self.max_records)
                 except Exception as exc:  # coordinator moving: the consumer recovers by itself
                     log.warning("%s: fetch failed (%s: %s); retrying", self.name, exc.__class__.__name__, exc)
                     await _pause(stop, 1.0)
                     continue
                 self._last_poll = time.monotonic()
                 for tp, messages in batches.items():
-                    for msg in messages:
-                        if stop.is_set() or not await self._process(msg, dlq, stop):
-                            return  # not committed: the group's next consumer starts from this message
-                        await self._commit(consumer, tp, msg.offset + 1)
-                        self._positions[tp] = msg.offset + 1
+                    if not await self._dispatch(consumer, tp, messages, dlq, stop):
+                        return  # not committed: the group's next consumer starts from there
         finally:
             await self._close_consumer()
             await dlq.close()
+
+    async def _dispatch(
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        messages: list[ConsumerRecord[bytes, bytes]],
+        dlq: _DeadLetterProducer,
+        stop: asyncio.Event,
+    ) -> bool:
+        """Hand the partition's messages to its topic's runners, a slice at a time (the largest
+        batch size among them), committing the offset after each slice."""
+        runners = self.by_topic.get(tp.topic, ())
+        step = max((r.batch_size for r in runners), default=len(messages)) or 1
+        for start in range(0, len(messages), step):
+            chunk = messages[start : start + step]
+            for runner in runners:
+                if stop.is_set() or not await runner.process(chunk, dlq, stop):
+                    return False
+            await self._commit(consumer, tp, chunk[-1].offset + 1)
+            self._positions[tp] = chunk[-1].offset + 1
+        return True
 
     async def _start_consumer(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
         """Create the input topics (a restarted embedded broker has none), then join the group.
@@ -172,6 +393,7 @@ class ConsumerRunner:
         return {
             "ready": ready,
             "connected": connected,
+            "consumers": [r.name for r in self.runners],
             "assigned_partitions": [f"{tp.topic}:{tp.partition}" for tp in assigned],
             "lag": lag,
             "last_poll_seconds_ago": age,
@@ -183,69 +405,6 @@ class ConsumerRunner:
         except Exception as exc:
             # After a rebalance the message may be redelivered; processed_events makes that harmless.
             log.warning("%s: offset commit failed (%s)", self.name, exc.__class__.__name__)
-
-    async def _process(self, msg: ConsumerRecord[bytes, bytes], dlq: _DeadLetterProducer, stop: asyncio.Event) -> bool:
-        """Handle the message or dead-letter it; False if ``stop`` came first (then nothing is committed)."""
-        attempt = 0
-        delay = 0.2
-        while True:
-            attempt += 1
-            try:
-                await self._handle_once(msg)
-                return True
-            except Exception as exc:
-                refused = isinstance(exc, (PoisonMessage, ValidationFailed))
-                if _transient(exc) and not refused:
-                    if stop.is_set():
-                        return False  # a database outage at shutdown is no reason to dead-letter
-                    log.warning(
-                        "%s: transient failure (%s); retrying in %.1fs", self.name, exc.__class__.__name__, delay
-                    )
-                    await _pause(stop, delay)
-                    delay = min(delay * 2, 5.0)
-                    attempt -= 1
-                    continue
-                if refused or attempt >= self.max_attempts:
-                    return await self._dead_letter(msg, exc, dlq, stop)
-                log.warning(
-                    "%s: handler failed (%s), attempt %d of %d",
-                    self.name,
-                    exc.__class__.__name__,
-                    attempt,
-                    self.max_attempts,
-                )
-                await _pause(stop, 0.05 * attempt)
-
-    async def _handle_once(self, msg: ConsumerRecord[bytes, bytes]) -> None:
-        event_id = self.event_id(msg)
-        async with unit_of_work(self.sessionmaker) as session:
-            fresh = (
-                await session.execute(
-                    insert(self.outbox.processed_table)
-                    .values(consumer=self.name, event_id=event_id)
-                    .on_conflict_do_nothing()
-                    .returning(self.outbox.processed_table.c.event_id)
-                )
-            ).first()
-            if fresh is None:
-                log.info("%s: skipping already processed event %s", self.name, event_id)
-                return
-            await self.handler(session, msg)
-
-    async def _dead_letter(
-        self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, dlq: _DeadLetterProducer, stop: asyncio.Event
-    ) -> bool:
-        error = f"{exc.__class__.__name__}: {exc}"[:2000]
-        headers: list[tuple[str, bytes]] = list(msg.headers or ())
-        headers += [
-            ("dlq_error", error.encode()),
-            ("dlq_consumer", self.name.encode()),
-            ("dlq_source", f"{msg.topic}:{msg.partition}:{msg.offset}".encode()),
-        ]
-        log.error(
-            "%s: message %s:%s:%s sent to %s.dlq: %s", self.name, msg.topic, msg.partition, msg.offset, msg.topic, error
-        )
-        return await dlq.send(f"{msg.topic}.dlq", value=msg.value, key=msg.key, headers=headers, stop=stop)
 
 
 class _DeadLetterProducer:

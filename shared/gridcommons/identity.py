@@ -126,7 +126,10 @@ class IdentityVerifier:
         return identity
 
 
-def current_identity(request: Request) -> Identity:
+# The request dependencies are ``async def`` although they do not await: FastAPI runs a plain
+# ``def`` dependency in a worker thread, and the thread hand-offs cost more CPU than the
+# dependency itself (bench/README.md "service_request_cpu").
+async def current_identity(request: Request) -> Identity:
     verifier: IdentityVerifier | None = getattr(request.app.state, "identity_verifier", None)
     token = request.headers.get(INTERNAL_IDENTITY_HEADER)
     if verifier is None or not token:
@@ -155,7 +158,7 @@ class TenantIdentity(Identity):
         return cls(**fields)
 
 
-def tenant_identity(identity: IdentityDep) -> TenantIdentity:
+async def tenant_identity(identity: IdentityDep) -> TenantIdentity:  # async: no worker-thread hop
     """An identity acting inside one company (the gateway checked the membership)."""
     return TenantIdentity.of(identity)
 
@@ -167,7 +170,7 @@ def require_roles(*roles: str) -> Any:
     """Dependency: the caller holds one of ``roles`` in the current company; its value is the
     caller's ``TenantIdentity``."""
 
-    def check(identity: TenantDep) -> TenantIdentity:
+    async def check(identity: TenantDep) -> TenantIdentity:
         if not identity.has_any(*roles):
             raise Forbidden("Insufficient role for this operation")
         return identity

@@ -67,6 +67,7 @@ def make_consumer(infra: InfraSettings, *topics: str, group_id: str, client_id: 
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=infra.kafka_fetch_max_wait_ms,
+        fetch_min_bytes=1,
         retry_backoff_ms=200,
     )
 

@@ -17,7 +17,7 @@ class Page:
     offset: int
 
 
-def _page(
+async def _page(  # async: no worker-thread hop (see identity.current_identity)
     limit: Annotated[int, Query(ge=1, le=1000, description=LIMIT_TEXT)] = 50,
     offset: Annotated[int, Query(ge=0, le=2_147_483_647, description=OFFSET_TEXT)] = 0,
 ) -> Page:

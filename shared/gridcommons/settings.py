@@ -20,9 +20,11 @@ class InfraSettings(BaseSettings):
     # Tansu (the embedded broker) refuses InitProducerId v0, so idempotence is a setting:
     # on for Apache Kafka, off for the embedded stack.
     kafka_idempotence: bool = False
-    # Small fetch wait: Tansu answers a parked fetch only when the wait ends (measured:
-    # e2e p50 9 ms at 10 ms, 254 ms at aiokafka's 500 ms default).
-    kafka_fetch_max_wait_ms: int = 10
+    # Consumers' long poll: Apache Kafka holds an empty fetch this long and answers as soon as a
+    # message arrives (fetch_min_bytes=1), so an idle consumer makes two fetches a second. The
+    # embedded broker answers only when the wait ends: make run and the tests set 100
+    # (devstack.EmbeddedBroker.client_env; bench/README.md "broker_fetch_wait").
+    kafka_fetch_max_wait_ms: int = 500
     # Replication of topics the platform creates itself (consumers' input topics): 1 on one broker.
     kafka_replication_factor: int = 1
     # Broker security (production Apache Kafka, see deploy/README.md "Kafka security"): PLAINTEXT

@@ -38,6 +38,8 @@ DEFAULT_KAFKA_PORT = 19092
 RESTART_DELAY_FIRST = 1.0  # seconds before restarting a process that died
 RESTART_DELAY_MAX = 30.0
 RESTART_STABLE_AFTER = 60.0  # up this long: the next crash starts the back-off from the beginning
+# Seconds each process has to answer /healthz at start-up (GC_START_TIMEOUT: longer on a busy machine).
+START_TIMEOUT = float(os.environ.get("GC_START_TIMEOUT", "60"))
 
 
 @dataclass
@@ -164,7 +166,7 @@ class Stack:
                 raise RuntimeError(f"port {port} is taken: set GC_KAFKA_PORT or KAFKA_BOOTSTRAP_SERVERS")
             self.broker = EmbeddedBroker(port, log_path=self.logs / "broker.log")
             bootstrap = self.broker.start()
-            env["KAFKA_IDEMPOTENCE"] = "false"  # Tansu refuses idempotent producers
+            env |= self.broker.client_env()  # no idempotent producers, a shorter fetch wait
         keys = write_keys(self.data / "keys")
         env |= {
             "DATABASE_URL": database_url,
@@ -273,7 +275,7 @@ class Stack:
                     worker_env = env | {"WORKER_HEALTH_PORT": str(self.worker_health[name])}
                     self.spawn(name, [sys.executable, "-m", "gridcommons.worker", entry.workers], worker_env)
             for entry in self.registry:
-                _wait_http(f"http://127.0.0.1:{env[entry.port_env]}/healthz", 60, self.procs)
+                _wait_http(f"http://127.0.0.1:{env[entry.port_env]}/healthz", START_TIMEOUT, self.procs)
             print("GridCommons: loading the demo tenant ...", flush=True)
             demo = subprocess.run(
                 [sys.executable, str(self.root / "deploy" / "demo_data.py")],

@@ -79,7 +79,11 @@ async def test_health(asset_client: httpx.AsyncClient) -> None:
     ready = await wait_ready(asset_client)  # the in-process relay and consumers connected and assigned
     assert ready.status_code == 200, ready.text
     workers = ready.json()["checks"]["workers"]
-    assert {"outbox-relay[asset]", "asset-service.statuses", "asset-service.dispatches"} <= set(workers)
+    assert {"outbox-relay[asset]", "asset-service.consumers"} <= set(workers)
+    # one Kafka consumer for the replicas' and the ingestion consumers
+    assert {"asset-service.statuses", "asset-service.dispatches"} <= set(
+        workers["asset-service.consumers"]["consumers"]
+    )
     metrics = await asset_client.get("/metrics")
     assert "http_requests_total" in metrics.text
 

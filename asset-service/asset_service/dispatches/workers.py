@@ -1,4 +1,4 @@
-"""Kafka consumer of ``ingest.dispatches.v1`` (group ``asset-service.dispatches``): the only writer of
+"""Kafka consumer of ``ingest.dispatches.v1`` (consumer ``asset-service.dispatches``): the only writer of
 dispatch history.
 
 One dispatch command per message (``schemas.DispatchCommand``), plain or in a CloudEvents envelope

@@ -1,4 +1,4 @@
-"""Kafka consumer of ``ingest.asset-statuses.v1`` (group ``asset-service.statuses``).
+"""Kafka consumer of ``ingest.asset-statuses.v1`` (consumer ``asset-service.statuses``).
 
 The payload is the body of ``POST /api/ingest/asset-statuses``; the message carries the sender's
 bearer token and the company comes from it (``gridcommons.ingest``). Redeliveries are skipped by

@@ -65,6 +65,8 @@ def stack() -> Iterator[Stack]:
         "GATEWAY_TOKEN_PRIVATE_KEY": token_private,
         "TOKEN_PUBLIC_KEY": token_public,  # the services verify ingestion credentials with it
     }
+    if broker is not None:
+        env |= broker.client_env()
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
