@@ -130,8 +130,10 @@ async def test_both_tables_stay_bounded_under_a_steady_stream(
             elif wave >= 5:
                 in_outbox = await _ids(engine, ks, "outbox")
                 processed = await _ids(engine, ks, "processed_events")
-                if not (first_wave & in_outbox) and not (first_wave & processed) and first_wave <= set(
-                    await effect_ids(engine, ks)
+                if (
+                    not (first_wave & in_outbox)
+                    and not (first_wave & processed)
+                    and first_wave <= set(await effect_ids(engine, ks))
                 ):
                     break
             await asyncio.sleep(0.2)
