@@ -158,6 +158,10 @@ class Outbox:
         return built
 
 
+# After a prune pass that yielded to new events, the next one starts this much later (seconds).
+PRUNE_RESUME_SECONDS = 1.0
+
+
 @dataclass(frozen=True)
 class PruneResult:
     """What one ``OutboxRelay.prune`` pass removed; ``done`` is False when it yielded to new events
@@ -254,7 +258,8 @@ class OutboxRelay:
                 await stop_producer(producer, flush_timeout=5.0)  # flushes what is in flight
 
     def _prune_due(self, *, backlog: bool) -> bool:
-        """Due every prune interval between quiet rounds; with a standing backlog, after two intervals
+        """Due every prune interval between quiet rounds (a pass that yielded to new events resumes
+        after ``PRUNE_RESUME_SECONDS``); with a standing backlog, one interval later than that
         (publishing comes first, but a relay that is never idle still prunes)."""
         now = time.monotonic()
         if backlog:
@@ -275,8 +280,10 @@ class OutboxRelay:
                 result.outbox,
                 result.processed_events,
             )
-        if result.done:
-            self._next_prune = time.monotonic() + self.infra.kernel_prune_interval_seconds
+        interval = self.infra.kernel_prune_interval_seconds
+        # A pass that yielded with old rows left (a catch-up after an upgrade or a long stop) goes on
+        # soon, at most one batch per table per PRUNE_RESUME_SECONDS while events keep arriving.
+        self._next_prune = time.monotonic() + (interval if result.done else min(interval, PRUNE_RESUME_SECONDS))
 
     async def prune(self, stop: asyncio.Event | None = None) -> PruneResult:
         """Delete published outbox rows past ``outbox_retention_seconds`` and processed_events
