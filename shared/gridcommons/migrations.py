@@ -130,3 +130,30 @@ def drop_replica_tables(schema: str) -> None:
     op.drop_table("memberships", schema=schema)
     op.drop_index("ix_revoked_tokens_expires_at", "revoked_tokens", schema=schema)
     op.drop_table("revoked_tokens", schema=schema)
+
+
+# Step 3's indexes: (name, table, indexed expression and predicate). Kept in step with the indexes
+# of gridcommons.outbox.kernel_tables (the skeleton and gateway migration tests compare them).
+_PRUNE_INDEXES = (
+    ("ix_outbox_published_at", "outbox", "(published_at) WHERE published_at IS NOT NULL"),
+    ("ix_processed_events_processed_at", "processed_events", "(processed_at)"),
+)
+
+
+def create_prune_indexes(schema: str) -> None:
+    """Migration step 3 (every service's chain includes it after step 2): the indexes by which the
+    outbox relay prunes published outbox rows and old processed_events entries (shared/README.md
+    "Bounded kernel tables"), version 1. Frozen. ``IF NOT EXISTS``: a schema whose first revision
+    built the kernel tables from the live metadata already has them. A plain CREATE INDEX blocks
+    writes to the table while it builds: a fraction of a second on tables of tens of MB."""
+    from alembic import op
+
+    for name, table, spec in _PRUNE_INDEXES:
+        op.execute(f'CREATE INDEX IF NOT EXISTS {name} ON "{schema}".{table} {spec}')
+
+
+def drop_prune_indexes(schema: str) -> None:
+    from alembic import op
+
+    for name, _table, _spec in _PRUNE_INDEXES:
+        op.execute(f'DROP INDEX IF EXISTS "{schema}".{name}')

@@ -11,6 +11,11 @@
   embedded broker comes back empty and acknowledges, then loses, a batch retried on stale
   metadata (see ``gridcommons.kafka.watch_connection_loss``).
   Delivery is at-least-once: consumers deduplicate by event id.
+- The active relay of a schema also keeps its kernel tables bounded (``OutboxRelay.prune``):
+  between publish rounds, at most every ``kernel_prune_interval_seconds``, it deletes published
+  outbox rows older than ``outbox_retention_seconds`` and ``processed_events`` entries older than
+  ``processed_events_retention_seconds``, ``kernel_prune_batch_size`` rows per statement, one
+  short transaction each under the relay's advisory lock. Unpublished rows are never deleted.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -64,6 +70,8 @@ def kernel_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("attempts", Integer, nullable=False, server_default="0"),
         Column("last_error", Text, nullable=True),
         Index("ix_outbox_unpublished", "seq", postgresql_where=text("published_at IS NULL")),
+        # The relay's pruning finds published rows past the retention window by this index.
+        Index("ix_outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
     )
     processed = Table(
         "processed_events",
@@ -71,6 +79,7 @@ def kernel_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("consumer", String(128), primary_key=True),
         Column("event_id", String(255), primary_key=True),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("ix_processed_events_processed_at", "processed_at"),
     )
     return outbox, processed
 
@@ -148,6 +157,20 @@ class Outbox:
         return built
 
 
+# After a prune pass that yielded to new events, the next one starts this much later (seconds).
+PRUNE_RESUME_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What one ``OutboxRelay.prune`` pass removed; ``done`` is False when it yielded to new events
+    (or to ``stop``) with old rows left, which the next pass deletes."""
+
+    outbox: int = 0
+    processed_events: int = 0
+    done: bool = True
+
+
 class OutboxRelay:
     """Publishes a service's outbox rows to Kafka. Run as a worker (see ``gridcommons.worker``)."""
 
@@ -170,6 +193,7 @@ class OutboxRelay:
         self._producer_up = False
         self._lost = asyncio.Event()
         self._last_round: float | None = None  # monotonic time of the last round that reached the database
+        self._next_prune = 0.0  # monotonic time the next prune pass is due
 
     def health(self) -> dict[str, Any]:
         """Ready while its producer is connected and a round reached the database recently."""
@@ -221,6 +245,8 @@ class OutboxRelay:
                     await self._sleep(stop, backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
+                if self._prune_due(backlog=sent >= self.batch_size):
+                    await self._prune_quietly(stop)
                 if sent >= self.batch_size:
                     continue
                 await self._sleep(stop, self.poll_interval, wake=True)
@@ -229,6 +255,83 @@ class OutboxRelay:
             await asyncio.wait([listener], timeout=2)
             if producer is not None:
                 await stop_producer(producer, flush_timeout=5.0)  # flushes what is in flight
+
+    def _prune_due(self, *, backlog: bool) -> bool:
+        """Due every prune interval between quiet rounds (a pass that yielded to new events resumes
+        after ``PRUNE_RESUME_SECONDS``); with a standing backlog, one interval later than that
+        (publishing comes first, but a relay that is never idle still prunes)."""
+        now = time.monotonic()
+        if backlog:
+            return now >= self._next_prune + self.infra.kernel_prune_interval_seconds
+        return now >= self._next_prune
+
+    async def _prune_quietly(self, stop: asyncio.Event) -> None:
+        try:
+            result = await self.prune(stop)
+        except Exception as exc:  # a database hiccup: the next publish round reports it; prune later
+            log.warning("%s: pruning failed (%s: %s)", self.name, exc.__class__.__name__, exc)
+            self._next_prune = time.monotonic() + self.infra.kernel_prune_interval_seconds
+            return
+        if result.outbox or result.processed_events:
+            log.info(
+                "%s: pruned %d published outbox rows, %d processed_events entries",
+                self.name,
+                result.outbox,
+                result.processed_events,
+            )
+        interval = self.infra.kernel_prune_interval_seconds
+        # A pass that yielded with old rows left (a catch-up after an upgrade or a long stop) goes on
+        # soon, at most one batch per table per PRUNE_RESUME_SECONDS while events keep arriving.
+        self._next_prune = time.monotonic() + (interval if result.done else min(interval, PRUNE_RESUME_SECONDS))
+
+    async def prune(self, stop: asyncio.Event | None = None) -> PruneResult:
+        """Delete published outbox rows past ``outbox_retention_seconds`` and processed_events
+        entries past ``processed_events_retention_seconds`` (database clock), oldest first.
+
+        ``kernel_prune_batch_size`` rows per DELETE, each in its own short transaction that holds
+        the relay's advisory lock (one pruner per schema; a replica that does not get the lock
+        leaves the work to the one that has it). Both lookups go by index (partial index on
+        ``published_at``, index on ``processed_at``). A row with ``published_at IS NULL`` never
+        matches, whatever its age. After each table's first batch it yields to new events (a
+        NOTIFY) and to ``stop``: the result is then not ``done`` and the next pass continues.
+        """
+        schema = self.outbox.schema
+        statements = (
+            (
+                f'WITH doomed AS (SELECT seq FROM "{schema}".outbox '
+                "WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => :keep) "
+                "ORDER BY published_at LIMIT :n) "
+                f'DELETE FROM "{schema}".outbox AS o USING doomed WHERE o.seq = doomed.seq',
+                self.infra.outbox_retention_seconds,
+            ),
+            (
+                f'WITH doomed AS (SELECT consumer, event_id FROM "{schema}".processed_events '
+                "WHERE processed_at < now() - make_interval(secs => :keep) "
+                "ORDER BY processed_at LIMIT :n) "
+                f'DELETE FROM "{schema}".processed_events AS p USING doomed '
+                "WHERE p.consumer = doomed.consumer AND p.event_id = doomed.event_id",
+                self.infra.processed_events_retention_seconds,
+            ),
+        )
+        batch = self.infra.kernel_prune_batch_size
+        removed = [0, 0]
+        for i, (sql, keep) in enumerate(statements):
+            first = True
+            while True:
+                if not first and (self._wake.is_set() or (stop is not None and stop.is_set())):
+                    return PruneResult(removed[0], removed[1], done=False)
+                first = False
+                async with self.engine.begin() as conn:
+                    locked = (
+                        await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self.outbox.lock_key})
+                    ).scalar()
+                    if not locked:
+                        return PruneResult(removed[0], removed[1])  # the lock holder prunes
+                    count = (await conn.execute(text(sql), {"keep": float(keep), "n": batch})).rowcount
+                removed[i] += count
+                if count < batch:
+                    break
+        return PruneResult(removed[0], removed[1])
 
     async def _start_producer(self, stop: asyncio.Event) -> tuple[AIOKafkaProducer | None, asyncio.Event]:
         lost = asyncio.Event()

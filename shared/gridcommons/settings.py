@@ -51,6 +51,17 @@ class InfraSettings(BaseSettings):
     # How long after its token expired an ingestion message that waited in Kafka is still applied,
     # when the token was valid at the broker's append time (LogAppendTime). See gridcommons.ingest.
     ingest_token_grace_seconds: float = 21_600.0
+    # Housekeeping of the kernel tables, done by each schema's active outbox relay (shared/README.md
+    # "Bounded kernel tables"): published outbox rows are kept this long (replay, debugging a
+    # consumer), processed_events entries (the consumers' dedup log) this long: longer than any
+    # redelivery can be (Kafka retention of the input topics and consumer-group offset retention,
+    # 7 days each by default, plus an outbox replay of up to outbox_retention_seconds).
+    # Unpublished outbox rows are never removed.
+    outbox_retention_seconds: float = Field(default=7 * 86_400.0, gt=0)
+    processed_events_retention_seconds: float = Field(default=14 * 86_400.0, gt=0)
+    # How often the relay prunes (seconds), and rows per DELETE statement (one short transaction each).
+    kernel_prune_interval_seconds: float = Field(default=60.0, gt=0)
+    kernel_prune_batch_size: int = Field(default=5_000, gt=0)
     db_pool_size: int = 5
     db_max_overflow: int = 5
     log_level: str = "INFO"
