@@ -6,10 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from gridcommons.validation import CalendarDate, Text
+from gridcommons.wire import WireModel
 
 
 class AssetType(StrEnum):
@@ -83,9 +84,7 @@ REGION_AREAS: dict[Region, frozenset[DeliveryArea]] = {
 }
 
 
-class CreateAssetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CreateAssetRequest(WireModel):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     name: Text = Field(min_length=1, max_length=255)
     type: AssetType
@@ -100,7 +99,7 @@ class CreateAssetRequest(BaseModel):
         return self
 
 
-class AssetResponse(BaseModel):
+class AssetResponse(WireModel):
     id: str
     code: str
     name: str
@@ -120,11 +119,9 @@ IMMUTABLE_FIELDS = ("id", "code", "region", "delivery_area")
 NON_NULLABLE_PATCH_FIELDS = ("name", "type", "provider")
 
 
-class PatchAssetRequest(BaseModel):
+class PatchAssetRequest(WireModel):
     """Partial update: omitted fields are left untouched; ``go_live_date: null`` clears the date;
     ``null`` for ``name``, ``type`` or ``provider`` is refused (422): an asset always has them."""
-
-    model_config = ConfigDict(extra="forbid")
 
     # ``SkipJsonSchema[None]``: the schema does not offer null where the server refuses it.
     name: Text | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=255)
@@ -150,7 +147,7 @@ class PatchAssetRequest(BaseModel):
         return data
 
 
-class AssetListResponse(BaseModel):
+class AssetListResponse(WireModel):
     limit: int
     offset: int
     assets: list[AssetResponse]

@@ -46,7 +46,7 @@ async def create_asset(session: AsyncSession, company_id: int, body: CreateAsset
             "provider": body.provider.value,
         },
     )
-    asset = AssetResponse.model_validate(row)
+    asset = AssetResponse.from_row(row)
     await events.asset_created(session, company_id, asset)
     return asset
 
@@ -55,7 +55,7 @@ async def get_asset(session: AsyncSession, company_id: int, asset_id: str) -> As
     row = await repository.get_asset(session, company_id, asset_id)
     if row is None:
         raise NotFound(f"Asset {asset_id} not found")
-    return AssetResponse.model_validate(row)
+    return AssetResponse.from_row(row)
 
 
 async def list_assets(
@@ -63,7 +63,7 @@ async def list_assets(
 ) -> AssetListResponse:
     rows = await repository.list_assets(session, company_id, filters, page.limit, page.offset)
     return AssetListResponse(
-        limit=page.limit, offset=page.offset, assets=[AssetResponse.model_validate(r) for r in rows]
+        limit=page.limit, offset=page.offset, assets=[AssetResponse.from_row(r) for r in rows]
     )
 
 
@@ -81,10 +81,10 @@ async def patch_asset(session: AsyncSession, company_id: int, asset_id: str, bod
     }
     changes = {k: v for k, v in provided.items() if row[k] != v}
     if not changes:
-        return AssetResponse.model_validate(row)
+        return AssetResponse.from_row(row)
     updated = await repository.update_asset(session, company_id, asset_id, changes)
     assert updated is not None  # the row is locked
-    asset = AssetResponse.model_validate(updated)
+    asset = AssetResponse.from_row(updated)
     await events.asset_updated(session, company_id, asset)
     return asset
 
@@ -98,7 +98,7 @@ async def delete_asset(session: AsyncSession, company_id: int, asset_id: str) ->
         raise Conflict(
             f"Asset {asset_id} is {current['lifecycle']}: only DRAFT or DECOMMISSIONED assets can be deleted"
         )
-    await events.asset_deleted(session, company_id, AssetResponse.model_validate(row))
+    await events.asset_deleted(session, company_id, AssetResponse.from_row(row))
 
 
 async def apply_action(session: AsyncSession, company_id: int, asset_id: str, action: LifecycleAction) -> AssetResponse:
@@ -119,6 +119,6 @@ async def apply_action(session: AsyncSession, company_id: int, asset_id: str, ac
             f"Cannot {action.value} asset {asset_id}: it is {current['lifecycle']}, "
             f"{action.value} requires {expected.value}"
         )
-    asset = AssetResponse.model_validate(row)
+    asset = AssetResponse.from_row(row)
     await events.lifecycle_changed(session, company_id, asset, action, expected, new)
     return asset

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gridcommons.quantity import DecimalAmount, NonNegativePower, Power
 from gridcommons.validation import UtcInstant
+from gridcommons.wire import WireModel
 
 from ..periods import check_quarter_period, describe_duplicates, duplicates
 from ..validation import ASSET_ID_MAX, ASSET_ID_PATTERN
@@ -22,10 +23,8 @@ def reject_delivery_day(data: Any) -> Any:
     return data
 
 
-class ForecastIn(BaseModel):
+class ForecastIn(WireModel):
     """One 15-minute forecast period of one asset."""
-
-    model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
     start_time: UtcInstant = Field(description="Start of the 15-minute period (quarter-aligned).")
@@ -44,9 +43,7 @@ class ForecastIn(BaseModel):
         return self
 
 
-class UpsertForecastsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UpsertForecastsRequest(WireModel):
     forecasts: list[ForecastIn] = Field(min_length=1, max_length=MAX_BATCH)
 
     @model_validator(mode="after")
@@ -57,7 +54,7 @@ class UpsertForecastsRequest(BaseModel):
         return self
 
 
-class ForecastOut(BaseModel):
+class ForecastOut(WireModel):
     asset_id: str
     start_time: datetime
     end_time: datetime
@@ -69,11 +66,11 @@ class ForecastOut(BaseModel):
     updated_at: datetime
 
 
-class UpsertForecastsResponse(BaseModel):
+class UpsertForecastsResponse(WireModel):
     forecasts: list[ForecastOut]
 
 
-class ForecastListResponse(BaseModel):
+class ForecastListResponse(WireModel):
     limit: int
     offset: int
     forecasts: list[ForecastOut]

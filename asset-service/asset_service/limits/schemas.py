@@ -17,11 +17,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from gridcommons.quantity import Energy, Power
 from gridcommons.timeutil import is_quarter_aligned
 from gridcommons.validation import EARLIEST, ID_LIST_ITEM_SCHEMA, IsoDate, UtcInstant, check_fraction_digits
+from gridcommons.wire import WireModel
 
 QUARTER = timedelta(minutes=15)
 DAY = timedelta(days=1)
@@ -44,10 +45,8 @@ class LimitSource(StrEnum):
     AVAILABILITY = "AVAILABILITY"
 
 
-class LimitEntry(BaseModel):
+class LimitEntry(WireModel):
     """One entry of a PATCH: a window, a source, and the values to write (null = keep)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(min_length=1, max_length=128)
     start_time: UtcInstant | time = Field(
@@ -196,9 +195,7 @@ def _overlaps(entries: list[LimitEntry]) -> list[str]:
     return problems
 
 
-class PatchLimitsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PatchLimitsRequest(WireModel):
     limits: list[LimitEntry] = Field(min_length=1, max_length=MAX_ENTRIES)
 
     @model_validator(mode="after")
@@ -212,7 +209,7 @@ class PatchLimitsRequest(BaseModel):
         return self
 
 
-class AssetLimitsWritten(BaseModel):
+class AssetLimitsWritten(WireModel):
     """What one PATCH wrote for one asset (also the data of the ``limits.updated`` event)."""
 
     asset_id: str
@@ -223,12 +220,12 @@ class AssetLimitsWritten(BaseModel):
     entries: int
 
 
-class PatchLimitsResponse(BaseModel):
+class PatchLimitsResponse(WireModel):
     rows: int
     assets: list[AssetLimitsWritten]
 
 
-class DeleteLimitsResponse(BaseModel):
+class DeleteLimitsResponse(WireModel):
     asset_id: str
     source: LimitSource
     start_time: datetime
@@ -237,7 +234,7 @@ class DeleteLimitsResponse(BaseModel):
     removed: int = Field(description="Rows removed because nothing was left in them.")
 
 
-class ComputedLimits(BaseModel):
+class ComputedLimits(WireModel):
     power_charge: Power | None
     power_discharge: Power | None
     energy_low: Energy | None
@@ -245,7 +242,7 @@ class ComputedLimits(BaseModel):
     trading_locked: bool
 
 
-class SourceLimits(BaseModel):
+class SourceLimits(WireModel):
     source: LimitSource
     power_charge: Power | None
     power_discharge: Power | None
@@ -256,7 +253,7 @@ class SourceLimits(BaseModel):
     updated_at: datetime
 
 
-class PeriodLimits(BaseModel):
+class PeriodLimits(WireModel):
     asset_id: str
     start_time: datetime
     end_time: datetime
@@ -265,7 +262,7 @@ class PeriodLimits(BaseModel):
     sources: list[SourceLimits]
 
 
-class LimitsPage(BaseModel):
+class LimitsPage(WireModel):
     limit: int
     offset: int
     limits: list[PeriodLimits]
@@ -285,7 +282,7 @@ def _split_commas(value: Any) -> Any:
     return out
 
 
-class LimitsQuery(BaseModel):
+class LimitsQuery(WireModel):
     """GET /api/limits: periods with start_time in [from, to) of the given assets."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -321,7 +318,7 @@ class LimitsQuery(BaseModel):
         return self
 
 
-class DeleteLimitsQuery(BaseModel):
+class DeleteLimitsQuery(WireModel):
     """DELETE /api/limits: clear one source's constraints for periods with start_time in [start_time, end_time)."""
 
     asset_id: str = Field(min_length=1, max_length=128)

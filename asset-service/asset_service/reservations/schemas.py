@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gridcommons.quantity import Energy, NonNegativeEnergy, Power
 from gridcommons.validation import UtcInstant
+from gridcommons.wire import WireModel
 
 from ..forecasts.schemas import reject_delivery_day
 from ..periods import check_quarter_period, describe_duplicates, duplicates
@@ -27,10 +28,8 @@ class ReservationSource(StrEnum):
     MANUAL = "MANUAL"  # entered by an operator
 
 
-class ReservationIn(BaseModel):
+class ReservationIn(WireModel):
     """One 15-minute net market position of one asset in one market from one source."""
-
-    model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
     start_time: UtcInstant = Field(description="Start of the 15-minute period (quarter-aligned).")
@@ -55,9 +54,7 @@ class ReservationIn(BaseModel):
         return self
 
 
-class UpsertReservationsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UpsertReservationsRequest(WireModel):
     reservations: list[ReservationIn] = Field(min_length=1, max_length=MAX_BATCH)
 
     @model_validator(mode="after")
@@ -68,7 +65,7 @@ class UpsertReservationsRequest(BaseModel):
         return self
 
 
-class ReservationOut(BaseModel):
+class ReservationOut(WireModel):
     asset_id: str
     start_time: datetime
     end_time: datetime
@@ -83,11 +80,11 @@ class ReservationOut(BaseModel):
     updated_at: datetime
 
 
-class UpsertReservationsResponse(BaseModel):
+class UpsertReservationsResponse(WireModel):
     reservations: list[ReservationOut]
 
 
-class ReservationListResponse(BaseModel):
+class ReservationListResponse(WireModel):
     limit: int
     offset: int
     reservations: list[ReservationOut]

@@ -7,11 +7,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gridcommons.quantity import DecimalAmount, NonNegativePower, Power, Price
 from gridcommons.timeutil import QUARTER_HOUR, is_quarter_aligned
 from gridcommons.validation import UtcInstant
+from gridcommons.wire import WireModel
 
 from ..assets.schemas import REGION_AREAS, AssetResponse, DeliveryArea, Region
 from ..validation import ASSET_ID_MAX, Efficiency
@@ -51,10 +52,8 @@ def _check_non_negative(name: str, q: Power | Price | None, *, strictly: bool = 
         raise ValueError(f"{name} must be {'positive' if strictly else 'non-negative'}")
 
 
-class DispatchMode(BaseModel):
+class DispatchMode(WireModel):
     """Dispatch mode configuration for a site. PRICE_BASED needs both prices; other modes take none."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: DispatchModeName
     floor_price: Price | None = None
@@ -76,9 +75,7 @@ def check_dispatch_mode(name: DispatchModeName, floor: Price | None, strike: Pri
         raise ValueError(f"dispatch mode {name.value} takes no floor_price / strike_price")
 
 
-class CreateSiteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CreateSiteRequest(WireModel):
     name: str = Field(min_length=1, max_length=255)
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     region: Region
@@ -92,11 +89,9 @@ class CreateSiteRequest(BaseModel):
         return self
 
 
-class PatchSiteRequest(BaseModel):
+class PatchSiteRequest(WireModel):
     """Only provided (non-null) fields are applied; code, region and delivery_area form the id and
     are immutable. Switching away from PRICE_BASED clears the prices."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=255)
     dispatch_mode_name: DispatchModeName | None = None
@@ -113,7 +108,7 @@ class PatchSiteRequest(BaseModel):
         return data
 
 
-class SiteInverterResponse(BaseModel):
+class SiteInverterResponse(WireModel):
     id: str
     site_id: str
     rated_power: Power
@@ -125,7 +120,7 @@ class SiteInverterResponse(BaseModel):
     )
 
 
-class SiteResponse(BaseModel):
+class SiteResponse(WireModel):
     id: str
     name: str
     code: str
@@ -137,7 +132,7 @@ class SiteResponse(BaseModel):
     inverters: list[SiteInverterResponse]
 
 
-class SiteListResponse(BaseModel):
+class SiteListResponse(WireModel):
     limit: int
     offset: int
     sites: list[SiteResponse]
@@ -160,9 +155,7 @@ def _check_asset_ids(ids: list[str]) -> None:
             raise ValueError("an asset id has 1 to 128 characters")
 
 
-class CreateSiteInverterRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CreateSiteInverterRequest(WireModel):
     rated_power: NonNegativePower = Field(description="MW, > 0.")
     charge_efficiency: Efficiency
     discharge_efficiency: Efficiency
@@ -177,10 +170,8 @@ class CreateSiteInverterRequest(BaseModel):
         return self
 
 
-class PatchSiteInverterRequest(BaseModel):
+class PatchSiteInverterRequest(WireModel):
     """Only provided (non-null) fields are applied; asset_ids replaces the whole list."""
-
-    model_config = ConfigDict(extra="forbid")
 
     rated_power: NonNegativePower | None = Field(default=None, description="MW, > 0.")
     charge_efficiency: Efficiency | None = None
@@ -197,11 +188,9 @@ class PatchSiteInverterRequest(BaseModel):
         return self
 
 
-class SiteLimitPeriodIn(BaseModel):
+class SiteLimitPeriodIn(WireModel):
     """A [start_time, end_time) period, quarter-hour aligned, any multiple of 15 minutes; it is
     stored as one row per quarter hour. A null limit means "no limit in that direction"."""
-
-    model_config = ConfigDict(extra="forbid")
 
     start_time: UtcInstant
     end_time: UtcInstant
@@ -223,9 +212,7 @@ class SiteLimitPeriodIn(BaseModel):
         return int((self.end_time - self.start_time) / QUARTER_HOUR)
 
 
-class PutSiteLimitsBase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PutSiteLimitsBase(WireModel):
     limits: list[SiteLimitPeriodIn] = Field(min_length=1, max_length=MAX_LIMIT_ROWS)
 
     @model_validator(mode="after")
@@ -254,14 +241,14 @@ class PutSiteInverterLimitsRequest(PutSiteLimitsBase):
     pass
 
 
-class SiteLimitPeriod(BaseModel):
+class SiteLimitPeriod(WireModel):
     start_time: datetime
     end_time: datetime
     max_import_from_grid: Power | None
     max_export_to_grid: Power | None
 
 
-class SiteLimitsPage(BaseModel):
+class SiteLimitsPage(WireModel):
     limit: int
     offset: int
     limits: list[SiteLimitPeriod]
@@ -275,7 +262,7 @@ class SiteInverterLimitsResponse(SiteLimitsPage):
     pass
 
 
-class SiteLimitsWrittenResponse(BaseModel):
+class SiteLimitsWrittenResponse(WireModel):
     """What an upsert of limits wrote: the number of quarter-hour rows and their span."""
 
     rows: int

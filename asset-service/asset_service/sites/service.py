@@ -82,7 +82,7 @@ def _site(row: dict[str, Any], inverters: list[SiteInverterResponse]) -> SiteRes
 
 async def _assets_by_id(session: AsyncSession, company_id: int, ids: set[str]) -> dict[str, AssetResponse]:
     rows = await assets_by_id(session, company_id, ids)
-    return {asset_id: AssetResponse.model_validate(row) for asset_id, row in rows.items()}
+    return {asset_id: AssetResponse.from_row(row) for asset_id, row in rows.items()}
 
 
 async def _assemble(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gridcommons.quantity import Energy, NonNegativeEnergy
 from gridcommons.validation import UtcInstant
+from gridcommons.wire import WireModel
 
 from ..periods import describe_duplicates, duplicates
 from ..validation import ASSET_ID_MAX, ASSET_ID_PATTERN
@@ -28,9 +29,7 @@ class ReadingQuality(StrEnum):
     INVALID = "INVALID"  # known to be wrong: stored, returned, but never used to derive energy flows
 
 
-class StateSnapshotIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StateSnapshotIn(WireModel):
     asset_id: str = Field(min_length=1, max_length=ASSET_ID_MAX, pattern=ASSET_ID_PATTERN)
     effective_at: UtcInstant = Field(description="Instant the stored energy was observed.")
     stored_energy: NonNegativeEnergy = Field(
@@ -39,9 +38,7 @@ class StateSnapshotIn(BaseModel):
     reading_quality: ReadingQuality = ReadingQuality.VALID
 
 
-class UpsertStateSnapshotsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UpsertStateSnapshotsRequest(WireModel):
     state_snapshots: list[StateSnapshotIn] = Field(min_length=1, max_length=MAX_BATCH)
 
     @model_validator(mode="after")
@@ -52,7 +49,7 @@ class UpsertStateSnapshotsRequest(BaseModel):
         return self
 
 
-class StateSnapshotOut(BaseModel):
+class StateSnapshotOut(WireModel):
     asset_id: str
     effective_at: datetime
     stored_energy: Energy
@@ -61,7 +58,7 @@ class StateSnapshotOut(BaseModel):
     updated_at: datetime
 
 
-class UpsertStateSnapshotsResponse(BaseModel):
+class UpsertStateSnapshotsResponse(WireModel):
     state_snapshots: list[StateSnapshotOut]
 
 
@@ -75,7 +72,7 @@ class StateSnapshotRead(StateSnapshotOut):
     )
 
 
-class StateSnapshotListResponse(BaseModel):
+class StateSnapshotListResponse(WireModel):
     state_snapshots: list[StateSnapshotRead]
     limit: int
     offset: int

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gridcommons.validation import JsonObject, Text, UtcInstant
+from gridcommons.wire import WireModel
 
 MAX_BATCH = 1000
 MAX_REASONS = 20
@@ -37,19 +38,15 @@ class ReasonCategory(StrEnum):
     OTHER = "OTHER"
 
 
-class StatusReason(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StatusReason(WireModel):
     category: ReasonCategory
     detail: Text | None = Field(default=None, max_length=2000)
     source: Text | None = Field(default=None, max_length=255)
     attributes: JsonObject = Field(default_factory=dict, max_length=50)
 
 
-class StatusInput(BaseModel):
+class StatusInput(WireModel):
     """One status change of one asset, effective from ``effective_at``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     asset_id: Text = Field(min_length=1, max_length=128)
     status: AssetStatus
@@ -57,10 +54,8 @@ class StatusInput(BaseModel):
     reasons: list[StatusReason] = Field(default_factory=list, max_length=MAX_REASONS)
 
 
-class IngestStatusesRequest(BaseModel):
+class IngestStatusesRequest(WireModel):
     """Body of ``POST /api/ingest/asset-statuses`` and payload of ``ingest.asset-statuses.v1``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     statuses: list[StatusInput] = Field(min_length=1, max_length=MAX_BATCH)
 
@@ -81,12 +76,12 @@ class IngestStatusesRequest(BaseModel):
         return self
 
 
-class IngestStatusesResponse(BaseModel):
+class IngestStatusesResponse(WireModel):
     received: int = Field(description="Status entries in the batch")
     changed: int = Field(description="Entries that were new or changed an existing entry (each published an event)")
 
 
-class AssetStatusEntry(BaseModel):
+class AssetStatusEntry(WireModel):
     asset_id: str
     status: AssetStatus
     effective_at: datetime
@@ -94,7 +89,7 @@ class AssetStatusEntry(BaseModel):
     created_at: datetime
 
 
-class StatusListResponse(BaseModel):
+class StatusListResponse(WireModel):
     limit: int
     offset: int
     statuses: list[AssetStatusEntry]

@@ -40,7 +40,7 @@ async def record_statuses(
             for s in body.statuses
         ],
     )
-    entries = [AssetStatusEntry.model_validate(r) for r in rows]
+    entries = [AssetStatusEntry.from_row(r) for r in rows]
     entries.sort(key=lambda e: (e.asset_id, e.effective_at))
     await events.statuses_changed(session, company_id, entries)
     return IngestStatusesResponse(received=len(body.statuses), changed=len(entries))
@@ -52,7 +52,7 @@ async def latest_status(session: AsyncSession, company_id: int, asset_id: str) -
         if await get_asset(session, company_id, asset_id) is None:
             raise NotFound(f"Asset {asset_id} not found")
         raise NotFound(f"Asset {asset_id} has no status yet")
-    return AssetStatusEntry.model_validate(row)
+    return AssetStatusEntry.from_row(row)
 
 
 async def list_statuses(
@@ -76,5 +76,5 @@ async def list_statuses(
     read = repository.latest_per_asset if latest else repository.history
     rows = await read(session, company_id, asset_ids, start, end, wanted, page.limit, page.offset)
     return StatusListResponse(
-        limit=page.limit, offset=page.offset, statuses=[AssetStatusEntry.model_validate(r) for r in rows]
+        limit=page.limit, offset=page.offset, statuses=[AssetStatusEntry.from_row(r) for r in rows]
     )

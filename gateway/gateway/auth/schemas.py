@@ -6,7 +6,9 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
+
+from gridcommons.wire import WireModel
 
 USERNAME_PATTERN = r"^[A-Za-z0-9@.+_-]{1,150}$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -27,29 +29,29 @@ Email = Annotated[
 Role = Literal["admin", "operator", "member"]
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(WireModel):
     username: Username
     email: Email
     password: str = Field(min_length=8, max_length=1024, examples=["strong-password"])
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(WireModel):
     username: str = Field(min_length=1, max_length=150, examples=["johndoe"])
     password: str = Field(min_length=1, max_length=1024, examples=["strong-password"])
 
 
-class UserOut(BaseModel):
+class UserOut(WireModel):
     id: int
     username: str
     email: str
 
 
-class AuthResponse(BaseModel):
+class AuthResponse(WireModel):
     user: UserOut
     token: str
 
 
-class TokenResponse(BaseModel):
+class TokenResponse(WireModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
@@ -60,28 +62,28 @@ class TokenResponse(BaseModel):
     )
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(WireModel):
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=8, max_length=1024)
 
 
-class OAuthError(BaseModel):
+class OAuthError(WireModel):
     error: str
     error_description: str | None = None
 
 
-class AdminUserOut(BaseModel):
+class AdminUserOut(WireModel):
     id: int
     username: str
     email: str
     role: str | None = Field(None, description="Role in the CompanyID company; null in the superuser's global listing")
 
 
-class CompanyCreate(BaseModel):
+class CompanyCreate(WireModel):
     name: str = Field(min_length=1, max_length=200)
 
 
-class CompanyOut(BaseModel):
+class CompanyOut(WireModel):
     id: int
     name: str
     created_at: datetime
@@ -93,11 +95,11 @@ class CompanyWithRole(CompanyOut):
     )
 
 
-class MembershipIn(BaseModel):
+class MembershipIn(WireModel):
     role: Role
 
 
-class MemberOut(BaseModel):
+class MemberOut(WireModel):
     company_id: int
     user_id: int
     username: str
@@ -105,7 +107,7 @@ class MemberOut(BaseModel):
     role: Role
 
 
-class InvitationCreate(BaseModel):
+class InvitationCreate(WireModel):
     """Exactly one of ``username`` and ``email``."""
 
     username: str | None = Field(None, min_length=1, max_length=150, examples=["johndoe"])
@@ -119,7 +121,7 @@ class InvitationCreate(BaseModel):
         return self
 
 
-class InvitationOut(BaseModel):
+class InvitationOut(WireModel):
     """An invitation as its company's admins see it: the invitee as they typed it, nothing else."""
 
     id: int
@@ -130,7 +132,7 @@ class InvitationOut(BaseModel):
     expires_at: datetime
 
 
-class MyInvitationOut(BaseModel):
+class MyInvitationOut(WireModel):
     """An invitation as the invited user sees it."""
 
     id: int
@@ -141,12 +143,12 @@ class MyInvitationOut(BaseModel):
     expires_at: datetime
 
 
-class MachineClientCreate(BaseModel):
+class MachineClientCreate(WireModel):
     name: str = Field(min_length=1, max_length=150)
     request_budget_per_minute: int | None = Field(None, ge=1, le=1_000_000)
 
 
-class MachineClientOut(BaseModel):
+class MachineClientOut(WireModel):
     client_id: str
     name: str
     company_id: int
@@ -159,19 +161,19 @@ class MachineClientCreated(MachineClientOut):
     client_secret: str = Field(description="Shown once; only a digest is stored")
 
 
-class SessionUser(BaseModel):
+class SessionUser(WireModel):
     username: str
     last_name: str
     first_name: str
     email: str
 
 
-class SessionInfo(BaseModel):
+class SessionInfo(WireModel):
     sessionid: str
     expiry_age: int
     expiry_date: str
     user: SessionUser
 
 
-class CsrfToken(BaseModel):
+class CsrfToken(WireModel):
     csrfmiddlewaretoken: str
