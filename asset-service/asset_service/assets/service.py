@@ -62,9 +62,7 @@ async def list_assets(
     session: AsyncSession, company_id: int, filters: dict[str, str | None], page: Page
 ) -> AssetListResponse:
     rows = await repository.list_assets(session, company_id, filters, page.limit, page.offset)
-    return AssetListResponse(
-        limit=page.limit, offset=page.offset, assets=[AssetResponse.from_row(r) for r in rows]
-    )
+    return AssetListResponse(limit=page.limit, offset=page.offset, assets=[AssetResponse.from_row(r) for r in rows])
 
 
 def _not_found(asset_id: str) -> NotFound:

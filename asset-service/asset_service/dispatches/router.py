@@ -11,7 +11,7 @@ from gridcommons.validation import CalendarDate, UtcInstant
 from ..roles import Reader
 from ..validation import AssetIdsQuery
 from . import service
-from .schemas import DispatchListResponse
+from .schemas import DispatchListResponse, DispatchQuery
 
 router = APIRouter(tags=["dispatches"])
 
@@ -42,6 +42,5 @@ async def list_dispatches(
     is a 422. Ordered by (dispatch_time, asset_id, delivery_period_start, event_id); unknown asset ids
     yield no entries."""
     assert who.company_id is not None
-    return await service.list_dispatches(
-        session, who.company_id, asset_ids, start=from_, end=to, delivery_day=delivery_day, page=page
-    )
+    query = DispatchQuery(asset_ids=asset_ids, start=from_, end=to, delivery_day=delivery_day)
+    return await service.list_dispatches(session, who.company_id, query, page)

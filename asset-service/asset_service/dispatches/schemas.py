@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Self
 from uuid import UUID
 
@@ -56,6 +56,15 @@ class DispatchEntry(WireModel):
 
 
 _POWERS = ("target_power", "nominal_power", "power_imbalance", "soc_imbalance")
+
+
+class DispatchQuery(WireModel):
+    """The filter of ``GET /api/dispatches`` (the page comes apart, as ``gridcommons.pagination.Page``)."""
+
+    asset_ids: list[str]
+    start: datetime | None = None
+    end: datetime | None = None
+    delivery_day: date | None = None
 
 
 class DispatchListResponse(WireModel):

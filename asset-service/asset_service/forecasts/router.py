@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
 
-from ..periods import json_response
 from ..roles import Reader, Writer
 from ..validation import AssetIdsQuery
 from . import service
@@ -20,7 +19,7 @@ UNKNOWN_ASSET: dict[int | str, dict[str, Any]] = {404: {"description": "An asset
 
 
 @router.post("", response_model=UpsertForecastsResponse, responses=UNKNOWN_ASSET)
-async def upsert_forecasts(body: UpsertForecastsRequest, session: SessionDep, who: Writer) -> Response:
+async def upsert_forecasts(body: UpsertForecastsRequest, session: SessionDep, who: Writer) -> dict[str, Any]:
     """Batch upsert 15-minute forecast periods (1..1000) for one or more assets.
 
     Natural key (asset_id, start_time): re-submitting a key overwrites the forecast values and
@@ -28,7 +27,7 @@ async def upsert_forecasts(body: UpsertForecastsRequest, session: SessionDep, wh
     region calendar and must not be supplied. All or nothing; 404 naming every unknown asset id.
     """
     assert who.company_id is not None
-    return json_response(await service.upsert_forecasts(session, who.company_id, body))
+    return await service.upsert_forecasts(session, who.company_id, body)
 
 
 @router.get("", response_model=ForecastListResponse)
@@ -39,7 +38,7 @@ async def list_forecasts(
     asset_ids: AssetIdsQuery,
     from_: Annotated[UtcInstant, Query(alias="from", description="Inclusive lower bound on start_time.")],
     to: Annotated[UtcInstant, Query(description="Exclusive upper bound on start_time.")],
-) -> Response:
+) -> dict[str, Any]:
     """Forecast periods with start_time in [from, to), ordered by (asset_id, start_time)."""
     assert who.company_id is not None
-    return json_response(await service.list_forecasts(session, who.company_id, asset_ids, from_, to, page))
+    return await service.list_forecasts(session, who.company_id, asset_ids, from_, to, page)

@@ -84,6 +84,16 @@ class UpsertReservationsResponse(WireModel):
     reservations: list[ReservationOut]
 
 
+class ReservationQuery(WireModel):
+    """The filter of ``GET /api/reservations`` (the page comes apart, as ``gridcommons.pagination.Page``)."""
+
+    asset_ids: list[str]
+    start: datetime
+    end: datetime
+    markets: list[str] | None = None
+    sources: list[ReservationSource] | None = None
+
+
 class ReservationListResponse(WireModel):
     limit: int
     offset: int

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
 
-from ..periods import json_response
 from ..roles import Reader, Writer
 from ..validation import AssetIdsQuery
 from . import service
@@ -18,14 +17,14 @@ router = APIRouter(prefix="/api/state-snapshots", tags=["state snapshots"])
 
 
 @router.post("", response_model=UpsertStateSnapshotsResponse, max_body_size=BODY_LIMIT)
-async def upsert_state_snapshots(body: UpsertStateSnapshotsRequest, session: SessionDep, who: Writer) -> Response:
+async def upsert_state_snapshots(body: UpsertStateSnapshotsRequest, session: SessionDep, who: Writer) -> dict[str, Any]:
     """Batch upsert state snapshots for one or more assets (all or nothing).
 
     On conflict on (asset_id, effective_at) the energy fields (stored_energy, reading_quality) and
     updated_at are overwritten; created_at never changes. 422 identifying every unknown asset id.
     """
     assert who.company_id is not None
-    return json_response(await service.upsert_snapshots(session, who.company_id, body))
+    return await service.upsert_snapshots(session, who.company_id, body)
 
 
 @router.get("", response_model=StateSnapshotListResponse)
@@ -39,7 +38,7 @@ async def read_state_snapshots(
         UtcInstant | None, Query(alias="from", description="Inclusive lower bound on effective_at.")
     ] = None,
     to: Annotated[UtcInstant | None, Query(description="Exclusive upper bound on effective_at; default now.")] = None,
-) -> Response:
+) -> dict[str, Any]:
     """State snapshots with derived charged/discharged energy.
 
     Latest mode (latest=true): the single most recent snapshot per asset, ordered by asset_id;
@@ -48,6 +47,6 @@ async def read_state_snapshots(
     asset ids give an empty list.
     """
     assert who.company_id is not None
-    return json_response(
-        await service.read_snapshots(session, who.company_id, asset_ids, latest=latest, start=from_, end=to, page=page)
+    return await service.read_snapshots(
+        session, who.company_id, asset_ids, latest=latest, start=from_, end=to, page=page
     )

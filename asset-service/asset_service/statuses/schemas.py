@@ -89,6 +89,16 @@ class AssetStatusEntry(WireModel):
     created_at: datetime
 
 
+class StatusQuery(WireModel):
+    """The filter of ``GET /api/asset-statuses`` (the page comes apart, as ``gridcommons.pagination.Page``)."""
+
+    asset_ids: list[str]
+    latest: bool = False
+    start: datetime | None = None
+    end: datetime | None = None
+    statuses: list[AssetStatus] | None = None
+
+
 class StatusListResponse(WireModel):
     limit: int
     offset: int

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import NotFound
@@ -13,7 +11,13 @@ from gridcommons.validation import field_error, unprocessable
 from ..assets.lookup import missing_asset_ids
 from ..assets.repository import get_asset
 from . import events, repository
-from .schemas import AssetStatus, AssetStatusEntry, IngestStatusesRequest, IngestStatusesResponse, StatusListResponse
+from .schemas import (
+    AssetStatusEntry,
+    IngestStatusesRequest,
+    IngestStatusesResponse,
+    StatusListResponse,
+    StatusQuery,
+)
 
 
 async def record_statuses(
@@ -58,23 +62,18 @@ async def latest_status(session: AsyncSession, company_id: int, asset_id: str) -
 async def list_statuses(
     session: AsyncSession,
     company_id: int,
-    asset_ids: list[str],
-    *,
-    latest: bool,
-    start: datetime | None,
-    end: datetime | None,
-    statuses: list[AssetStatus] | None,
+    query: StatusQuery,
     page: Page,
 ) -> StatusListResponse:
+    latest, start, end = query.latest, query.start, query.end
     if not latest and start is None and end is None:
         raise unprocessable(
             [field_error(["query", "latest"], "at least one of latest=true or from/to is required", latest)]
         )
     if start is not None and end is not None and end <= start:
         raise unprocessable([field_error(["query", "to"], "to must be after from", end.isoformat())])
-    wanted = sorted({s.value for s in statuses}) if statuses else None
     read = repository.latest_per_asset if latest else repository.history
-    rows = await read(session, company_id, asset_ids, start, end, wanted, page.limit, page.offset)
+    rows = await read(session, company_id, query, page)
     return StatusListResponse(
         limit=page.limit, offset=page.offset, statuses=[AssetStatusEntry.from_row(r) for r in rows]
     )
