@@ -96,9 +96,7 @@ async def set_member(
     """Change a member's role (the company's admins, or a superuser). Only a platform superuser
     adds a user who is not a member; others join by invitation (a company admin gets 404 for a
     user who is not a member, whether or not the user exists)."""
-    return MemberOut.from_row(
-        await service.set_membership(session, auth, principal, company_id, user_id, body.role)
-    )
+    return MemberOut.from_row(await service.set_membership(session, auth, principal, company_id, user_id, body.role))
 
 
 @gateway.delete(

@@ -144,7 +144,9 @@ async def token(
     address: AddressDep,
     grant_type: Annotated[
         str | SkipJsonSchema[None],
-        Form(description="password | client_credentials | refresh_token", json_schema_extra={"enum": list(GRANT_TYPES)}),
+        Form(
+            description="password | client_credentials | refresh_token", json_schema_extra={"enum": list(GRANT_TYPES)}
+        ),
     ] = None,
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
