@@ -114,3 +114,19 @@ async def test_fast_reservations_upsert_equals_the_response_model(
     read = await asset_client.get("/api/reservations", params=params, headers=op)
     assert read.status_code == 200, read.text
     assert read.json()["reservations"] == body["reservations"]
+
+
+async def test_region_area_rule_is_the_services(
+    asset_client: httpx.AsyncClient, internal_headers, company_id: int
+) -> None:
+    """A business rule, kept once in the assets service (assets and sites): 422 on delivery_area."""
+    op = internal_headers(company_id, "operator")
+    site = {"name": "S", "code": "s1", "region": "PL", "delivery_area": "AMPN", "dispatch_mode": {"name": "MANUAL"}}
+    for path, body in (("/api/assets", {**BODY, "region": "PL"}), ("/api/sites", site)):
+        r = await asset_client.post(path, json=body, headers=op)
+        assert r.status_code == 422, r.text
+        [error] = r.json()["detail"]
+        assert error["loc"] == ["body", "delivery_area"]
+        assert error["msg"] == f"delivery_area {body['delivery_area']} is not in region PL"
+    assert (await asset_client.get("/api/assets", headers=op)).json()["assets"] == []
+    assert (await asset_client.get("/api/sites", headers=op)).json()["sites"] == []

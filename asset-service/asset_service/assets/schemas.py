@@ -77,13 +77,6 @@ TRANSITIONS: dict[LifecycleAction, tuple[AssetLifecycle, AssetLifecycle]] = {
 DELETABLE = (AssetLifecycle.DRAFT, AssetLifecycle.DECOMMISSIONED)
 
 
-# Which delivery areas belong to which region (an asset in DE cannot sit in PSE).
-REGION_AREAS: dict[Region, frozenset[DeliveryArea]] = {
-    Region.DE: frozenset({DeliveryArea.HZ50, DeliveryArea.AMPN, DeliveryArea.TNBW, DeliveryArea.TNNT}),
-    Region.PL: frozenset({DeliveryArea.PSE}),
-}
-
-
 class CreateAssetRequest(WireModel):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     name: Text = Field(min_length=1, max_length=255)
@@ -91,12 +84,6 @@ class CreateAssetRequest(WireModel):
     region: Region
     delivery_area: DeliveryArea
     provider: Provider
-
-    @model_validator(mode="after")
-    def _area_in_region(self) -> CreateAssetRequest:
-        if self.delivery_area not in REGION_AREAS[self.region]:
-            raise ValueError(f"delivery_area {self.delivery_area.value} is not in region {self.region.value}")
-        return self
 
 
 class AssetResponse(WireModel):

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import Conflict, NotFound
 from gridcommons.pagination import Page
+from gridcommons.validation import field_error, unprocessable
 
 from . import events, repository
 from .schemas import (
@@ -19,8 +20,10 @@ from .schemas import (
     AssetListResponse,
     AssetResponse,
     CreateAssetRequest,
+    DeliveryArea,
     LifecycleAction,
     PatchAssetRequest,
+    Region,
 )
 
 
@@ -29,7 +32,27 @@ def asset_id_prefix(region: str, delivery_area: str, code: str) -> str:
     return f"{region}_{delivery_area}_{re.sub(r'[^A-Z0-9_]', '_', code.upper())}"
 
 
+# Which delivery areas belong to which region (an asset or a site in DE cannot sit in PSE).
+REGION_AREAS: dict[Region, frozenset[DeliveryArea]] = {
+    Region.DE: frozenset({DeliveryArea.HZ50, DeliveryArea.AMPN, DeliveryArea.TNBW, DeliveryArea.TNNT}),
+    Region.PL: frozenset({DeliveryArea.PSE}),
+}
+
+
+def check_area_in_region(region: Region, area: DeliveryArea) -> None:
+    """422 (``["body", "delivery_area"]``) unless the delivery area belongs to the region."""
+    if area not in REGION_AREAS[region]:
+        raise unprocessable(
+            [
+                field_error(
+                    ["body", "delivery_area"], f"delivery_area {area.value} is not in region {region.value}", area.value
+                )
+            ]
+        )
+
+
 async def create_asset(session: AsyncSession, company_id: int, body: CreateAssetRequest) -> AssetResponse:
+    check_area_in_region(body.region, body.delivery_area)
     prefix = asset_id_prefix(body.region.value, body.delivery_area.value, body.code)
     seq = await repository.next_sequence(session, company_id, prefix)
     row = await repository.insert_asset(

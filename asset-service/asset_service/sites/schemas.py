@@ -14,7 +14,7 @@ from gridcommons.timeutil import QUARTER_HOUR, is_quarter_aligned
 from gridcommons.validation import UtcInstant
 from gridcommons.wire import WireModel
 
-from ..assets.schemas import REGION_AREAS, AssetResponse, DeliveryArea, Region
+from ..assets.schemas import AssetResponse, DeliveryArea, Region
 from ..validation import ASSET_ID_MAX, Efficiency
 
 IMMUTABLE_SITE_FIELDS = ("code", "region", "delivery_area")
@@ -81,12 +81,6 @@ class CreateSiteRequest(WireModel):
     region: Region
     delivery_area: DeliveryArea
     dispatch_mode: DispatchMode
-
-    @model_validator(mode="after")
-    def _area_in_region(self) -> CreateSiteRequest:
-        if self.delivery_area not in REGION_AREAS[self.region]:
-            raise ValueError(f"delivery_area {self.delivery_area.value} is not in region {self.region.value}")
-        return self
 
 
 class PatchSiteRequest(WireModel):

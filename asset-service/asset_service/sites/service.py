@@ -15,6 +15,7 @@ from gridcommons.validation import field_error, unprocessable
 
 from ..assets.lookup import assets_by_id, missing_asset_ids
 from ..assets.schemas import AssetResponse
+from ..assets.service import check_area_in_region
 from . import events, repository
 from .schemas import (
     READ_WINDOW_INVERTER,
@@ -128,6 +129,7 @@ def parse_expand(expand: str | None) -> set[ExpandOption]:
 
 
 async def create_site(session: AsyncSession, company_id: int, body: CreateSiteRequest) -> SiteResponse:
+    check_area_in_region(body.region, body.delivery_area)
     prefix = site_id_prefix(body.region.value, body.delivery_area.value, body.code)
     seq = await repository.next_sequence(session, company_id, prefix)
     mode = body.dispatch_mode
