@@ -148,7 +148,7 @@ async def create_site(session: AsyncSession, company_id: int, body: CreateSiteRe
         },
     )
     site = _site(row, [])
-    await events.publish(session, company_id, site.id, events.SITE_CREATED, site.model_dump(mode="json"))
+    await events.publish(session, company_id, site.id, events.SITE_CREATED, events.SiteEventV1.of(site))
     return site
 
 
@@ -203,7 +203,7 @@ async def patch_site(session: AsyncSession, company_id: int, site_id: str, body:
     )
     updated = await repository.update_site(session, company_id, site_id, values)
     site = (await _assemble(session, company_id, [updated]))[0]
-    await events.publish(session, company_id, site_id, events.SITE_UPDATED, site.model_dump(mode="json"))
+    await events.publish(session, company_id, site_id, events.SITE_UPDATED, events.SiteEventV1.of(site))
     return site
 
 
@@ -255,9 +255,7 @@ async def create_inverter(
     )
     await repository.replace_inverter_assets(session, company_id, inverter_id, body.asset_ids)
     out = await _inverter_response(session, company_id, site_id, inverter_id)
-    await events.publish(
-        session, company_id, site_id, events.INVERTER_ADDED, out.model_dump(mode="json", exclude={"assets"})
-    )
+    await events.publish(session, company_id, site_id, events.INVERTER_ADDED, events.SiteInverterV1.of(out))
     return out
 
 
@@ -289,9 +287,7 @@ async def patch_inverter(
     if body.asset_ids is not None:
         await repository.replace_inverter_assets(session, company_id, inverter_id, body.asset_ids)
     out = await _inverter_response(session, company_id, site_id, inverter_id)
-    await events.publish(
-        session, company_id, site_id, events.INVERTER_UPDATED, out.model_dump(mode="json", exclude={"assets"})
-    )
+    await events.publish(session, company_id, site_id, events.INVERTER_UPDATED, events.SiteInverterV1.of(out))
     return out
 
 
