@@ -6,16 +6,16 @@ and one event per asset.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
-from fastapi import Response
 from sqlalchemy import Executable, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import ValidationFailed, field_error
+from gridcommons.pagination import Page
 from gridcommons.quantity import format_decimal
 from gridcommons.timeutil import QUARTER_HOUR, delivery_day_of, is_quarter_aligned, iso_utc
 
@@ -99,30 +99,41 @@ async def upsert_batch(
     return [dict(r._mapping) for r in result]
 
 
+@dataclass(frozen=True)
+class PeriodTable:
+    """What a window read of a period table selects: its ``columns``, ordered by ``order_by``."""
+
+    table: Table
+    columns: Sequence[str]
+    order_by: Sequence[str]
+
+
+@dataclass(frozen=True)
+class PeriodWindow:
+    """A window query: rows of ``asset_ids`` with start_time in [start, end) (UTC), each ``filters``
+    column in its list (a None or empty list filters nothing)."""
+
+    asset_ids: Sequence[str]
+    start: datetime
+    end: datetime
+    filters: Mapping[str, Sequence[str] | None] = field(default_factory=dict)
+
+
 async def read_window(
-    session: AsyncSession,
-    table: Table,
-    columns: Sequence[str],
-    company_id: int,
-    asset_ids: list[str],
-    start: datetime,
-    end: datetime,
-    *,
-    filters: Mapping[str, list[str] | None] | None = None,
-    order_by: Sequence[str],
-    limit: int,
-    offset: int,
+    session: AsyncSession, source: PeriodTable, company_id: int, window: PeriodWindow, page: Page
 ) -> list[dict[str, Any]]:
-    """``columns`` of the company's rows of ``asset_ids`` with start_time in [start, end), each given
-    ``filters`` column in its list (a None or empty list filters nothing), ordered, one page."""
-    c = table.c
-    stmt = select(*(c[name] for name in columns)).where(
-        c.company_id == company_id, c.asset_id.in_(asset_ids), c.start_time >= start, c.start_time < end
+    """The company's rows of ``source`` in ``window``, ordered, one page."""
+    c = source.table.c
+    stmt = select(*(c[name] for name in source.columns)).where(
+        c.company_id == company_id,
+        c.asset_id.in_(window.asset_ids),
+        c.start_time >= window.start,
+        c.start_time < window.end,
     )
-    for name, values in (filters or {}).items():
+    for name, values in window.filters.items():
         if values:
             stmt = stmt.where(c[name].in_(values))
-    stmt = stmt.order_by(*(c[name] for name in order_by)).limit(limit).offset(offset)
+    stmt = stmt.order_by(*(c[name] for name in source.order_by)).limit(page.limit).offset(page.offset)
     return [dict(row._mapping) for row in await session.execute(stmt)]
 
 
@@ -174,7 +185,3 @@ def quantity(amount: Decimal | None, unit: str) -> dict[str, str] | None:
 
 def amount(value: Decimal | None) -> str | None:
     return None if value is None else format_decimal(value)
-
-
-def json_response(payload: Any) -> Response:
-    return Response(orjson.dumps(payload), media_type="application/json")

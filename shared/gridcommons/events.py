@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from types import ModuleType
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -32,3 +34,25 @@ class CloudEvent(BaseModel):
     @classmethod
     def from_bytes(cls, raw: bytes) -> CloudEvent:
         return cls.model_validate_json(raw)
+
+
+# ---- event payloads: each event type's ``data`` is a versioned model of its own (``<Name>V1``)
+
+
+def event_data(data: Any) -> Any:
+    """An event's ``data`` as the outbox stores it: a payload model as JSON (by alias), anything else as
+    given (JSON-ready data, e.g. the rows a batch formats once for its response and its events)."""
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json", by_alias=True)
+    return data
+
+
+def asyncapi_payload_schemas(modules: Iterable[ModuleType]) -> dict[str, dict[str, Any]]:
+    """{event type (the AsyncAPI message name): JSON schema of its ``data``} from ``PAYLOADS`` (``{type:
+    payload model}``) of every given ``events`` module, as a producer's consumers read it (serialization
+    mode, by alias; nested models under ``$defs``)."""
+    out: dict[str, dict[str, Any]] = {}
+    for module in modules:
+        for type_, model in getattr(module, "PAYLOADS", {}).items():
+            out[type_] = model.model_json_schema(mode="serialization", by_alias=True)
+    return out

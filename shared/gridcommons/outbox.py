@@ -48,7 +48,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from .db import listen
-from .events import CONTENT_TYPE, CloudEvent
+from .events import CONTENT_TYPE, CloudEvent, event_data
 from .kafka import make_producer, start_with_retry, stop_producer, watch_connection_loss
 from .settings import InfraSettings
 
@@ -125,7 +125,7 @@ class Outbox:
             type=type,
             subject=subject,
             companyid=None if company_id is None else str(company_id),
-            data=data,
+            data=event_data(data),
         )
         if time is not None:
             event.time = time
@@ -149,7 +149,7 @@ class Outbox:
             return []
         companyid = None if company_id is None else str(company_id)
         built = [
-            CloudEvent(source=self.source, type=type, subject=subject, companyid=companyid, data=data)
+            CloudEvent(source=self.source, type=type, subject=subject, companyid=companyid, data=event_data(data))
             for subject, data in events
         ]
         await session.execute(insert(self.table).values([self._row(event, topic, None) for event in built]))

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import yaml
 
 from asset_service.assets import events as asset_events
-from asset_service.assets.schemas import AssetResponse
+from gridcommons.events import asyncapi_payload_schemas
 from gridcommons.registry import ServiceEntry, load_registry
 
 ROOT = Path(__file__).parents[2]
@@ -25,14 +27,26 @@ def _modules(entry: ServiceEntry, name: str) -> list[str]:
     return found
 
 
+def _service_event_modules(entry: ServiceEntry) -> list[ModuleType]:
+    """Every ``events`` module of one service of the registry."""
+    modules = []
+    for name in _modules(entry, "events"):
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError:
+            continue
+    return modules
+
+
+def _event_modules() -> list[ModuleType]:
+    """Every ``events`` module of every service of the registry."""
+    return [module for entry in REGISTRY for module in _service_event_modules(entry)]
+
+
 def _published_by(entry: ServiceEntry) -> dict[str, set[str]]:
     """{topic: {event types}} from every ``events`` module of one service."""
     out: dict[str, set[str]] = {}
-    for name in _modules(entry, "events"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
+    for module in _service_event_modules(entry):
         topics = getattr(module, "TOPICS", None)
         if topics is not None:  # a module publishing on several topics says which types go where
             for topic, types in topics.items():
@@ -79,10 +93,60 @@ def test_every_published_topic_and_type_is_documented() -> None:
         assert types <= documented, (topic, types - documented)
 
 
-def test_asset_schema_matches_the_wire_model() -> None:
-    documented = DOC["components"]["schemas"]["asset"]
-    assert set(documented["properties"]) == set(AssetResponse.model_fields)
-    assert DOC["components"]["messages"]["assetCreated"]["name"] == asset_events.CREATED
+def test_every_event_type_has_a_payload_model() -> None:
+    payloads = asyncapi_payload_schemas(_event_modules())
+    published = set().union(*_published().values())
+    assert published == set(payloads), published ^ set(payloads)
+
+
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        schema = root.get("$defs", {}).get(name) or DOC["components"]["schemas"][name]
+    return schema
+
+
+def _shape(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """What a consumer relies on: per property its JSON types, enum and format; the required properties."""
+    schema = _resolve(schema, root)
+    props = {}
+    for name, prop in schema["properties"].items():
+        variants = [_resolve(v, root) for v in prop.get("anyOf", [prop])]
+        types: set[str] = set()
+        enum: set[str] = set()
+        formats = set()
+        for v in variants:
+            t = v.get("type")
+            types.update(t if isinstance(t, list) else [t] if t else [])
+            enum.update(v.get("enum", []))
+            if "format" in v or "format" in prop:
+                formats.add(v.get("format") or prop["format"])
+        props[name] = (sorted(types), sorted(enum), sorted(formats))
+    return {"properties": props, "required": sorted(schema.get("required", []))}
+
+
+def _documented_data(message_name: str) -> dict[str, Any] | None:
+    """The data schema the document gives a message (None when it documents only the envelope)."""
+    for message in DOC["components"]["messages"].values():
+        if message["name"] == message_name:
+            for part in message["payload"].get("allOf", []):
+                data = part.get("properties", {}).get("data")
+                if data:
+                    return data
+    return None
+
+
+def test_documented_payloads_match_the_event_models() -> None:
+    """Every message whose data the document describes describes what its payload model generates."""
+    payloads = asyncapi_payload_schemas(_event_modules())
+    checked = []
+    for name, generated in payloads.items():
+        documented = _documented_data(name)
+        if documented is None:
+            continue
+        assert _shape(documented, DOC) == _shape(generated, generated), name
+        checked.append(name)
+    assert {asset_events.CREATED, "org.gridcommons.gateway.token.revoked"} <= set(checked)
 
 
 def test_ingestion_channels_document_the_credential_header() -> None:

@@ -112,8 +112,6 @@ class Edge:
                 "username": n,
                 "email": f"{n}@example.org",
                 "password": password,
-                "first_name": "E",
-                "last_name": "Dge",
             },
         )
         assert r.status_code in (200, 201), r.text

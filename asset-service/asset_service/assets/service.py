@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.errors import Conflict, NotFound
+from gridcommons.errors import Conflict, NotFound, ValidationFailed
 from gridcommons.pagination import Page
 
 from . import events, repository
@@ -19,8 +19,10 @@ from .schemas import (
     AssetListResponse,
     AssetResponse,
     CreateAssetRequest,
+    DeliveryArea,
     LifecycleAction,
     PatchAssetRequest,
+    Region,
 )
 
 
@@ -29,7 +31,23 @@ def asset_id_prefix(region: str, delivery_area: str, code: str) -> str:
     return f"{region}_{delivery_area}_{re.sub(r'[^A-Z0-9_]', '_', code.upper())}"
 
 
+# Which delivery areas belong to which region (an asset or a site in DE cannot sit in PSE).
+REGION_AREAS: dict[Region, frozenset[DeliveryArea]] = {
+    Region.DE: frozenset({DeliveryArea.HZ50, DeliveryArea.AMPN, DeliveryArea.TNBW, DeliveryArea.TNNT}),
+    Region.PL: frozenset({DeliveryArea.PSE}),
+}
+
+
+def check_area_in_region(region: Region, area: DeliveryArea) -> None:
+    """422 (``["body", "delivery_area"]``) unless the delivery area belongs to the region."""
+    if area not in REGION_AREAS[region]:
+        raise ValidationFailed.at(
+            ["body", "delivery_area"], f"delivery_area {area.value} is not in region {region.value}", area.value
+        )
+
+
 async def create_asset(session: AsyncSession, company_id: int, body: CreateAssetRequest) -> AssetResponse:
+    check_area_in_region(body.region, body.delivery_area)
     prefix = asset_id_prefix(body.region.value, body.delivery_area.value, body.code)
     seq = await repository.next_sequence(session, company_id, prefix)
     row = await repository.insert_asset(
@@ -46,7 +64,7 @@ async def create_asset(session: AsyncSession, company_id: int, body: CreateAsset
             "provider": body.provider.value,
         },
     )
-    asset = AssetResponse.model_validate(row)
+    asset = AssetResponse.from_row(row)
     await events.asset_created(session, company_id, asset)
     return asset
 
@@ -55,16 +73,14 @@ async def get_asset(session: AsyncSession, company_id: int, asset_id: str) -> As
     row = await repository.get_asset(session, company_id, asset_id)
     if row is None:
         raise NotFound(f"Asset {asset_id} not found")
-    return AssetResponse.model_validate(row)
+    return AssetResponse.from_row(row)
 
 
 async def list_assets(
     session: AsyncSession, company_id: int, filters: dict[str, str | None], page: Page
 ) -> AssetListResponse:
     rows = await repository.list_assets(session, company_id, filters, page.limit, page.offset)
-    return AssetListResponse(
-        limit=page.limit, offset=page.offset, assets=[AssetResponse.model_validate(r) for r in rows]
-    )
+    return AssetListResponse(limit=page.limit, offset=page.offset, assets=[AssetResponse.from_row(r) for r in rows])
 
 
 def _not_found(asset_id: str) -> NotFound:
@@ -81,10 +97,10 @@ async def patch_asset(session: AsyncSession, company_id: int, asset_id: str, bod
     }
     changes = {k: v for k, v in provided.items() if row[k] != v}
     if not changes:
-        return AssetResponse.model_validate(row)
+        return AssetResponse.from_row(row)
     updated = await repository.update_asset(session, company_id, asset_id, changes)
     assert updated is not None  # the row is locked
-    asset = AssetResponse.model_validate(updated)
+    asset = AssetResponse.from_row(updated)
     await events.asset_updated(session, company_id, asset)
     return asset
 
@@ -98,7 +114,7 @@ async def delete_asset(session: AsyncSession, company_id: int, asset_id: str) ->
         raise Conflict(
             f"Asset {asset_id} is {current['lifecycle']}: only DRAFT or DECOMMISSIONED assets can be deleted"
         )
-    await events.asset_deleted(session, company_id, AssetResponse.model_validate(row))
+    await events.asset_deleted(session, company_id, AssetResponse.from_row(row))
 
 
 async def apply_action(session: AsyncSession, company_id: int, asset_id: str, action: LifecycleAction) -> AssetResponse:
@@ -119,6 +135,6 @@ async def apply_action(session: AsyncSession, company_id: int, asset_id: str, ac
             f"Cannot {action.value} asset {asset_id}: it is {current['lifecycle']}, "
             f"{action.value} requires {expected.value}"
         )
-    asset = AssetResponse.model_validate(row)
+    asset = AssetResponse.from_row(row)
     await events.lifecycle_changed(session, company_id, asset, action, expected, new)
     return asset

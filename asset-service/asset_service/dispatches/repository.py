@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.pagination import Page
+
 from .models import dispatches as t
+from .schemas import DispatchQuery
 
 
 async def insert_dispatch(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any] | None:
@@ -24,14 +26,11 @@ async def insert_dispatch(session: AsyncSession, values: dict[str, Any]) -> dict
 async def list_dispatches(
     session: AsyncSession,
     company_id: int,
-    asset_ids: list[str],
-    start: datetime | None,
-    end: datetime | None,
-    delivery_day: date | None,
-    limit: int,
-    offset: int,
+    query: DispatchQuery,
+    page: Page,
 ) -> list[dict[str, Any]]:
-    stmt = select(t).where(t.c.company_id == company_id, t.c.asset_id.in_(asset_ids))
+    start, end, delivery_day = query.start, query.end, query.delivery_day
+    stmt = select(t).where(t.c.company_id == company_id, t.c.asset_id.in_(query.asset_ids))
     if start is not None:
         stmt = stmt.where(t.c.dispatch_time >= start)
     if end is not None:
@@ -39,5 +38,5 @@ async def list_dispatches(
     if delivery_day is not None:
         stmt = stmt.where(t.c.delivery_day == delivery_day)
     stmt = stmt.order_by(t.c.dispatch_time, t.c.asset_id, t.c.delivery_period_start, t.c.event_id)
-    stmt = stmt.limit(limit).offset(offset)
+    stmt = stmt.limit(page.limit).offset(page.offset)
     return [dict(r._mapping) for r in (await session.execute(stmt)).all()]

@@ -11,7 +11,7 @@ from gridcommons.validation import CalendarDate, UtcInstant
 from ..roles import Reader
 from ..validation import AssetIdsQuery
 from . import service
-from .schemas import DispatchListResponse
+from .schemas import DispatchListResponse, DispatchQuery
 
 router = APIRouter(tags=["dispatches"])
 
@@ -48,6 +48,5 @@ async def list_dispatches(
     from and to (dispatch_time in [from, to)), or delivery_day, or both (both filters apply); neither
     is a 422. Ordered by (dispatch_time, asset_id, delivery_period_start, event_id); unknown asset ids
     yield no entries."""
-    return await service.list_dispatches(
-        session, who.company_id, asset_ids, start=from_, end=to, delivery_day=delivery_day, page=page
-    )
+    query = DispatchQuery(asset_ids=asset_ids, start=from_, end=to, delivery_day=delivery_day)
+    return await service.list_dispatches(session, who.company_id, query, page)

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from gridcommons.quantity import Power
 from gridcommons.timeutil import is_quarter_aligned
 from gridcommons.validation import Text, UtcInstant
+from gridcommons.wire import WireModel
 
 
-class DispatchCommand(BaseModel):
+class DispatchCommand(WireModel):
     """A dispatch command (``ingest.dispatches.v1``). In a CloudEvents envelope, ``event_id``,
     ``source`` and ``published_at`` default to the envelope's ``id``, ``source`` and ``time``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     event_id: UUID
     source: Text = Field(min_length=1, max_length=255)
@@ -38,7 +37,7 @@ class DispatchCommand(BaseModel):
         return value
 
 
-class DispatchEntry(BaseModel):
+class DispatchEntry(WireModel):
     source: str = Field(description="System that issued the dispatch command (e.g. the optimisation service).")
     event_id: UUID = Field(description="Id of the event that carried the command (UUID); unique.")
     published_at: datetime = Field(
@@ -63,15 +62,24 @@ class DispatchEntry(BaseModel):
     soc_imbalance: Power = Field(description="Deviation of the state of charge expressed as power over the period, MW.")
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> DispatchEntry:
+    def from_row(cls, row: Any) -> Self:
         powers = {k: Power(amount=row[k], unit="MW") for k in _POWERS}
-        return cls.model_validate({**{k: v for k, v in row.items() if k not in _POWERS}, **powers})
+        return super().from_row({**{k: v for k, v in row.items() if k not in _POWERS}, **powers})
 
 
 _POWERS = ("target_power", "nominal_power", "power_imbalance", "soc_imbalance")
 
 
-class DispatchListResponse(BaseModel):
+class DispatchQuery(WireModel):
+    """The filter of ``GET /api/dispatches`` (the page comes apart, as ``gridcommons.pagination.Page``)."""
+
+    asset_ids: list[str]
+    start: datetime | None = None
+    end: datetime | None = None
+    delivery_day: date | None = None
+
+
+class DispatchListResponse(WireModel):
     dispatches: list[DispatchEntry] = Field(
         description="Dispatch commands of this page, ordered by asset and delivery period."
     )

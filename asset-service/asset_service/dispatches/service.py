@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import ValidationFailed, field_error
@@ -12,7 +10,7 @@ from gridcommons.timeutil import delivery_day_of
 
 from ..assets.lookup import asset_regions
 from . import events, repository
-from .schemas import DispatchCommand, DispatchEntry, DispatchListResponse
+from .schemas import DispatchCommand, DispatchEntry, DispatchListResponse, DispatchQuery
 
 
 async def record_dispatch(session: AsyncSession, company_id: int, command: DispatchCommand) -> DispatchEntry | None:
@@ -54,13 +52,10 @@ async def record_dispatch(session: AsyncSession, company_id: int, command: Dispa
 async def list_dispatches(
     session: AsyncSession,
     company_id: int,
-    asset_ids: list[str],
-    *,
-    start: datetime | None,
-    end: datetime | None,
-    delivery_day: date | None,
+    query: DispatchQuery,
     page: Page,
 ) -> DispatchListResponse:
+    start, end, delivery_day = query.start, query.end, query.delivery_day
     if (start is None) != (end is None):
         name = "to" if end is None else "from"
         raise ValidationFailed([field_error(["query", name], "from and to go together: give both or neither", None)])
@@ -71,9 +66,7 @@ async def list_dispatches(
         )
     if start is not None and end is not None and end <= start:
         raise ValidationFailed([field_error(["query", "to"], "to must be after from", end.isoformat())])
-    rows = await repository.list_dispatches(
-        session, company_id, asset_ids, start, end, delivery_day, page.limit, page.offset
-    )
+    rows = await repository.list_dispatches(session, company_id, query, page)
     return DispatchListResponse(
         dispatches=[DispatchEntry.from_row(r) for r in rows], limit=page.limit, offset=page.offset
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..periods import read_window, upsert_batch
+from gridcommons.pagination import Page
+
+from ..periods import PeriodTable, PeriodWindow, read_window, upsert_batch
 from .models import forecasts
 
 COLUMNS = (
@@ -44,24 +45,10 @@ async def upsert(session: AsyncSession, company_id: int, columns: dict[str, Sequ
     return await upsert_batch(session, UPSERT, company_id, columns)
 
 
+READ = PeriodTable(forecasts, COLUMNS.split(", "), order_by=("asset_id", "start_time"))
+
+
 async def list_forecasts(
-    session: AsyncSession,
-    company_id: int,
-    asset_ids: list[str],
-    start: datetime,
-    end: datetime,
-    limit: int,
-    offset: int,
+    session: AsyncSession, company_id: int, window: PeriodWindow, page: Page
 ) -> list[dict[str, Any]]:
-    return await read_window(
-        session,
-        forecasts,
-        COLUMNS.split(", "),
-        company_id,
-        asset_ids,
-        start,
-        end,
-        order_by=("asset_id", "start_time"),
-        limit=limit,
-        offset=offset,
-    )
+    return await read_window(session, READ, company_id, window, page)

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
 from gridcommons.errors import NotFound, responses
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
 
-from ..periods import json_response
 from ..roles import Reader, Writer
 from ..validation import AssetIdsQuery
 from . import service
@@ -21,14 +20,14 @@ UNKNOWN_ASSET = responses((NotFound, "An asset_id is not an asset of this compan
 
 
 @router.post("", response_model=UpsertForecastsResponse, responses=UNKNOWN_ASSET)
-async def upsert_forecasts(body: UpsertForecastsRequest, session: SessionDep, who: Writer) -> Response:
+async def upsert_forecasts(body: UpsertForecastsRequest, session: SessionDep, who: Writer) -> dict[str, Any]:
     """Batch upsert 15-minute forecast periods (1..1000) for one or more assets.
 
     Natural key (asset_id, start_time): re-submitting a key overwrites the forecast values and
     updated_at; created_at never changes. delivery_day is derived from start_time in the asset's
     region calendar and must not be supplied. All or nothing; 404 naming every unknown asset id.
     """
-    return json_response(await service.upsert_forecasts(session, who.company_id, body))
+    return await service.upsert_forecasts(session, who.company_id, body)
 
 
 @router.get("", response_model=ForecastListResponse)
@@ -50,6 +49,6 @@ async def list_forecasts(
             description="Exclusive upper bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z)."
         ),
     ],
-) -> Response:
+) -> dict[str, Any]:
     """Forecast periods with start_time in [from, to), ordered by (asset_id, start_time)."""
-    return json_response(await service.list_forecasts(session, who.company_id, asset_ids, from_, to, page))
+    return await service.list_forecasts(session, who.company_id, asset_ids, from_, to, page)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gridcommons.quantity import DecimalAmount, NonNegativePower, Power
 from gridcommons.validation import UtcInstant
+from gridcommons.wire import WireModel
 
 from ..periods import check_quarter_period, describe_duplicates, duplicates
 from ..validation import ASSET_ID_MAX, ASSET_ID_PATTERN
@@ -22,10 +23,8 @@ def reject_delivery_day(data: Any) -> Any:
     return data
 
 
-class ForecastIn(BaseModel):
+class ForecastIn(WireModel):
     """One 15-minute forecast period of one asset."""
-
-    model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
@@ -60,9 +59,7 @@ class ForecastIn(BaseModel):
         return self
 
 
-class UpsertForecastsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UpsertForecastsRequest(WireModel):
     forecasts: list[ForecastIn] = Field(
         description="Forecast periods to insert or overwrite (1..1000; unique per asset_id and start_time).",
         min_length=1,
@@ -77,7 +74,7 @@ class UpsertForecastsRequest(BaseModel):
         return self
 
 
-class ForecastOut(BaseModel):
+class ForecastOut(WireModel):
     asset_id: str = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
         examples=["DE_50HZ_WU_1"],
@@ -109,11 +106,11 @@ class ForecastOut(BaseModel):
     )
 
 
-class UpsertForecastsResponse(BaseModel):
+class UpsertForecastsResponse(WireModel):
     forecasts: list[ForecastOut] = Field(description="The stored forecast periods, as they are now.")
 
 
-class ForecastListResponse(BaseModel):
+class ForecastListResponse(WireModel):
     limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
     offset: int = Field(description="Number of items skipped before this page (0 = first page).")
     forecasts: list[ForecastOut] = Field(description="Forecast periods of this page, ordered by asset and start_time.")

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridcommons.pagination import Page
 
 from ..assets.lookup import asset_regions_or_404
-from ..periods import amount, iso_utc, period_columns, period_json, quantity, utc_window
+from ..periods import PeriodWindow, amount, iso_utc, period_columns, period_json, quantity, utc_window
 from . import events, repository
 from .schemas import UpsertForecastsRequest
 
@@ -38,7 +38,7 @@ async def list_forecasts(
     session: AsyncSession, company_id: int, asset_ids: list[str], start: datetime, end: datetime, page: Page
 ) -> dict[str, Any]:
     start, end = utc_window(start, end)
-    rows = await repository.list_forecasts(session, company_id, asset_ids, start, end, page.limit, page.offset)
+    rows = await repository.list_forecasts(session, company_id, PeriodWindow(asset_ids, start, end), page)
     return {"limit": page.limit, "offset": page.offset, "forecasts": [row_json(r) for r in rows]}
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from gridcommons.db import SessionDep
 from gridcommons.errors import NotFound, responses
+from gridcommons.serialization import fast_json
 
 from ..roles import Reader, Writer
 from . import service
@@ -48,8 +49,8 @@ async def get_limits(query: Annotated[LimitsQuery, Query()], session: SessionDep
     per-source rows and the computed most-restrictive limits: power_charge (max), power_discharge
     (min), energy_low (max), energy_high (min), trading_locked (any). Unknown asset ids give no rows.
     """
-    # The JSON comes ready-made from PostgreSQL (see repository._PAGE), in LimitsPage's shape.
-    return Response(await service.read_limits(session, who.company_id, query), media_type="application/json")
+    # The JSON comes ready-made from PostgreSQL (see repository._PAGE), in LimitsPage's shape: the fast path.
+    return fast_json(await service.read_limits(session, who.company_id, query))
 
 
 @router.delete("", response_model=DeleteLimitsResponse, responses=NOT_FOUND)

@@ -17,13 +17,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from gridcommons.describe import explained_enum
 from gridcommons.pagination import LIMIT_TEXT, OFFSET_TEXT
 from gridcommons.quantity import Energy, Power
 from gridcommons.timeutil import is_quarter_aligned
 from gridcommons.validation import EARLIEST, ID_LIST_ITEM_SCHEMA, IsoDate, UtcInstant, check_fraction_digits
+from gridcommons.wire import WireModel
 
 QUARTER = timedelta(minutes=15)
 DAY = timedelta(days=1)
@@ -55,10 +56,8 @@ class LimitSource(StrEnum):
     AVAILABILITY = "AVAILABILITY"
 
 
-class LimitEntry(BaseModel):
+class LimitEntry(WireModel):
     """One entry of a PATCH: a window, a source, and the values to write (null = keep)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
@@ -249,9 +248,7 @@ def _overlaps(entries: list[LimitEntry]) -> list[str]:
     return problems
 
 
-class PatchLimitsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PatchLimitsRequest(WireModel):
     limits: list[LimitEntry] = Field(
         description="Entries to write (1..1000); each expands into quarter-hour rows.",
         min_length=1,
@@ -269,7 +266,7 @@ class PatchLimitsRequest(BaseModel):
         return self
 
 
-class AssetLimitsWritten(BaseModel):
+class AssetLimitsWritten(WireModel):
     """What one PATCH wrote for one asset (also the data of the ``limits.updated`` event)."""
 
     asset_id: str = Field(
@@ -283,12 +280,12 @@ class AssetLimitsWritten(BaseModel):
     entries: int = Field(description="Number of entries of the request applied to this asset.")
 
 
-class PatchLimitsResponse(BaseModel):
+class PatchLimitsResponse(WireModel):
     rows: int = Field(description="Number of quarter-hour rows inserted or updated.")
     assets: list[AssetLimitsWritten] = Field(description="What was written, per asset.")
 
 
-class DeleteLimitsResponse(BaseModel):
+class DeleteLimitsResponse(WireModel):
     asset_id: str = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
         examples=["DE_50HZ_WU_1"],
@@ -306,7 +303,7 @@ class DeleteLimitsResponse(BaseModel):
     removed: int = Field(description="Rows removed because nothing was left in them.")
 
 
-class ComputedLimits(BaseModel):
+class ComputedLimits(WireModel):
     power_charge: Power | None = Field(
         description="Most restrictive charging power limit over all sources, MW (null = none)."
     )
@@ -324,7 +321,7 @@ class ComputedLimits(BaseModel):
     )
 
 
-class SourceLimits(BaseModel):
+class SourceLimits(WireModel):
     source: LimitSource = Field(description="Source of these values.")
     power_charge: Power | None = Field(
         description="Charging power limit in MW for the period (null = no limit from this source)."
@@ -349,7 +346,7 @@ class SourceLimits(BaseModel):
     )
 
 
-class PeriodLimits(BaseModel):
+class PeriodLimits(WireModel):
     asset_id: str = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
         examples=["DE_50HZ_WU_1"],
@@ -370,7 +367,7 @@ class PeriodLimits(BaseModel):
     sources: list[SourceLimits] = Field(description="Values of each source for the period.")
 
 
-class LimitsPage(BaseModel):
+class LimitsPage(WireModel):
     limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
     offset: int = Field(description="Number of items skipped before this page (0 = first page).")
     limits: list[PeriodLimits] = Field(description="Periods of this page, ordered by asset and start_time.")
@@ -390,7 +387,7 @@ def _split_commas(value: Any) -> Any:
     return out
 
 
-class LimitsQuery(BaseModel):
+class LimitsQuery(WireModel):
     """GET /api/limits: periods with start_time in [from, to) of the given assets."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -431,7 +428,7 @@ class LimitsQuery(BaseModel):
         return self
 
 
-class DeleteLimitsQuery(BaseModel):
+class DeleteLimitsQuery(WireModel):
     """DELETE /api/limits: clear one source's constraints for periods with start_time in [start_time, end_time)."""
 
     asset_id: str = Field(min_length=1, max_length=128, description="Asset whose limits are cleared.")

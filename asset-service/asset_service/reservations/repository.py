@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..periods import read_window, upsert_batch
+from gridcommons.pagination import Page
+
+from ..periods import PeriodTable, PeriodWindow, read_window, upsert_batch
 from .models import reservations
+from .schemas import ReservationQuery
 
 COLUMNS = (
     "asset_id, start_time, end_time, delivery_day, market, source, power, energy_change, "
@@ -48,27 +50,13 @@ async def upsert(session: AsyncSession, company_id: int, columns: dict[str, Sequ
     return await upsert_batch(session, UPSERT, company_id, columns)
 
 
+READ = PeriodTable(reservations, COLUMNS.split(", "), order_by=("asset_id", "start_time", "market", "source"))
+
+
 async def list_reservations(
-    session: AsyncSession,
-    company_id: int,
-    asset_ids: list[str],
-    start: datetime,
-    end: datetime,
-    markets: list[str] | None,
-    sources: list[str] | None,
-    limit: int,
-    offset: int,
+    session: AsyncSession, company_id: int, query: ReservationQuery, page: Page
 ) -> list[dict[str, Any]]:
-    return await read_window(
-        session,
-        reservations,
-        COLUMNS.split(", "),
-        company_id,
-        asset_ids,
-        start,
-        end,
-        filters={"market": markets, "source": sources},
-        order_by=("asset_id", "start_time", "market", "source"),
-        limit=limit,
-        offset=offset,
-    )
+    """``query``'s window must be in UTC (``periods.utc_window``)."""
+    sources = [s.value for s in query.sources] if query.sources else None
+    window = PeriodWindow(query.asset_ids, query.start, query.end, {"market": query.markets, "source": sources})
+    return await read_window(session, READ, company_id, window, page)

@@ -1,20 +1,21 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from gridcommons.db import SessionDep
 from gridcommons.errors import NotFound, ValidationFailed, field_error, responses
 from gridcommons.pagination import PageParams
+from gridcommons.serialization import fast_json
 from gridcommons.validation import UtcInstant, split_csv
 
-from ..periods import json_response
 from ..roles import Reader, Writer
 from ..validation import AssetIdsQuery
 from . import service
 from .schemas import (
     ReservationListResponse,
+    ReservationQuery,
     ReservationSource,
     UpsertReservationsRequest,
     UpsertReservationsResponse,
@@ -69,7 +70,8 @@ async def upsert_reservations(body: UpsertReservationsRequest, session: SessionD
     delivery_day is derived from start_time in the asset's region calendar and must not be
     supplied. All or nothing; 404 naming every unknown asset id.
     """
-    return json_response(await service.upsert_reservations(session, who.company_id, body))
+    # The fast path (gridcommons.serialization): 1,000 rows formatted once, shared with the events.
+    return fast_json(await service.upsert_reservations(session, who.company_id, body))
 
 
 @router.get("", response_model=ReservationListResponse)
@@ -93,8 +95,7 @@ async def list_reservations(
     ],
     markets: Annotated[list[str] | None, Depends(markets_param)],
     sources: Annotated[list[ReservationSource] | None, Depends(sources_param)],
-) -> Response:
+) -> dict[str, Any]:
     """Reservation periods with start_time in [from, to), ordered by (asset_id, start_time, market, source)."""
-    return json_response(
-        await service.list_reservations(session, who.company_id, asset_ids, from_, to, markets, sources, page)
-    )
+    query = ReservationQuery(asset_ids=asset_ids, start=from_, end=to, markets=markets, sources=sources)
+    return await service.list_reservations(session, who.company_id, query, page)

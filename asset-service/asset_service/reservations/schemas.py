@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gridcommons.describe import explained_enum
 from gridcommons.quantity import Energy, NonNegativeEnergy, Power
 from gridcommons.validation import UtcInstant
+from gridcommons.wire import WireModel
 
 from ..forecasts.schemas import reject_delivery_day
 from ..periods import check_quarter_period, describe_duplicates, duplicates
@@ -36,10 +37,8 @@ class ReservationSource(StrEnum):
     MANUAL = "MANUAL"
 
 
-class ReservationIn(BaseModel):
+class ReservationIn(WireModel):
     """One 15-minute net market position of one asset in one market from one source."""
-
-    model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
@@ -85,9 +84,7 @@ class ReservationIn(BaseModel):
         return self
 
 
-class UpsertReservationsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UpsertReservationsRequest(WireModel):
     reservations: list[ReservationIn] = Field(
         description="Positions to insert or overwrite (1..1000; unique per asset_id, start_time, market, source).",
         min_length=1,
@@ -102,7 +99,7 @@ class UpsertReservationsRequest(BaseModel):
         return self
 
 
-class ReservationOut(BaseModel):
+class ReservationOut(WireModel):
     asset_id: str = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
         examples=["DE_50HZ_WU_1"],
@@ -140,11 +137,21 @@ class ReservationOut(BaseModel):
     )
 
 
-class UpsertReservationsResponse(BaseModel):
+class UpsertReservationsResponse(WireModel):
     reservations: list[ReservationOut] = Field(description="The stored positions, as they are now.")
 
 
-class ReservationListResponse(BaseModel):
+class ReservationQuery(WireModel):
+    """The filter of ``GET /api/reservations`` (the page comes apart, as ``gridcommons.pagination.Page``)."""
+
+    asset_ids: list[str]
+    start: datetime
+    end: datetime
+    markets: list[str] | None = None
+    sources: list[ReservationSource] | None = None
+
+
+class ReservationListResponse(WireModel):
     limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
     offset: int = Field(description="Number of items skipped before this page (0 = first page).")
     reservations: list[ReservationOut] = Field(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +11,7 @@ from gridcommons.pagination import Page
 from ..assets.lookup import asset_regions_or_404
 from ..periods import iso_utc, period_columns, period_json, quantity, utc_window
 from . import events, repository
-from .schemas import ReservationSource, UpsertReservationsRequest
+from .schemas import ReservationQuery, UpsertReservationsRequest
 
 
 async def upsert_reservations(
@@ -40,26 +39,11 @@ async def upsert_reservations(
 
 
 async def list_reservations(
-    session: AsyncSession,
-    company_id: int,
-    asset_ids: list[str],
-    start: datetime,
-    end: datetime,
-    markets: list[str] | None,
-    sources: list[ReservationSource] | None,
-    page: Page,
+    session: AsyncSession, company_id: int, query: ReservationQuery, page: Page
 ) -> dict[str, Any]:
-    start, end = utc_window(start, end)
+    start, end = utc_window(query.start, query.end)
     rows = await repository.list_reservations(
-        session,
-        company_id,
-        asset_ids,
-        start,
-        end,
-        markets,
-        [s.value for s in sources] if sources else None,
-        page.limit,
-        page.offset,
+        session, company_id, query.model_copy(update={"start": start, "end": end}), page
     )
     return {"limit": page.limit, "offset": page.offset, "reservations": [row_json(r) for r in rows]}
 

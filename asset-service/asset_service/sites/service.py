@@ -14,6 +14,7 @@ from gridcommons.quantity import Power, Price
 
 from ..assets.lookup import assets_by_id, missing_asset_ids
 from ..assets.schemas import AssetResponse
+from ..assets.service import check_area_in_region
 from . import events, repository
 from .schemas import (
     READ_WINDOW_INVERTER,
@@ -81,7 +82,7 @@ def _site(row: dict[str, Any], inverters: list[SiteInverterResponse]) -> SiteRes
 
 async def _assets_by_id(session: AsyncSession, company_id: int, ids: set[str]) -> dict[str, AssetResponse]:
     rows = await assets_by_id(session, company_id, ids)
-    return {asset_id: AssetResponse.model_validate(row) for asset_id, row in rows.items()}
+    return {asset_id: AssetResponse.from_row(row) for asset_id, row in rows.items()}
 
 
 async def _assemble(
@@ -127,6 +128,7 @@ def parse_expand(expand: str | None) -> set[ExpandOption]:
 
 
 async def create_site(session: AsyncSession, company_id: int, body: CreateSiteRequest) -> SiteResponse:
+    check_area_in_region(body.region, body.delivery_area)
     prefix = site_id_prefix(body.region.value, body.delivery_area.value, body.code)
     seq = await repository.next_sequence(session, company_id, prefix)
     mode = body.dispatch_mode
@@ -145,7 +147,7 @@ async def create_site(session: AsyncSession, company_id: int, body: CreateSiteRe
         },
     )
     site = _site(row, [])
-    await events.publish(session, company_id, site.id, events.SITE_CREATED, site.model_dump(mode="json"))
+    await events.publish(session, company_id, site.id, events.SITE_CREATED, events.SiteEventV1.of(site))
     return site
 
 
@@ -200,7 +202,7 @@ async def patch_site(session: AsyncSession, company_id: int, site_id: str, body:
     )
     updated = await repository.update_site(session, company_id, site_id, values)
     site = (await _assemble(session, company_id, [updated]))[0]
-    await events.publish(session, company_id, site_id, events.SITE_UPDATED, site.model_dump(mode="json"))
+    await events.publish(session, company_id, site_id, events.SITE_UPDATED, events.SiteEventV1.of(site))
     return site
 
 
@@ -252,9 +254,7 @@ async def create_inverter(
     )
     await repository.replace_inverter_assets(session, company_id, inverter_id, body.asset_ids)
     out = await _inverter_response(session, company_id, site_id, inverter_id)
-    await events.publish(
-        session, company_id, site_id, events.INVERTER_ADDED, out.model_dump(mode="json", exclude={"assets"})
-    )
+    await events.publish(session, company_id, site_id, events.INVERTER_ADDED, events.SiteInverterV1.of(out))
     return out
 
 
@@ -286,9 +286,7 @@ async def patch_inverter(
     if body.asset_ids is not None:
         await repository.replace_inverter_assets(session, company_id, inverter_id, body.asset_ids)
     out = await _inverter_response(session, company_id, site_id, inverter_id)
-    await events.publish(
-        session, company_id, site_id, events.INVERTER_UPDATED, out.model_dump(mode="json", exclude={"assets"})
-    )
+    await events.publish(session, company_id, site_id, events.INVERTER_UPDATED, events.SiteInverterV1.of(out))
     return out
 
 

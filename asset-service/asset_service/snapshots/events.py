@@ -7,14 +7,38 @@ as the API returns them]}``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.quantity import Energy
+from gridcommons.wire import WireModel
+
 from ..periods import publish_per_asset
+from .schemas import ReadingQuality
 
 TOPIC = "assets.state-snapshot.v1"
 UPSERTED = "org.gridcommons.assets.state-snapshot.upserted"
+
+
+class StateSnapshotV1(WireModel):
+    asset_id: str
+    effective_at: datetime
+    stored_energy: Energy
+    reading_quality: ReadingQuality
+    created_at: datetime
+    updated_at: datetime
+
+
+class StateSnapshotsUpsertedV1(WireModel):
+    """The rows of one asset that one batch upserted (at most 1,000 per event)."""
+
+    asset_id: str
+    state_snapshots: list[StateSnapshotV1]
+
+
+PAYLOADS = {UPSERTED: StateSnapshotsUpsertedV1}
 
 
 async def snapshots_upserted(session: AsyncSession, company_id: int, rows: list[dict[str, Any]]) -> None:

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
 
-from ..periods import json_response
 from ..roles import Reader, Writer
 from ..validation import AssetIdsQuery
 from . import service
@@ -18,13 +17,13 @@ router = APIRouter(prefix="/api/state-snapshots", tags=["state snapshots"])
 
 
 @router.post("", response_model=UpsertStateSnapshotsResponse, max_body_size=BODY_LIMIT)
-async def upsert_state_snapshots(body: UpsertStateSnapshotsRequest, session: SessionDep, who: Writer) -> Response:
+async def upsert_state_snapshots(body: UpsertStateSnapshotsRequest, session: SessionDep, who: Writer) -> dict[str, Any]:
     """Batch upsert state snapshots for one or more assets (all or nothing).
 
     On conflict on (asset_id, effective_at) the energy fields (stored_energy, reading_quality) and
     updated_at are overwritten; created_at never changes. 422 identifying every unknown asset id.
     """
-    return json_response(await service.upsert_snapshots(session, who.company_id, body))
+    return await service.upsert_snapshots(session, who.company_id, body)
 
 
 @router.get("", response_model=StateSnapshotListResponse)
@@ -47,7 +46,7 @@ async def read_state_snapshots(
             description="Exclusive upper bound on effective_at (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z); default now."
         ),
     ] = None,
-) -> Response:
+) -> dict[str, Any]:
     """State snapshots with derived charged/discharged energy.
 
     Latest mode (latest=true): the single most recent snapshot per asset, ordered by asset_id;
@@ -55,6 +54,6 @@ async def read_state_snapshots(
     [from, to), ordered by effective_at (then asset_id), paginated; to defaults to now. Unknown
     asset ids give an empty list.
     """
-    return json_response(
-        await service.read_snapshots(session, who.company_id, asset_ids, latest=latest, start=from_, end=to, page=page)
+    return await service.read_snapshots(
+        session, who.company_id, asset_ids, latest=latest, start=from_, end=to, page=page
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gridcommons.describe import explained_enum
 from gridcommons.quantity import Energy, NonNegativeEnergy
 from gridcommons.validation import UtcInstant
+from gridcommons.wire import WireModel
 
 from ..periods import describe_duplicates, duplicates
 from ..validation import ASSET_ID_MAX, ASSET_ID_PATTERN
@@ -37,9 +38,7 @@ class ReadingQuality(StrEnum):
     INVALID = "INVALID"
 
 
-class StateSnapshotIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StateSnapshotIn(WireModel):
     asset_id: str = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
         min_length=1,
@@ -59,9 +58,7 @@ class StateSnapshotIn(BaseModel):
     )
 
 
-class UpsertStateSnapshotsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UpsertStateSnapshotsRequest(WireModel):
     state_snapshots: list[StateSnapshotIn] = Field(
         description="Snapshots to insert or overwrite (1..10000; unique per asset_id and effective_at).",
         min_length=1,
@@ -76,7 +73,7 @@ class UpsertStateSnapshotsRequest(BaseModel):
         return self
 
 
-class StateSnapshotOut(BaseModel):
+class StateSnapshotOut(WireModel):
     asset_id: str = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
         examples=["DE_50HZ_WU_1"],
@@ -97,7 +94,7 @@ class StateSnapshotOut(BaseModel):
     )
 
 
-class UpsertStateSnapshotsResponse(BaseModel):
+class UpsertStateSnapshotsResponse(WireModel):
     state_snapshots: list[StateSnapshotOut] = Field(description="The stored snapshots, as they are now.")
 
 
@@ -111,7 +108,7 @@ class StateSnapshotRead(StateSnapshotOut):
     )
 
 
-class StateSnapshotListResponse(BaseModel):
+class StateSnapshotListResponse(WireModel):
     state_snapshots: list[StateSnapshotRead] = Field(
         description="Snapshots of this page, ordered by asset and effective_at."
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gridcommons.quantity import DecimalAmount, Energy, NonNegativeAmount, NonNegativeEnergy, NonNegativePower, Power
 from gridcommons.validation import UtcInstant
+from gridcommons.wire import WireModel
 
 from ..validation import Efficiency as EfficiencyAmount
 
@@ -45,13 +46,11 @@ SPEC_FIELDS: dict[str, str] = {
 }
 
 
-class UpsertSpecRequest(BaseModel):
+class UpsertSpecRequest(WireModel):
     """A spec version. Omitted fields keep their stored value on re-submission of the same key;
     an explicit null clears it, except ``valid_to``: null there is the same as omitted (the system
     manages the end of a BESS version: a newer version closes it), so a client that always
     serialises nulls can still correct a closed version."""
-
-    model_config = ConfigDict(extra="forbid")
 
     asset_id: str = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
@@ -143,7 +142,7 @@ class UpsertSpecRequest(BaseModel):
         return out
 
 
-class SpecResponse(BaseModel):
+class SpecResponse(WireModel):
     asset_id: str = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
         examples=["DE_50HZ_WU_1"],
@@ -190,7 +189,7 @@ class SpecResponse(BaseModel):
     )
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> SpecResponse:
+    def from_row(cls, row: Any) -> Self:
         data = dict(row)
         data.pop("company_id", None)
         for name, kind in SPEC_FIELDS.items():
@@ -201,10 +200,10 @@ class SpecResponse(BaseModel):
                 data[name] = Power(amount=value, unit="MW")
             elif kind == "energy":
                 data[name] = Energy(amount=value, unit="MWh")
-        return cls.model_validate(data)
+        return super().from_row(data)
 
 
-class SpecListResponse(BaseModel):
+class SpecListResponse(WireModel):
     limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
     offset: int = Field(description="Number of items skipped before this page (0 = first page).")
     specs: list[SpecResponse] = Field(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.pagination import Page
+
 from .models import asset_statuses as t
+from .schemas import StatusQuery
 
 
 async def upsert_statuses(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -37,54 +39,42 @@ async def latest_status(session: AsyncSession, company_id: int, asset_id: str) -
     return dict(row._mapping) if row else None
 
 
-def _scoped(
-    stmt: Select[Any], company_id: int, asset_ids: list[str], start: datetime | None, end: datetime | None
-) -> Select[Any]:
-    stmt = stmt.where(t.c.company_id == company_id, t.c.asset_id.in_(asset_ids))
-    if start is not None:
-        stmt = stmt.where(t.c.effective_at >= start)
-    if end is not None:
-        stmt = stmt.where(t.c.effective_at < end)
+def _scoped(stmt: Select[Any], company_id: int, query: StatusQuery) -> Select[Any]:
+    stmt = stmt.where(t.c.company_id == company_id, t.c.asset_id.in_(query.asset_ids))
+    if query.start is not None:
+        stmt = stmt.where(t.c.effective_at >= query.start)
+    if query.end is not None:
+        stmt = stmt.where(t.c.effective_at < query.end)
     return stmt
 
 
+def _wanted(query: StatusQuery) -> list[str] | None:
+    return sorted({s.value for s in query.statuses}) if query.statuses else None
+
+
 async def latest_per_asset(
-    session: AsyncSession,
-    company_id: int,
-    asset_ids: list[str],
-    start: datetime | None,
-    end: datetime | None,
-    statuses: list[str] | None,
-    limit: int,
-    offset: int,
+    session: AsyncSession, company_id: int, query: StatusQuery, page: Page
 ) -> list[dict[str, Any]]:
     """The most recent entry per asset within [start, end); then the status filter; ordered by asset id."""
     latest = (
-        _scoped(select(t), company_id, asset_ids, start, end)
+        _scoped(select(t), company_id, query)
         .distinct(t.c.asset_id)
         .order_by(t.c.asset_id, t.c.effective_at.desc())
         .subquery("latest")
     )
     stmt = select(latest)
+    statuses = _wanted(query)
     if statuses:
         stmt = stmt.where(latest.c.status.in_(statuses))
-    stmt = stmt.order_by(latest.c.asset_id).limit(limit).offset(offset)
+    stmt = stmt.order_by(latest.c.asset_id).limit(page.limit).offset(page.offset)
     return [dict(r._mapping) for r in (await session.execute(stmt)).all()]
 
 
-async def history(
-    session: AsyncSession,
-    company_id: int,
-    asset_ids: list[str],
-    start: datetime | None,
-    end: datetime | None,
-    statuses: list[str] | None,
-    limit: int,
-    offset: int,
-) -> list[dict[str, Any]]:
+async def history(session: AsyncSession, company_id: int, query: StatusQuery, page: Page) -> list[dict[str, Any]]:
     """Every entry within [start, end), ordered by (asset_id, effective_at)."""
-    stmt = _scoped(select(t), company_id, asset_ids, start, end)
+    stmt = _scoped(select(t), company_id, query)
+    statuses = _wanted(query)
     if statuses:
         stmt = stmt.where(t.c.status.in_(statuses))
-    stmt = stmt.order_by(t.c.asset_id, t.c.effective_at).limit(limit).offset(offset)
+    stmt = stmt.order_by(t.c.asset_id, t.c.effective_at).limit(page.limit).offset(page.offset)
     return [dict(r._mapping) for r in (await session.execute(stmt)).all()]

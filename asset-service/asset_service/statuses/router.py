@@ -13,7 +13,14 @@ from gridcommons.validation import UtcInstant
 from ..roles import Ingestor, Reader
 from ..validation import AssetIdPath, AssetIdsQuery
 from . import service
-from .schemas import AssetStatus, AssetStatusEntry, IngestStatusesRequest, IngestStatusesResponse, StatusListResponse
+from .schemas import (
+    AssetStatus,
+    AssetStatusEntry,
+    IngestStatusesRequest,
+    IngestStatusesResponse,
+    StatusListResponse,
+    StatusQuery,
+)
 
 router = APIRouter(tags=["statuses"])
 # The ingestion door is listed under the shared ingestion tag only (one tag per operation).
@@ -62,9 +69,8 @@ async def list_asset_statuses(
     entry has one of the statuses. With from/to only, returns the history of status changes with
     effective_at in [from, to) (either bound may be omitted), ordered by (asset_id, effective_at).
     At least one of latest or from/to is required (422). Unknown asset ids yield no entries."""
-    return await service.list_statuses(
-        session, who.company_id, asset_ids, latest=latest, start=from_, end=to, statuses=status, page=page
-    )
+    query = StatusQuery(asset_ids=asset_ids, latest=latest, start=from_, end=to, statuses=status)
+    return await service.list_statuses(session, who.company_id, query, page)
 
 
 @ingest_router.post("/api/ingest/asset-statuses", response_model=IngestStatusesResponse)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gridcommons.describe import explained_enum
 from gridcommons.validation import JsonObject, Text, UtcInstant
+from gridcommons.wire import WireModel
 
 MAX_BATCH = 1000
 MAX_REASONS = 20
@@ -60,9 +61,7 @@ class ReasonCategory(StrEnum):
     OTHER = "OTHER"
 
 
-class StatusReason(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StatusReason(WireModel):
     category: ReasonCategory = Field(description="Category of the reason.", examples=["MAINTENANCE"])
     detail: Text | None = Field(
         description="Free text explaining the reason (up to 2000 characters).",
@@ -79,10 +78,8 @@ class StatusReason(BaseModel):
     attributes: JsonObject = Field(default_factory=dict, max_length=50, examples=[{"ticket": "OPS-1234"}])
 
 
-class StatusInput(BaseModel):
+class StatusInput(WireModel):
     """One status change of one asset, effective from ``effective_at``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     asset_id: Text = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
@@ -102,10 +99,8 @@ class StatusInput(BaseModel):
     )
 
 
-class IngestStatusesRequest(BaseModel):
+class IngestStatusesRequest(WireModel):
     """Body of ``POST /api/ingest/asset-statuses`` and payload of ``ingest.asset-statuses.v1``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     statuses: list[StatusInput] = Field(
         description="Status changes to store (1..1000).", min_length=1, max_length=MAX_BATCH
@@ -128,12 +123,12 @@ class IngestStatusesRequest(BaseModel):
         return self
 
 
-class IngestStatusesResponse(BaseModel):
+class IngestStatusesResponse(WireModel):
     received: int = Field(description="Status entries in the batch")
     changed: int = Field(description="Entries that were new or changed an existing entry (each published an event)")
 
 
-class AssetStatusEntry(BaseModel):
+class AssetStatusEntry(WireModel):
     asset_id: str = Field(
         description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
         examples=["DE_50HZ_WU_1"],
@@ -150,7 +145,17 @@ class AssetStatusEntry(BaseModel):
     )
 
 
-class StatusListResponse(BaseModel):
+class StatusQuery(WireModel):
+    """The filter of ``GET /api/asset-statuses`` (the page comes apart, as ``gridcommons.pagination.Page``)."""
+
+    asset_ids: list[str]
+    latest: bool = False
+    start: datetime | None = None
+    end: datetime | None = None
+    statuses: list[AssetStatus] | None = None
+
+
+class StatusListResponse(WireModel):
     limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
     offset: int = Field(description="Number of items skipped before this page (0 = first page).")
     statuses: list[AssetStatusEntry] = Field(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import NotFound, ValidationFailed, field_error
@@ -12,7 +10,13 @@ from gridcommons.pagination import Page
 from ..assets.lookup import missing_asset_ids
 from ..assets.repository import get_asset
 from . import events, repository
-from .schemas import AssetStatus, AssetStatusEntry, IngestStatusesRequest, IngestStatusesResponse, StatusListResponse
+from .schemas import (
+    AssetStatusEntry,
+    IngestStatusesRequest,
+    IngestStatusesResponse,
+    StatusListResponse,
+    StatusQuery,
+)
 
 
 async def record_statuses(
@@ -39,7 +43,7 @@ async def record_statuses(
             for s in body.statuses
         ],
     )
-    entries = [AssetStatusEntry.model_validate(r) for r in rows]
+    entries = [AssetStatusEntry.from_row(r) for r in rows]
     entries.sort(key=lambda e: (e.asset_id, e.effective_at))
     await events.statuses_changed(session, company_id, entries)
     return IngestStatusesResponse(received=len(body.statuses), changed=len(entries))
@@ -51,29 +55,24 @@ async def latest_status(session: AsyncSession, company_id: int, asset_id: str) -
         if await get_asset(session, company_id, asset_id) is None:
             raise NotFound(f"Asset {asset_id} not found")
         raise NotFound(f"Asset {asset_id} has no status yet")
-    return AssetStatusEntry.model_validate(row)
+    return AssetStatusEntry.from_row(row)
 
 
 async def list_statuses(
     session: AsyncSession,
     company_id: int,
-    asset_ids: list[str],
-    *,
-    latest: bool,
-    start: datetime | None,
-    end: datetime | None,
-    statuses: list[AssetStatus] | None,
+    query: StatusQuery,
     page: Page,
 ) -> StatusListResponse:
+    latest, start, end = query.latest, query.start, query.end
     if not latest and start is None and end is None:
         raise ValidationFailed(
             [field_error(["query", "latest"], "at least one of latest=true or from/to is required", latest)]
         )
     if start is not None and end is not None and end <= start:
         raise ValidationFailed([field_error(["query", "to"], "to must be after from", end.isoformat())])
-    wanted = sorted({s.value for s in statuses}) if statuses else None
     read = repository.latest_per_asset if latest else repository.history
-    rows = await read(session, company_id, asset_ids, start, end, wanted, page.limit, page.offset)
+    rows = await read(session, company_id, query, page)
     return StatusListResponse(
-        limit=page.limit, offset=page.offset, statuses=[AssetStatusEntry.model_validate(r) for r in rows]
+        limit=page.limit, offset=page.offset, statuses=[AssetStatusEntry.from_row(r) for r in rows]
     )

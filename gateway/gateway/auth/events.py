@@ -28,6 +28,7 @@ from .db import outbox
 TOPIC = MEMBERSHIP_TOPIC
 CHANGED = MEMBERSHIP_CHANGED
 TOPICS = {MEMBERSHIP_TOPIC: {MEMBERSHIP_CHANGED}, TOKEN_TOPIC: {TOKEN_REVOKED}}  # everything published here
+PAYLOADS = {MEMBERSHIP_CHANGED: MembershipChangedV1, TOKEN_REVOKED: TokenRevokedV1}
 
 
 async def tokens_revoked(session: AsyncSession, rows: Sequence[tuple[str, float]]) -> None:

@@ -62,7 +62,7 @@ async def list_users(
 ) -> list[AdminUserOut]:
     """Users of the CompanyID company (company admins); a superuser without CompanyID sees every user."""
     scope = await _admin_scope(principal, auth, company)
-    return [AdminUserOut.model_validate(r) for r in await service.admin_list_users(session, scope)]
+    return [AdminUserOut.from_row(r) for r in await service.admin_list_users(session, scope)]
 
 
 @admin.get("/{user_id}", response_model=AdminUserOut, responses=NOT_FOUND)
@@ -75,7 +75,7 @@ async def get_user(
 ) -> AdminUserOut:
     """One user of the CompanyID company (404 if not a member of it)."""
     scope = await _admin_scope(principal, auth, company)
-    return AdminUserOut.model_validate(await service.admin_get_user(session, scope, user_id))
+    return AdminUserOut.from_row(await service.admin_get_user(session, scope, user_id))
 
 
 @gateway.post("/companies", status_code=status.HTTP_201_CREATED, response_model=CompanyOut)
@@ -83,19 +83,19 @@ async def create_company(
     body: CompanyCreate, principal: PrincipalDep, auth: AuthDep, session: SessionDep
 ) -> CompanyOut:
     """Create a company (tenant). Platform superusers only."""
-    return CompanyOut.model_validate(await service.create_company(session, auth, principal, body.name))
+    return CompanyOut.from_row(await service.create_company(session, auth, principal, body.name))
 
 
 @gateway.get("/companies", response_model=list[CompanyWithRole])
 async def list_companies(principal: PrincipalDep, session: SessionDep) -> list[CompanyWithRole]:
     """Companies the caller belongs to, with the role (a superuser sees all)."""
-    return [CompanyWithRole.model_validate(r) for r in await service.list_companies(session, principal)]
+    return [CompanyWithRole.from_row(r) for r in await service.list_companies(session, principal)]
 
 
 @gateway.get("/companies/{company_id}/members", response_model=list[MemberOut], responses=NOT_FOUND)
 async def list_members(company_id: Id, principal: PrincipalDep, session: SessionDep) -> list[MemberOut]:
     """Members of a company (its admins, or a superuser)."""
-    return [MemberOut.model_validate(r) for r in await service.list_members(session, principal, company_id)]
+    return [MemberOut.from_row(r) for r in await service.list_members(session, principal, company_id)]
 
 
 @gateway.put("/companies/{company_id}/members/{user_id}", response_model=MemberOut, responses=NOT_FOUND)
@@ -105,9 +105,7 @@ async def set_member(
     """Change a member's role (the company's admins, or a superuser). Only a platform superuser
     adds a user who is not a member; others join by invitation (a company admin gets 404 for a
     user who is not a member, whether or not the user exists)."""
-    return MemberOut.model_validate(
-        await service.set_membership(session, auth, principal, company_id, user_id, body.role)
-    )
+    return MemberOut.from_row(await service.set_membership(session, auth, principal, company_id, user_id, body.role))
 
 
 @gateway.delete(
@@ -136,14 +134,14 @@ async def invite(
     """Invite a user by ``username`` or ``email`` with a role (the company's admins, or a superuser).
     The answer is the same whether or not such a user exists; the invited user sees the invitation
     in ``GET /api/gateway/invitations`` and accepts or declines it. Expires after 7 days."""
-    return InvitationOut.model_validate(await service.invite(session, auth, principal, company_id, body))
+    return InvitationOut.from_row(await service.invite(session, auth, principal, company_id, body))
 
 
 @gateway.get("/companies/{company_id}/invitations", response_model=list[InvitationOut], responses=NOT_FOUND)
 async def list_company_invitations(company_id: Id, principal: PrincipalDep, session: SessionDep) -> list[InvitationOut]:
     """Pending invitations of the company (its admins, or a superuser)."""
     rows = await service.list_company_invitations(session, principal, company_id)
-    return [InvitationOut.model_validate(r) for r in rows]
+    return [InvitationOut.from_row(r) for r in rows]
 
 
 @gateway.delete(
@@ -163,7 +161,7 @@ async def cancel_invitation(
 @gateway.get("/invitations", response_model=list[MyInvitationOut])
 async def my_invitations(principal: PrincipalDep, session: SessionDep) -> list[MyInvitationOut]:
     """The caller's pending invitations."""
-    return [MyInvitationOut.model_validate(r) for r in await service.my_invitations(session, principal)]
+    return [MyInvitationOut.from_row(r) for r in await service.my_invitations(session, principal)]
 
 
 @gateway.post("/invitations/{invitation_id}/accept", response_model=CompanyWithRole, responses=NOT_FOUND)
@@ -172,7 +170,7 @@ async def accept_invitation(
 ) -> CompanyWithRole:
     """Accept one of the caller's invitations: the caller becomes a member with the invited role."""
     company = await service.answer_invitation(session, auth, principal, invitation_id, accept=True)
-    return CompanyWithRole.model_validate(company)
+    return CompanyWithRole.from_row(company)
 
 
 @gateway.post(
@@ -195,14 +193,14 @@ async def create_machine_client(
 ) -> MachineClientCreated:
     """Create a machine client (role ``device``) in the CompanyID company; the secret is shown once."""
     service.require_admin(who)
-    return MachineClientCreated.model_validate(await service.create_client(session, auth, who.company_id, body))
+    return MachineClientCreated.from_row(await service.create_client(session, auth, who.company_id, body))
 
 
 @gateway.get("/machine-clients", response_model=list[MachineClientOut])
 async def list_machine_clients(who: CompanyIdentityDep, session: SessionDep) -> list[MachineClientOut]:
     """Machine clients of the CompanyID company (revoked ones included, with ``revoked_at``)."""
     service.require_admin(who)
-    return [MachineClientOut.model_validate(r) for r in await service.list_clients(session, who)]
+    return [MachineClientOut.from_row(r) for r in await service.list_clients(session, who)]
 
 
 @gateway.delete(

@@ -47,7 +47,7 @@ OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _auth_response(login: service.Login) -> AuthResponse:
-    return AuthResponse(user=UserOut.model_validate(login.user), token=login.token.token)
+    return AuthResponse(user=UserOut.from_row(login.user), token=login.token.token)
 
 
 @router.post(
@@ -116,7 +116,7 @@ async def change_password(
 @router.get("/info", response_model=UserOut)
 async def info(principal: PrincipalDep, session: SessionDep) -> UserOut:
     """The user the token belongs to."""
-    return UserOut.model_validate(await service.get_user(session, service.user_id_of(principal)))
+    return UserOut.from_row(await service.get_user(session, service.user_id_of(principal)))
 
 
 def _oauth_error(status_code: int, error: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:

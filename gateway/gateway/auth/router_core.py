@@ -39,7 +39,7 @@ def _session_info(token: str, expires_at: datetime, user: dict) -> SessionInfo:
         sessionid=token,
         expiry_age=max(0, int(expires_at.timestamp() - time.time())),
         expiry_date=iso_utc(expires_at, timespec="seconds"),
-        user=SessionUser.model_validate(user),
+        user=SessionUser.from_row(user),
     )
 
 

@@ -6,9 +6,10 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from gridcommons.describe import explain_values
+from gridcommons.wire import WireModel
 
 USERNAME_PATTERN = r"^[A-Za-z0-9@.+_-]{1,150}$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -34,7 +35,7 @@ ROLE_MEANINGS = {
 Role = Annotated[Literal["admin", "operator", "member"], Field(json_schema_extra=explain_values(ROLE_MEANINGS))]
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(WireModel):
     username: Username = Field(description="Login name to register (unique).")
     email: Email = Field(description="E-mail address (unique).")
     password: str = Field(
@@ -45,25 +46,25 @@ class RegisterRequest(BaseModel):
     )
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(WireModel):
     username: str = Field(description="Login name.", min_length=1, max_length=150, examples=["johndoe"])
     password: str = Field(description="Password.", min_length=1, max_length=1024, examples=["strong-password"])
 
 
-class UserOut(BaseModel):
+class UserOut(WireModel):
     id: int = Field(description="User id.")
     username: str = Field(description="Login name (letters, digits and @.+-_ ; case as registered).")
     email: str = Field(description="E-mail address.")
 
 
-class AuthResponse(BaseModel):
+class AuthResponse(WireModel):
     user: UserOut = Field(description="The signed-in user.")
     token: str = Field(
         description="Bearer access token for the `Authorization: Bearer` header (valid for the gateway's token lifetime, 1 hour by default)."
     )
 
 
-class TokenResponse(BaseModel):
+class TokenResponse(WireModel):
     access_token: str = Field(description="Bearer access token for the `Authorization: Bearer` header.")
     token_type: Literal["bearer"] = Field(
         default="bearer",
@@ -78,7 +79,7 @@ class TokenResponse(BaseModel):
     )
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(WireModel):
     current_password: str = Field(
         description="The current password.", min_length=1, max_length=1024, examples=["strong-password"]
     )
@@ -90,19 +91,19 @@ class PasswordChange(BaseModel):
     )
 
 
-class OAuthError(BaseModel):
+class OAuthError(WireModel):
     error: str = Field(description="OAuth2 error code (RFC 6749 §5.2), e.g. `invalid_grant`.")
     error_description: str | None = Field(default=None, description="Human-readable explanation (may be absent).")
 
 
-class AdminUserOut(BaseModel):
+class AdminUserOut(WireModel):
     id: int = Field(description="User id.")
     username: str = Field(description="Login name (letters, digits and @.+-_ ; case as registered).")
     email: str = Field(description="E-mail address.")
     role: str | None = Field(None, description="Role in the CompanyID company; null in the superuser's global listing")
 
 
-class CompanyCreate(BaseModel):
+class CompanyCreate(WireModel):
     name: str = Field(
         description="Company name, unique on the platform (1..200 characters).",
         min_length=1,
@@ -111,7 +112,7 @@ class CompanyCreate(BaseModel):
     )
 
 
-class CompanyOut(BaseModel):
+class CompanyOut(WireModel):
     id: int = Field(description="Company id: the value of the CompanyID header.")
     name: str = Field(description="Company name.")
     created_at: datetime = Field(
@@ -125,11 +126,11 @@ class CompanyWithRole(CompanyOut):
     )
 
 
-class MembershipIn(BaseModel):
+class MembershipIn(WireModel):
     role: Role = Field(description="Role to give the user in the company.", examples=["operator"])
 
 
-class MemberOut(BaseModel):
+class MemberOut(WireModel):
     company_id: int = Field(description="Id of the company (tenant).")
     user_id: int = Field(description="User id of the member.")
     username: str = Field(description="Login name of the member.")
@@ -137,7 +138,7 @@ class MemberOut(BaseModel):
     role: Role = Field(description="Role in the company.")
 
 
-class InvitationCreate(BaseModel):
+class InvitationCreate(WireModel):
     """Exactly one of ``username`` and ``email``."""
 
     username: str | None = Field(
@@ -159,7 +160,7 @@ class InvitationCreate(BaseModel):
         return self
 
 
-class InvitationOut(BaseModel):
+class InvitationOut(WireModel):
     """An invitation as its company's admins see it: the invitee as they typed it, nothing else."""
 
     id: int = Field(description="Invitation id.")
@@ -174,7 +175,7 @@ class InvitationOut(BaseModel):
     )
 
 
-class MyInvitationOut(BaseModel):
+class MyInvitationOut(WireModel):
     """An invitation as the invited user sees it."""
 
     id: int = Field(description="Invitation id.")
@@ -189,7 +190,7 @@ class MyInvitationOut(BaseModel):
     )
 
 
-class MachineClientCreate(BaseModel):
+class MachineClientCreate(WireModel):
     name: str = Field(
         description="Name of the machine client (e.g. the device or system it stands for).",
         min_length=1,
@@ -205,7 +206,7 @@ class MachineClientCreate(BaseModel):
     )
 
 
-class MachineClientOut(BaseModel):
+class MachineClientOut(WireModel):
     client_id: str = Field(
         description="Public id of the machine client (OAuth2 client_id of the client_credentials grant)."
     )
@@ -227,21 +228,21 @@ class MachineClientCreated(MachineClientOut):
     client_secret: str = Field(description="Shown once; only a digest is stored")
 
 
-class SessionUser(BaseModel):
+class SessionUser(WireModel):
     username: str = Field(description="Login name (letters, digits and @.+-_ ; case as registered).")
     last_name: str = Field(description="Family name.")
     first_name: str = Field(description="Given name.")
     email: str = Field(description="E-mail address.")
 
 
-class SessionInfo(BaseModel):
+class SessionInfo(WireModel):
     sessionid: str = Field(description="Session id (also the `sessionid` cookie).")
     expiry_age: int = Field(description="Seconds until the session expires.")
     expiry_date: str = Field(description="When the session expires (ISO 8601 instant with offset, answered in UTC).")
     user: SessionUser = Field(description="The signed-in user.")
 
 
-class CsrfToken(BaseModel):
+class CsrfToken(WireModel):
     csrfmiddlewaretoken: str = Field(
         description="CSRF token to send back as the form field `csrfmiddlewaretoken` (equals the `csrftoken` cookie)."
     )
