@@ -1,6 +1,18 @@
 """Tables of the sites domain: sites, inverters (and their assets), PoC and inverter limits."""
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, Numeric, PrimaryKeyConstraint, String, Table, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    func,
+)
 
 from ..db import metadata
 
@@ -38,6 +50,7 @@ sites = Table(
     Column("dispatch_mode_strike_price", AMOUNT, nullable=True),
     *_timestamps(),
     PrimaryKeyConstraint("company_id", "id"),
+    Index("ix_sites_company_created", "company_id", "created_at"),
 )
 
 site_inverters = Table(
@@ -51,6 +64,13 @@ site_inverters = Table(
     Column("discharge_efficiency", AMOUNT, nullable=False),
     *_timestamps(),
     PrimaryKeyConstraint("company_id", "id"),
+    ForeignKeyConstraint(
+        ["company_id", "site_id"],
+        ["asset.sites.company_id", "asset.sites.id"],
+        name="fk_site_inverters_site",
+        ondelete="CASCADE",
+    ),
+    Index("ix_site_inverters_site", "company_id", "site_id"),
 )
 
 # The assets an inverter serves, in request order (FK to assets: deleting an asset unlinks it).
@@ -62,10 +82,23 @@ site_inverter_assets = Table(
     Column("asset_id", String(128), nullable=False),
     Column("position", Integer, nullable=False),
     PrimaryKeyConstraint("company_id", "inverter_id", "asset_id"),
+    ForeignKeyConstraint(
+        ["company_id", "inverter_id"],
+        ["asset.site_inverters.company_id", "asset.site_inverters.id"],
+        name="fk_site_inverter_assets_inverter",
+        ondelete="CASCADE",
+    ),
+    ForeignKeyConstraint(
+        ["company_id", "asset_id"],
+        ["asset.assets.company_id", "asset.assets.id"],
+        name="fk_site_inverter_assets_asset",
+        ondelete="CASCADE",
+    ),
+    Index("ix_site_inverter_assets_asset", "company_id", "asset_id"),
 )
 
 
-def _limit_table(name: str, owner: str, owner_len: int) -> Table:
+def _limit_table(name: str, owner: str, owner_len: int, owner_table: str) -> Table:
     return Table(
         name,
         metadata,
@@ -77,9 +110,15 @@ def _limit_table(name: str, owner: str, owner_len: int) -> Table:
         Column("max_export_to_grid", AMOUNT, nullable=True),
         *_timestamps(),
         PrimaryKeyConstraint("company_id", owner, "start_time"),
+        ForeignKeyConstraint(
+            ["company_id", owner],
+            [f"asset.{owner_table}.company_id", f"asset.{owner_table}.id"],
+            name=f"fk_{name}_{owner.removesuffix('_id')}",
+            ondelete="CASCADE",
+        ),
     )
 
 
 # One row per quarter hour (submitted periods are expanded server-side).
-site_poc_limits = _limit_table("site_poc_limits", "site_id", 128)
-site_inverter_limits = _limit_table("site_inverter_limits", "inverter_id", 160)
+site_poc_limits = _limit_table("site_poc_limits", "site_id", 128, "sites")
+site_inverter_limits = _limit_table("site_inverter_limits", "inverter_id", 160, "site_inverters")
