@@ -23,7 +23,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 from asset_helpers import create_asset
-from asset_helpers import produce as produce_to
 
 from asset_service.db import replicas
 from gateway.app import create_app as create_gateway_app
@@ -37,6 +36,7 @@ from gridcommons.events import CloudEvent
 from gridcommons.identity import generate_ed25519_pem
 from gridcommons.ingest import IngestDecoder
 from gridcommons.settings import InfraSettings
+from gridcommons.testing.kafka import produce as produce_to
 from gridcommons.testing.plugin import Stack, ingest_headers
 from gridcommons.testing.servers import serve_app
 from gridcommons.worker import run_workers
@@ -214,7 +214,7 @@ async def dead_letters() -> AsyncIterator[DeadLetters]:
 
 
 async def produce(messages: list[tuple[bytes, bytes, list[tuple[str, bytes]]]]) -> None:
-    await produce_to(TOPIC, "ingest-credential-tests", [(k, v, None, h) for k, v, h in messages])
+    await produce_to(TOPIC, client_id="ingest-credential-tests", messages=[(k, v, None, h) for k, v, h in messages])
 
 
 # ----------------------------------------------------------------------------- tests

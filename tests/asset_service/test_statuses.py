@@ -14,12 +14,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from asset_helpers import create_asset, outbox_events
 from asset_helpers import iso as z
-from asset_helpers import produce as produce_to
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridcommons.events import CloudEvent
 from gridcommons.settings import InfraSettings
+from gridcommons.testing.kafka import produce as produce_to
 from gridcommons.testing.plugin import Stack, ingest_headers
 
 TOPIC = "ingest.asset-statuses.v1"
@@ -276,7 +276,7 @@ async def test_tenants_and_roles(asset_client: httpx.AsyncClient, internal_heade
 
 async def produce(messages: list[Any], token: str | None = None) -> None:
     """Send to the topic; ``token`` is the credential of every message that brings no headers."""
-    await produce_to(TOPIC, "h5-status-tests", messages, headers=ingest_headers(token))
+    await produce_to(TOPIC, client_id="h5-status-tests", messages=messages, headers=ingest_headers(token))
 
 
 def envelope(company_id: int, statuses: list[dict[str, Any]]) -> CloudEvent:
