@@ -26,6 +26,13 @@ def _timestamps() -> list[Column]:  # type: ignore[type-arg]
     ]
 
 
+def _tenant_fk(column: str, table: str, name: str) -> ForeignKeyConstraint:
+    """(company_id, column) references (company_id, id) of ``table``; rows go with their owner."""
+    return ForeignKeyConstraint(
+        ["company_id", column], [f"asset.{table}.company_id", f"asset.{table}.id"], name=name, ondelete="CASCADE"
+    )
+
+
 # Last sequence number handed out per (company, id prefix), for site and inverter ids.
 site_id_sequences = Table(
     "site_id_sequences",
@@ -64,12 +71,7 @@ site_inverters = Table(
     Column("discharge_efficiency", AMOUNT, nullable=False),
     *_timestamps(),
     PrimaryKeyConstraint("company_id", "id"),
-    ForeignKeyConstraint(
-        ["company_id", "site_id"],
-        ["asset.sites.company_id", "asset.sites.id"],
-        name="fk_site_inverters_site",
-        ondelete="CASCADE",
-    ),
+    _tenant_fk("site_id", "sites", "fk_site_inverters_site"),
     Index("ix_site_inverters_site", "company_id", "site_id"),
 )
 
@@ -82,18 +84,8 @@ site_inverter_assets = Table(
     Column("asset_id", String(128), nullable=False),
     Column("position", Integer, nullable=False),
     PrimaryKeyConstraint("company_id", "inverter_id", "asset_id"),
-    ForeignKeyConstraint(
-        ["company_id", "inverter_id"],
-        ["asset.site_inverters.company_id", "asset.site_inverters.id"],
-        name="fk_site_inverter_assets_inverter",
-        ondelete="CASCADE",
-    ),
-    ForeignKeyConstraint(
-        ["company_id", "asset_id"],
-        ["asset.assets.company_id", "asset.assets.id"],
-        name="fk_site_inverter_assets_asset",
-        ondelete="CASCADE",
-    ),
+    _tenant_fk("inverter_id", "site_inverters", "fk_site_inverter_assets_inverter"),
+    _tenant_fk("asset_id", "assets", "fk_site_inverter_assets_asset"),
     Index("ix_site_inverter_assets_asset", "company_id", "asset_id"),
 )
 
@@ -110,12 +102,7 @@ def _limit_table(name: str, owner: str, owner_len: int, owner_table: str) -> Tab
         Column("max_export_to_grid", AMOUNT, nullable=True),
         *_timestamps(),
         PrimaryKeyConstraint("company_id", owner, "start_time"),
-        ForeignKeyConstraint(
-            ["company_id", owner],
-            [f"asset.{owner_table}.company_id", f"asset.{owner_table}.id"],
-            name=f"fk_{name}_{owner.removesuffix('_id')}",
-            ondelete="CASCADE",
-        ),
+        _tenant_fk(owner, owner_table, f"fk_{name}_{owner.removesuffix('_id')}"),
     )
 
 
