@@ -15,8 +15,8 @@ from aiokafka import AIOKafkaConsumer
 from asset_helpers import create_asset
 
 from gridcommons.events import CloudEvent
-from gridcommons.settings import InfraSettings
 from gridcommons.testing.kafka import produce as produce_to
+from gridcommons.testing.kafka import topic_reader
 from gridcommons.testing.plugin import Stack, ingest_headers
 from gridcommons.timeutil import quarter_hours
 
@@ -224,16 +224,7 @@ async def test_redelivery_writes_once_and_publishes_once(
 
 
 def dlq_reader() -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        DLQ,
-        bootstrap_servers=InfraSettings().kafka_bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=10,
-        metadata_max_age_ms=1000,
-        retry_backoff_ms=100,
-    )
+    return topic_reader(DLQ)
 
 
 async def dead_letters(reader: AIOKafkaConsumer, keys: set[bytes], timeout: float = 30.0) -> dict[bytes, Any]:

@@ -21,11 +21,11 @@ from gridcommons.devstack import free_port
 from gridcommons.events import CloudEvent
 from gridcommons.outbox import OutboxRelay
 from gridcommons.settings import InfraSettings, ServiceSettings
-from gridcommons.testing.kafka import produce
+from gridcommons.testing.kafka import produce, topic_reader
 from gridcommons.testing.plugin import Stack
 from gridcommons.worker import serve_health
 
-from .conftest import KernelSchema, collect, drain, header, independent_consumer, unique, wait_for
+from .conftest import KernelSchema, collect, drain, header, unique, wait_for
 
 
 def cloud_event(n: int, *, subject: str = "dev-1", **data: object) -> CloudEvent:
@@ -143,7 +143,7 @@ async def test_poison_and_failing_messages_go_to_the_dlq_and_offsets_follow_the_
     tp = metas[0].topic_partition
     assert [m.offset for m in metas] == [0, 1, 2, 3] and {m.topic_partition for m in metas} == {tp}
 
-    dlq_reader = independent_consumer(infra, f"{topic}.dlq", group=False)
+    dlq_reader = topic_reader(f"{topic}.dlq", infra=infra)
     await dlq_reader.start()
     handler = Recorder(ks)
     run = runner(ks, infra, topic, handler, max_attempts=3)

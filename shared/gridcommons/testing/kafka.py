@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import RecordMetadata
 
 from ..events import CONTENT_TYPE
@@ -38,3 +40,20 @@ async def produce(
         return list(await asyncio.gather(*futures))
     finally:
         await producer.stop()
+
+
+def topic_reader(*topics: str, group: bool = False, infra: InfraSettings | None = None) -> AIOKafkaConsumer:
+    """A consumer that shares nothing with the code under test, reading ``topics`` from the
+    beginning (start it, read, stop it). ``group=True`` joins a group of its own; without one it
+    reads every partition at once (the embedded broker takes ~5 s to let a new member join)."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=(infra or InfraSettings()).kafka_bootstrap_servers,
+        group_id=f"test-reader-{uuid.uuid4().hex[:10]}" if group else None,
+        client_id="gridcommons-test-reader",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=10,
+        metadata_max_age_ms=1000,
+        retry_backoff_ms=100,
+    )
