@@ -13,10 +13,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 from asset_helpers import create_asset
-from asset_helpers import produce as produce_to
 
 from gridcommons.events import CloudEvent
-from gridcommons.settings import InfraSettings
+from gridcommons.testing.kafka import produce as produce_to
+from gridcommons.testing.kafka import topic_reader
 from gridcommons.testing.plugin import Stack, ingest_headers
 from gridcommons.timeutil import quarter_hours
 
@@ -66,7 +66,9 @@ def _credentials(bearer_token: Any) -> None:
 
 async def produce(messages: list[Any], company_id: int) -> None:
     """Send with a device credential of ``company_id`` (messages with their own headers keep them)."""
-    await produce_to(TOPIC, "h5-dispatch-tests", messages, headers=ingest_headers(_sign(company_id, "device")))
+    await produce_to(
+        TOPIC, client_id="h5-dispatch-tests", messages=messages, headers=ingest_headers(_sign(company_id, "device"))
+    )
 
 
 async def produce_events(events: list[CloudEvent]) -> None:
@@ -76,7 +78,7 @@ async def produce_events(events: list[CloudEvent]) -> None:
         (str(e.data["asset_id"]).encode(), e.to_bytes(), e.id, ingest_headers(_sign(int(str(e.companyid)), "device")))
         for e in events
     ]
-    await produce_to(TOPIC, "h5-dispatch-tests", messages)
+    await produce_to(TOPIC, client_id="h5-dispatch-tests", messages=messages)
 
 
 async def wait_dispatches(
@@ -222,16 +224,7 @@ async def test_redelivery_writes_once_and_publishes_once(
 
 
 def dlq_reader() -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        DLQ,
-        bootstrap_servers=InfraSettings().kafka_bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=10,
-        metadata_max_age_ms=1000,
-        retry_backoff_ms=100,
-    )
+    return topic_reader(DLQ)
 
 
 async def dead_letters(reader: AIOKafkaConsumer, keys: set[bytes], timeout: float = 30.0) -> dict[bytes, Any]:

@@ -20,10 +20,8 @@ import httpx
 import jwt
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 from asset_helpers import create_asset
-from asset_helpers import produce as produce_to
 
 from asset_service.db import replicas
 from gateway.app import create_app as create_gateway_app
@@ -37,6 +35,8 @@ from gridcommons.events import CloudEvent
 from gridcommons.identity import generate_ed25519_pem
 from gridcommons.ingest import IngestDecoder
 from gridcommons.settings import InfraSettings
+from gridcommons.testing.kafka import produce as produce_to
+from gridcommons.testing.kafka import topic_reader
 from gridcommons.testing.plugin import Stack, ingest_headers
 from gridcommons.testing.servers import serve_app
 from gridcommons.worker import run_workers
@@ -180,15 +180,7 @@ async def wait_history(
 
 class DeadLetters:
     def __init__(self) -> None:
-        self.reader = AIOKafkaConsumer(
-            f"{TOPIC}.dlq",
-            bootstrap_servers=InfraSettings().kafka_bootstrap_servers,
-            group_id=None,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            fetch_max_wait_ms=10,
-            metadata_max_age_ms=1000,
-        )
+        self.reader = topic_reader(f"{TOPIC}.dlq")
 
     async def wait(self, keys: set[bytes], timeout: float = 30.0) -> dict[bytes, str]:
         """{key: dlq_error} of the dead letters with these keys."""
@@ -214,7 +206,7 @@ async def dead_letters() -> AsyncIterator[DeadLetters]:
 
 
 async def produce(messages: list[tuple[bytes, bytes, list[tuple[str, bytes]]]]) -> None:
-    await produce_to(TOPIC, "ingest-credential-tests", [(k, v, None, h) for k, v, h in messages])
+    await produce_to(TOPIC, client_id="ingest-credential-tests", messages=[(k, v, None, h) for k, v, h in messages])
 
 
 # ----------------------------------------------------------------------------- tests

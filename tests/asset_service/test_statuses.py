@@ -11,15 +11,14 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 from asset_helpers import create_asset, outbox_events
 from asset_helpers import iso as z
-from asset_helpers import produce as produce_to
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridcommons.events import CloudEvent
-from gridcommons.settings import InfraSettings
+from gridcommons.testing.kafka import produce as produce_to
+from gridcommons.testing.kafka import topic_reader
 from gridcommons.testing.plugin import Stack, ingest_headers
 
 TOPIC = "ingest.asset-statuses.v1"
@@ -276,7 +275,7 @@ async def test_tenants_and_roles(asset_client: httpx.AsyncClient, internal_heade
 
 async def produce(messages: list[Any], token: str | None = None) -> None:
     """Send to the topic; ``token`` is the credential of every message that brings no headers."""
-    await produce_to(TOPIC, "h5-status-tests", messages, headers=ingest_headers(token))
+    await produce_to(TOPIC, client_id="h5-status-tests", messages=messages, headers=ingest_headers(token))
 
 
 def envelope(company_id: int, statuses: list[dict[str, Any]]) -> CloudEvent:
@@ -323,16 +322,8 @@ async def test_kafka_ingestion_redelivery_and_dlq(
         "envelope-of-other-company": envelope(company_id + 1, [entry(a, "AVAILABLE", T0)]).to_bytes(),
     }
     uncredentialed = {"no-credential": envelope(company_id, [entry(a, "OFFLINE", T0 + timedelta(hours=7))]).to_bytes()}
-    reader = AIOKafkaConsumer(
-        f"{TOPIC}.dlq",
-        bootstrap_servers=InfraSettings().kafka_bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=10,
-        metadata_max_age_ms=1000,
-    )
-    await reader.start()
+    dlq = topic_reader(f"{TOPIC}.dlq")
+    await dlq.start()
     try:
         await produce(
             [
@@ -351,10 +342,10 @@ async def test_kafka_ingestion_redelivery_and_dlq(
         deadline = time.monotonic() + 30
         while not keys <= dead.keys():
             assert time.monotonic() < deadline, sorted(dead)
-            for records in (await reader.getmany(timeout_ms=300)).values():
+            for records in (await dlq.getmany(timeout_ms=300)).values():
                 dead.update({r.key: r for r in records if r.key in keys})
     finally:
-        await reader.stop()
+        await dlq.stop()
     assert [s["status"] for s in got] == ["AVAILABLE", "LIMITED", "OFFLINE"]
     for k, v in poison.items():
         record = dead[f"{tag}-{k}".encode()]

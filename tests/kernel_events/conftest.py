@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
@@ -72,25 +71,6 @@ async def kernel_schema(engine: AsyncEngine) -> AsyncIterator[KernelSchema]:
             await conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
 
 
-def independent_consumer(infra: InfraSettings, *topics: str, group: bool = True) -> AIOKafkaConsumer:
-    """A reader that shares nothing with the code under test: own group, from the beginning.
-
-    ``group=False`` reads every partition without a group: the embedded broker takes ~5 s to
-    let a new member join, which only the tests that need a group should pay.
-    """
-    return AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=infra.kafka_bootstrap_servers,
-        group_id=f"kernel-test-{uuid.uuid4().hex[:10]}" if group else None,
-        client_id="kernel-test-reader",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=10,
-        metadata_max_age_ms=1000,
-        retry_backoff_ms=100,
-    )
-
-
 Record = ConsumerRecord[bytes, bytes]
 
 
@@ -140,21 +120,3 @@ async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float, ste
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(step)
     return time.monotonic() - start
-
-
-@pytest.fixture(scope="session")
-async def kernel_asset_app(migrated: Stack) -> AsyncIterator[object]:
-    """asset-service with its outbox relay running in process (as tests/asset_service does)."""
-    from asset_service.app import create_app
-    from asset_service.settings import AssetSettings
-
-    app = create_app(AssetSettings(), run_workers_in_process=True)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def kernel_asset_client(kernel_asset_app: object) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=kernel_asset_app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://asset-service") as client:
-        yield client

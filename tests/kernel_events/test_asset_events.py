@@ -12,9 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gridcommons.settings import InfraSettings
+from gridcommons.testing.kafka import topic_reader
 from gridcommons.testing.plugin import Stack
 
-from .conftest import Record, collect, header, independent_consumer, wait_for
+from .conftest import Record, collect, header, wait_for
 
 TOPIC = "assets.asset.v1"
 BODY = {
@@ -47,13 +48,13 @@ async def outbox_row(engine: AsyncEngine, asset_id: str, company_id: int):
 
 
 async def test_asset_created_event(
-    kernel_asset_client: httpx.AsyncClient, internal_headers, company_id: int, infra: InfraSettings, engine: AsyncEngine
+    asset_client: httpx.AsyncClient, internal_headers, company_id: int, infra: InfraSettings, engine: AsyncEngine
 ) -> None:
-    reader = independent_consumer(infra, TOPIC)
+    reader = topic_reader(TOPIC, group=True, infra=infra)
     await reader.start()
     try:
         t0 = time.monotonic()
-        r = await kernel_asset_client.post("/api/assets", json=BODY, headers=internal_headers(company_id, "operator"))
+        r = await asset_client.post("/api/assets", json=BODY, headers=internal_headers(company_id, "operator"))
         assert r.status_code == 201, r.text
         asset = r.json()
         [msg] = await collect(reader, for_asset(asset["id"], company_id), timeout=20)
@@ -84,7 +85,7 @@ async def _published(engine: AsyncEngine, asset_id: str, company_id: int) -> boo
 
 
 async def test_broker_outage_never_fails_a_write_nor_loses_the_event(
-    kernel_asset_client: httpx.AsyncClient,
+    asset_client: httpx.AsyncClient,
     internal_headers,
     company_id: int,
     infra: InfraSettings,
@@ -92,14 +93,14 @@ async def test_broker_outage_never_fails_a_write_nor_loses_the_event(
     stack: Stack,
 ) -> None:
     # The relay has a working producer before the outage.
-    warm = await kernel_asset_client.post("/api/assets", json=BODY, headers=internal_headers(company_id, "operator"))
+    warm = await asset_client.post("/api/assets", json=BODY, headers=internal_headers(company_id, "operator"))
     assert warm.status_code == 201
     await wait_for(lambda: _published(engine, warm.json()["id"], company_id), timeout=20)
 
     stack.stop_broker()
     try:
         t0 = time.monotonic()
-        r = await kernel_asset_client.post(
+        r = await asset_client.post(
             "/api/assets", json={**BODY, "code": "outage"}, headers=internal_headers(company_id, "operator")
         )
         post_s = time.monotonic() - t0
@@ -118,7 +119,7 @@ async def test_broker_outage_never_fails_a_write_nor_loses_the_event(
     # The relay publishes the row once the broker is back...
     recovery = await wait_for(lambda: _published(engine, asset["id"], company_id), timeout=60, step=0.1)
     # ...and the event is really there (memory storage: the topic was recreated empty).
-    reader = independent_consumer(infra, TOPIC)
+    reader = topic_reader(TOPIC, group=True, infra=infra)
     await reader.start()
     try:
         [msg] = await collect(reader, for_asset(asset["id"], company_id), timeout=60)

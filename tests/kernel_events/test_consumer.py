@@ -19,14 +19,14 @@ from gridcommons.consumer import ConsumerRunner, Handler, decode_json
 from gridcommons.db import unit_of_work
 from gridcommons.devstack import free_port
 from gridcommons.errors import ValidationFailed, field_error
-from gridcommons.events import CONTENT_TYPE, CloudEvent
-from gridcommons.kafka import make_producer
+from gridcommons.events import CloudEvent
 from gridcommons.outbox import OutboxRelay
 from gridcommons.settings import InfraSettings, ServiceSettings
+from gridcommons.testing.kafka import produce, topic_reader
 from gridcommons.testing.plugin import Stack
 from gridcommons.worker import serve_health
 
-from .conftest import KernelSchema, collect, drain, header, independent_consumer, unique, wait_for
+from .conftest import KernelSchema, collect, drain, header, unique, wait_for
 
 
 def cloud_event(n: int, *, subject: str = "dev-1", **data: object) -> CloudEvent:
@@ -57,20 +57,6 @@ class Recorder:
 async def effect_ids(engine: AsyncEngine, ks: KernelSchema) -> list[str]:
     async with engine.connect() as conn:
         return list((await conn.execute(select(ks.effects.c.event_id).order_by(ks.effects.c.id))).scalars())
-
-
-async def produce(infra: InfraSettings, topic: str, messages: list[tuple[bytes, bytes, str | None]]):
-    """(key, value, ce_id) in order; returns the RecordMetadata of each."""
-    producer = make_producer(infra, client_id="kernel-test-producer")
-    await producer.start()
-    try:
-        out = []
-        for key, value, ce_id in messages:
-            headers = [("content-type", CONTENT_TYPE.encode())] + ([("ce_id", ce_id.encode())] if ce_id else [])
-            out.append(await producer.send_and_wait(topic, value=value, key=key, headers=headers))
-        return out
-    finally:
-        await producer.stop()
 
 
 async def ignore(session: AsyncSession, msg: ConsumerRecord[bytes, bytes]) -> None:
@@ -106,9 +92,9 @@ async def test_redelivered_message_has_one_effect(
     twice, after = cloud_event(1), cloud_event(2)
     # The same CloudEvent bytes twice (a relay re-sent after a crash), then another event.
     await produce(
-        infra,
         topic,
-        [
+        infra=infra,
+        messages=[
             (b"dev-1", twice.to_bytes(), twice.id),
             (b"dev-1", twice.to_bytes(), twice.id),
             (b"dev-1", after.to_bytes(), after.id),
@@ -146,9 +132,9 @@ async def test_poison_and_failing_messages_go_to_the_dlq_and_offsets_follow_the_
     good1, failing, good2 = cloud_event(1), cloud_event(2, fail=True), cloud_event(3)
     # One key: one partition, so the order below is the order of processing.
     metas = await produce(
-        infra,
         topic,
-        [
+        infra=infra,
+        messages=[
             (b"dev-1", good1.to_bytes(), good1.id),
             (b"dev-1", b"{not json", None),
             (b"dev-1", failing.to_bytes(), failing.id),
@@ -158,7 +144,7 @@ async def test_poison_and_failing_messages_go_to_the_dlq_and_offsets_follow_the_
     tp = metas[0].topic_partition
     assert [m.offset for m in metas] == [0, 1, 2, 3] and {m.topic_partition for m in metas} == {tp}
 
-    dlq_reader = independent_consumer(infra, f"{topic}.dlq", group=False)
+    dlq_reader = topic_reader(f"{topic}.dlq", infra=infra)
     await dlq_reader.start()
     handler = Recorder(ks)
     run = runner(ks, infra, topic, handler, max_attempts=3)
@@ -212,7 +198,7 @@ async def test_runner_survives_a_broker_outage(
     ks = kernel_schema
     topic = unique("kernel.outage")
     before, after = cloud_event(1), cloud_event(2)
-    await produce(infra, topic, [(b"dev-1", before.to_bytes(), before.id)])
+    await produce(topic, infra=infra, messages=[(b"dev-1", before.to_bytes(), before.id)])
     handler = Recorder(ks)
     run = runner(ks, infra, topic, handler)
     stop = asyncio.Event()
@@ -245,7 +231,7 @@ async def test_runner_survives_a_broker_outage(
             stack.start_broker()
         restarted = time.monotonic()
         # Memory storage: the topic starts empty again; the event lands at offset 0.
-        await produce(infra, topic, [(b"dev-1", after.to_bytes(), after.id)])
+        await produce(topic, infra=infra, messages=[(b"dev-1", after.to_bytes(), after.id)])
         await wait_for(lambda: _has(engine, ks, after.id), timeout=45, step=0.2)
         resumed = time.monotonic() - restarted
     finally:
@@ -348,7 +334,7 @@ async def test_runner_rebuilds_its_consumer_after_a_broker_restart_and_readiness
             status, body = await _readyz(http, worker_readyz)
             check = body["workers"][run.name]  # type: ignore[index]
             assert check["assigned_partitions"] == [f"{topic}:0"] and check["connected"] is True, body
-            await produce(infra, topic, [(b"dev-1", before.to_bytes(), before.id)])
+            await produce(topic, infra=infra, messages=[(b"dev-1", before.to_bytes(), before.id)])
             await wait_for(lambda: _has(engine, ks, before.id), timeout=20)
 
             stack.stop_broker()
@@ -366,7 +352,7 @@ async def test_runner_rebuilds_its_consumer_after_a_broker_restart_and_readiness
             await wait_for(lambda: ready(True), timeout=60, step=0.2)
             assert run.health()["assigned_partitions"] == [f"{topic}:0"]
             # Only now is anything produced: nothing re-creates the topic for the consumer.
-            await produce(infra, topic, [(b"dev-1", after.to_bytes(), after.id)])
+            await produce(topic, infra=infra, messages=[(b"dev-1", after.to_bytes(), after.id)])
             await wait_for(lambda: _has(engine, ks, after.id), timeout=30, step=0.2)
             assert (await _readyz(http, worker_readyz))[0] == 200
         finally:

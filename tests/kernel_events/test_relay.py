@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gridcommons.db import unit_of_work
 from gridcommons.outbox import OutboxRelay
 from gridcommons.settings import InfraSettings
+from gridcommons.testing.kafka import topic_reader
 
-from .conftest import KernelSchema, collect, drain, header, independent_consumer, unique, wait_for
+from .conftest import KernelSchema, collect, drain, header, unique, wait_for
 
 
 async def write_events(ks: KernelSchema, topic: str, key: str, n: int, per_tx: int) -> None:
@@ -46,7 +47,7 @@ async def test_two_relays_publish_every_event_once_in_key_order(
     keys = [f"agg-{i}" for i in range(8)]
     per_key = 25  # 200 events
 
-    reader = independent_consumer(infra, topic, group=False)
+    reader = topic_reader(topic, infra=infra)
     await reader.start()
     stop = asyncio.Event()
     relays = [
@@ -92,7 +93,7 @@ async def test_two_relays_publish_every_event_once_in_key_order(
 async def test_relay_is_woken_by_notify(kernel_schema: KernelSchema, engine: AsyncEngine, infra: InfraSettings) -> None:
     ks = kernel_schema
     topic = unique("kernel.notify")
-    reader = independent_consumer(infra, topic, group=False)
+    reader = topic_reader(topic, infra=infra)
     await reader.start()
     stop = asyncio.Event()
     relay = asyncio.create_task(OutboxRelay(ks.outbox, engine, infra, poll_interval=60).run(stop))

@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Column, Date, DateTime, Integer, PrimaryKeyConstraint, String, Table, func
+from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, PrimaryKeyConstraint, String, Table, func
 
 from ..db import metadata
 
@@ -18,6 +18,7 @@ assets = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("company_id", "id"),
+    Index("ix_assets_company_created", "company_id", "created_at"),
 )
 
 # Last sequence number handed out per (company, id prefix): ids are never reused.

@@ -1,6 +1,18 @@
 """Tables of the sites domain: sites, inverters (and their assets), PoC and inverter limits."""
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, Numeric, PrimaryKeyConstraint, String, Table, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    func,
+)
 
 from ..db import metadata
 
@@ -12,6 +24,13 @@ def _timestamps() -> list[Column]:  # type: ignore[type-arg]
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     ]
+
+
+def _tenant_fk(column: str, table: str, name: str) -> ForeignKeyConstraint:
+    """(company_id, column) references (company_id, id) of ``table``; rows go with their owner."""
+    return ForeignKeyConstraint(
+        ["company_id", column], [f"asset.{table}.company_id", f"asset.{table}.id"], name=name, ondelete="CASCADE"
+    )
 
 
 # Last sequence number handed out per (company, id prefix), for site and inverter ids.
@@ -38,6 +57,7 @@ sites = Table(
     Column("dispatch_mode_strike_price", AMOUNT, nullable=True),
     *_timestamps(),
     PrimaryKeyConstraint("company_id", "id"),
+    Index("ix_sites_company_created", "company_id", "created_at"),
 )
 
 site_inverters = Table(
@@ -51,6 +71,8 @@ site_inverters = Table(
     Column("discharge_efficiency", AMOUNT, nullable=False),
     *_timestamps(),
     PrimaryKeyConstraint("company_id", "id"),
+    _tenant_fk("site_id", "sites", "fk_site_inverters_site"),
+    Index("ix_site_inverters_site", "company_id", "site_id"),
 )
 
 # The assets an inverter serves, in request order (FK to assets: deleting an asset unlinks it).
@@ -62,10 +84,13 @@ site_inverter_assets = Table(
     Column("asset_id", String(128), nullable=False),
     Column("position", Integer, nullable=False),
     PrimaryKeyConstraint("company_id", "inverter_id", "asset_id"),
+    _tenant_fk("inverter_id", "site_inverters", "fk_site_inverter_assets_inverter"),
+    _tenant_fk("asset_id", "assets", "fk_site_inverter_assets_asset"),
+    Index("ix_site_inverter_assets_asset", "company_id", "asset_id"),
 )
 
 
-def _limit_table(name: str, owner: str, owner_len: int) -> Table:
+def _limit_table(name: str, owner: str, owner_len: int, owner_table: str) -> Table:
     return Table(
         name,
         metadata,
@@ -77,9 +102,10 @@ def _limit_table(name: str, owner: str, owner_len: int) -> Table:
         Column("max_export_to_grid", AMOUNT, nullable=True),
         *_timestamps(),
         PrimaryKeyConstraint("company_id", owner, "start_time"),
+        _tenant_fk(owner, owner_table, f"fk_{name}_{owner.removesuffix('_id')}"),
     )
 
 
 # One row per quarter hour (submitted periods are expanded server-side).
-site_poc_limits = _limit_table("site_poc_limits", "site_id", 128)
-site_inverter_limits = _limit_table("site_inverter_limits", "inverter_id", 160)
+site_poc_limits = _limit_table("site_poc_limits", "site_id", 128, "sites")
+site_inverter_limits = _limit_table("site_inverter_limits", "inverter_id", 160, "site_inverters")

@@ -1,6 +1,16 @@
 """Tables of the technical-specs domain (created by migration 0005)."""
 
-from sqlalchemy import BigInteger, Column, DateTime, Numeric, PrimaryKeyConstraint, String, Table, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    func,
+)
 
 from ..db import metadata
 
@@ -29,4 +39,10 @@ technical_specs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("company_id", "asset_id", "valid_from"),
+    ForeignKeyConstraint(
+        ["company_id", "asset_id"],
+        ["asset.assets.company_id", "asset.assets.id"],
+        name="fk_technical_specs_asset",
+        ondelete="CASCADE",
+    ),
 )

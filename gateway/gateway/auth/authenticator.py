@@ -242,11 +242,12 @@ class GatewayAuthenticator:
         if principal.superuser:
             if not await self.company_exists(company_id):
                 raise Forbidden(NOT_MEMBER)
-            role: str | None = "admin"
+            role = "admin"
         else:
-            role = await self.role(user_id, company_id)
-            if role is None:
+            found = await self.role(user_id, company_id)
+            if found is None:
                 raise Forbidden(NOT_MEMBER)
+            role = found
         return TenantIdentity(
             subject=principal.subject,
             kind="user",

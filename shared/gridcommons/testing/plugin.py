@@ -178,3 +178,7 @@ def truncate_schemas(stack: Stack):
             await conn.close()
 
     return truncate
+
+
+# The fixtures every service's tests start with (migrated, internal_headers, company_id, ...).
+pytest_plugins = ["gridcommons.testing.fixtures"]
