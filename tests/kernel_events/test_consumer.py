@@ -268,7 +268,7 @@ async def test_validation_failed_goes_to_the_dlq_at_once_with_its_reason(
                 ]
             )
 
-    dlq_reader = independent_consumer(infra, f"{topic}.dlq", group=False)
+    dlq_reader = topic_reader(f"{topic}.dlq", infra=infra)
     await dlq_reader.start()
     stop = asyncio.Event()
     task = asyncio.create_task(runner(ks, infra, topic, handler, max_attempts=3).run(stop))
