@@ -5,6 +5,8 @@ the same transaction (a redelivered message finds its id and is skipped), commit
 then commit the offset. A message that keeps failing (bad JSON, schema error, a rule that
 refuses it) goes to ``<topic>.dlq`` with the error in its headers, and the partition moves on.
 Connection errors (database or broker away) are retried and never dead-lettered.
+Each message is handled in a CONSUMER span continuing its ``traceparent`` header
+(``gridcommons.tracing.consuming``): the handler's log lines and events carry the producer's trace.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from .kafka import (
 )
 from .outbox import Outbox
 from .settings import InfraSettings
+from .tracing import consuming, mark_error
 
 log = logging.getLogger("gridcommons.consumer")
 
@@ -183,6 +186,10 @@ class ConsumerRunner:
 
     async def _process(self, msg: ConsumerRecord[bytes, bytes], dlq: _DeadLetterProducer, stop: asyncio.Event) -> bool:
         """Handle the message or dead-letter it; False if ``stop`` came first (then nothing is committed)."""
+        with consuming(self.name, msg):  # the message's trace: handler, log lines, DLQ
+            return await self._attempts(msg, dlq, stop)
+
+    async def _attempts(self, msg: ConsumerRecord[bytes, bytes], dlq: _DeadLetterProducer, stop: asyncio.Event) -> bool:
         attempt = 0
         delay = 0.2
         while True:
@@ -227,6 +234,7 @@ class ConsumerRunner:
                 log.info("%s: skipping already processed event %s", self.name, event_id)
                 return
             await self.handler(session, msg)
+            log.debug("%s: handled event %s", self.name, event_id)
 
     async def _dead_letter(
         self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, dlq: _DeadLetterProducer, stop: asyncio.Event
@@ -238,6 +246,7 @@ class ConsumerRunner:
             ("dlq_consumer", self.name.encode()),
             ("dlq_source", f"{msg.topic}:{msg.partition}:{msg.offset}".encode()),
         ]
+        mark_error(error)
         log.error(
             "%s: message %s:%s:%s sent to %s.dlq: %s", self.name, msg.topic, msg.partition, msg.offset, msg.topic, error
         )
