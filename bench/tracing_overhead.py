@@ -116,7 +116,7 @@ async def main() -> None:
     app = make_app()
     modes = providers()
     results: dict[str, list[float]] = {name: [] for name in modes}
-    for name, (provider, _) in modes.items():  # warm-up
+    for provider, _ in modes.values():  # warm-up
         tracing.use_provider(provider)
         for i in range(500):
             await call(app, i)

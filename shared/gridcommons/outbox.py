@@ -51,7 +51,7 @@ from .db import asyncpg_dsn
 from .events import CONTENT_TYPE, CloudEvent
 from .kafka import make_producer, start_with_retry, stop_producer, watch_connection_loss
 from .settings import InfraSettings
-from .tracing import CE_TRACEPARENT, CE_TRACESTATE, context_from, current_headers, tracer
+from .tracing import CE_TRACEPARENT, CE_TRACESTATE, TRACEPARENT, TRACESTATE, context_from, current_headers, tracer
 
 log = logging.getLogger("gridcommons.outbox")
 
@@ -119,13 +119,15 @@ class Outbox:
         time: datetime | None = None,
     ) -> CloudEvent:
         with tracer(self.source).start_as_current_span(f"{topic} create", kind=SpanKind.PRODUCER):
+            trace_context = current_headers()
             event = CloudEvent(
                 source=self.source,
                 type=type,
                 subject=subject,
                 companyid=None if company_id is None else str(company_id),
                 data=data,
-                **current_headers(),
+                traceparent=trace_context.get(TRACEPARENT),
+                tracestate=trace_context.get(TRACESTATE),
             )
             if time is not None:
                 event.time = time
@@ -152,7 +154,15 @@ class Outbox:
         with tracer(self.source).start_as_current_span(f"{topic} create", kind=SpanKind.PRODUCER):
             trace_context = current_headers()  # one span for the batch: every event carries it
             built = [
-                CloudEvent(source=self.source, type=type, subject=subject, companyid=companyid, data=data, **trace_context)
+                CloudEvent(
+                    source=self.source,
+                    type=type,
+                    subject=subject,
+                    companyid=companyid,
+                    data=data,
+                    traceparent=trace_context.get(TRACEPARENT),
+                    tracestate=trace_context.get(TRACESTATE),
+                )
                 for subject, data in events
             ]
             await session.execute(insert(self.table).values([self._row(event, topic, None) for event in built]))
@@ -321,7 +331,9 @@ class OutboxRelay:
         if event.traceparent is None:
             return await producer.send(topic, value=value, key=raw_key, headers=headers)
         parent = context_from(event.traceparent, event.tracestate)
-        with tracer(self.name).start_as_current_span(f"{topic} publish", context=parent, kind=SpanKind.PRODUCER) as span:
+        with tracer(self.name).start_as_current_span(
+            f"{topic} publish", context=parent, kind=SpanKind.PRODUCER
+        ) as span:
             if span.is_recording():
                 span.set_attribute("messaging.system", "kafka")
                 span.set_attribute("messaging.operation.type", "send")

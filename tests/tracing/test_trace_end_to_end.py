@@ -21,7 +21,6 @@ import asyncpg
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -47,7 +46,14 @@ from gridcommons.testing.servers import serve_app
 SUPERUSER = ("trace-root", "trace-root-Passw0rd!")
 ASSET_TOPIC = "assets.asset.v1"
 STATUS_TOPIC = "ingest.asset-statuses.v1"
-ASSET = {"code": "tr", "name": "Traced Park", "type": "PV", "region": "DE", "delivery_area": "50HZ", "provider": "ENTELIOS"}
+ASSET = {
+    "code": "tr",
+    "name": "Traced Park",
+    "type": "PV",
+    "region": "DE",
+    "delivery_area": "50HZ",
+    "provider": "ENTELIOS",
+}
 log = logging.getLogger("gridcommons.tests.tracing")
 
 
@@ -254,7 +260,9 @@ async def test_one_trace_from_the_client_to_the_consumer(
     recorded = by_id(spans, trace_id)
     gateway = only(recorded, lambda s: s.kind == SpanKind.SERVER and s.instrumentation_scope.name == "gateway", "gw")
     proxy = only(recorded, lambda s: s.kind == SpanKind.CLIENT, "proxy")
-    service = only(recorded, lambda s: s.kind == SpanKind.SERVER and s.instrumentation_scope.name == "asset-service", "svc")
+    service = only(
+        recorded, lambda s: s.kind == SpanKind.SERVER and s.instrumentation_scope.name == "asset-service", "svc"
+    )
     create = only(recorded, lambda s: s.name == f"{ASSET_TOPIC} create", "create")
     publish = only(recorded, lambda s: s.name == f"{ASSET_TOPIC} publish", "publish")
     consume = only(recorded, lambda s: s.kind == SpanKind.CONSUMER, "consume")
@@ -341,9 +349,7 @@ async def test_ingestion_message_continues_the_senders_trace(
     good_trace, good_parent = sent[good.id]
     handled = f"asset-service.statuses: handled event {good.id}"
     await eventually(lambda: handled in messages(logs.of_trace(good_trace)), timeout=60)
-    consume = await eventually(
-        lambda: [s for s in by_id(spans, good_trace) if s.kind == SpanKind.CONSUMER], timeout=10
-    )
+    consume = await eventually(lambda: [s for s in by_id(spans, good_trace) if s.kind == SpanKind.CONSUMER], timeout=10)
     assert parent_of(consume[0]) == good_parent and consume[0].name == f"{STATUS_TOPIC} process"
     assert consume[0].status.status_code != StatusCode.ERROR
 
