@@ -14,6 +14,12 @@ CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_PARENT = "00f067aa0ba902b7"
 
 
+async def caller(edge: Edge) -> dict[str, str]:
+    """The superuser's (cached) token and a new company: no new login, which other tests of the
+    session may have throttled for this address."""
+    return {**bearer(await edge.superuser_token()), "CompanyID": str(await edge.company())}
+
+
 def upstream_context(response) -> tuple[str, str]:
     seen = received(response)
     assert len(seen["traceparent"]) == 1, seen["traceparent"]
@@ -24,8 +30,7 @@ def upstream_context(response) -> tuple[str, str]:
 
 
 async def test_client_trace_continues_upstream(edge: Edge) -> None:
-    a = await edge.company()
-    h = {**bearer(await edge.user({a: "operator"})), "CompanyID": str(a)}
+    h = await caller(edge)
     r = await edge.client.get(
         "/api/staff/monitoring/trace",
         headers={**h, "traceparent": f"00-{CLIENT_TRACE}-{CLIENT_PARENT}-01", "tracestate": "vendor=abc"},
@@ -38,8 +43,7 @@ async def test_client_trace_continues_upstream(edge: Edge) -> None:
 
 
 async def test_missing_or_invalid_traceparent_starts_a_trace(edge: Edge) -> None:
-    a = await edge.company()
-    h = {**bearer(await edge.user({a: "operator"})), "CompanyID": str(a)}
+    h = await caller(edge)
     r = await edge.client.get("/api/staff/monitoring/trace", headers=h)
     assert r.status_code == 200, r.text
     first, _ = upstream_context(r)
@@ -60,5 +64,5 @@ async def test_missing_or_invalid_traceparent_starts_a_trace(edge: Edge) -> None
         trace_id, _ = upstream_context(r)
         assert trace_id != CLIENT_TRACE, value
     # Also on a request the gateway refuses (401): no error from the header, the usual answer.
-    r = await edge.client.get("/api/assets", headers={"traceparent": "garbage", "CompanyID": str(a)})
+    r = await edge.client.get("/api/assets", headers={"traceparent": "garbage", "CompanyID": h["CompanyID"]})
     assert r.status_code == 401
