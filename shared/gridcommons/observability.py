@@ -14,6 +14,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException
@@ -118,7 +119,10 @@ class RequestContextMiddleware:
         token = request_id_var.set(rid)
         method = scope.get("method", "")
         span = tracer(self.service).start_span(
-            method, context=context_from(traceparent, tracestate), kind=SpanKind.SERVER, record_exception=False
+            method,
+            context=context_from(traceparent, tracestate) or Context(),
+            kind=SpanKind.SERVER,
+            record_exception=False,
         )
         span_token = otel_context.attach(trace.set_span_in_context(span))
         start = time.perf_counter()

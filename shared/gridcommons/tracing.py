@@ -167,7 +167,7 @@ def consuming(consumer: str, msg: Any) -> Iterator[Span]:
     """The CONSUMER span of one Kafka message (``ConsumerRunner``): continues the message's trace."""
     parent = context_from_headers(msg.headers or (), fallback=CE_TRACEPARENT)
     with tracer(consumer).start_as_current_span(
-        f"{msg.topic} process", context=parent, kind=SpanKind.CONSUMER, record_exception=False
+        f"{msg.topic} process", context=parent or Context(), kind=SpanKind.CONSUMER, record_exception=False
     ) as span:
         if span.is_recording():
             span.set_attribute("messaging.system", "kafka")
