@@ -7,6 +7,8 @@ its headers, and the partition moves on; one that can never succeed goes there a
 retries: a ``PoisonMessage`` (bad JSON, a refused credential) or a ``ValidationFailed`` (a schema
 error, a rule that refuses the input: ``dlq_error`` is ``ValidationFailed: <loc>: <msg>; ...``).
 Connection errors (database or broker away) are retried and never dead-lettered.
+Each message is handled in a CONSUMER span continuing its ``traceparent`` header
+(``gridcommons.tracing.consuming``): the handler's log lines and events carry the producer's trace.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from .kafka import (
 )
 from .outbox import Outbox
 from .settings import InfraSettings
+from .tracing import consuming, mark_error
 
 log = logging.getLogger("gridcommons.consumer")
 
@@ -171,7 +174,8 @@ class ConsumerRunner:
                     await self.batch_handler(session, new)
                 return
             for msg in new:
-                await self._apply(session, msg)
+                with consuming(self.name, msg):  # each message in its producer's trace
+                    await self._apply(session, msg)
 
     async def _record(self, session: AsyncSession, event_ids: Sequence[str]) -> list[str]:
         """Insert ``(name, id)`` into processed_events for every id in one statement; returns the
@@ -194,6 +198,10 @@ class ConsumerRunner:
 
     async def _process(self, msg: ConsumerRecord[bytes, bytes], dlq: _DeadLetterProducer, stop: asyncio.Event) -> bool:
         """Handle the message or dead-letter it; False if ``stop`` came first (then nothing is committed)."""
+        with consuming(self.name, msg):  # the message's trace: handler, log lines, DLQ
+            return await self._attempts(msg, dlq, stop)
+
+    async def _attempts(self, msg: ConsumerRecord[bytes, bytes], dlq: _DeadLetterProducer, stop: asyncio.Event) -> bool:
         attempt = 0
         delay = 0.2
         while True:
@@ -230,6 +238,7 @@ class ConsumerRunner:
                 log.info("%s: skipping already processed event %s", self.name, event_id)
                 return
             await self._apply(session, msg)
+            log.debug("%s: handled event %s", self.name, event_id)
 
     async def _dead_letter(
         self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, dlq: _DeadLetterProducer, stop: asyncio.Event
@@ -241,6 +250,7 @@ class ConsumerRunner:
             ("dlq_consumer", self.name.encode()),
             ("dlq_source", f"{msg.topic}:{msg.partition}:{msg.offset}".encode()),
         ]
+        mark_error(error)
         log.error(
             "%s: message %s:%s:%s sent to %s.dlq: %s", self.name, msg.topic, msg.partition, msg.offset, msg.topic, error
         )

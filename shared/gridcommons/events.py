@@ -1,4 +1,6 @@
-"""CloudEvents 1.0 structured JSON envelope, with the tenant in the ``companyid`` extension."""
+"""CloudEvents 1.0 structured JSON envelope, with the tenant in the ``companyid`` extension and the
+trace context of the event's creation in the distributed-tracing extension (``traceparent``,
+``tracestate``: ``gridcommons.tracing``)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ class CloudEvent(BaseModel):
     subject: str | None = None
     datacontenttype: str = "application/json"
     companyid: str | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
     data: Any = None
 
     def to_bytes(self) -> bytes:

@@ -26,6 +26,10 @@ token's expiry:
 - Otherwise (``CreateTime``: set by the producer, who could backdate it to revive an expired
   token) the token is judged at the moment of consumption, with no grace.
 
+Tracing: a message's ``traceparent`` (and ``tracestate``) header continues its sender's trace: the
+decoder and ``apply`` run in the consumer's span (``ConsumerRunner``, ``gridcommons.tracing``), so
+their log lines and the events ``apply`` publishes carry the sender's trace id.
+
 Accepted encodings of the value: a CloudEvents 1.0 structured JSON envelope (payload in ``data``;
 ``id``/``source``/``time`` exposed for payloads that record them) or the plain JSON payload.
 """

@@ -1,4 +1,5 @@
-"""JSON logs carrying the request id, Prometheus metrics, and the request-id / body-limit middleware."""
+"""JSON logs carrying the request and trace ids, Prometheus metrics, and the request-context middleware
+(request id, server span, metrics, body limit)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,20 @@ import time
 import uuid
 from typing import Any
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import DATABASE_UNAVAILABLE_BODY, DATABASE_UNAVAILABLE_HEADERS, database_unavailable, note_database_outage
+from .tracing import configure_tracing, context_from, tracer
 
 _log = logging.getLogger("gridcommons.errors")
+_access = logging.getLogger("gridcommons.access")  # one DEBUG line per request
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -48,12 +55,19 @@ class JsonFormatter(logging.Formatter):
         rid = request_id_var.get()
         if rid:
             entry["request_id"] = rid
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry["trace_id"] = format(span.trace_id, "032x")
+            entry["span_id"] = format(span.span_id, "016x")
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
+    """The process's JSON logs on stderr, and its tracing (``gridcommons.tracing.configure_tracing``:
+    export only when the OpenTelemetry environment asks for it)."""
+    configure_tracing(service)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
@@ -77,7 +91,8 @@ ROUTE_BODY_LIMIT_KEY = MAX_BODY_SIZE_SCOPE_KEY
 
 
 class RequestContextMiddleware:
-    """Pure ASGI: request id in/out, metrics by route template, body size limit (413)."""
+    """Pure ASGI: request id in/out, the request's SERVER span (continuing a valid ``traceparent``,
+    else a new trace), metrics by route template, body size limit (413)."""
 
     def __init__(self, app: ASGIApp, *, service: str, max_body_bytes: int):
         self.app = app
@@ -90,13 +105,26 @@ class RequestContextMiddleware:
             return
         rid = None
         content_length = None
+        traceparent = tracestate = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 rid = value.decode("latin-1")
             elif name == b"content-length":
                 content_length = value
+            elif name == b"traceparent":
+                traceparent = value.decode("latin-1")
+            elif name == b"tracestate":
+                tracestate = value.decode("latin-1")
         rid = valid_request_id(rid)
         token = request_id_var.set(rid)
+        method = scope.get("method", "")
+        span = tracer(self.service).start_span(
+            method,
+            context=context_from(traceparent, tracestate) or Context(),
+            kind=SpanKind.SERVER,
+            record_exception=False,
+        )
+        span_token = otel_context.attach(trace.set_span_in_context(span))
         start = time.perf_counter()
         status = 500
         started = False
@@ -176,9 +204,20 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            method = scope.get("method", "")
             HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
             HTTP_LATENCY.labels(self.service, method, template).observe(time.perf_counter() - start)
+            _access.debug("%s: %s %s -> %d", self.service, method, scope.get("path", ""), status)
+            if span.is_recording():
+                if template != "unmatched":
+                    span.update_name(f"{method} {template}")
+                    span.set_attribute("http.route", template)
+                span.set_attribute("http.request.method", method)
+                span.set_attribute("url.path", scope.get("path", ""))
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
+            span.end()
+            otel_context.detach(span_token)
             request_id_var.reset(token)
 
 

@@ -16,6 +16,10 @@
   outbox rows older than ``outbox_retention_seconds`` and ``processed_events`` entries older than
   ``processed_events_retention_seconds``, ``kernel_prune_batch_size`` rows per statement, one
   short transaction each under the relay's advisory lock. Unpublished rows are never deleted.
+- Tracing: ``publish`` writes the event in a PRODUCER span ("<topic> create") whose context goes
+  into the envelope (``traceparent``/``tracestate``); the relay sends it in a PRODUCER span
+  ("<topic> publish") continuing that context, as the ``traceparent`` header, with the envelope's
+  values also as ``ce_traceparent``/``ce_tracestate`` (``gridcommons.tracing``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
+from opentelemetry.trace import SpanKind
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -51,6 +56,7 @@ from .db import listen
 from .events import CONTENT_TYPE, CloudEvent, event_data
 from .kafka import make_producer, start_with_retry, stop_producer, watch_connection_loss
 from .settings import InfraSettings
+from .tracing import CE_TRACEPARENT, CE_TRACESTATE, TRACEPARENT, TRACESTATE, context_from, current_headers, tracer
 
 log = logging.getLogger("gridcommons.outbox")
 
@@ -120,17 +126,22 @@ class Outbox:
         key: str | None = None,
         time: datetime | None = None,
     ) -> CloudEvent:
-        event = CloudEvent(
-            source=self.source,
-            type=type,
-            subject=subject,
-            companyid=None if company_id is None else str(company_id),
-            data=event_data(data),
-        )
-        if time is not None:
-            event.time = time
-        await session.execute(insert(self.table).values(**self._row(event, topic, key)))
-        await self._notify(session)
+        with tracer(self.source).start_as_current_span(f"{topic} create", kind=SpanKind.PRODUCER):
+            trace_context = current_headers()
+            event = CloudEvent(
+                source=self.source,
+                type=type,
+                subject=subject,
+                companyid=None if company_id is None else str(company_id),
+                data=event_data(data),
+                traceparent=trace_context.get(TRACEPARENT),
+                tracestate=trace_context.get(TRACESTATE),
+            )
+            if time is not None:
+                event.time = time
+            await session.execute(insert(self.table).values(**self._row(event, topic, key)))
+            await self._notify(session)
+            log.debug("event %s (%s) written to the outbox", event.id, type)
         return event
 
     async def publish_many(
@@ -148,12 +159,23 @@ class Outbox:
         if not events:
             return []
         companyid = None if company_id is None else str(company_id)
-        built = [
-            CloudEvent(source=self.source, type=type, subject=subject, companyid=companyid, data=event_data(data))
-            for subject, data in events
-        ]
-        await session.execute(insert(self.table).values([self._row(event, topic, None) for event in built]))
-        await self._notify(session)
+        with tracer(self.source).start_as_current_span(f"{topic} create", kind=SpanKind.PRODUCER):
+            trace_context = current_headers()  # one span for the batch: every event carries it
+            built = [
+                CloudEvent(
+                    source=self.source,
+                    type=type,
+                    subject=subject,
+                    companyid=companyid,
+                    data=event_data(data),
+                    traceparent=trace_context.get(TRACEPARENT),
+                    tracestate=trace_context.get(TRACESTATE),
+                )
+                for subject, data in events
+            ]
+            await session.execute(insert(self.table).values([self._row(event, topic, None) for event in built]))
+            await self._notify(session)
+            log.debug("%d events (%s) written to the outbox", len(built), type)
         return built
 
 
@@ -387,19 +409,35 @@ class OutboxRelay:
             futures = []
             for row in rows:
                 event = CloudEvent.model_validate(row.payload)
-                futures.append(
-                    await producer.send(
-                        row.topic,
-                        value=event.to_bytes(),
-                        key=row.key.encode() if row.key else None,
-                        headers=[("content-type", CONTENT_TYPE.encode()), ("ce_id", event.id.encode())],
-                    )
-                )
+                futures.append(await self._send(producer, row.topic, row.key, event))
             await self._await_acks(futures, lost, stop)
             await conn.execute(
                 table.update().where(table.c.seq.in_([r.seq for r in rows])).values(published_at=func.now())
             )
             return len(rows)
+
+    async def _send(self, producer: AIOKafkaProducer, topic: str, key: str | None, event: CloudEvent) -> Any:
+        """Send one event; an event written in a trace is sent in a span continuing it."""
+        headers = [("content-type", CONTENT_TYPE.encode()), ("ce_id", event.id.encode())]
+        value, raw_key = event.to_bytes(), key.encode() if key else None
+        if event.traceparent is None:
+            return await producer.send(topic, value=value, key=raw_key, headers=headers)
+        parent = context_from(event.traceparent, event.tracestate)
+        with tracer(self.name).start_as_current_span(
+            f"{topic} publish", context=parent, kind=SpanKind.PRODUCER
+        ) as span:
+            if span.is_recording():
+                span.set_attribute("messaging.system", "kafka")
+                span.set_attribute("messaging.operation.type", "send")
+                span.set_attribute("messaging.destination.name", topic)
+                span.set_attribute("messaging.message.id", event.id)
+            headers += [(k, v.encode()) for k, v in current_headers().items()]
+            headers.append((CE_TRACEPARENT, event.traceparent.encode()))
+            if event.tracestate:
+                headers.append((CE_TRACESTATE, event.tracestate.encode()))
+            future = await producer.send(topic, value=value, key=raw_key, headers=headers)
+            log.debug("%s: sent event %s to %s", self.name, event.id, topic)
+            return future
 
     async def _await_acks(self, futures: list[asyncio.Future[Any]], lost: asyncio.Event, stop: asyncio.Event) -> None:
         """Every acknowledgement, or an exception: the transaction then rolls back and the rows stay unpublished.

@@ -3,7 +3,9 @@
 For each HTTP request it looks the path up in the route table: gateway-own routes go on to the
 FastAPI app, unknown paths get 404, and routed paths are authenticated, tenant-checked,
 budgeted (machine clients) and forwarded to the owning service through one pooled aiohttp
-session per upstream, bodies streamed both ways, with the internal identity attached.
+session per upstream, bodies streamed both ways, with the internal identity attached. Each proxied request is a CLIENT span (child of the
+request's SERVER span, ``gridcommons.observability``) whose ``traceparent`` goes upstream in place
+of the client's.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
@@ -21,6 +24,7 @@ from yarl import URL
 from gridcommons.errors import DomainError
 from gridcommons.identity import INTERNAL_IDENTITY_HEADER, Identity, IdentitySigner
 from gridcommons.observability import ROUTE_BODY_LIMIT_KEY, request_id_var, valid_request_id
+from gridcommons.tracing import current_headers, tracer
 
 from ..auth.deps import authorization_from_request
 from ..principal import Principal
@@ -60,6 +64,8 @@ DROP_REQUEST = HOP_BY_HOP | frozenset(
         b"x-forwarded-port",
         b"x-real-ip",
         b"x-request-id",
+        b"traceparent",  # the proxy's span replaces the client's context (which its parent continues)
+        b"tracestate",
         b"companyid",
         b"communityid",
         INTERNAL_IDENTITY_HEADER.encode(),
@@ -125,15 +131,19 @@ class EdgeMiddleware:
             allow = ", ".join(sorted(route.methods))
             await send_json(send, 405, "Method Not Allowed", [(b"allow", allow.encode())])
             return
-        try:
-            await self._proxy(route, scope, receive, send)
-        except DomainError as exc:
-            extra = [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
-            if exc.status_code == 401 and not any(k == b"www-authenticate" for k, _ in extra):
-                extra.append((b"www-authenticate", b"Bearer"))
-            await send_json(send, exc.status_code, exc.detail, extra)
-        except ClientGone:
-            return
+        with tracer("gateway").start_as_current_span(
+            f"{scope['method']} {route.service}", kind=SpanKind.CLIENT, record_exception=False
+        ) as span:
+            try:
+                await self._proxy(route, scope, receive, send)
+            except DomainError as exc:
+                extra = [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
+                if exc.status_code == 401 and not any(k == b"www-authenticate" for k, _ in extra):
+                    extra.append((b"www-authenticate", b"Bearer"))
+                span.set_attribute("http.response.status_code", exc.status_code)
+                await send_json(send, exc.status_code, exc.detail, extra)
+            except ClientGone:
+                return
 
     # ------------------------------------------------------------------ the proxied request
     async def _proxy(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
@@ -220,6 +230,7 @@ class EdgeMiddleware:
         # --- request id and forwarding headers ---
         rid = request_id_var.get() or valid_request_id(None)
         forward.append(("X-Request-ID", rid))
+        forward.extend(current_headers().items())  # traceparent/tracestate of the proxy's span
         client = scope.get("client")
         if client:
             peer = client[0]
@@ -311,6 +322,13 @@ class EdgeMiddleware:
             resp.release()
 
     async def _relay(self, resp: aiohttp.ClientResponse, route: Route, method: str, send: Send) -> None:
+        span = get_current_span()
+        if span.is_recording():
+            span.set_attribute("http.response.status_code", resp.status)
+            span.set_attribute("gridcommons.upstream", route.service or "")
+            if resp.status >= 500:
+                span.set_status(Status(StatusCode.ERROR))
+        log.debug("proxied %s %s to %s: %d", method, resp.url.path, route.service, resp.status)
         raw = resp.raw_headers
         named: set[bytes] = set()
         for name, value in raw:
