@@ -91,5 +91,7 @@ async def lifecycle_changed(
     from_: AssetLifecycle,
     to: AssetLifecycle,
 ) -> None:
-    data = AssetLifecycleChangedV1(asset=AssetEventV1.of(asset), action=action, from_=from_, to=to)
+    data = AssetLifecycleChangedV1.model_validate(
+        {"asset": AssetEventV1.of(asset), "action": action, "from": from_, "to": to}
+    )
     await _publish(session, company_id, LIFECYCLE_CHANGED, asset.id, data)
