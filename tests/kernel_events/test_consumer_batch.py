@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gridcommons.consumer import ConsumerGroup, ConsumerRunner, Handler, decode_json
 from gridcommons.settings import InfraSettings
+from gridcommons.testing.kafka import topic_reader
 
-from .conftest import KernelSchema, collect, drain, header, independent_consumer, unique, wait_for
+from .conftest import KernelSchema, collect, drain, header, unique, wait_for
 from .test_consumer import cloud_event, effect_ids, produce, stop_runner
 
 
@@ -129,7 +130,7 @@ async def test_batch_poison_message_goes_to_the_dlq_alone(
         ],
     )
     tp = metas[0].topic_partition
-    dlq_reader = independent_consumer(infra, f"{topic}.dlq", group=False)
+    dlq_reader = topic_reader(f"{topic}.dlq", infra=infra)
     await dlq_reader.start()
     handler = TxRecorder(ks)
     run = batch_runner(ks, infra, topic, handler, size=50)
@@ -331,7 +332,7 @@ async def test_batch_handler_gets_the_new_messages_once_and_a_poison_batch_is_re
     )
     stop = asyncio.Event()
     task = asyncio.create_task(run.run(stop))
-    dlq_reader = independent_consumer(infra, f"{topic}.dlq", group=False)
+    dlq_reader = topic_reader(f"{topic}.dlq", infra=infra)
     await dlq_reader.start()
     try:
         await wait_for(lambda: _count(engine, ks, 6), timeout=30)
