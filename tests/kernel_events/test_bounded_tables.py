@@ -215,5 +215,5 @@ async def _publish_raw_after(infra: InfraSettings, topic: str, value: bytes, ce_
     from gridcommons.events import CloudEvent
 
     marker = CloudEvent(source="/tests/producer", type="org.gridcommons.test.reading", subject="dev-1", data={"n": 2})
-    await produce(infra, topic, [(b"dev-1", value, ce_id), (b"dev-1", marker.to_bytes(), marker.id)])
+    await produce(topic, [(b"dev-1", value, ce_id), (b"dev-1", marker.to_bytes(), marker.id)], infra=infra)
     return marker.id

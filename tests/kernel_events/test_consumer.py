@@ -251,7 +251,9 @@ async def test_validation_failed_goes_to_the_dlq_at_once_with_its_reason(
     ks = kernel_schema
     topic = unique("kernel.refused")
     refused, good = cloud_event(1, refuse=True), cloud_event(2)
-    await produce(infra, topic, [(b"dev-1", refused.to_bytes(), refused.id), (b"dev-1", good.to_bytes(), good.id)])
+    await produce(
+        topic, [(b"dev-1", refused.to_bytes(), refused.id), (b"dev-1", good.to_bytes(), good.id)], infra=infra
+    )
     calls: Counter[str] = Counter()
 
     async def handler(session: AsyncSession, msg: ConsumerRecord[bytes, bytes]) -> None:

@@ -78,7 +78,7 @@ async def test_batch_applies_each_message_once_in_few_transactions_across_redeli
     # 30 events, the 5th twice in a row (a relay re-sent it): 31 messages on one partition
     messages = [(b"dev-1", e.to_bytes(), e.id) for e in events]
     messages.insert(5, messages[4])
-    metas = await produce(infra, topic, messages)
+    metas = await produce(topic, messages, infra=infra)
     tp = metas[0].topic_partition
     handler = TxRecorder(ks)
     run = batch_runner(ks, infra, topic, handler, size=100)
@@ -97,7 +97,7 @@ async def test_batch_applies_each_message_once_in_few_transactions_across_redeli
     # Redelivery: the same runner in a new consumer group (as after lost offsets) gets every message
     # again from the start, then 5 new events.
     more = [cloud_event(100 + n) for n in range(5)]
-    await produce(infra, topic, [(b"dev-1", e.to_bytes(), e.id) for e in more])
+    await produce(topic, [(b"dev-1", e.to_bytes(), e.id) for e in more], infra=infra)
     again = ConsumerGroup(f"kernel-batch-again-{uuid.uuid4().hex[:6]}", [run], infra)
     stop = asyncio.Event()
     task = asyncio.create_task(again.run(stop))
@@ -120,9 +120,9 @@ async def test_batch_poison_message_goes_to_the_dlq_alone(
     topic = unique("kernel.batchdlq")
     good1, failing, good2 = cloud_event(1), cloud_event(2, fail=True), cloud_event(3)
     metas = await produce(
-        infra,
         topic,
-        [
+        infra=infra,
+        messages=[
             (b"dev-1", good1.to_bytes(), good1.id),
             (b"dev-1", b"{not json", None),
             (b"dev-1", failing.to_bytes(), failing.id),
@@ -161,7 +161,7 @@ async def test_batch_offset_is_committed_after_the_database_commit(
     ks = kernel_schema
     topic = unique("kernel.batchcommit")
     events = [cloud_event(n) for n in range(6)]
-    metas = await produce(infra, topic, [(b"dev-1", e.to_bytes(), e.id) for e in events])
+    metas = await produce(topic, [(b"dev-1", e.to_bytes(), e.id) for e in events], infra=infra)
     tp = metas[0].topic_partition
     seen_while_handling: list[int | None] = []
     visible_while_handling: list[int] = []
@@ -202,8 +202,8 @@ async def test_one_consumer_dispatches_by_topic_with_each_runners_own_dedup(
     ks = kernel_schema
     shared_topic, other_topic = unique("kernel.group.a"), unique("kernel.group.b")
     a_events, b_events = [cloud_event(n) for n in range(3)], [cloud_event(10 + n) for n in range(2)]
-    await produce(infra, shared_topic, [(b"k", e.to_bytes(), e.id) for e in a_events])
-    await produce(infra, other_topic, [(b"k", e.to_bytes(), e.id) for e in b_events])
+    await produce(shared_topic, [(b"k", e.to_bytes(), e.id) for e in a_events], infra=infra)
+    await produce(other_topic, [(b"k", e.to_bytes(), e.id) for e in b_events], infra=infra)
     seen: dict[str, list[str]] = {"first": [], "second": []}
 
     def tracking(label: str) -> Handler:
@@ -306,7 +306,7 @@ async def test_batch_handler_gets_the_new_messages_once_and_a_poison_batch_is_re
     goods = [cloud_event(n) for n in range(6)]
     messages = [(b"dev-1", e.to_bytes(), e.id) for e in goods]
     messages.insert(2, messages[1])  # a second copy inside the batch
-    first = await produce(infra, topic, messages)
+    first = await produce(topic, messages, infra=infra)
     calls: list[list[str]] = []
 
     async def rows(session: AsyncSession, msgs: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
@@ -341,9 +341,9 @@ async def test_batch_handler_gets_the_new_messages_once_and_a_poison_batch_is_re
         # a batch with a poison message: rolled back, redone one by one with ``handler``
         later = [cloud_event(20), cloud_event(21)]
         await produce(
-            infra,
             topic,
-            [
+            infra=infra,
+            messages=[
                 (b"dev-1", later[0].to_bytes(), later[0].id),
                 (b"dev-1", b"{not json", None),
                 (b"dev-1", later[1].to_bytes(), later[1].id),

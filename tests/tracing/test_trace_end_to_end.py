@@ -172,7 +172,7 @@ async def system(migrated: Stack, spans: InMemorySpanExporter, logs: JsonLines) 
     try:
         async with serve_app(asset_app) as asset_url:
             settings = GatewaySettings(
-                upstream_asset_service=asset_url,
+                upstreams={"asset-service": asset_url},
                 bootstrap_superuser=":".join(SUPERUSER),
                 registrations_per_address=100_000,
             )
