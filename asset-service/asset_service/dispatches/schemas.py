@@ -13,6 +13,8 @@ from gridcommons.timeutil import is_quarter_aligned
 from gridcommons.validation import Text, UtcInstant
 from gridcommons.wire import WireModel
 
+from ..validation import AssetIdOut
+
 
 class DispatchCommand(WireModel):
     """A dispatch command (``ingest.dispatches.v1``). In a CloudEvents envelope, ``event_id``,
@@ -44,10 +46,7 @@ class DispatchEntry(WireModel):
         description="When the command was published (ISO 8601 instant with offset, answered in UTC).",
         examples=["2027-01-15T07:59:58Z"],
     )
-    asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
-        examples=["DE_50HZ_WU_1"],
-    )
+    asset_id: AssetIdOut
     dispatch_time: datetime = Field(
         description="When the command was issued to the asset (ISO 8601 instant with offset, answered in UTC).",
         examples=["2027-01-15T07:59:58Z"],

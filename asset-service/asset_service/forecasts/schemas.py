@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -12,7 +12,13 @@ from gridcommons.validation import UtcInstant
 from gridcommons.wire import WireModel
 
 from ..periods import check_quarter_period, describe_duplicates, duplicates
-from ..validation import ASSET_ID_MAX, ASSET_ID_PATTERN
+from ..validation import (
+    AssetIdField,
+    AssetIdOut,
+    DeliveryDayOut,
+    PeriodEndOut,
+    PeriodStartOut,
+)
 
 MAX_BATCH = 1000
 
@@ -26,13 +32,7 @@ def reject_delivery_day(data: Any) -> Any:
 class ForecastIn(WireModel):
     """One 15-minute forecast period of one asset."""
 
-    asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
-        min_length=1,
-        max_length=ASSET_ID_MAX,
-        pattern=ASSET_ID_PATTERN,
-        examples=["DE_50HZ_WU_1"],
-    )
+    asset_id: AssetIdField
     start_time: UtcInstant = Field(
         description="Start of the 15-minute period (quarter-aligned).", examples=["2027-01-15T08:00:00Z"]
     )
@@ -75,22 +75,10 @@ class UpsertForecastsRequest(WireModel):
 
 
 class ForecastOut(WireModel):
-    asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
-        examples=["DE_50HZ_WU_1"],
-    )
-    start_time: datetime = Field(
-        description="Start of the 15-minute delivery period (ISO 8601 instant with offset, answered in UTC, aligned to a quarter hour).",
-        examples=["2027-01-15T08:00:00Z"],
-    )
-    end_time: datetime = Field(
-        description="End of the delivery period, exclusive: start_time + 15 minutes (ISO 8601 instant with offset, answered in UTC).",
-        examples=["2027-01-15T08:15:00Z"],
-    )
-    delivery_day: date = Field(
-        description="Delivery day of the period: the local calendar date (of the asset's region: Europe/Berlin for DE, Europe/Warsaw for PL) on which start_time falls; derived by the server.",
-        examples=["2027-01-15"],
-    )
+    asset_id: AssetIdOut
+    start_time: PeriodStartOut
+    end_time: PeriodEndOut
+    delivery_day: DeliveryDayOut
     generation: Power = Field(description="Forecasted generation in the period, MW (average over the quarter hour).")
     consumption: Power = Field(description="Forecasted consumption in the period, MW (average over the quarter hour).")
     import_from_grid_fee: DecimalAmount | None = Field(

@@ -26,6 +26,8 @@ from gridcommons.timeutil import is_quarter_aligned
 from gridcommons.validation import EARLIEST, ID_LIST_ITEM_SCHEMA, IsoDate, UtcInstant, check_fraction_digits
 from gridcommons.wire import WireModel
 
+from ..validation import AssetIdOut, DeliveryDayOut, PeriodEndOut, PeriodStartOut
+
 QUARTER = timedelta(minutes=15)
 DAY = timedelta(days=1)
 MAX_ENTRY_SPAN = timedelta(days=366)  # one entry covers at most a (leap) year
@@ -269,10 +271,7 @@ class PatchLimitsRequest(WireModel):
 class AssetLimitsWritten(WireModel):
     """What one PATCH wrote for one asset (also the data of the ``limits.updated`` event)."""
 
-    asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
-        examples=["DE_50HZ_WU_1"],
-    )
+    asset_id: AssetIdOut
     sources: list[LimitSource] = Field(description="Sources written for this asset.")
     start_time: datetime = Field(description="Start of the earliest period written.", examples=["2027-01-15T08:00:00Z"])
     end_time: datetime = Field(description="End of the latest period written.", examples=["2027-01-15T08:15:00Z"])
@@ -286,10 +285,7 @@ class PatchLimitsResponse(WireModel):
 
 
 class DeleteLimitsResponse(WireModel):
-    asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
-        examples=["DE_50HZ_WU_1"],
-    )
+    asset_id: AssetIdOut
     source: LimitSource = Field(description="Source whose rows were deleted (null = every source).")
     start_time: datetime = Field(
         description="Start of the deleted window (ISO 8601 instant with offset, answered in UTC).",
@@ -347,22 +343,10 @@ class SourceLimits(WireModel):
 
 
 class PeriodLimits(WireModel):
-    asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
-        examples=["DE_50HZ_WU_1"],
-    )
-    start_time: datetime = Field(
-        description="Start of the 15-minute delivery period (ISO 8601 instant with offset, answered in UTC, aligned to a quarter hour).",
-        examples=["2027-01-15T08:00:00Z"],
-    )
-    end_time: datetime = Field(
-        description="End of the delivery period, exclusive: start_time + 15 minutes (ISO 8601 instant with offset, answered in UTC).",
-        examples=["2027-01-15T08:15:00Z"],
-    )
-    delivery_day: date = Field(
-        description="Delivery day of the period: the local calendar date (of the asset's region: Europe/Berlin for DE, Europe/Warsaw for PL) on which start_time falls; derived by the server.",
-        examples=["2027-01-15"],
-    )
+    asset_id: AssetIdOut
+    start_time: PeriodStartOut
+    end_time: PeriodEndOut
+    delivery_day: DeliveryDayOut
     computed_limits: ComputedLimits = Field(description="Most restrictive values over all sources.")
     sources: list[SourceLimits] = Field(description="Values of each source for the period.")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field, model_validator
@@ -14,7 +14,13 @@ from gridcommons.wire import WireModel
 
 from ..forecasts.schemas import reject_delivery_day
 from ..periods import check_quarter_period, describe_duplicates, duplicates
-from ..validation import ASSET_ID_MAX, ASSET_ID_PATTERN
+from ..validation import (
+    AssetIdField,
+    AssetIdOut,
+    DeliveryDayOut,
+    PeriodEndOut,
+    PeriodStartOut,
+)
 
 MAX_BATCH = 1000
 MARKET_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$"
@@ -40,13 +46,7 @@ class ReservationSource(StrEnum):
 class ReservationIn(WireModel):
     """One 15-minute net market position of one asset in one market from one source."""
 
-    asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
-        min_length=1,
-        max_length=ASSET_ID_MAX,
-        pattern=ASSET_ID_PATTERN,
-        examples=["DE_50HZ_WU_1"],
-    )
+    asset_id: AssetIdField
     start_time: UtcInstant = Field(
         description="Start of the 15-minute period (quarter-aligned).", examples=["2027-01-15T08:00:00Z"]
     )
@@ -100,22 +100,10 @@ class UpsertReservationsRequest(WireModel):
 
 
 class ReservationOut(WireModel):
-    asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
-        examples=["DE_50HZ_WU_1"],
-    )
-    start_time: datetime = Field(
-        description="Start of the 15-minute delivery period (ISO 8601 instant with offset, answered in UTC, aligned to a quarter hour).",
-        examples=["2027-01-15T08:00:00Z"],
-    )
-    end_time: datetime = Field(
-        description="End of the delivery period, exclusive: start_time + 15 minutes (ISO 8601 instant with offset, answered in UTC).",
-        examples=["2027-01-15T08:15:00Z"],
-    )
-    delivery_day: date = Field(
-        description="Delivery day of the period: the local calendar date (of the asset's region: Europe/Berlin for DE, Europe/Warsaw for PL) on which start_time falls; derived by the server.",
-        examples=["2027-01-15"],
-    )
+    asset_id: AssetIdOut
+    start_time: PeriodStartOut
+    end_time: PeriodEndOut
+    delivery_day: DeliveryDayOut
     market: str = Field(
         description="Market the position was taken on (free identifier, e.g. `EPEX_DA`, `EPEX_ID`).",
         examples=["EPEX_SPOT_DA"],

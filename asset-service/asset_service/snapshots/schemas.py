@@ -13,7 +13,7 @@ from gridcommons.validation import UtcInstant
 from gridcommons.wire import WireModel
 
 from ..periods import describe_duplicates, duplicates
-from ..validation import ASSET_ID_MAX, ASSET_ID_PATTERN
+from ..validation import AssetIdField, AssetIdOut
 
 MAX_BATCH = 10_000
 # Request body limit of the batch upsert: MAX_BATCH snapshots at their largest (128-character ids,
@@ -39,13 +39,7 @@ class ReadingQuality(StrEnum):
 
 
 class StateSnapshotIn(WireModel):
-    asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
-        min_length=1,
-        max_length=ASSET_ID_MAX,
-        pattern=ASSET_ID_PATTERN,
-        examples=["DE_50HZ_WU_1"],
-    )
+    asset_id: AssetIdField
     effective_at: UtcInstant = Field(
         description="Instant the stored energy was observed.", examples=["2027-01-15T08:00:00Z"]
     )
@@ -74,10 +68,7 @@ class UpsertStateSnapshotsRequest(WireModel):
 
 
 class StateSnapshotOut(WireModel):
-    asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
-        examples=["DE_50HZ_WU_1"],
-    )
+    asset_id: AssetIdOut
     effective_at: datetime = Field(
         description="Instant from which the value holds (ISO 8601 instant with offset, answered in UTC).",
         examples=["2027-01-15T08:00:00Z"],

@@ -12,6 +12,7 @@ from gridcommons.quantity import DecimalAmount, Energy, NonNegativeAmount, NonNe
 from gridcommons.validation import UtcInstant
 from gridcommons.wire import WireModel
 
+from ..validation import AssetIdOut
 from ..validation import Efficiency as EfficiencyAmount
 
 
@@ -143,10 +144,7 @@ class UpsertSpecRequest(WireModel):
 
 
 class SpecResponse(WireModel):
-    asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
-        examples=["DE_50HZ_WU_1"],
-    )
+    asset_id: AssetIdOut
     valid_from: datetime = Field(
         description="Start of this version of the specification (ISO 8601 instant with offset, answered in UTC); with asset_id the version's key.",
         examples=["2027-01-01T00:00:00Z"],

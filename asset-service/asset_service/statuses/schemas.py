@@ -11,6 +11,8 @@ from gridcommons.describe import explained_enum
 from gridcommons.validation import JsonObject, Text, UtcInstant
 from gridcommons.wire import WireModel
 
+from ..validation import AssetIdOut
+
 MAX_BATCH = 1000
 MAX_REASONS = 20
 
@@ -129,10 +131,7 @@ class IngestStatusesResponse(WireModel):
 
 
 class AssetStatusEntry(WireModel):
-    asset_id: str = Field(
-        description="Asset id, as assigned by the platform when the asset was created (`<REGION>_<AREA>_<CODE>_<n>`, e.g. `DE_50HZ_WU_1`).",
-        examples=["DE_50HZ_WU_1"],
-    )
+    asset_id: AssetIdOut
     status: AssetStatus = Field(description="Operational status of the asset from effective_at on.")
     effective_at: datetime = Field(
         description="Instant from which the value holds (ISO 8601 instant with offset, answered in UTC).",
