@@ -9,8 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
+from pydantic import Field, model_validator
 from sqlalchemy import Executable, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +19,11 @@ from gridcommons.errors import ValidationFailed, field_error
 from gridcommons.pagination import Page
 from gridcommons.quantity import format_decimal
 from gridcommons.timeutil import QUARTER_HOUR, delivery_day_of, is_quarter_aligned, iso_utc
+from gridcommons.validation import UtcInstant
+from gridcommons.wire import WireModel
 
 from .db import outbox
+from .validation import AssetIdField
 
 PERIOD = QUARTER_HOUR
 
@@ -65,6 +69,38 @@ def duplicates(keys: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[in
     for i, key in enumerate(keys):
         seen.setdefault(key, []).append(i)
     return {k: v for k, v in seen.items() if len(v) > 1}
+
+
+def check_unique(keys: Sequence[tuple[Any, ...]], names: Sequence[str]) -> None:
+    """Raise ValueError naming every group of batch items that share a key (``names`` its fields)."""
+    dups = duplicates(keys)
+    if dups:
+        raise ValueError(describe_duplicates(dups, names))
+
+
+class AssetPeriodIn(WireModel):
+    """An input row of one asset for one 15-minute delivery period: the key fields and their rules
+    (quarter-aligned, exactly 15 minutes; delivery_day is derived, never sent)."""
+
+    asset_id: AssetIdField
+    start_time: UtcInstant = Field(
+        description="Start of the 15-minute period (quarter-aligned).", examples=["2027-01-15T08:00:00Z"]
+    )
+    end_time: UtcInstant = Field(
+        description="End of the period, exactly start_time + 15 minutes.", examples=["2027-01-15T08:15:00Z"]
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_delivery_day(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "delivery_day" in data:
+            raise ValueError("delivery_day is derived server-side from start_time and must not be supplied")
+        return data
+
+    @model_validator(mode="after")
+    def _period(self) -> Self:
+        check_quarter_period(self.start_time, self.end_time)
+        return self
 
 
 def describe_duplicates(dups: dict[tuple[Any, ...], list[int]], names: Sequence[str]) -> str:

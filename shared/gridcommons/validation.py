@@ -14,6 +14,8 @@
 - A rule that needs the database (unknown ids, overlaps, ...) raises ``gridcommons.errors.ValidationFailed``
   (``raise ValidationFailed([field_error(loc, msg, input), ...])`` or ``ValidationFailed.at(loc, msg, input)``):
   a 422 with the body FastAPI uses for validation errors over HTTP, a dead letter with the reason in a consumer.
+- ``window_from(of)`` / ``window_to(of)``: the ``from``/``to`` query parameters of a time window on the
+  column ``of`` (``Annotated[UtcInstant, window_from("start_time")]``), described once.
 - ``split_csv`` / ``ids_query``: query parameters given repeated (``?x=a&x=b``) and/or comma-separated
   (``?x=a,b``).
 """
@@ -101,6 +103,20 @@ def iso_instant_text(value: Any) -> Any:
 
 
 UtcInstant = Annotated[AwareDatetime, BeforeValidator(iso_instant_text), AfterValidator(to_utc)]
+
+_INSTANT_EXAMPLE = "ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z"
+
+
+def window_from(of: str, note: str = "") -> Any:
+    """The ``from`` query parameter of a half-open time window on ``of``: use as
+    ``Annotated[UtcInstant, window_from("start_time")]``; ``note`` completes the description."""
+    return Query(alias="from", description=f"Inclusive lower bound on {of} ({_INSTANT_EXAMPLE}){note}.")
+
+
+def window_to(of: str, note: str = "") -> Any:
+    """The ``to`` query parameter of a half-open time window on ``of`` (exclusive)."""
+    return Query(description=f"Exclusive upper bound on {of} ({_INSTANT_EXAMPLE}){note}.")
+
 
 # ---- calendar dates
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
-from gridcommons.validation import CalendarDate, UtcInstant
+from gridcommons.validation import CalendarDate, UtcInstant, window_from, window_to
 
 from ..roles import Reader
 from ..validation import AssetIdsQuery
@@ -22,19 +22,8 @@ async def list_dispatches(
     who: Reader,
     page: PageParams,
     asset_ids: AssetIdsQuery,
-    from_: Annotated[
-        UtcInstant | None,
-        Query(
-            alias="from",
-            description="Inclusive lower bound of dispatch_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z); required with to unless delivery_day.",
-        ),
-    ] = None,
-    to: Annotated[
-        UtcInstant | None,
-        Query(
-            description="Exclusive upper bound of dispatch_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z); required with from unless delivery_day."
-        ),
-    ] = None,
+    from_: Annotated[UtcInstant | None, window_from("dispatch_time", "; required with to unless delivery_day")] = None,
+    to: Annotated[UtcInstant | None, window_to("dispatch_time", "; required with from unless delivery_day")] = None,
     delivery_day: Annotated[
         CalendarDate | None,
         Query(

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from gridcommons.db import SessionDep
 from gridcommons.errors import NotFound, responses
 from gridcommons.pagination import PageParams
-from gridcommons.validation import UtcInstant
+from gridcommons.validation import UtcInstant, window_from, window_to
 
 from ..roles import Reader, Writer
 from ..validation import AssetIdsQuery
@@ -36,19 +36,8 @@ async def list_forecasts(
     who: Reader,
     page: PageParams,
     asset_ids: AssetIdsQuery,
-    from_: Annotated[
-        UtcInstant,
-        Query(
-            alias="from",
-            description="Inclusive lower bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z).",
-        ),
-    ],
-    to: Annotated[
-        UtcInstant,
-        Query(
-            description="Exclusive upper bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z)."
-        ),
-    ],
+    from_: Annotated[UtcInstant, window_from("start_time")],
+    to: Annotated[UtcInstant, window_to("start_time")],
 ) -> dict[str, Any]:
     """Forecast periods with start_time in [from, to), ordered by (asset_id, start_time)."""
     return await service.list_forecasts(session, who.company_id, asset_ids, from_, to, page)

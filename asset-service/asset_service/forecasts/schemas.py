@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import Field, model_validator
 
 from gridcommons.quantity import DecimalAmount, NonNegativePower, Power
-from gridcommons.validation import UtcInstant
 from gridcommons.wire import WireModel
 
-from ..periods import check_quarter_period, describe_duplicates, duplicates
+from ..periods import AssetPeriodIn, check_unique
 from ..validation import (
-    AssetIdField,
     AssetIdOut,
     DeliveryDayOut,
     PeriodEndOut,
@@ -23,22 +20,9 @@ from ..validation import (
 MAX_BATCH = 1000
 
 
-def reject_delivery_day(data: Any) -> Any:
-    if isinstance(data, dict) and "delivery_day" in data:
-        raise ValueError("delivery_day is derived server-side from start_time and must not be supplied")
-    return data
-
-
-class ForecastIn(WireModel):
+class ForecastIn(AssetPeriodIn):
     """One 15-minute forecast period of one asset."""
 
-    asset_id: AssetIdField
-    start_time: UtcInstant = Field(
-        description="Start of the 15-minute period (quarter-aligned).", examples=["2027-01-15T08:00:00Z"]
-    )
-    end_time: UtcInstant = Field(
-        description="End of the period, exactly start_time + 15 minutes.", examples=["2027-01-15T08:15:00Z"]
-    )
     generation: NonNegativePower = Field(
         description="Forecasted generation in the period (MW, >= 0).", examples=[{"amount": "1.2", "unit": "MW"}]
     )
@@ -51,13 +35,6 @@ class ForecastIn(WireModel):
         examples=["35.5"],
     )
 
-    _no_delivery_day = model_validator(mode="before")(reject_delivery_day)
-
-    @model_validator(mode="after")
-    def _period(self) -> ForecastIn:
-        check_quarter_period(self.start_time, self.end_time)
-        return self
-
 
 class UpsertForecastsRequest(WireModel):
     forecasts: list[ForecastIn] = Field(
@@ -68,9 +45,7 @@ class UpsertForecastsRequest(WireModel):
 
     @model_validator(mode="after")
     def _unique_keys(self) -> UpsertForecastsRequest:
-        dups = duplicates([(f.asset_id, f.start_time) for f in self.forecasts])
-        if dups:
-            raise ValueError(describe_duplicates(dups, ("asset_id", "start_time")))
+        check_unique([(f.asset_id, f.start_time) for f in self.forecasts], ("asset_id", "start_time"))
         return self
 
 

@@ -8,7 +8,7 @@ from gridcommons.db import SessionDep
 from gridcommons.errors import NotFound, ValidationFailed, field_error, responses
 from gridcommons.pagination import PageParams
 from gridcommons.serialization import fast_json
-from gridcommons.validation import UtcInstant, split_csv
+from gridcommons.validation import UtcInstant, split_csv, window_from, window_to
 
 from ..roles import Reader, Writer
 from ..validation import AssetIdsQuery
@@ -80,19 +80,8 @@ async def list_reservations(
     who: Reader,
     page: PageParams,
     asset_ids: AssetIdsQuery,
-    from_: Annotated[
-        UtcInstant,
-        Query(
-            alias="from",
-            description="Inclusive lower bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z).",
-        ),
-    ],
-    to: Annotated[
-        UtcInstant,
-        Query(
-            description="Exclusive upper bound on start_time (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z)."
-        ),
-    ],
+    from_: Annotated[UtcInstant, window_from("start_time")],
+    to: Annotated[UtcInstant, window_to("start_time")],
     markets: Annotated[list[str] | None, Depends(markets_param)],
     sources: Annotated[list[ReservationSource] | None, Depends(sources_param)],
 ) -> dict[str, Any]:

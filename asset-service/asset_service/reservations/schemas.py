@@ -9,13 +9,10 @@ from pydantic import Field, model_validator
 
 from gridcommons.describe import explained_enum
 from gridcommons.quantity import Energy, NonNegativeEnergy, Power
-from gridcommons.validation import UtcInstant
 from gridcommons.wire import WireModel
 
-from ..forecasts.schemas import reject_delivery_day
-from ..periods import check_quarter_period, describe_duplicates, duplicates
+from ..periods import AssetPeriodIn, check_unique
 from ..validation import (
-    AssetIdField,
     AssetIdOut,
     DeliveryDayOut,
     PeriodEndOut,
@@ -43,16 +40,9 @@ class ReservationSource(StrEnum):
     MANUAL = "MANUAL"
 
 
-class ReservationIn(WireModel):
+class ReservationIn(AssetPeriodIn):
     """One 15-minute net market position of one asset in one market from one source."""
 
-    asset_id: AssetIdField
-    start_time: UtcInstant = Field(
-        description="Start of the 15-minute period (quarter-aligned).", examples=["2027-01-15T08:00:00Z"]
-    )
-    end_time: UtcInstant = Field(
-        description="End of the period, exactly start_time + 15 minutes.", examples=["2027-01-15T08:15:00Z"]
-    )
     market: str = Field(
         min_length=1,
         max_length=64,
@@ -76,13 +66,6 @@ class ReservationIn(WireModel):
         description="Energy headroom to keep in reserve above, MWh (>= 0).", examples=[{"amount": "0.5", "unit": "MWh"}]
     )
 
-    _no_delivery_day = model_validator(mode="before")(reject_delivery_day)
-
-    @model_validator(mode="after")
-    def _period(self) -> ReservationIn:
-        check_quarter_period(self.start_time, self.end_time)
-        return self
-
 
 class UpsertReservationsRequest(WireModel):
     reservations: list[ReservationIn] = Field(
@@ -93,9 +76,10 @@ class UpsertReservationsRequest(WireModel):
 
     @model_validator(mode="after")
     def _unique_keys(self) -> UpsertReservationsRequest:
-        dups = duplicates([(r.asset_id, r.start_time, r.market, r.source.value) for r in self.reservations])
-        if dups:
-            raise ValueError(describe_duplicates(dups, ("asset_id", "start_time", "market", "source")))
+        check_unique(
+            [(r.asset_id, r.start_time, r.market, r.source.value) for r in self.reservations],
+            ("asset_id", "start_time", "market", "source"),
+        )
         return self
 
 

@@ -10,7 +10,7 @@ from gridcommons.describe import explain_values
 from gridcommons.errors import NotFound, responses
 from gridcommons.openapi_links import Link, links
 from gridcommons.pagination import PageParams
-from gridcommons.validation import UtcInstant
+from gridcommons.validation import UtcInstant, window_from, window_to
 
 from ..assets.schemas import DeliveryArea, Region
 from ..roles import Reader, Writer
@@ -46,17 +46,8 @@ InverterId = Annotated[
         min_length=1, max_length=160, description="Inverter id as assigned by the platform (see the site's inverters)."
     ),
 ]
-From = Annotated[
-    UtcInstant,
-    Query(
-        alias="from",
-        description="Inclusive lower bound on start_time: ISO 8601 instant with offset (e.g. 2026-12-02T00:00:00Z).",
-    ),
-]
-To = Annotated[
-    UtcInstant,
-    Query(description="Exclusive upper bound on start_time: ISO 8601 instant with offset (e.g. 2026-12-03T00:00:00Z)."),
-]
+From = Annotated[UtcInstant, window_from("start_time")]
+To = Annotated[UtcInstant, window_to("start_time")]
 
 NO_SITE = responses((NotFound, "No such site in this company"))
 NO_INVERTER = responses((NotFound, "No such site or inverter in this company"))

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from gridcommons.db import SessionDep
 from gridcommons.pagination import PageParams
-from gridcommons.validation import UtcInstant
+from gridcommons.validation import UtcInstant, window_from, window_to
 
 from ..roles import Reader, Writer
 from ..validation import AssetIdsQuery
@@ -33,19 +33,8 @@ async def read_state_snapshots(
     page: PageParams,
     asset_ids: AssetIdsQuery,
     latest: Annotated[bool, Query(description="The single most recent snapshot per asset.")] = False,
-    from_: Annotated[
-        UtcInstant | None,
-        Query(
-            alias="from",
-            description="Inclusive lower bound on effective_at (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z).",
-        ),
-    ] = None,
-    to: Annotated[
-        UtcInstant | None,
-        Query(
-            description="Exclusive upper bound on effective_at (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z); default now."
-        ),
-    ] = None,
+    from_: Annotated[UtcInstant | None, window_from("effective_at")] = None,
+    to: Annotated[UtcInstant | None, window_to("effective_at", "; default now")] = None,
 ) -> dict[str, Any]:
     """State snapshots with derived charged/discharged energy.
 

@@ -12,7 +12,7 @@ from gridcommons.quantity import Energy, NonNegativeEnergy
 from gridcommons.validation import UtcInstant
 from gridcommons.wire import WireModel
 
-from ..periods import describe_duplicates, duplicates
+from ..periods import check_unique
 from ..validation import AssetIdField, AssetIdOut
 
 MAX_BATCH = 10_000
@@ -61,9 +61,7 @@ class UpsertStateSnapshotsRequest(WireModel):
 
     @model_validator(mode="after")
     def _unique_keys(self) -> UpsertStateSnapshotsRequest:
-        dups = duplicates([(s.asset_id, s.effective_at) for s in self.state_snapshots])
-        if dups:
-            raise ValueError(describe_duplicates(dups, ("asset_id", "effective_at")))
+        check_unique([(s.asset_id, s.effective_at) for s in self.state_snapshots], ("asset_id", "effective_at"))
         return self
 
 

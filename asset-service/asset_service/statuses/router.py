@@ -8,7 +8,7 @@ from gridcommons.db import SessionDep
 from gridcommons.errors import NotFound, responses
 from gridcommons.openapi import INGESTION_TAG
 from gridcommons.pagination import PageParams
-from gridcommons.validation import UtcInstant
+from gridcommons.validation import UtcInstant, window_from, window_to
 
 from ..roles import Ingestor, Reader
 from ..validation import AssetIdPath, AssetIdsQuery
@@ -44,19 +44,8 @@ async def list_asset_statuses(
     latest: Annotated[
         bool, Query(description="true: only the most recent status per asset (as of `to` when given).")
     ] = False,
-    from_: Annotated[
-        UtcInstant | None,
-        Query(
-            alias="from",
-            description="Inclusive lower bound of effective_at (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z).",
-        ),
-    ] = None,
-    to: Annotated[
-        UtcInstant | None,
-        Query(
-            description="Exclusive upper bound of effective_at (ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z)."
-        ),
-    ] = None,
+    from_: Annotated[UtcInstant | None, window_from("effective_at")] = None,
+    to: Annotated[UtcInstant | None, window_to("effective_at")] = None,
     status: Annotated[
         list[AssetStatus] | None,
         Query(description="Keep only entries with one of these statuses (repeat the parameter for several)."),
