@@ -123,7 +123,9 @@ async def test_the_community_code_names_the_company(edge: Edge) -> None:
     name, password = await _resident(edge, {a: "member", b: "member"})
     c = edge.client
 
-    async def door(community: str | None, headers: dict[str, str] | None = None, user: str = "account") -> httpx.Response:
+    async def door(
+        community: str | None, headers: dict[str, str] | None = None, user: str = "account"
+    ) -> httpx.Response:
         form = {user: name, "password": password, "clusterId": "K1", "unitId": "E001"}
         if community is not None:
             form["communityId"] = community
@@ -161,5 +163,7 @@ async def test_the_community_code_names_the_company(edge: Edge) -> None:
         ({"communityId": north}, "bad param values : communityId, clusterId, unitId"),
         ({}, "no param : communityId, clusterId, unitId"),
     ):
-        r = await c.post("/api/misc/scenario/currentData", data={"account": lonely, "password": lonely_password, **extra})
+        r = await c.post(
+            "/api/misc/scenario/currentData", data={"account": lonely, "password": lonely_password, **extra}
+        )
         assert r.status_code == 400 and r.json() == {"detail": answer}

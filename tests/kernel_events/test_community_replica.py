@@ -298,7 +298,9 @@ async def test_another_companys_codes_are_unknown(replica: Replica, company_id: 
 
 async def test_invalid_events_go_to_the_dead_letter_topic(replica: Replica, company_id: int) -> None:
     o = Outline.make(company_id, residents=[])
-    no_company = CloudEvent(source="/services/community-service", type=UNIT_CHANGED, data=o.unit.model_dump(mode="json"))
+    no_company = CloudEvent(
+        source="/services/community-service", type=UNIT_CHANGED, data=o.unit.model_dump(mode="json")
+    )
     bad_payload = CloudEvent(
         source="/services/community-service", type=UNIT_CHANGED, companyid=str(company_id), data={"id": o.unit.id}
     )
