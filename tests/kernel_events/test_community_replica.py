@@ -14,8 +14,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from deal_service import workers as deal_workers
 from deal_service.db import community_replica
@@ -36,6 +38,7 @@ from gridcommons.community import (
     UnitRef,
     UnitV1,
 )
+from gridcommons.db import make_sessionmaker
 from gridcommons.events import CloudEvent
 from gridcommons.testing.fixtures import InternalHeaders
 from gridcommons.testing.kafka import produce, topic_reader
@@ -410,3 +413,70 @@ async def test_resident_units_are_ordered_by_codes(
     r = await replica.client.get("/t/resident", headers=internal_headers(company_id, "member", subject=str(user)))
     # byte order ("C" collation): upper case before lower case
     assert r.status_code == 200 and r.json() == ["B/K1/E001", "a/K1/E001", "a-2/K1/E001", "b/K1/E001"]
+
+
+# ----------------------------------------------------------------------------- version ordering, property
+_property_companies = itertools.count(7_000_000)
+_property_ids = itertools.count(1)
+
+# (which of 3 units, which of 2 companies, version, residents)
+unit_events = st.lists(
+    st.tuples(
+        st.integers(0, 2),
+        st.integers(0, 1),
+        st.integers(1, 4),
+        st.lists(st.integers(1, 5), max_size=3),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=unit_events)
+async def test_replica_state_matches_a_reference_for_any_event_order(
+    migrated: Stack, engine: AsyncEngine, events: list[Any]
+) -> None:
+    """Whatever the order, repeats and company claims of a unit's events, the replica holds what
+    a plain reference says: the first event of an id creates it for its company; later ones of
+    the same company replace it only with a higher version."""
+    companies = [next(_property_companies), next(_property_companies)]
+    base = 10**12 + next(_property_ids) * 10
+    sessionmaker = make_sessionmaker(engine)
+    reference: dict[int, tuple[int, int, frozenset[int]]] = {}  # unit id -> (company, version, residents)
+    for slot, company_slot, version, residents in events:
+        unit_id, company = base + slot, companies[company_slot]
+        data = UnitV1(
+            id=unit_id,
+            code=f"U{slot}",
+            name=f"v{version}",
+            version=version,
+            community_id=1,
+            community_code="C",
+            cluster_id=2,
+            cluster_code="K",
+            resident_ids=residents,
+        )
+        async with sessionmaker() as s:  # one transaction per message, as the consumer does
+            await community_replica.apply_event(s, event(UNIT_CHANGED, company, data))
+            await s.commit()
+        held = reference.get(unit_id)
+        if held is None or (held[0] == company and held[1] < version):
+            reference[unit_id] = (company, version, frozenset(residents))
+    async with sessionmaker() as s:
+        for slot in range(3):
+            unit_id = base + slot
+            for company in companies:
+                found = await lookup.unit(s, company, "C", "K", f"U{slot}")
+                expected = reference.get(unit_id)
+                if expected is None or expected[0] != company:
+                    assert found is None
+                else:
+                    assert found is not None
+                    assert (found.unit_id, found.unit_code, found.resident_ids) == (unit_id, f"U{slot}", expected[2])
+        for company in companies:
+            for user in range(1, 6):
+                mine = await lookup.resident_units(s, company, user)
+                assert [u.unit_id for u in mine] == sorted(
+                    uid for uid, (c, _, residents) in reference.items() if c == company and user in residents
+                )
