@@ -245,7 +245,12 @@ def create_community_replica_tables(schema: str) -> None:
         schema=schema,
     )
     op.create_index(
-        "ix_registry_units_resident_ids", "registry_units", ["resident_ids"], schema=schema, postgresql_using="gin"
+        "ix_registry_units_resident_ids",
+        "registry_units",
+        ["resident_ids"],
+        schema=schema,
+        postgresql_using="gin",
+        postgresql_with={"fastupdate": "off"},  # read on every resident request, written rarely
     )
 
 
