@@ -4,6 +4,8 @@ and the guards of gridcommons.community answer from it on a small app over the k
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -38,12 +40,14 @@ from gridcommons.community import (
     UnitRef,
     UnitV1,
 )
+from gridcommons.consumer import ConsumerGroup
 from gridcommons.db import make_sessionmaker
 from gridcommons.events import CloudEvent
 from gridcommons.testing.fixtures import InternalHeaders
 from gridcommons.testing.kafka import produce, topic_reader
 from gridcommons.testing.plugin import Stack
 from gridcommons.testing.readiness import wait_ready
+from gridcommons.worker import run_workers
 
 from .conftest import collect, wait_for
 
@@ -480,3 +484,44 @@ async def test_replica_state_matches_a_reference_for_any_event_order(
                 assert [u.unit_id for u in mine] == sorted(
                     uid for uid, (c, _, residents) in reference.items() if c == company and user in residents
                 )
+
+
+# ----------------------------------------------------------------------------- wiring in every consuming service
+CONSUMERS = {
+    "deal_service": "deal_service.db",
+    "monitoring_service": "monitoring_service.db",
+    "gateway": "gateway.auth.db",
+}
+
+
+@pytest.mark.parametrize("package", list(CONSUMERS))
+async def test_each_consuming_service_keeps_its_replica(
+    migrated: Stack, engine: AsyncEngine, package: str, company_id: int
+) -> None:
+    """The service's own worker build consumes the registry into its schema, and its app's guards
+    read that replica."""
+    db = importlib.import_module(CONSUMERS[package])
+    workers = importlib.import_module(f"{package}.workers")
+    options = {"configure_logs": False} if package == "gateway" else {}  # the session's logging stays
+    app = importlib.import_module(f"{package}.app").create_app(**options)
+    assert app.state.registry_lookup is db.community_replica.lookup
+    groups = [w for w in workers.build(workers.load_settings(), engine) if isinstance(w, ConsumerGroup)]
+    runners = [r.name for g in groups for r in g.runners]
+    assert f"{db.community_replica.service}.community-replica" in runners, runners
+    code = f"wired-{package}"
+    community = CommunityV1(id=record_id(company_id), code=code, name="Wired", version=1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_workers(groups, stop))
+    try:
+        await send(COMMUNITY_TOPIC, event(COMMUNITY_CHANGED, company_id, community), key=community.id)
+        sessionmaker = make_sessionmaker(engine)
+
+        async def there() -> bool:
+            async with sessionmaker() as s:
+                found = await db.community_replica.lookup.companies_with_community(s, code, [company_id])
+                return found == [company_id]
+
+        await wait_for(there, 60.0, step=0.1)  # the group joins first (seconds on the embedded broker)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
