@@ -53,8 +53,9 @@ service() {  # service <principal = registry name> <prefix of the topics it publ
   allow "$name" --operation Read --operation Describe --topic '*'
   # its ingestion input topics (created up front by its consumers) and their dead letters
   allow "$name" --operation Write --operation Create --resource-pattern-type prefixed --topic ingest.
-  # the gateway topics its replicas consume (created up front) and their dead letters
-  for topic in gateway.token.v1 gateway.membership.v1; do
+  # the gateway and community registry topics its replicas consume (created up front) and their
+  # dead letters
+  for topic in gateway.token.v1 gateway.membership.v1 community.community.v1 community.cluster.v1 community.unit.v1; do
     allow "$name" --operation Create --topic "$topic"
     allow "$name" --operation Write --operation Create --topic "$topic.dlq"
   done

@@ -15,6 +15,7 @@ from gridcommons.errors import install_error_handlers
 from gridcommons.observability import RequestContextMiddleware, configure_logging
 
 from . import auth, edge
+from .auth.db import community_replica
 from .settings import GatewaySettings, load_settings
 
 
@@ -47,6 +48,8 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
         openapi_url=None,
     )
     app.state.settings = settings
+    # The community registry replica: the form doors map a device's communityId code to its company.
+    app.state.registry_lookup = community_replica.lookup
     install_error_handlers(app)
     auth.install(app, settings)
     edge.install(app, settings)

@@ -4,12 +4,13 @@ from fastapi import FastAPI
 
 from gridcommons.app import create_service_app
 
+from .db import community_replica
 from .settings import MonitoringSettings, load_settings
 from .workers import build as build_workers
 
 
 def create_app(settings: MonitoringSettings | None = None, *, run_workers_in_process: bool = False) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         name="monitoring-service",
         title="GridCommons monitoring-service",
         description="Fleet monitoring (seed 004 monitoring, apis_log): jobs, failures, notifications, ingested program logs.",
@@ -18,3 +19,5 @@ def create_app(settings: MonitoringSettings | None = None, *, run_workers_in_pro
         workers=build_workers,
         run_workers_in_process=run_workers_in_process,
     )
+    app.state.registry_lookup = community_replica.lookup  # the guards of gridcommons.community
+    return app

@@ -195,17 +195,19 @@ async def find_resident_unit(
     return found
 
 
-_COMMUNITY_Q = Query(default=None, alias="communityId", description="Code of the community.")
-_CLUSTER_Q = Query(default=None, alias="clusterId", description="Code of the cluster within the community.")
-_UNIT_Q = Query(default=None, alias="unitId", description="Code of the unit within the cluster.")
+# Query parameters are optional (default None) so that a missing one is the seed's 400 "no param",
+# not FastAPI's 422; FastAPI wants that default after the Annotated, not inside Query().
+_COMMUNITY_Q = Query(alias="communityId", description="Code of the community.")
+_CLUSTER_Q = Query(alias="clusterId", description="Code of the cluster within the community.")
+_UNIT_Q = Query(alias="unitId", description="Code of the unit within the cluster.")
 
 
 async def _staff_cluster(
     request: Request,
     identity: TenantDep,
     session: SessionDep,
-    community_id: Annotated[str | None, _COMMUNITY_Q],
-    cluster_id: Annotated[str | None, _CLUSTER_Q],
+    community_id: Annotated[str | None, _COMMUNITY_Q] = None,
+    cluster_id: Annotated[str | None, _CLUSTER_Q] = None,
 ) -> ClusterRef:
     if not identity.has_any(*STAFF_ROLES):
         raise Forbidden("staff required")
@@ -216,9 +218,9 @@ async def _resident_unit(
     request: Request,
     identity: TenantDep,
     session: SessionDep,
-    community_id: Annotated[str | None, _COMMUNITY_Q],
-    cluster_id: Annotated[str | None, _CLUSTER_Q],
-    unit_id: Annotated[str | None, _UNIT_Q],
+    community_id: Annotated[str | None, _COMMUNITY_Q] = None,
+    cluster_id: Annotated[str | None, _CLUSTER_Q] = None,
+    unit_id: Annotated[str | None, _UNIT_Q] = None,
 ) -> UnitRef:
     return await find_resident_unit(session, registry_lookup(request), identity, community_id, cluster_id, unit_id)
 

@@ -175,3 +175,88 @@ def drop_prune_indexes(schema: str) -> None:
 
     for name, _table, _spec in _PRUNE_INDEXES:
         op.execute(f'DROP INDEX IF EXISTS "{schema}".{name}')
+
+
+def create_community_replica_tables(schema: str) -> None:
+    """Migration step (a service that keeps the community registry replica adds it in a revision of
+    its own): ``registry_communities``, ``registry_clusters``, ``registry_units``
+    (``gridcommons.community_replica``), version 1. Frozen: a later change gets its own helper."""
+    import sqlalchemy as sa
+    from alembic import op
+    from sqlalchemy.dialects import postgresql
+
+    def code(name: str = "code") -> sa.Column:  # type: ignore[type-arg]
+        return sa.Column(name, sa.String(64, collation="C"), nullable=False)
+
+    def record() -> list[sa.Column]:  # type: ignore[type-arg]
+        return [
+            sa.Column("name", sa.String(255), nullable=False),
+            sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("version", sa.Integer, nullable=False),
+            sa.Column("replicated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        ]
+
+    op.create_table(
+        "registry_communities",
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("company_id", sa.BigInteger, nullable=False),
+        code(),
+        *record(),
+        schema=schema,
+    )
+    op.create_index(
+        "ix_registry_communities_company_code", "registry_communities", ["company_id", "code"], schema=schema
+    )
+    op.create_table(
+        "registry_clusters",
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("company_id", sa.BigInteger, nullable=False),
+        sa.Column("community_id", sa.BigInteger, nullable=False),
+        code("community_code"),
+        code(),
+        *record(),
+        schema=schema,
+    )
+    op.create_index(
+        "ix_registry_clusters_company_codes",
+        "registry_clusters",
+        ["company_id", "community_code", "code"],
+        schema=schema,
+    )
+    op.create_table(
+        "registry_units",
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("company_id", sa.BigInteger, nullable=False),
+        sa.Column("community_id", sa.BigInteger, nullable=False),
+        code("community_code"),
+        sa.Column("cluster_id", sa.BigInteger, nullable=False),
+        code("cluster_code"),
+        code(),
+        sa.Column("available_from", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("available_to", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("resident_ids", postgresql.ARRAY(sa.BigInteger), nullable=False, server_default="{}"),
+        *record(),
+        schema=schema,
+    )
+    op.create_index(
+        "ix_registry_units_company_codes",
+        "registry_units",
+        ["company_id", "community_code", "cluster_code", "code"],
+        schema=schema,
+    )
+    op.create_index(
+        "ix_registry_units_resident_ids",
+        "registry_units",
+        ["resident_ids"],
+        schema=schema,
+        postgresql_using="gin",
+        postgresql_with={"fastupdate": "off"},  # read on every resident request, written rarely
+    )
+
+
+def drop_community_replica_tables(schema: str) -> None:
+    from alembic import op
+
+    op.drop_table("registry_units", schema=schema)  # drops its indexes
+    op.drop_table("registry_clusters", schema=schema)
+    op.drop_table("registry_communities", schema=schema)

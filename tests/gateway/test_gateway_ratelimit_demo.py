@@ -191,4 +191,4 @@ async def test_demo_tenant(gateway_app: FastAPI, client: httpx.AsyncClient) -> N
 def test_workers_build(migrated: Stack) -> None:
     settings = workers.load_settings()
     built = workers.build(settings, engine=None)  # type: ignore[arg-type]
-    assert [w.name for w in built] == ["outbox-relay[gateway]"]
+    assert [w.name for w in built] == ["outbox-relay[gateway]", "gateway.consumers"]

@@ -19,12 +19,14 @@ from gridcommons.testing.readiness import wait_ready
 SERVICES = [e for e in load_registry() if not e.is_gateway]
 IDS = [e.name for e in SERVICES]
 KERNEL_TABLES = {"memberships", "outbox", "processed_events", "revoked_tokens"}
+# gridcommons.community_replica: a skeleton that will check the registry guards keeps it already.
+COMMUNITY_REPLICA_TABLES = {"registry_communities", "registry_clusters", "registry_units"}
 
 
 def is_skeleton(entry: ServiceEntry) -> bool:
     importlib.import_module(entry.app.partition(":")[0])  # registers the domain's models
     db = importlib.import_module(f"{entry.package}.db")
-    return {t.name for t in db.metadata.tables.values()} == KERNEL_TABLES
+    return {t.name for t in db.metadata.tables.values()} - COMMUNITY_REPLICA_TABLES == KERNEL_TABLES
 
 
 @pytest.fixture(params=SERVICES, ids=IDS)
@@ -78,6 +80,7 @@ def test_settings_prefix_and_port(entry: ServiceEntry, monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize("entry", SERVICES, ids=IDS)
 def test_workers_build_the_outbox_relay(entry: ServiceEntry) -> None:
+    from gridcommons.consumer import ConsumerGroup
     from gridcommons.outbox import OutboxRelay
 
     module, _, attr = (entry.workers or "").partition(":")
@@ -88,7 +91,11 @@ def test_workers_build_the_outbox_relay(entry: ServiceEntry) -> None:
     relays = [w for w in built if isinstance(w, OutboxRelay)]
     assert len(relays) == 1 and relays[0].outbox.schema == db.metadata.schema
     if is_skeleton(entry):
-        assert [type(w) for w in built] == [OutboxRelay]
+        # The relay, and the replicas' consumer when the skeleton keeps the community replica.
+        assert [type(w) for w in built][:1] == [OutboxRelay] and len(built) <= 2
+        for group in built[1:]:
+            assert isinstance(group, ConsumerGroup)
+            assert {r.name.rpartition(".")[2] for r in group.runners} <= {"gateway-replicas", "community-replica"}
 
 
 @pytest.mark.parametrize("entry", SERVICES, ids=IDS)
@@ -113,7 +120,7 @@ async def test_migration_matches_kernel_tables(entry: ServiceEntry, migrated: St
             )
             assert KERNEL_TABLES | {"alembic_version"} <= tables
             if is_skeleton(entry):
-                assert tables == KERNEL_TABLES | {"alembic_version"}
+                assert tables - COMMUNITY_REPLICA_TABLES == KERNEL_TABLES | {"alembic_version"}
             # Models against the migrated schema: tests/services/test_migrations.py (every registry service).
     finally:
         await engine.dispose()

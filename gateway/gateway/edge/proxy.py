@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -145,6 +145,15 @@ class EdgeMiddleware:
             except ClientGone:
                 return
 
+    async def _companies_with_community(self, community_code: str, company_ids: Sequence[int]) -> list[int]:
+        # One indexed query on the gateway's community registry replica (gridcommons.community_replica).
+        state = self.edge.app_state
+        async with state.sessionmaker() as session:
+            found: list[int] = await state.registry_lookup.companies_with_community(
+                session, community_code, company_ids
+            )
+            return found
+
     # ------------------------------------------------------------------ the proxied request
     async def _proxy(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
         edge = self.edge
@@ -184,7 +193,9 @@ class EdgeMiddleware:
         tenant_header = tenant.decode("latin-1") if tenant is not None else None
         if route.form_credentials and authz is None:
             # Seed 004 device doors: credentials in the form instead of a token.
-            principal, form_body, form_company = await form_door(scope, receive, authenticator, tenant_header)
+            principal, form_body, form_company = await form_door(
+                scope, receive, authenticator, tenant_header, self._companies_with_community
+            )
             tenant_header = form_company
             forward = [(k, v) for k, v in forward if k.lower() != "content-type"]
             forward.append(("Content-Type", "application/x-www-form-urlencoded"))
@@ -368,16 +379,21 @@ class EdgeMiddleware:
 
 
 FORM_USER_FIELDS = ("username", "account")
+# (community code, the user's company ids) -> those of the companies holding a community with that code
+CommunityCompanies = Callable[[str, Sequence[int]], Awaitable[list[int]]]
 FORM_SECRET_FIELDS = frozenset({"username", "account", "password", "isMD5Password"})
 
 
 async def form_door(
-    scope: Scope, receive: Receive, authenticator: Any, tenant_header: str | None
+    scope: Scope,
+    receive: Receive,
+    authenticator: Any,
+    tenant_header: str | None,
+    companies_with_community: CommunityCompanies,
 ) -> tuple[Principal, bytes, str]:
     """Check ``username``/``account`` + ``password`` from a form (urlencoded or multipart) and pick
-    the company: the CompanyID/CommunityId header, else a numeric ``communityId`` form field naming
-    one of the user's companies, else the user's only company. Returns the principal, the form
-    re-encoded without the credentials (they never reach a service), and the company id."""
+    the company (``company_for_form``). Returns the principal, the form re-encoded without the
+    credentials (they never reach a service), and the company id."""
     from urllib.parse import urlencode
 
     from starlette.requests import Request
@@ -414,23 +430,37 @@ async def form_door(
         if exc.status_code == 401:
             raise DomainError("login failed", status_code=403) from exc
         raise
-    companies = await authenticator.companies_of(principal)
     chosen = tenant_header
     if chosen is None:
-        named = values.get("communityId", "")
-        if named.isdigit() and int(named) in companies:
-            chosen = named
-        elif len(companies) == 1:
-            chosen = str(next(iter(companies)))
-        else:
-            raise DomainError(
-                "the user belongs to several companies: name one with the CompanyID header"
-                if companies
-                else "not a resident",
-                status_code=400,
-            )
+        companies = await authenticator.companies_of(principal)
+        chosen = str(await company_for_form(values.get("communityId", ""), sorted(companies), companies_with_community))
     remaining = urlencode([(k, v) for k, v in fields if k not in FORM_SECRET_FIELDS]).encode()
     return principal, remaining, chosen
+
+
+async def company_for_form(
+    community_code: str, companies: Sequence[int], companies_with_community: CommunityCompanies
+) -> int:
+    """The company of a form door request without a CompanyID header, from the form's
+    ``communityId`` code and the user's memberships (``companies``): the one company of the user
+    holding a community with that code; none → the user's only company if there is one (its
+    service then answers ``bad param values``); several → the CompanyID header must name one."""
+    names = "communityId, clusterId, unitId"
+    if community_code and companies:
+        candidates = await companies_with_community(community_code, companies)
+        if len(candidates) == 1:
+            return candidates[0]
+        if len(candidates) > 1:
+            raise DomainError(
+                f"community {community_code!r} exists in several companies of the user: "
+                "name one with the CompanyID header",
+                status_code=400,
+            )
+    if len(companies) == 1:
+        return companies[0]
+    if not community_code:
+        raise DomainError(f"no param : {names}", status_code=400)
+    raise DomainError(f"bad param values : {names}", status_code=400)
 
 
 class ClientGone(Exception):
