@@ -10,12 +10,18 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.quantity import Power
+from gridcommons.events import TopicDoc
 from gridcommons.wire import WireModel
 
 from ..db import outbox
 from .schemas import DispatchEntry
 
 TOPIC = "assets.dispatch.v1"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the asset id",
+    description="Dispatch commands recorded in the history: one event per newly recorded command from ingest.dispatches.v1 (redeliveries publish nothing); data: the entry, as GET /api/dispatches returns it.",
+)
 RECORDED = "org.gridcommons.assets.dispatch.recorded"
 
 
