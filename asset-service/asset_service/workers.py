@@ -36,9 +36,8 @@ CONSUMES: list[Consumes | IngestDoor] = [
         IngestStatusesRequest,
         INGESTORS,
         key="the sender's choice (not read); the asset id keeps one asset's batches in order",
-        description="Asset status batches: the body of POST /api/ingest/asset-statuses, stored atomically and "
-        "idempotently by (asset, effective_at); each new or changed entry is published on assets.status.v1. "
-        "Unknown asset ids refuse the whole message.",
+        description="Asset status batches, stored atomically and idempotently by (asset, effective_at); each new "
+        "or changed entry is published on assets.status.v1. Unknown asset ids refuse the whole message.",
     ),
     IngestDoor(
         dispatches.GROUP,
@@ -46,9 +45,9 @@ CONSUMES: list[Consumes | IngestDoor] = [
         DispatchCommand,
         INGESTORS,
         key="the asset id (one asset's commands stay in order)",
-        description="Dispatch commands, one per message (the only way in: there is no HTTP door); recorded once "
-        "per event_id and published on assets.dispatch.v1. In a CloudEvents envelope, event_id, source and "
-        "published_at default to the envelope's id, source and time.",
+        description="Dispatch commands, one per message; recorded once per event_id and published on "
+        "assets.dispatch.v1. In a CloudEvents envelope, event_id, source and published_at default to the "
+        "envelope's id, source and time.",
     ),
 ]
 
@@ -70,7 +69,5 @@ def build(settings: AssetSettings, engine: AsyncEngine) -> Sequence[Worker]:
     ]
     return [
         OutboxRelay(outbox, engine, settings.infra),
-        ConsumerGroup(
-            CONSUMER_GROUP, [*replicas.workers(settings.infra, sessionmaker), *ingestion], settings.infra
-        ),
+        ConsumerGroup(CONSUMER_GROUP, [*replicas.workers(settings.infra, sessionmaker), *ingestion], settings.infra),
     ]
