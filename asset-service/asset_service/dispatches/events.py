@@ -9,8 +9,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.quantity import Power
 from gridcommons.events import TopicDoc
+from gridcommons.quantity import Power
 from gridcommons.wire import WireModel
 
 from ..db import outbox

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.quantity import DecimalAmount, Power
 from gridcommons.events import TopicDoc
+from gridcommons.quantity import DecimalAmount, Power
 from gridcommons.wire import WireModel
 
 from ..periods import publish_per_asset

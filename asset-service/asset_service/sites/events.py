@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.quantity import DecimalAmount, Power, Price
 from gridcommons.events import TopicDoc
+from gridcommons.quantity import DecimalAmount, Power, Price
 from gridcommons.wire import WireModel
 
 from ..assets.schemas import DeliveryArea, Region

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.quantity import DecimalAmount, Energy, Power
 from gridcommons.events import TopicDoc
+from gridcommons.quantity import DecimalAmount, Energy, Power
 from gridcommons.wire import WireModel
 
 from ..db import outbox
