@@ -13,10 +13,11 @@ STAMP := $(VENV)/.installed
 # The AsyncAPI parser the tests validate deploy/asyncapi.yaml with (npm, pinned by its package-lock.json).
 ASYNCAPI_PARSER := tests/deploy/asyncapi_parser
 NPM := $(shell command -v npm 2>/dev/null)
+PARSER_STAMP := $(if $(and $(NPM),$(wildcard $(ASYNCAPI_PARSER)/package.json)),$(ASYNCAPI_PARSER)/node_modules/.installed)
 
 .PHONY: install run test lint format bench clean compose asyncapi
 
-install: $(STAMP) $(if $(NPM),$(ASYNCAPI_PARSER)/node_modules/.installed)
+install: $(STAMP) $(PARSER_STAMP)
 
 $(STAMP): constraints.txt requirements-dev.txt deploy/services.toml $(foreach d,$(DISTS),$(d)/pyproject.toml)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
