@@ -10,6 +10,7 @@ the payload models' own JSON schemas, the HTTP door's request body), and the par
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import json
 import shutil
@@ -66,7 +67,12 @@ def _channel_types(topic: str) -> set[str]:
 
 def test_the_committed_document_is_the_generated_one() -> None:
     generated = render(build_document(ROOT))
-    assert DOCUMENT.read_text() == generated, "deploy/asyncapi.yaml is stale: run `make asyncapi` and commit it"
+    committed = DOCUMENT.read_text()
+    if committed != generated:
+        diff = difflib.unified_diff(
+            committed.splitlines(), generated.splitlines(), "committed", "generated", lineterm=""
+        )
+        pytest.fail("deploy/asyncapi.yaml is stale: run `make asyncapi` and commit it\n" + "\n".join(list(diff)[:60]))
 
 
 def _parse(path: Path) -> dict[str, Any]:
@@ -267,7 +273,10 @@ def test_declared_consumers_are_the_wired_ones(entry: ServiceEntry, monkeypatch:
     monkeypatch.setenv("TOKEN_JWKS_URL", "http://127.0.0.1:1/.well-known/jwks.json")  # ingestion doors need a key
     groups, runners = _wired(entry)
     declared = service_events(entry, ROOT)
-    assert {c.consumer: c.topics for c in declared.consumes} == runners, entry.name
+    assert {c.consumer: c.topics for c in declared.consumes} == runners, (
+        f"{entry.name}: CONSUMES in {entry.workers} must list every consumer build() wires (Consumes or IngestDoor; "
+        "replicas.consumes() for the replicas); then run `make asyncapi`"
+    )
     if runners:
         documented = {
             op["bindings"]["kafka"]["groupId"]["enum"][0]
