@@ -390,9 +390,9 @@ class _Builder:
             "summary": f"data: {model.__name__}",
             "headers": _ref("components", "schemas", DOMAIN_HEADERS),
             "payload": {"allOf": [_ref("components", "schemas", ENVELOPE), {"properties": attributes}]},
-            "bindings": {"kafka": {"key": {"type": "string", "description": doc.key}, "bindingVersion": "0.5.0"}},
+            "bindings": {"kafka": {"key": {"type": "string", "description": doc.key}, "bindingVersion": KAFKA_BINDING_VERSION}},
         }
-        if description and description != (BaseModel.__doc__ or "").strip():
+        if description:
             message["description"] = description
         return message
 
@@ -451,7 +451,7 @@ class _Builder:
                     payload,
                 ]
             },
-            "bindings": {"kafka": {"key": {"type": "string", "description": door.key}, "bindingVersion": "0.5.0"}},
+            "bindings": {"kafka": {"key": {"type": "string", "description": door.key}, "bindingVersion": KAFKA_BINDING_VERSION}},
         }
         self.channels[topic] = {
             "address": topic,
