@@ -8,7 +8,7 @@ registry (``deploy/services.toml``):
   ``PAYLOADS`` (``{event type: payload model}``) on ``TOPIC``, or on the topics of ``TOPICS``
   (``{topic: {event types}}``) for a module publishing on several; each topic's ``TopicDoc`` (key and
   description) from the module, or from the kernel module that defines the topic (``gridcommons.replicas``);
-  the envelope's ``source`` from the service's outbox (``<package>.db.outbox``);
+  the envelope's ``source`` from the service's outbox (``outbox`` of its ``db`` module);
 - what it consumes: ``CONSUMES`` in its workers module (``Consumes`` per consumer, ``IngestDoor`` per
   ingestion door) and ``CONSUMER_GROUP``, the worker process's Kafka consumer group.
 
@@ -390,7 +390,9 @@ class _Builder:
             "summary": f"data: {model.__name__}",
             "headers": _ref("components", "schemas", DOMAIN_HEADERS),
             "payload": {"allOf": [_ref("components", "schemas", ENVELOPE), {"properties": attributes}]},
-            "bindings": {"kafka": {"key": {"type": "string", "description": doc.key}, "bindingVersion": KAFKA_BINDING_VERSION}},
+            "bindings": {
+                "kafka": {"key": {"type": "string", "description": doc.key}, "bindingVersion": KAFKA_BINDING_VERSION}
+            },
         }
         if description:
             message["description"] = description
@@ -451,7 +453,9 @@ class _Builder:
                     payload,
                 ]
             },
-            "bindings": {"kafka": {"key": {"type": "string", "description": door.key}, "bindingVersion": KAFKA_BINDING_VERSION}},
+            "bindings": {
+                "kafka": {"key": {"type": "string", "description": door.key}, "bindingVersion": KAFKA_BINDING_VERSION}
+            },
         }
         self.channels[topic] = {
             "address": topic,
