@@ -46,8 +46,8 @@ CONSUMES: list[Consumes | IngestDoor] = [
         INGESTORS,
         key="the asset id (one asset's commands stay in order)",
         description="Dispatch commands, one per message; recorded once per event_id and published on "
-        "assets.dispatch.v1. In a CloudEvents envelope, event_id, source and published_at default to the "
-        "envelope's id, source and time.",
+        "assets.dispatch.v1.",
+        envelope_defaults=("event_id", "source", "published_at"),  # what dispatches.workers.apply fills in
     ),
 ]
 

@@ -23,9 +23,10 @@ read in both modes gets ``-Input`` / ``-Output``).
 from __future__ import annotations
 
 import ast
+import copy
 import importlib
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -102,7 +103,7 @@ _ENVELOPE_PROPERTIES: dict[str, dict[str, Any]] = {
 _ENVELOPE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "CloudEvents 1.0 structured JSON envelope; attributes that have no value are left out.",
-    "required": ["specversion", "id", "source", "type", "time", "datacontenttype", "data"],
+    "required": ["specversion", "id", "source", "type"],
     "properties": _ENVELOPE_PROPERTIES,
 }
 
@@ -290,6 +291,34 @@ def _service_tag(entry: ServiceEntry, root: Path) -> dict[str, Any]:
     }
 
 
+def _with_company_id(schema: dict[str, Any]) -> dict[str, Any]:
+    """An ingestion payload in its plain form: it may name its company (the credential's) at the top level."""
+    schema["properties"]["company_id"] = {
+        "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^[1-9][0-9]*$"}],
+        "description": "Optional: the company, which must be the credential's (another one refuses the message).",
+    }
+    schema["description"] = (
+        schema.get("description", "") + "\n\nAs a plain Kafka message: may name its company."
+    ).strip()
+    return schema
+
+
+def _without_required(fields: Sequence[str]) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    """An ingestion payload inside a CloudEvents envelope: ``fields`` are filled from the envelope when absent."""
+
+    def change(schema: dict[str, Any]) -> dict[str, Any] | None:
+        if not fields:
+            return None
+        schema["required"] = [f for f in schema.get("required", []) if f not in fields]
+        schema["description"] = (
+            schema.get("description", "") + f"\n\nIn a CloudEvents envelope: {', '.join(fields)} may be left out "
+            "(the envelope's id, source and time are used)."
+        ).strip()
+        return schema
+
+    return change
+
+
 class _Builder:
     def __init__(self, root: Path, services: Sequence[ServiceEvents], docs: dict[str, TopicDoc]):
         self.root = root
@@ -383,13 +412,17 @@ class _Builder:
         attributes: dict[str, Any] = {"type": {"const": event_type}, "data": data}
         if source:
             attributes["source"] = {"const": source}
+        # The platform's events always carry these (the relay leaves out only attributes without a value).
+        required = ["time", "datacontenttype", "data"]
         description = (model.__doc__ or "").strip().replace("``", "`")
         message: dict[str, Any] = {
             "name": event_type,
             "title": event_type.removeprefix("org.gridcommons."),
             "summary": f"data: {model.__name__}",
             "headers": _ref("components", "schemas", DOMAIN_HEADERS),
-            "payload": {"allOf": [_ref("components", "schemas", ENVELOPE), {"properties": attributes}]},
+            "payload": {
+                "allOf": [_ref("components", "schemas", ENVELOPE), {"required": required, "properties": attributes}]
+            },
             "bindings": {
                 "kafka": {"key": {"type": "string", "description": doc.key}, "bindingVersion": KAFKA_BINDING_VERSION}
             },
@@ -425,6 +458,18 @@ class _Builder:
                 )
                 self.dead_letters(topic, consumer.consumer, tag)
 
+    def variant(
+        self, ref: dict[str, Any], suffix: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]
+    ) -> Any:
+        """``ref``'s schema as ``change`` makes it, as a component of its own (``<name>-<suffix>``); ``ref`` itself
+        when ``change`` leaves it as it is (returns None)."""
+        name = ref["$ref"].rsplit("/", 1)[-1]
+        changed = change(copy.deepcopy(self.schemas[name]))
+        if changed is None:
+            return ref
+        self.schemas[f"{name}-{suffix}"] = changed
+        return _ref("components", "schemas", f"{name}-{suffix}")
+
     def ingest_channel(self, door: IngestDoor, entry: ServiceEntry) -> None:
         topic = door.topic
         if not topic.startswith("ingest."):
@@ -436,6 +481,8 @@ class _Builder:
             f"the body of POST /api/ingest/{kind}" if kind in entry.ingest else "no HTTP door: Kafka is the only way in"
         )
         payload = self.model_refs[(door.payload, "validation")]
+        plain = self.variant(payload, "Plain", _with_company_id)
+        in_envelope = self.variant(payload, "InEnvelope", _without_required(door.envelope_defaults))
         roles = ", ".join(sorted(door.roles))
         message_name = f"ingest.{kind}"
         self.messages[message_name] = {
@@ -443,14 +490,24 @@ class _Builder:
             "title": f"{kind} ingestion message",
             "summary": f"payload: {door.payload.__name__} ({http})",
             "description": "The value is a CloudEvents envelope with the payload in data (its companyid, if "
-            "present, must be the credential's company) or the plain JSON payload (a top-level company_id, if "
-            "present, likewise).",
+            "present, must be the credential's company"
+            + (
+                f"; {', '.join(door.envelope_defaults)} default to its id, source and time"
+                if door.envelope_defaults
+                else ""
+            )
+            + ") or the plain JSON payload (a top-level company_id, if present, likewise).",
             "contentType": "application/json",
             "headers": _ref("components", "schemas", INGEST_HEADERS),
             "payload": {
                 "oneOf": [
-                    {"allOf": [_ref("components", "schemas", ENVELOPE), {"properties": {"data": payload}}]},
-                    payload,
+                    {
+                        "allOf": [
+                            _ref("components", "schemas", ENVELOPE),
+                            {"required": ["data"], "properties": {"data": in_envelope}},
+                        ]
+                    },
+                    plain,
                 ]
             },
             "bindings": {

@@ -91,7 +91,8 @@ class Consumes:
 class IngestDoor:
     """A Kafka ingestion door (``gridcommons.ingest.ingest_consumer``): one ``ingest.*`` topic, the roles
     allowed, and the payload model (the body of the HTTP door of the same kind, where there is one).
-    ``key`` tells senders what to use as the message key."""
+    ``key`` tells senders what to use as the message key; ``envelope_defaults`` names the payload fields the
+    consumer fills from a CloudEvents envelope's id, source and time when the data leaves them out."""
 
     consumer: str
     topic: str
@@ -99,6 +100,7 @@ class IngestDoor:
     roles: Collection[str]
     key: str
     description: str
+    envelope_defaults: tuple[str, ...] = ()
 
     @property
     def topics(self) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ import json
 import shutil
 import subprocess
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -339,13 +340,23 @@ def test_ingestion_channels_document_the_credential_header_and_the_door_s_payloa
     assert {AUTHORIZATION_HEADER, COMPANY_HEADER} <= set(headers["properties"])
     doors = {c.topic: c for e in REGISTRY for c in _consumes(e) if isinstance(c, IngestDoor)}
     for topic in consumed:
+        door = doors[topic]
         (message,) = (_component(m) for m in DOC["channels"][topic]["messages"].values())
         assert message["headers"] == {"$ref": "#/components/schemas/IngestionHeaders"}
         enveloped, plain = message["payload"]["oneOf"]
-        model_ref = {"$ref": f"#/components/schemas/{doors[topic].payload.__name__}"}
-        assert plain == model_ref and enveloped["allOf"][1]["properties"]["data"] == model_ref
-        generated = doors[topic].payload.model_json_schema(mode="validation", by_alias=True)
-        assert _shape(model_ref, DOC) == _shape(generated, generated), topic
+        name = door.payload.__name__
+        model_schema = door.payload.model_json_schema(mode="validation", by_alias=True)
+        generated = _shape(model_schema, model_schema)
+        # the plain form: the model, and the company it may name
+        assert plain == {"$ref": f"#/components/schemas/{name}-Plain"}
+        plain_shape = _shape(plain, DOC)
+        assert plain_shape["properties"].pop("company_id") and plain_shape == generated, topic
+        # in an envelope: the model, with the fields the envelope fills optional
+        data = enveloped["allOf"][1]["properties"]["data"]
+        data_shape = _shape(data, DOC)
+        assert data_shape["properties"] == generated["properties"], topic
+        assert set(data_shape["required"]) == set(generated["required"]) - set(door.envelope_defaults), topic
+        assert data == {"$ref": f"#/components/schemas/{name}{'-InEnvelope' if door.envelope_defaults else ''}"}
 
 
 def test_the_asset_statuses_door_has_the_http_door_s_body() -> None:
@@ -357,7 +368,7 @@ def test_the_asset_statuses_door_has_the_http_door_s_body() -> None:
     body = openapi["paths"]["/api/ingest/asset-statuses"]["post"]["requestBody"]["content"]["application/json"]
     http_model = body["schema"]["$ref"].rsplit("/", 1)[-1]
     (message,) = (_component(m) for m in DOC["channels"]["ingest.asset-statuses.v1"]["messages"].values())
-    assert message["payload"]["oneOf"][1] == {"$ref": f"#/components/schemas/{http_model}"}
+    assert message["payload"]["oneOf"][1] == {"$ref": f"#/components/schemas/{http_model}-Plain"}
     http_schema = openapi["components"]["schemas"][http_model]
     documented = DOC["components"]["schemas"][http_model]
     assert set(documented["properties"]) == set(http_schema["properties"])
@@ -465,3 +476,76 @@ def test_the_generator_refuses_what_it_cannot_document() -> None:
     undocumented.TOPICS = {"x.y.v1": {"org.gridcommons.x.y.other"}}  # type: ignore[attr-defined]
     with pytest.raises(AsyncApiError, match="no payload model"):
         published_by([undocumented])
+
+
+# ----------------------------------------------------------------------------- records against the document
+
+
+def test_records_as_the_services_write_them_match_the_document() -> None:
+    """A record as the outbox relay and the consumers write it matches its message; a wrong one does not."""
+    from gateway.auth.db import outbox as gateway_outbox
+    from gridcommons.events import event_data
+    from gridcommons.replicas import TOKEN_REVOKED, TokenRevokedV1
+    from gridcommons.testing.asyncapi import record_errors
+
+    revoked = CloudEvent(
+        source=gateway_outbox.source,
+        type=TOKEN_REVOKED,
+        subject="jti-1",
+        data=event_data(TokenRevokedV1(jti="jti-1", expires_at=datetime(2027, 1, 1, tzinfo=UTC))),
+    )
+    headers = [("content-type", b"application/cloudevents+json"), ("ce_id", revoked.id.encode())]
+    assert record_errors(TOKEN_REVOKED, revoked.to_bytes(), headers, document=DOC) == []
+    assert record_errors(TOKEN_REVOKED, revoked.to_bytes(), headers[:1], document=DOC)  # no ce_id
+    wrong_type = revoked.model_copy(update={"type": "org.gridcommons.gateway.token.other"})
+    assert record_errors(TOKEN_REVOKED, wrong_type.to_bytes(), headers, document=DOC)
+    no_jti = revoked.model_copy(update={"data": {"expires_at": "2027-01-01T00:00:00Z"}})
+    assert record_errors(TOKEN_REVOKED, no_jti.to_bytes(), headers, document=DOC)
+    # a dead letter: the original headers, plus the consumer's three
+    dead = [*headers, ("dlq_error", b"PoisonMessage: x"), ("dlq_consumer", b"c"), ("dlq_source", b"t:0:1")]
+    assert record_errors("deadLetter", b"{not json", dead, document=DOC) == []
+    assert record_errors("deadLetter", b"{not json", dead[:-1], document=DOC)
+
+
+def test_ingestion_messages_the_consumers_accept_match_the_document() -> None:
+    """The encodings the ingestion consumers accept (tests/asset_service: test_ingest_credentials,
+    test_dispatches) match the document; refused ones do not."""
+    from gridcommons.testing.asyncapi import record_errors
+    from gridcommons.testing.plugin import ingest_headers
+
+    headers = ingest_headers("a.b.c")
+    status = {"asset_id": "DE_50HZ_WU_1", "status": "AVAILABLE", "effective_at": "2027-01-01T00:00:00Z", "reasons": []}
+    accepted = [
+        {"statuses": [status]},
+        {"statuses": [status], "company_id": 7},
+        json.loads(CloudEvent(source="/devices/gw-1", type="t", data={"statuses": [status]}).to_bytes()),
+        {
+            "specversion": "1.0",
+            "id": "1",
+            "source": "/d",
+            "type": "t",
+            "companyid": "7",
+            "data": {"statuses": [status]},
+        },
+    ]
+    for body in accepted:
+        assert record_errors("ingest.asset-statuses", json.dumps(body).encode(), headers, document=DOC) == [], body
+    refused = [{"statuses": []}, {"statuses": [status], "extra": 1}, {"statuses": [status], "company_id": 0}]
+    for body in refused:
+        assert record_errors("ingest.asset-statuses", json.dumps(body).encode(), headers, document=DOC), body
+    assert record_errors("ingest.asset-statuses", json.dumps(accepted[0]).encode(), [], document=DOC)  # no credential
+    power = {"amount": "1.5", "unit": "MW"}
+    command = {
+        "event_id": "3f1c2b9e-2d7a-4c1e-9a51-0c7d4f6b8e21",
+        "source": "/optimiser",
+        "published_at": "2027-01-01T09:59:58Z",
+        "asset_id": "DE_50HZ_WU_1",
+        "dispatch_time": "2027-01-01T09:55:00Z",
+        "delivery_period_start": "2027-01-01T10:00:00Z",
+        **{k: power for k in ("target_power", "nominal_power", "power_imbalance", "soc_imbalance")},
+    }
+    bare = {k: v for k, v in command.items() if k not in ("event_id", "source", "published_at")}
+    enveloped = json.loads(CloudEvent(source="/optimiser", type="t", companyid="7", data=bare).to_bytes())
+    for body in (command, {**command, "company_id": "7"}, enveloped):
+        assert record_errors("ingest.dispatches", json.dumps(body).encode(), headers, document=DOC) == [], body
+    assert record_errors("ingest.dispatches", json.dumps(bare).encode(), headers, document=DOC)  # plain needs them
