@@ -7,7 +7,8 @@ registry (``deploy/services.toml``):
 - what a service publishes: its ``events`` modules (``<package>.events`` and ``<package>.<domain>.events``):
   ``PAYLOADS`` (``{event type: payload model}``) on ``TOPIC``, or on the topics of ``TOPICS``
   (``{topic: {event types}}``) for a module publishing on several; each topic's ``TopicDoc`` (key and
-  description) from the module, or from the kernel module that defines the topic (``gridcommons.replicas``);
+  description) from the module, or from the kernel module that defines the topic (the gateway's:
+  ``gridcommons.replicas``);
   the envelope's ``source`` from the service's outbox (``outbox`` of its ``db`` module);
 - what it consumes: ``CONSUMES`` in its workers module (``Consumes`` per consumer, ``IngestDoor`` per
   ingestion door) and ``CONSUMER_GROUP``, the worker process's Kafka consumer group.
@@ -45,7 +46,6 @@ ASYNCAPI_VERSION = "3.1.0"
 DOCUMENT_VERSION = "1.0.0"
 KAFKA_BINDING_VERSION = "0.5.0"
 DEVICE = "device"  # the Kafka principal of devices and external systems (deploy/kafka/setup.sh)
-KERNEL_TOPIC_MODULES = ("gridcommons.replicas",)  # kernel modules defining topics a service publishes on
 EMBEDDED_KAFKA = "127.0.0.1:19092"  # gridcommons.stack's default (GC_KAFKA_PORT)
 
 HEADER = """\
@@ -375,7 +375,11 @@ class _Builder:
             self.owner[topic] = entry.name
             doc = self.docs.get(topic)
             if doc is None:
-                raise AsyncApiError(f"{entry.name} publishes on {topic} without a TopicDoc (key and description)")
+                raise AsyncApiError(
+                    f"{entry.name} publishes on {topic} without a TopicDoc: declare "
+                    f"TopicDoc({topic!r}, key=..., description=...) (gridcommons.events) in the events module, or "
+                    "next to the topic's constant in the kernel module that defines it"
+                )
             channel_messages = {}
             for event_type in sorted(published.payloads):
                 message_id = _message_id(event_type)
@@ -629,7 +633,9 @@ def build_document(root: Path | None = None) -> dict[str, Any]:
     entries = load_registry(root)
     services = [service_events(e, root) for e in entries]
     modules = [m for e in entries for m in event_modules(e, root)]
-    modules += [importlib.import_module(name) for name in KERNEL_TOPIC_MODULES]
+    # Topics the kernel defines (the gateway's in gridcommons.replicas) have their TopicDoc next to their
+    # constants: every kernel module the events modules loaded is searched too.
+    modules += [m for name, m in sorted(sys.modules.items()) if name.startswith("gridcommons.") and m is not None]
     return _Builder(root, services, topic_docs(modules)).document()
 
 
