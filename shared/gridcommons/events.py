@@ -5,7 +5,8 @@ trace context of the event's creation in the distributed-tracing extension (``tr
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -60,3 +61,47 @@ def asyncapi_payload_schemas(modules: Iterable[ModuleType]) -> dict[str, dict[st
         for type_, model in getattr(module, "PAYLOADS", {}).items():
             out[type_] = model.model_json_schema(mode="serialization", by_alias=True)
     return out
+
+
+# ---- what the AsyncAPI document says about topics and consumers (``gridcommons.asyncapi`` reads these)
+
+
+@dataclass(frozen=True)
+class TopicDoc:
+    """A published topic's documentation: declared in the ``events`` module that publishes on it (the
+    generator finds every ``TopicDoc`` among the module's names). ``key`` says what the Kafka message key
+    is; ``description`` what the topic carries and when."""
+
+    topic: str
+    key: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Consumes:
+    """One consumer (a ``ConsumerRunner``) of a service's workers and the topics it reads. A service lists
+    them in ``CONSUMES`` in its workers module; a test holds that list equal to what ``build`` wires."""
+
+    consumer: str  # the runner's name: its dedup key and the DLQ's ``dlq_consumer`` header
+    topics: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class IngestDoor:
+    """A Kafka ingestion door (``gridcommons.ingest.ingest_consumer``): one ``ingest.*`` topic, the roles
+    allowed, and the payload model (the body of the HTTP door of the same kind, where there is one).
+    ``key`` tells senders what to use as the message key; ``envelope_defaults`` names the payload fields the
+    consumer fills from a CloudEvents envelope's id, source and time when the data leaves them out."""
+
+    consumer: str
+    topic: str
+    payload: type[BaseModel]
+    roles: Collection[str]
+    key: str
+    description: str
+    envelope_defaults: tuple[str, ...] = ()
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return (self.topic,)

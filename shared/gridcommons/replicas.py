@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .consumer import ConsumerRunner, PoisonMessage
-from .events import CloudEvent
+from .events import CloudEvent, Consumes, TopicDoc
 from .outbox import Outbox
 from .settings import InfraSettings
 from .timeutil import utcnow
@@ -41,6 +41,21 @@ TOKEN_TOPIC = "gateway.token.v1"
 TOKEN_REVOKED = "org.gridcommons.gateway.token.revoked"
 MEMBERSHIP_TOPIC = "gateway.membership.v1"
 MEMBERSHIP_CHANGED = "org.gridcommons.gateway.membership.changed"
+
+# What the gateway's two topics carry (the AsyncAPI document: ``gridcommons.asyncapi``).
+TOKEN_TOPIC_DOC = TopicDoc(
+    TOKEN_TOPIC,
+    key="the token's jti",
+    description="Every revoked bearer token (logout, a superseding login, a revoked machine client), with its "
+    "expiry. Every service with a Kafka ingestion door keeps a replica of the revoked, unexpired jtis "
+    "(gridcommons.replicas) and refuses messages carrying one.",
+)
+MEMBERSHIP_TOPIC_DOC = TopicDoc(
+    MEMBERSHIP_TOPIC,
+    key="the company id (one company's changes stay in order)",
+    description="Membership, role and machine-client changes of a company (role null: the membership was "
+    "removed or the machine client revoked). Services keep a replica of who holds which role where.",
+)
 
 
 # ----------------------------------------------------------------------------- event payloads (version 1)
@@ -163,6 +178,20 @@ class Replicas:
             )
         )
 
+    @property
+    def consumer(self) -> str:
+        """The name of the replicas' consumer (its dedup key in ``processed_events``)."""
+        return f"{self.service}.gateway-replicas"
+
+    def consumes(self) -> Consumes:
+        """What the replicas' consumer reads, for the service's ``CONSUMES`` (the AsyncAPI document)."""
+        return Consumes(
+            self.consumer,
+            (TOKEN_TOPIC, MEMBERSHIP_TOPIC),
+            "Keeps the service's replicas of the revoked tokens and of the memberships (gridcommons.replicas), "
+            "read by its ingestion doors' credential check.",
+        )
+
     def workers(self, infra: InfraSettings, sessionmaker: async_sessionmaker[AsyncSession]) -> Sequence[ConsumerRunner]:
         """The consumer that keeps both replicas (add it to the service's workers)."""
         keep = infra.ingest_token_grace_seconds
@@ -172,7 +201,7 @@ class Replicas:
 
         return [
             ConsumerRunner(
-                name=f"{self.service}.gateway-replicas",
+                name=self.consumer,
                 topics=(TOKEN_TOPIC, MEMBERSHIP_TOPIC),
                 handler=handle,
                 sessionmaker=sessionmaker,

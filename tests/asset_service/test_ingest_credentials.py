@@ -35,6 +35,7 @@ from gridcommons.events import CloudEvent
 from gridcommons.identity import generate_ed25519_pem
 from gridcommons.ingest import IngestDecoder
 from gridcommons.settings import InfraSettings
+from gridcommons.testing.asyncapi import record_errors
 from gridcommons.testing.kafka import produce as produce_to
 from gridcommons.testing.kafka import topic_reader
 from gridcommons.testing.plugin import Stack, ingest_headers
@@ -226,13 +227,14 @@ async def test_device_token_applies_with_the_tokens_company(
         {"code": "k1", "name": "k1", "type": "PV", "region": "DE", "delivery_area": "AMPN", "provider": "NFT"},
     )
     envelope = CloudEvent(source="/devices/gw-1", type="t", data={"statuses": [entry(a, "LIMITED", T0)]})
-    await produce(
-        [
-            (b"k1", statuses(entry(a, "AVAILABLE", T0 - timedelta(hours=1))), ingest_headers(token)),  # no company
-            (b"k1", envelope.to_bytes(), ingest_headers(token)),  # an envelope without companyid
-            (b"k1", statuses(entry(a, "OFFLINE", T0 + timedelta(hours=1)), company_id=company), ingest_headers(token)),
-        ]
-    )
+    messages = [
+        (b"k1", statuses(entry(a, "AVAILABLE", T0 - timedelta(hours=1))), ingest_headers(token)),  # no company
+        (b"k1", envelope.to_bytes(), ingest_headers(token)),  # an envelope without companyid
+        (b"k1", statuses(entry(a, "OFFLINE", T0 + timedelta(hours=1)), company_id=company), ingest_headers(token)),
+    ]
+    for _, value, headers in messages:  # each encoding the consumer accepts is one the AsyncAPI document gives
+        assert record_errors("ingest.asset-statuses", value, headers) == []
+    await produce(messages)
     got = await wait_history(asset_client, op, a, 3)
     assert [s for s, _ in got] == ["AVAILABLE", "LIMITED", "OFFLINE"]
 

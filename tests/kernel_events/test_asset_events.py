@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gridcommons.settings import InfraSettings
+from gridcommons.testing.asyncapi import record_errors
 from gridcommons.testing.kafka import topic_reader
 from gridcommons.testing.plugin import Stack
 
@@ -77,6 +78,7 @@ async def test_asset_created_event(
     row = await outbox_row(engine, asset["id"], company_id)
     assert envelope["id"] == row.event_id
     assert header(msg, "ce_id") == row.event_id.encode()
+    assert record_errors(envelope["type"], msg.value, msg.headers) == []  # the record is what the AsyncAPI says
     await wait_for(lambda: _published(engine, asset["id"], company_id), timeout=5)
 
 

@@ -22,6 +22,7 @@ from gridcommons.errors import ValidationFailed, field_error
 from gridcommons.events import CloudEvent
 from gridcommons.outbox import OutboxRelay
 from gridcommons.settings import InfraSettings, ServiceSettings
+from gridcommons.testing.asyncapi import record_errors
 from gridcommons.testing.kafka import produce, topic_reader
 from gridcommons.testing.plugin import Stack
 from gridcommons.worker import serve_health
@@ -168,6 +169,7 @@ async def test_poison_and_failing_messages_go_to_the_dlq_and_offsets_follow_the_
     assert poison.value == b"{not json" and poison.key == b"dev-1"
     assert header(poison, "dlq_error").decode().startswith("PoisonMessage: value is not JSON")
     assert header(poison, "dlq_consumer") == run.name.encode()
+    assert record_errors("deadLetter", poison.value, poison.headers) == []  # as the AsyncAPI document says
     assert header(poison, "dlq_source") == f"{topic}:{tp.partition}:1".encode()
     assert refused.value == failing.to_bytes()
     assert header(refused, "ce_id") == failing.id.encode()  # the original headers travel along

@@ -16,12 +16,18 @@ from datetime import date, datetime
 from pydantic import ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.events import TopicDoc
 from gridcommons.wire import WireModel
 
 from ..db import outbox
 from .schemas import AssetLifecycle, AssetResponse, AssetType, DeliveryArea, LifecycleAction, Provider, Region
 
 TOPIC = "assets.asset.v1"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the asset id",
+    description="Asset master changes: created, updated, deleted (data: the asset; for deleted as it was just before) and lifecycle transitions (data: the asset after it, the action, the lifecycles before and after).",
+)
 CREATED = "org.gridcommons.assets.asset.created"
 UPDATED = "org.gridcommons.assets.asset.updated"
 DELETED = "org.gridcommons.assets.asset.deleted"

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.events import TopicDoc
 from gridcommons.quantity import Power
 from gridcommons.wire import WireModel
 
@@ -16,6 +17,11 @@ from ..db import outbox
 from .schemas import DispatchEntry
 
 TOPIC = "assets.dispatch.v1"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the asset id",
+    description="Dispatch commands recorded in the history: one event per newly recorded command from ingest.dispatches.v1 (redeliveries publish nothing); data: the entry, as GET /api/dispatches returns it.",
+)
 RECORDED = "org.gridcommons.assets.dispatch.recorded"
 
 

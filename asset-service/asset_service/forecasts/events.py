@@ -12,12 +12,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.events import TopicDoc
 from gridcommons.quantity import DecimalAmount, Power
 from gridcommons.wire import WireModel
 
 from ..periods import publish_per_asset
 
 TOPIC = "assets.forecast.v1"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the asset id",
+    description="Forecast upserts: one event per asset per accepted batch and per 1,000 of the asset's rows; data: the asset id and its upserted periods.",
+)
 UPSERTED = "org.gridcommons.assets.forecast.upserted"
 
 

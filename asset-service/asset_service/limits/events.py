@@ -11,12 +11,18 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.events import TopicDoc
 from gridcommons.wire import WireModel
 
 from ..db import outbox
 from .schemas import AssetLimitsWritten, DeleteLimitsResponse, LimitSource
 
 TOPIC = "assets.limits.v1"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the asset id",
+    description="Period limits: one event per asset per request, updated after a PATCH (a summary of the window written, not the rows) and cleared after a DELETE.",
+)
 UPDATED = "org.gridcommons.assets.limits.updated"
 CLEARED = "org.gridcommons.assets.limits.cleared"
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.events import TopicDoc
 from gridcommons.quantity import Energy, Power
 from gridcommons.wire import WireModel
 
@@ -19,6 +20,11 @@ from ..periods import publish_per_asset
 from .schemas import ReservationSource
 
 TOPIC = "assets.reservation.v1"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the asset id",
+    description="Reservation upserts: one event per asset per accepted batch and per 1,000 of the asset's rows; data: the asset id and its upserted reservations.",
+)
 UPSERTED = "org.gridcommons.assets.reservation.upserted"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.events import TopicDoc
 from gridcommons.quantity import DecimalAmount, Power, Price
 from gridcommons.wire import WireModel
 
@@ -22,6 +23,11 @@ from ..db import outbox
 from .schemas import DispatchModeName, SiteInverterResponse, SiteResponse
 
 TOPIC = "assets.site.v1"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the site id (a site's events, its inverters' and limits' included, stay in order)",
+    description="Sites, their inverters, point-of-connection limits and inverter limits: site created/updated (data: the site with its inverters), deleted, inverter added/updated/removed, PoC and inverter limits upserted (rows written and their span; the periods when at most MAX_EVENT_PERIODS).",
+)
 _PREFIX = "org.gridcommons.assets.site."
 SITE_CREATED = _PREFIX + "created"
 SITE_UPDATED = _PREFIX + "updated"

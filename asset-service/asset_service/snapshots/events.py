@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.events import TopicDoc
 from gridcommons.quantity import Energy
 from gridcommons.wire import WireModel
 
@@ -19,6 +20,11 @@ from ..periods import publish_per_asset
 from .schemas import ReadingQuality
 
 TOPIC = "assets.state-snapshot.v1"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the asset id",
+    description="State snapshot upserts: one event per asset per accepted batch and per 1,000 of the asset's rows; data: the asset id and its upserted rows.",
+)
 UPSERTED = "org.gridcommons.assets.state-snapshot.upserted"
 
 

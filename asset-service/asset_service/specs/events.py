@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.events import TopicDoc
 from gridcommons.quantity import DecimalAmount, Energy, Power
 from gridcommons.wire import WireModel
 
@@ -14,6 +15,11 @@ from ..db import outbox
 from .schemas import SpecResponse
 
 TOPIC = "assets.spec.v1"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the asset id",
+    description="Technical spec versions: created when a new version (valid_from) is inserted, updated when an existing version changed (including closed by a newer one); data: the version.",
+)
 CREATED = "org.gridcommons.assets.spec.created"  # a new version (valid_from) was inserted
 UPDATED = "org.gridcommons.assets.spec.updated"  # an existing version changed (incl. closed by a newer one)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.events import TopicDoc
 from gridcommons.wire import WireModel
 
 from ..db import outbox
@@ -36,6 +37,11 @@ class StatusChangedV1(WireModel):
 
 
 TOPIC = "assets.status.v1"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the asset id",
+    description="Asset status changes from ingestion (HTTP and Kafka doors): one event per status entry that was new or changed (a redelivered batch publishes nothing); data: the entry, as GET /api/asset-statuses returns it.",
+)
 CHANGED = "org.gridcommons.assets.status.changed"
 PAYLOADS = {CHANGED: StatusChangedV1}
 
