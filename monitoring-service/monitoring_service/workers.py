@@ -9,13 +9,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gridcommons.consumer import ConsumerGroup
 from gridcommons.db import make_sessionmaker
+from gridcommons.events import Consumes, IngestDoor
 from gridcommons.outbox import OutboxRelay
 from gridcommons.worker import Worker
 
 from .db import community_replica, outbox, replicas
 from .settings import MonitoringSettings, load_settings
 
-__all__ = ["build", "load_settings"]
+__all__ = ["CONSUMER_GROUP", "CONSUMES", "build", "load_settings"]
+
+CONSUMER_GROUP = "monitoring-service.consumers"  # the worker process's one Kafka consumer group
+
+# What the consumers below read (the AsyncAPI document; a test holds it equal to what ``build`` wires).
+CONSUMES: list[Consumes | IngestDoor] = [replicas.consumes(), community_replica.consumes()]
 
 
 def build(settings: MonitoringSettings, engine: AsyncEngine) -> Sequence[Worker]:
@@ -26,5 +32,5 @@ def build(settings: MonitoringSettings, engine: AsyncEngine) -> Sequence[Worker]
     ]
     return [
         OutboxRelay(outbox, engine, settings.infra),
-        ConsumerGroup("monitoring-service.consumers", consumers, settings.infra),
+        ConsumerGroup(CONSUMER_GROUP, consumers, settings.infra),
     ]

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import SessionDep
 from .errors import DomainError, Forbidden
+from .events import TopicDoc
 from .identity import TenantDep, TenantIdentity
 
 COMMUNITY_TOPIC = "community.community.v1"
@@ -41,6 +42,24 @@ UNIT_TOPIC = "community.unit.v1"
 COMMUNITY_CHANGED = "org.gridcommons.community.community.changed"
 CLUSTER_CHANGED = "org.gridcommons.community.cluster.changed"
 UNIT_CHANGED = "org.gridcommons.community.unit.changed"
+
+COMMUNITY_TOPIC_DOC = TopicDoc(
+    COMMUNITY_TOPIC,
+    key="the community id",
+    description="Every change of a community (created, renamed, retired): its whole current state with a "
+    "version that grows with each change. Services keep a replica (gridcommons.community_replica).",
+)
+CLUSTER_TOPIC_DOC = TopicDoc(
+    CLUSTER_TOPIC,
+    key="the cluster id",
+    description="Every change of a cluster of a community: its whole current state with its version.",
+)
+UNIT_TOPIC_DOC = TopicDoc(
+    UNIT_TOPIC,
+    key="the unit id",
+    description="Every change of a unit (created, renamed, availability window, residents linked or unlinked, "
+    "retired): its whole current state with the resident ids and its version.",
+)
 
 STAFF_ROLES = ("admin", "operator")
 CODE_MAX_LENGTH = 64

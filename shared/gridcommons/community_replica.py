@@ -59,7 +59,7 @@ from .community import (
     UnitV1,
 )
 from .consumer import ConsumerRunner, PoisonMessage
-from .events import CloudEvent
+from .events import CloudEvent, Consumes
 from .outbox import Outbox
 from .settings import InfraSettings
 
@@ -282,11 +282,24 @@ class CommunityReplica:
             )
         )
 
+    @property
+    def consumer(self) -> str:
+        return f"{self.service}.community-replica"
+
+    def consumes(self) -> Consumes:
+        """What the replica's consumer reads, for the service's ``CONSUMES`` (the AsyncAPI document)."""
+        return Consumes(
+            self.consumer,
+            tuple(TOPICS),
+            "Keeps the service's replica of the community registry (gridcommons.community_replica), read by "
+            "the seed 004 guards (communityId/clusterId/unitId, residents).",
+        )
+
     def workers(self, infra: InfraSettings, sessionmaker: async_sessionmaker[AsyncSession]) -> Sequence[ConsumerRunner]:
         """The consumer that keeps the replica (put it into the service's ``ConsumerGroup``)."""
         return [
             ConsumerRunner(
-                name=f"{self.service}.community-replica",
+                name=self.consumer,
                 topics=TOPICS,
                 handler=self.apply,
                 sessionmaker=sessionmaker,
