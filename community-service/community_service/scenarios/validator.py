@@ -206,7 +206,7 @@ def _check_action(value: Any, path: Path) -> None:
     if type(limit) is not int or limit < 0:
         raise ScenarioInvalid((*path, "limitWh"), "must be a non-negative integer (Wh)")
     point = rule.get("pointPerWh")
-    if type(point) not in (int, float) or not math.isfinite(point):
+    if not isinstance(point, int | float) or isinstance(point, bool) or not math.isfinite(point):
         raise ScenarioInvalid((*path, "pointPerWh"), "must be a number")
     if "pairUnitId" in rule and (not isinstance(rule["pairUnitId"], str) or not rule["pairUnitId"]):
         raise ScenarioInvalid((*path, "pairUnitId"), "must be a non-empty string (a unit code)")
