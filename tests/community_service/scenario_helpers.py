@@ -59,7 +59,10 @@ async def connect(stack: Stack) -> asyncpg.Connection:
 
 
 async def make_registry(
-    stack: Stack, company_id: int, layout: dict[str, dict[str, list[str]]], residents: dict[str, list[int]] | None = None
+    stack: Stack,
+    company_id: int,
+    layout: dict[str, dict[str, list[str]]],
+    residents: dict[str, list[int]] | None = None,
 ) -> dict[str, UnitRow]:
     """Communities → clusters → unit codes of one company; ``residents``: unit code → user ids.
     Returns the units by code (codes unique within the layout)."""
@@ -100,6 +103,19 @@ async def make_registry(
     finally:
         await conn.close()
     return out
+
+
+async def link_resident(stack: Stack, company_id: int, unit_id: int, user_id: int) -> None:
+    conn = await connect(stack)
+    try:
+        await conn.execute(
+            "INSERT INTO community.unit_residents (unit_id, user_id, company_id) VALUES ($1, $2, $3)",
+            unit_id,
+            user_id,
+            company_id,
+        )
+    finally:
+        await conn.close()
 
 
 async def retire_record(stack: Stack, table: str, record_id: int) -> None:
