@@ -382,6 +382,11 @@ async def test_device_current_data_and_update(
     r = await c.post(f"{DEVICE}/update", data={**form, "unitId": "E002"}, headers=w.headers["E001"])
     assert r.status_code == 403
     assert (await c.post(f"{DEVICE}/currentData", data=w.units["E001"].params)).status_code == 401
+    # only the protocol's fields: a mistyped one is named
+    r = await c.post(
+        f"{DEVICE}/currentData", data={**w.units["E001"].params, "unitID": "E001"}, headers=w.headers["E001"]
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "unitID"]
 
 
 async def test_device_update_revives_a_retired_own_scenario(
