@@ -4,12 +4,17 @@ the merged OpenAPI document."""
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from gateway_edge.conftest import Edge, bearer
 from gateway_edge.test_openapi_descriptions import undescribed
+from gateway_edge.test_sdk import PACKAGE, generate_sdk
 from scenario_helpers import link_resident, make_registry
 
 from community_service.app import create_app as create_community_app
@@ -94,3 +99,59 @@ async def test_staff_resident_and_device_through_the_gateway(scenario_edge: Edge
     for path in ("/api/community/scenarios", "/api/resident/scenario/choose", "/api/misc/scenario/currentData"):
         assert path in doc["paths"], path
     assert undescribed(doc) == []
+
+
+async def test_generated_sdk_chooses_a_scenario(scenario_edge: Edge, stack: Stack, tmp_path: Path) -> None:
+    """An SDK generated from the merged document (no generator warning) drives the staff and resident
+    operations with the typed answers the document promises."""
+    edge = scenario_edge
+    c = edge.client
+    code, output = await generate_sdk((await c.get("/openapi.json")).json(), tmp_path)
+    assert code == 0 and "Warning" not in output and "Unable to" not in output, output
+    sys.path.insert(0, str(tmp_path))
+    try:
+        client_mod = importlib.import_module(f"{PACKAGE}.client")
+        m = importlib.import_module(f"{PACKAGE}.models")
+
+        def op(group: str, prefix: str) -> Any:
+            pkg = importlib.import_module(f"{PACKAGE}.api.{group}")
+            names = [p.stem for p in Path(pkg.__file__ or "").parent.glob(f"{prefix}_api_*.py")]
+            assert len(names) == 1, (group, prefix, names)
+            return importlib.import_module(f"{pkg.__name__}.{names[0]}").asyncio
+
+        company = await edge.company()
+        name, password, token = await edge.account({company: "member"})
+        user_id = int((await c.get("/auth/info", headers=bearer(token))).json()["id"])
+        units = await make_registry(stack, company, {"c1": {"k1": ["E001"]}})
+        await link_resident(stack, company, units["E001"].unit_id, user_id)
+
+        def client(tok: str) -> Any:
+            return client_mod.AuthenticatedClient(
+                base_url=edge.url, token=tok, headers={"CompanyID": str(company)}, raise_on_unexpected_status=True
+            )
+
+        staff = client(await edge.user({company: "operator"}))
+        resident = client(token)
+        created = await op("scenarios", "create_scenario")(
+            client=staff,
+            body=m.CreateScenarioRequest.from_dict(
+                {"name": "HIGH_PRIORITY", "data": HIGH_PRIORITY, "communityId": "c1"}
+            ),
+        )
+        assert isinstance(created, m.ScenarioResponse) and created.data == HIGH_PRIORITY
+        listed = await op("scenarios", "list_scenarios")(client=staff)
+        assert [s.name for s in listed.scenarios] == ["HIGH_PRIORITY"]
+        codes = {"community_id": "c1", "cluster_id": "k1", "unit_id": "E001"}
+        items = await op("resident_scenarios", "available_list")(client=resident, **codes)
+        assert [i.id for i in items] == [created.id] and isinstance(items[0], m.ScenarioItem)
+        assert await op("resident_scenarios", "current_scenario")(client=resident, **codes) is None
+        chose = await op("resident_scenarios", "choose_scenario")(client=resident, scenario_id=str(created.id), **codes)
+        assert chose == "ok"
+        current = await op("resident_scenarios", "current_scenario")(client=resident, **codes)
+        assert isinstance(current, m.ScenarioItem) and current.id == created.id
+        history = await op("scenarios", "list_scenario_choices")(client=staff, **codes)
+        assert [h.scenario_id for h in history.choices] == [created.id]
+    finally:
+        sys.path.remove(str(tmp_path))
+        for mod in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
+            del sys.modules[mod]
