@@ -38,7 +38,7 @@ def test_device_doors_take_forms_and_answer_as_devices_expect() -> None:
         ref = op["requestBody"]["content"][FORM]["schema"]["$ref"].rsplit("/", 1)[-1]
         assert set(schemas[ref]["properties"]) == fields
     current = doc["paths"]["/api/misc/scenario/currentData"]["post"]["responses"]["200"]
-    assert list(current["content"]) == ["application/json"]
+    assert list(current["content"]) == ["application/json", "text/plain"]
     update = doc["paths"]["/api/misc/scenario/update"]["post"]["responses"]["200"]["content"]["text/plain"]["schema"]
     assert update["enum"] == ["created", "updated"]
     choose = doc["paths"]["/api/resident/scenario/choose"]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
@@ -49,6 +49,20 @@ resident_router = APIRouter(prefix="/api/resident/scenario", tags=["resident sce
 device_router = APIRouter(prefix="/api/misc/scenario", tags=["device scenarios"])
 
 NOT_FOUND = responses((NotFound, "No such scenario in this company"))
+
+
+def json_errors(documented: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """``responses(...)`` for an operation whose success answer is plain text: FastAPI would document the
+    ``{"detail"}`` error bodies with the operation's text media type; they are JSON."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for code, spec in documented.items():
+        if "model" in spec:
+            ref = {"$ref": f"#/components/schemas/{spec['model'].__name__}"}
+            spec = {"description": spec["description"], "content": {"application/json": {"schema": ref}}}
+        out[code] = spec
+    return out
+
+
 # The guard's answers (seed 004): missing or unknown codes, or a unit the caller is not linked to.
 GUARD = responses(
     (DomainError, "`no param : communityId, clusterId, unitId` or `bad param values : ...`"),
@@ -185,8 +199,12 @@ _CHOOSE_DOC = dict(
     response_class=PlainTextResponse,
     responses={
         200: {"description": "`ok` or `no change` (text)", "content": text_answers(_CHOOSE_ANSWERS)},
-        **responses((DomainError, "`bad scenarioId : <value>` (not a scenario of availableList), or the guard's 400s")),
-        **responses((Forbidden, "`not a resident`: the caller is not linked to the unit")),
+        **json_errors(
+            responses(
+                (DomainError, "`bad scenarioId : <value>` (not a scenario of availableList), or the guard's 400s"),
+                (Forbidden, "`not a resident`: the caller is not linked to the unit"),
+            )
+        ),
     },
 )
 
@@ -228,9 +246,12 @@ async def _device_unit(request: Request, session: SessionDep, who: TenantIdentit
     response_class=Response,
     responses={
         200: {
-            "description": "The current scenario's document, byte for byte (`application/json`); an empty body "
-            "when the unit has no scenario selected (the device then runs its local scenario file).",
-            "content": {"application/json": {"schema": {"type": "object", "description": "The scenario document."}}},
+            "description": "The current scenario's document, byte for byte (`application/json`); an empty "
+            "`text/plain` body when the unit has no scenario selected (the device then runs its local scenario file).",
+            "content": {
+                "application/json": {"schema": {"type": "object", "description": "The scenario document."}},
+                "text/plain": {"schema": {"type": "string", "maxLength": 0, "description": "Empty: no scenario."}},
+            },
         },
         **GUARD,
     },
@@ -244,7 +265,7 @@ async def current_data(
     unit = await _device_unit(request, session, who, form)
     data = await service.current_data(session, unit)
     if data is None:
-        return Response(status_code=200)
+        return Response(status_code=200, media_type="text/plain")
     return Response(content=data, media_type="application/json")
 
 
@@ -259,8 +280,8 @@ _UPDATE_ANSWERS = {
     response_class=PlainTextResponse,
     responses={
         200: {"description": "`created` or `updated` (text)", "content": text_answers(_UPDATE_ANSWERS)},
-        **GUARD,
-        **responses((DomainError, "`no param : name, data`, or the guard's 400s"), ValidationFailed),
+        **json_errors(GUARD),
+        **json_errors(responses((DomainError, "`no param : name, data`, or the guard's 400s"), ValidationFailed)),
     },
 )
 async def update_scenario(
