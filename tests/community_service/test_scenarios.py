@@ -4,6 +4,7 @@ resident endpoints and the device doors of seed 004, tenant isolation, the choic
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Any
@@ -400,3 +401,13 @@ async def test_device_update_revives_a_retired_own_scenario(
     r = await scenario_client.post(f"{DEVICE}/update", data=form, headers=w.headers["E001"])
     assert r.text == "updated"
     assert [(i["id"], i["data"]) for i in await w.available("E001")] == [(s["id"], LOW_PRIORITY)]
+
+
+async def test_concurrent_choices_of_one_unit_are_serialised(
+    stack: Stack, scenario_client: httpx.AsyncClient, internal_headers: Any, company_id: int
+) -> None:
+    w = await world(stack, scenario_client, internal_headers, company_id)
+    s = await w.create("S")
+    answers = await asyncio.gather(*(w.choose("E001", s["id"]) for _ in range(8)))
+    assert sorted(r.text for r in answers) == ["no change"] * 7 + ["ok"]
+    assert len(await outbox_events(stack, company_id, CHOSEN)) == 1

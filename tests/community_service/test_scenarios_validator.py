@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from community_service.scenarios.examples import EXAMPLES, HIGH_PRIORITY, LOW_PRIORITY, LOW_PRIORITY_AS_SERVED
 from community_service.scenarios.validator import ScenarioInvalid, validate_scenario
@@ -138,3 +140,49 @@ def test_valid_variants() -> None:
     doc["06:00:00-12:00:00"] = {"batteryStatus": {"-": "any", "#": "all"}, "request": {}, "accept": {"any": {}}}
     validate_scenario(json.dumps(doc))
     validate_scenario(HIGH_PRIORITY.replace('"#": "end"', '"#": "end", "#": "again"'))
+
+
+def _reference_window_ok(key: str) -> bool:
+    """Window keys by hand: two HH:MM:SS times of day (the end may be 24:00:00), end after start."""
+    if len(key) != 17 or key[8] != "-":
+        return False
+    start, end = key[:8], key[9:]
+
+    def seconds(t: str, end_of_day: bool) -> int | None:
+        parts = t.split(":")
+        if len(parts) != 3 or not all(len(p) == 2 and p.isascii() and p.isdigit() for p in parts):
+            return None
+        h, m, s = (int(p) for p in parts)
+        if (h, m, s) == (24, 0, 0) and end_of_day:
+            return 86_400
+        return h * 3600 + m * 60 + s if h < 24 and m < 60 and s < 60 else None
+
+    a, b = seconds(start, False), seconds(end, True)
+    return a is not None and b is not None and a < b
+
+
+_two = st.integers(0, 99).map(lambda n: f"{n:02d}")
+_time = st.builds(
+    lambda h, m, s: f"{h}:{m}:{s}", st.sampled_from(["00", "06", "12", "23", "24", "25", "99"]), _two, _two
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.one_of(
+        st.builds(lambda a, b: f"{a}-{b}", _time, _time), st.text(alphabet="0123456789:-", min_size=1, max_size=20)
+    )
+)
+def test_window_keys_match_a_reference(key: str) -> None:
+    doc = json.loads(HIGH_PRIORITY)
+    doc.pop(W)
+    doc[key if "-" in key else f"{key}-"] = json.loads(HIGH_PRIORITY)[W]
+    text = json.dumps(doc)
+    window = key if "-" in key else f"{key}-"
+    try:
+        validate_scenario(text)
+        accepted = True
+    except ScenarioInvalid as exc:
+        assert exc.path[:1] == (window,), (exc.path, exc.reason)
+        accepted = False
+    assert accepted == _reference_window_ok(window), window
