@@ -117,9 +117,9 @@ class DeviceUnitForm(WireModel):
     """The unit a device names (the gateway has checked and removed its `username`/`account` and
     `password`). A missing or empty value is the protocol's 400 `no param : ...`."""
 
-    communityId: str | None = Field(default=None, description="Code of the unit's community.")
-    clusterId: str | None = Field(default=None, description="Code of the unit's cluster.")
-    unitId: str | None = Field(default=None, description="Code of the unit.")
+    communityId: str | None = Field(default=None, max_length=64, description="Code of the unit's community.")
+    clusterId: str | None = Field(default=None, max_length=64, description="Code of the unit's cluster.")
+    unitId: str | None = Field(default=None, max_length=64, description="Code of the unit.")
     isMD5Password: str | None = Field(
         default=None, description="Sent by some devices; ignored (the gateway checks the password as given)."
     )
