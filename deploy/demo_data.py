@@ -13,6 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from community_service.scenarios.examples import EXAMPLES as SCENARIO_EXAMPLES
 from gateway.demo import ensure_demo_tenant
 from gridcommons.db import make_engine, make_sessionmaker
 from gridcommons.settings import InfraSettings
@@ -51,6 +52,19 @@ def _call(method: str, url: str, *, data: bytes | None = None, headers: dict[str
         return json.loads(resp.read() or b"null")
 
 
+# ---------------------------------------------------------------------------------------------- scenarios
+def ensure_demo_scenarios(gateway: str, headers: dict[str, str]) -> None:
+    """The example scenarios, offered to every unit of the demo company (global scope, so the demo
+    unit sees them whatever its codes); created once, by name."""
+    existing = _call("GET", f"{gateway}/api/community/scenarios?include_retired=true&limit=1000", headers=headers)
+    assert isinstance(existing, dict)
+    have = {s["name"] for s in existing["scenarios"] if s["community_id"] is None}
+    for name, description, data in SCENARIO_EXAMPLES:
+        if name not in have:
+            body = {"name": name, "description": description, "data": data}
+            _call("POST", f"{gateway}/api/community/scenarios", data=json.dumps(body).encode(), headers=headers)
+
+
 async def ensure_tenant() -> dict:
     engine = make_engine(InfraSettings(), application_name="demo-data")
     try:
@@ -81,6 +95,7 @@ def main() -> None:
     for asset in DEMO_ASSETS:
         if asset["code"] not in have:
             _call("POST", f"{gateway}/api/assets", data=json.dumps(asset).encode(), headers=headers)
+    ensure_demo_scenarios(gateway, headers)
     print(f'Demo tenant: company "{info.get("company_name", "Demo Energy Community")}" CompanyID={company_id}')
     print("  superuser      superuser / superuser-pass")
     print("  admin          demo-admin / demo-admin-pass")

@@ -163,6 +163,10 @@ def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
             assert status == 200, body
             assert isinstance(body, dict)
             assert sorted(a["code"] for a in body["assets"]) == ["DK", "KR", "WU"], f"run {run}: {body}"
+            status, scenarios = _request("GET", f"{gateway}/api/community/scenarios", headers=headers)
+            assert status == 200 and isinstance(scenarios, dict), scenarios
+            names = sorted(s["name"] for s in scenarios["scenarios"])
+            assert names == ["HIGH_PRIORITY", "LOW_PRIORITY"], f"run {run}: {names}"
             # the member reads, a different company is refused, a direct call without the gateway is 401
             member = {
                 "Authorization": f"Bearer {_token(gateway, 'demo-member', 'demo-member-pass')}",
