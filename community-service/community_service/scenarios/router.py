@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response, status
+from fastapi import APIRouter, Form, Path, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
-from gridcommons.community import UnitRef, find_resident_unit, registry_lookup
+from gridcommons.community import ResidentUnit, UnitRef, find_resident_unit, registry_lookup
 from gridcommons.db import SessionDep
 from gridcommons.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed, responses
 from gridcommons.identity import TenantDep, TenantIdentity, require_roles
@@ -24,23 +24,6 @@ from .schemas import (
     text_answers,
 )
 
-
-# The kernel's ``ResidentUnit`` dependency cannot be declared on this FastAPI version (a Query default
-# inside Annotated); this is the same guard (``find_resident_unit``) with the defaults where FastAPI wants them.
-async def _resident_unit(
-    request: Request,
-    identity: TenantDep,
-    session: SessionDep,
-    community_id: Annotated[str | None, Query(alias="communityId", description="Code of the community.")] = None,
-    cluster_id: Annotated[
-        str | None, Query(alias="clusterId", description="Code of the cluster within the community.")
-    ] = None,
-    unit_id: Annotated[str | None, Query(alias="unitId", description="Code of the unit within the cluster.")] = None,
-) -> UnitRef:
-    return await find_resident_unit(session, registry_lookup(request), identity, community_id, cluster_id, unit_id)
-
-
-ResidentUnit = Annotated[UnitRef, Depends(_resident_unit)]
 Staff = Annotated[TenantIdentity, require_roles("admin", "operator")]
 ScenarioId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Id of the scenario.")]
 
