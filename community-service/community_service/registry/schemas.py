@@ -19,7 +19,7 @@ from gridcommons.wire import WireModel
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CODE_RULE = f"1..{CODE_MAX_LENGTH} characters: letters, digits, `.`, `_`, `-`, starting with a letter or a digit"
 NAME_MAX_LENGTH = 255
-USER_ID_MAX = 2**63 - 1
+USER_ID_MAX = 2**53 - 1  # the largest integer a JavaScript client holds exactly
 
 
 def _code_path(alias: str, what: str, example: str) -> Any:
