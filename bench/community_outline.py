@@ -138,7 +138,9 @@ async def run(runs: int, private_key: str) -> None:
             times, r = await timed(runs, call)
             body = r.json()
             units = sum(len(k["units"]) for co in body["communities"].values() for k in co["clusters"].values())
-            print(f"{label} ({units} units, {len(r.content) / 1e6:.1f} MB): {stats(times)}  {statistics.median(times) / x:.1f}x baseline")
+            print(
+                f"{label} ({units} units, {len(r.content) / 1e6:.1f} MB): {stats(times)}  {statistics.median(times) / x:.1f}x baseline"
+            )
 
     engine = make_engine(InfraSettings(), application_name="bench-outline")
     sessionmaker = make_sessionmaker(engine)

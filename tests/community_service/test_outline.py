@@ -177,7 +177,16 @@ async def test_resident_outline(
     r = await community_client.get(RESIDENT, headers=me)
     assert r.status_code == 403 and r.json() == {"detail": "resident required"}
 
-    await resident_of(community_client, h, add_member, company_id, user, "oss/clusters/c1/units/E003", "oss/clusters/c1/units/E001", "oss/clusters/c2/units/F001")
+    await resident_of(
+        community_client,
+        h,
+        add_member,
+        company_id,
+        user,
+        "oss/clusters/c1/units/E003",
+        "oss/clusters/c1/units/E001",
+        "oss/clusters/c2/units/F001",
+    )
     r = await community_client.get(RESIDENT, headers=me)
     assert r.status_code == 200, r.text
     expected = {
@@ -192,7 +201,12 @@ async def test_resident_outline(
                         "name": "C1",
                         "units": {"E001": unit("oss", "c1", "E001"), "E003": unit("oss", "c1", "E003")},
                     },
-                    "c2": {"communityId": "oss", "id": "c2", "name": "C2", "units": {"F001": unit("oss", "c2", "F001")}},
+                    "c2": {
+                        "communityId": "oss",
+                        "id": "c2",
+                        "name": "C2",
+                        "units": {"F001": unit("oss", "c2", "F001")},
+                    },
                 },
             }
         }

@@ -106,7 +106,9 @@ async def test_codes_are_immutable(community_client: httpx.AsyncClient, internal
         assert r.status_code == 422, r.text
 
 
-async def test_unknown_codes_are_404(community_client: httpx.AsyncClient, internal_headers: Any, company_id: int) -> None:
+async def test_unknown_codes_are_404(
+    community_client: httpx.AsyncClient, internal_headers: Any, company_id: int
+) -> None:
     h = op(internal_headers, company_id)
     await make_registry(community_client, h, {"oss": {"c1": ["E001"]}})
     for method, path in [
@@ -180,7 +182,12 @@ async def test_retire_cascades_and_keeps_rows(
     assert again.status_code == 200 and again.json() == community
 
     # Everything under it is retired at the same instant, except what was retired before.
-    for path in (f"{BASE}/oss/clusters/c1", f"{BASE}/oss/clusters/c2", f"{UNIT}/E001", f"{BASE}/oss/clusters/c2/units/E003"):
+    for path in (
+        f"{BASE}/oss/clusters/c1",
+        f"{BASE}/oss/clusters/c2",
+        f"{UNIT}/E001",
+        f"{BASE}/oss/clusters/c2/units/E003",
+    ):
         got = (await community_client.get(path, headers=h)).json()
         assert got["retired_at"] == community["retired_at"] and got["version"] == 2, path
     assert (await community_client.get(f"{UNIT}/E002", headers=h)).json() == retired_unit

@@ -373,7 +373,10 @@ def valid_requests() -> list[Valid]:
         return {"path_parameters": {"communityId": f"rc{n}"}}
 
     async def new_cluster(edge: Edge, world: World) -> dict[str, Any]:
-        return {"path_parameters": {"communityId": world.community}, "body": {"code": f"vk{n}", "name": "Valid cluster"}}
+        return {
+            "path_parameters": {"communityId": world.community},
+            "body": {"code": f"vk{n}", "name": "Valid cluster"},
+        }
 
     def cluster_ids(world: World, cluster: str | None = None) -> dict[str, str]:
         return {"communityId": world.community, "clusterId": cluster or world.cluster}
@@ -383,7 +386,9 @@ def valid_requests() -> list[Valid]:
 
     async def retire_cluster(edge: Edge, world: World) -> dict[str, Any]:
         r = await edge.client.post(
-            f"{COMMUNITIES}/{world.community}/clusters", json={"code": f"rk{n}", "name": "x"}, headers=world.headers("operator")
+            f"{COMMUNITIES}/{world.community}/clusters",
+            json={"code": f"rk{n}", "name": "x"},
+            headers=world.headers("operator"),
         )
         assert r.status_code == 201, r.text
         return {"path_parameters": cluster_ids(world, f"rk{n}")}

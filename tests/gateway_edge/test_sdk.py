@@ -318,7 +318,10 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     assert (staff_unit.id, staff_unit.name, staff_unit.available_from) == ("E001", "House one", T0)
     assert staff_unit.community_id == "sdk_c" and staff_unit.cluster_id == "k1" and staff_unit.available_to is None
     before = await call("community_outline", "staff_outline", asof=T0 - Q)
-    assert isinstance(before, m.OutlineResponse) and before.communities["sdk_c"].clusters["k1"].units.additional_properties == {}
+    assert (
+        isinstance(before, m.OutlineResponse)
+        and before.communities["sdk_c"].clusters["k1"].units.additional_properties == {}
+    )
     mine = await call("community_outline", "resident_outline")
     assert isinstance(mine, m.OutlineResponse) and list(mine.communities.additional_properties) == ["sdk_c"]
     retired = await call("communities", "retire_community", "sdk_c")

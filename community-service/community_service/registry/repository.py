@@ -101,9 +101,7 @@ async def update_community(session: AsyncSession, community_id: int, values: dic
 
 
 # ----------------------------------------------------------------------------------------------- clusters
-async def insert_cluster(
-    session: AsyncSession, company_id: int, community_id: int, code: str, name: str
-) -> int | None:
+async def insert_cluster(session: AsyncSession, company_id: int, community_id: int, code: str, name: str) -> int | None:
     """The new cluster's id, or None when the community already has one with this code."""
     stmt = (
         insert(clusters)
@@ -183,7 +181,9 @@ async def insert_unit(
 async def get_unit(
     session: AsyncSession, company_id: int, cluster_id: int, code: str, lock: Lock = None
 ) -> dict[str, Any] | None:
-    stmt = _unit_select().where(units.c.company_id == company_id, units.c.cluster_id == cluster_id, units.c.code == code)
+    stmt = _unit_select().where(
+        units.c.company_id == company_id, units.c.cluster_id == cluster_id, units.c.code == code
+    )
     if lock is not None:
         stmt = stmt.with_for_update(read=lock == "share", of=units)
     return _one((await session.execute(stmt)).first())

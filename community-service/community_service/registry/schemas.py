@@ -72,7 +72,9 @@ def _code_field(example: str) -> Any:
 
 
 def _name_field(example: str, *, what: str = "Display name") -> Any:
-    return Field(min_length=1, max_length=NAME_MAX_LENGTH, description=f"{what} (1..255 characters).", examples=[example])
+    return Field(
+        min_length=1, max_length=NAME_MAX_LENGTH, description=f"{what} (1..255 characters).", examples=[example]
+    )
 
 
 def _patch_name_field(example: str) -> Any:
@@ -86,7 +88,9 @@ def _patch_name_field(example: str) -> Any:
 
 
 _FROM_TEXT = "Start of the unit's availability (ISO 8601 instant with an offset, answered in UTC); null: always available before `available_to`."
-_TO_TEXT = "End of the unit's availability, exclusive (ISO 8601 instant with an offset, answered in UTC); null: open-ended."
+_TO_TEXT = (
+    "End of the unit's availability, exclusive (ISO 8601 instant with an offset, answered in UTC); null: open-ended."
+)
 
 
 def _check_window(available_from: datetime | None, available_to: datetime | None) -> None:
@@ -155,7 +159,9 @@ class PatchUnitRequest(WireModel):
 
     name: Text | SkipJsonSchema[None] = _patch_name_field("House 1")
     available_from: UtcInstant | None = Field(
-        default=None, description="New start of availability (omit to keep, null to clear).", examples=["2027-01-01T00:00:00Z"]
+        default=None,
+        description="New start of availability (omit to keep, null to clear).",
+        examples=["2027-01-01T00:00:00Z"],
     )
     available_to: UtcInstant | None = Field(
         default=None,
@@ -193,7 +199,9 @@ class _RecordResponse(WireModel):
         "stays readable, is hidden from lists and outlines, and takes no new children or residents.",
         examples=[None],
     )
-    version: int = Field(description="Grows by one with every change of the record (the `version` of its events).", examples=[1])
+    version: int = Field(
+        description="Grows by one with every change of the record (the `version` of its events).", examples=[1]
+    )
 
 
 class CommunityResponse(_RecordResponse):

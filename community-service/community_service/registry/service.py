@@ -150,7 +150,9 @@ async def list_clusters(
     rows = await repository.list_clusters(
         session, company_id, community["id"], include_retired, page.limit, page.offset
     )
-    return ClusterListResponse(limit=page.limit, offset=page.offset, clusters=[ClusterResponse.from_row(r) for r in rows])
+    return ClusterListResponse(
+        limit=page.limit, offset=page.offset, clusters=[ClusterResponse.from_row(r) for r in rows]
+    )
 
 
 async def patch_cluster(
