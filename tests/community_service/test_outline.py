@@ -3,17 +3,22 @@ shape and order, asof, retired records, guards' texts and tenant isolation."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from community_service.registry.schemas import OutlineResponse
 from gridcommons.serialization import matches_model
 
 from .conftest import BASE, make_registry
 
+_companies = itertools.count(8_800_000)
 STAFF = "/api/staff/community/outline"
 RESIDENT = "/api/resident/community/outline"
 
@@ -252,3 +257,72 @@ async def test_outlines_tenant_isolation(
     assert r.status_code == 403 and r.json() == {"detail": "resident required"}
     r = await community_client.get(RESIDENT, headers=internal_headers(company_id, "member", subject=str(user)))
     assert list(r.json()["communities"]) == ["oss"]
+
+
+# ----------------------------------------------------------------------------------------------- asof vs a reference
+T0 = datetime(2027, 3, 28, 0, 0, tzinfo=UTC)  # the DE spring-forward day: instants are absolute, no calendar
+US = timedelta(microseconds=1)
+PROPERTY = settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], derandomize=True
+)
+bound = st.one_of(st.none(), st.integers(0, 12))
+windows = st.lists(st.tuples(bound, st.one_of(st.none(), st.integers(1, 6))), min_size=1, max_size=6)
+instants = st.lists(st.tuples(st.integers(-1, 20), st.sampled_from([-1, 0, 1])), min_size=1, max_size=5)
+
+
+def iso_z(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@PROPERTY
+@given(windows, instants)
+async def test_property_asof_matches_reference(
+    community_client: httpx.AsyncClient,
+    internal_headers: Any,
+    units_windows: list[tuple[int | None, int | None]],
+    asofs: list[tuple[int, int]],
+) -> None:
+    """Units with random windows (hours after T0; from + length, either side open): the staff outline at
+    random instants (whole hours, ± 1 µs) holds exactly the units a direct reading of the rule keeps."""
+    company = next(_companies)
+    h = internal_headers(company, "operator")
+    await make_registry(community_client, h, {"c": {"k": []}})
+    stored: dict[str, tuple[datetime | None, datetime | None]] = {}
+    for i, (start, length) in enumerate(units_windows):
+        f = None if start is None else T0 + timedelta(hours=start)
+        t = None if length is None else (f or T0) + timedelta(hours=length)
+        code = f"u{i:02d}"
+        body = {"code": code, "name": code, "available_from": f and iso_z(f), "available_to": t and iso_z(t)}
+        assert (await community_client.post(f"{BASE}/c/clusters/k/units", json=body, headers=h)).status_code == 201
+        stored[code] = (f, t)
+    for hours, jitter in asofs:
+        asof = T0 + timedelta(hours=hours) + jitter * US
+        expected = [c for c, (f, t) in sorted(stored.items()) if (f is None or f <= asof) and (t is None or asof < t)]
+        r = await community_client.get(STAFF, params={"asof": iso_z(asof)}, headers=h)
+        assert r.status_code == 200, r.text
+        assert list(r.json()["communities"]["c"]["clusters"]["k"]["units"]) == expected, (asof, stored)
+
+
+async def test_asof_on_both_dst_days(
+    community_client: httpx.AsyncClient, internal_headers: Any, company_id: int
+) -> None:
+    """Windows and asof are instants: local times with their offset on the DE DST days compare as such."""
+    h = internal_headers(company_id, "operator")
+    await make_registry(community_client, h, {"c": {"k": []}})
+    units = f"{BASE}/c/clusters/k/units"
+    spring = {"code": "spring", "name": "s", "available_from": "2027-03-28T03:00:00+02:00"}  # 01:00Z
+    autumn = {"code": "autumn", "name": "a", "available_to": "2027-10-31T02:30:00+01:00"}  # the second 02:30, 01:30Z
+    for body in (spring, autumn):
+        assert (await community_client.post(units, json=body, headers=h)).status_code == 201
+    r = await community_client.get(f"{units}/spring", headers=h)
+    assert r.json()["available_from"] == "2027-03-28T01:00:00Z"
+
+    async def at(asof: str) -> list[str]:
+        r = await community_client.get(STAFF, params={"asof": asof}, headers=h)
+        assert r.status_code == 200, r.text
+        return list(r.json()["communities"]["c"]["clusters"]["k"]["units"])
+
+    assert await at("2027-03-28T01:59:59.999999+01:00") == ["autumn"]  # just before the clocks jump
+    assert await at("2027-03-28T03:00:00+02:00") == ["autumn", "spring"]
+    assert await at("2027-10-31T02:30:00+02:00") == ["autumn", "spring"]  # the first 02:30
+    assert await at("2027-10-31T02:30:00+01:00") == ["spring"]  # the second 02:30: the window has ended
