@@ -3,6 +3,7 @@ residents, roles and tenant isolation."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -334,3 +335,37 @@ async def test_tenant_isolation_every_endpoint(
     assert (await community_client.get(f"{BASE}/oss", headers=a)).json()["retired_at"] is None
     # B may use the same codes: they are unique per company.
     await make_registry(community_client, b, {"oss": {"c1": ["E001"]}})
+
+
+async def test_retire_races_creates_and_links(
+    community_client: httpx.AsyncClient,
+    internal_headers: Any,
+    company_id: int,
+    add_member: Any,
+    new_user_id: Callable[[], int],
+) -> None:
+    """Creates, links and a retire of the community at once: each create either lands before the retire
+    (and is retired with it) or is refused (409); nothing active is left under the retired community."""
+    h = op(internal_headers, company_id)
+    await make_registry(community_client, h, {"oss": {"c1": ["E001"]}})
+    users = [new_user_id() for _ in range(4)]
+    for user in users:
+        await add_member(company_id, user)
+    requests = [community_client.post(UNIT, json={"code": f"N{i}", "name": "n"}, headers=h) for i in range(6)]
+    requests += [
+        community_client.post(f"{BASE}/oss/clusters", json={"code": f"k{i}", "name": "k"}, headers=h) for i in range(3)
+    ]
+    requests += [community_client.put(f"{UNIT}/E001/residents/{u}", headers=h) for u in users]
+    requests.insert(5, community_client.post(f"{BASE}/oss/retire", headers=h))
+    answers = await asyncio.gather(*requests)
+    assert all(r.status_code in (200, 201, 409) for r in answers), [(r.status_code, r.text) for r in answers]
+    assert answers[5].status_code == 200
+    assert not [r for r in answers if "retry" in r.text], "a deadlock"
+    clusters = (await community_client.get(f"{BASE}/oss/clusters", params={"include_retired": True}, headers=h)).json()
+    assert clusters["clusters"] and all(k["retired_at"] is not None for k in clusters["clusters"])
+    for k in clusters["clusters"]:
+        path = f"{BASE}/oss/clusters/{k['code']}/units"
+        listed = (await community_client.get(path, params={"include_retired": True}, headers=h)).json()["units"]
+        assert all(u["retired_at"] is not None for u in listed), listed
+    outline = (await community_client.get("/api/staff/community/outline", headers=h)).json()
+    assert outline == {"communities": {}}

@@ -213,6 +213,11 @@ async def update_unit(session: AsyncSession, unit_id: int, values: dict[str, Any
     )
 
 
+async def touch_unit(session: AsyncSession, unit_id: int) -> None:
+    """A change of the unit's residents is a change of the unit: ``version`` + 1, ``updated_at`` now."""
+    await update_unit(session, unit_id, {})
+
+
 # ----------------------------------------------------------------------------------------------- retiring
 async def retire_clusters_of(session: AsyncSession, community_id: int) -> list[int]:
     """Retires the community's active clusters; their ids."""
@@ -240,14 +245,10 @@ async def retire_units_of(
 
 
 # ----------------------------------------------------------------------------------------------- residents
-async def list_residents(session: AsyncSession, company_id: int, unit_id: int) -> list[dict[str, Any]]:
+def _residents_select(company_id: int, unit_id: int) -> Select[Any]:
     m = replicas.memberships_table
-    stmt = (
-        select(
-            unit_residents.c.user_id,
-            m.c.username,
-            unit_residents.c.created_at.label("linked_at"),
-        )
+    return (
+        select(unit_residents.c.user_id, m.c.username, unit_residents.c.created_at.label("linked_at"))
         .select_from(unit_residents)
         .outerjoin(
             m,
@@ -256,14 +257,18 @@ async def list_residents(session: AsyncSession, company_id: int, unit_id: int) -
             & (m.c.member == cast(unit_residents.c.user_id, String)),
         )
         .where(unit_residents.c.company_id == company_id, unit_residents.c.unit_id == unit_id)
-        .order_by(unit_residents.c.user_id)
     )
+
+
+async def list_residents(session: AsyncSession, company_id: int, unit_id: int) -> list[dict[str, Any]]:
+    """The unit's residents with their usernames from the membership replica, by user id."""
+    stmt = _residents_select(company_id, unit_id).order_by(unit_residents.c.user_id)
     return [dict(r._mapping) for r in await session.execute(stmt)]
 
 
 async def get_resident(session: AsyncSession, company_id: int, unit_id: int, user_id: int) -> dict[str, Any] | None:
-    rows = [r for r in await list_residents(session, company_id, unit_id) if r["user_id"] == user_id]
-    return rows[0] if rows else None
+    stmt = _residents_select(company_id, unit_id).where(unit_residents.c.user_id == user_id)
+    return _one((await session.execute(stmt)).first())
 
 
 async def link_resident(session: AsyncSession, company_id: int, unit_id: int, user_id: int) -> bool:

@@ -193,6 +193,9 @@ def _check_window(available_from: datetime | None, available_to: datetime | None
 async def create_unit(
     session: AsyncSession, company_id: int, community_code: str, cluster_code: str, body: CreateUnitRequest
 ) -> UnitResponse:
+    # Shared locks, community first (the order a community's retire takes them): a concurrent retire
+    # waits for this transaction, or happened before and is seen.
+    await _community(session, company_id, community_code, "share")
     cluster = await _cluster(session, company_id, community_code, cluster_code, "share")
     _refuse_retired(cluster, f"Cluster {community_code}/{cluster_code}")
     _check_window(body.available_from, body.available_to)
@@ -277,7 +280,7 @@ async def link_resident(
     if await replicas.role(session, company_id, "user", str(user_id)) is None:
         raise ValidationFailed.at(["path", "userId"], f"User {user_id} is not a member of this company", user_id)
     if await repository.link_resident(session, company_id, unit["id"], user_id):
-        await repository.update_unit(session, unit["id"], {})
+        await repository.touch_unit(session, unit["id"])
         await events.units_changed(session, company_id, [await _unit_state(session, unit["id"])])
     resident = await repository.get_resident(session, company_id, unit["id"], user_id)
     assert resident is not None  # linked in this transaction or before
@@ -291,7 +294,7 @@ async def unlink_resident(
     unit = await _unit(session, company_id, community_code, cluster_code, code, "update")
     if not await repository.unlink_resident(session, company_id, unit["id"], user_id):
         raise NotFound(f"User {user_id} is not a resident of unit {community_code}/{cluster_code}/{code}")
-    await repository.update_unit(session, unit["id"], {})
+    await repository.touch_unit(session, unit["id"])
     await events.units_changed(session, company_id, [await _unit_state(session, unit["id"])])
 
 
