@@ -1,5 +1,6 @@
 """Load the demo tenant (idempotent): users, company and device client in the gateway's
-database, then a few assets created through the gateway's public API like any client would.
+database, then a few assets and a community registry (a community, two clusters, a few units, the
+demo member linked to one) created through the gateway's public API like any client would.
 
 Run by `make run` after every process answers; prints the credentials it ensured.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -46,10 +48,65 @@ DEMO_ASSETS = [
 ]
 
 
+# community -> cluster -> [(unit code, name, available_from, available_to)]
+DEMO_COMMUNITY = {"code": "demo_community", "name": "Demo Community"}
+DEMO_CLUSTERS: dict[str, tuple[str, list[tuple[str, str, str | None, str | None]]]] = {
+    "north": ("North cluster", [("E001", "House 1", None, None), ("E002", "House 2", None, None)]),
+    "south": (
+        "South cluster",
+        [
+            ("E003", "House 3", None, None),
+            ("E004", "School roof", "2026-01-01T00:00:00Z", None),
+            ("E005", "Old barn", None, "2026-01-01T00:00:00Z"),
+        ],
+    ),
+}
+DEMO_RESIDENT_UNIT = ("north", "E001")  # the demo member's unit
+
+
 def _call(method: str, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None) -> object:
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read() or b"null")
+
+
+def _exists(url: str, headers: dict[str, str]) -> bool:
+    try:
+        _call("GET", url, headers=headers)
+        return True
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return False
+        raise
+
+
+def ensure_community(gateway: str, headers: dict[str, str], member_id: int) -> None:
+    """The demo registry, created where missing, and the demo member linked to their unit."""
+    base = f"{gateway}/api/community/communities"
+    code = DEMO_COMMUNITY["code"]
+    if not _exists(f"{base}/{code}", headers):
+        _call("POST", base, data=json.dumps(DEMO_COMMUNITY).encode(), headers=headers)
+    for cluster, (name, units) in DEMO_CLUSTERS.items():
+        clusters = f"{base}/{code}/clusters"
+        if not _exists(f"{clusters}/{cluster}", headers):
+            _call("POST", clusters, data=json.dumps({"code": cluster, "name": name}).encode(), headers=headers)
+        for unit, unit_name, start, end in units:
+            path = f"{clusters}/{cluster}/units"
+            if not _exists(f"{path}/{unit}", headers):
+                body = {"code": unit, "name": unit_name, "available_from": start, "available_to": end}
+                _call("POST", path, data=json.dumps(body).encode(), headers=headers)
+    cluster, unit = DEMO_RESIDENT_UNIT
+    link = f"{base}/{code}/clusters/{cluster}/units/{unit}/residents/{member_id}"
+    # community-service learns the membership from the gateway's events: retry until it has.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _call("PUT", link, headers=headers)
+            return
+        except urllib.error.HTTPError as exc:
+            if exc.code != 422 or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 # ---------------------------------------------------------------------------------------------- scenarios
@@ -95,6 +152,7 @@ def main() -> None:
     for asset in DEMO_ASSETS:
         if asset["code"] not in have:
             _call("POST", f"{gateway}/api/assets", data=json.dumps(asset).encode(), headers=headers)
+    ensure_community(gateway, headers, int(info["users"]["member"]["id"]))
     ensure_demo_scenarios(gateway, headers)
     print(f'Demo tenant: company "{info.get("company_name", "Demo Energy Community")}" CompanyID={company_id}')
     print("  superuser      superuser / superuser-pass")
@@ -109,6 +167,9 @@ def main() -> None:
         f"  TOKEN=$(curl -s -d grant_type=password -d username=demo-operator -d password=demo-operator-pass {gateway}/auth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
     )
     print(f"  curl -H \"Authorization: Bearer $TOKEN\" -H 'CompanyID: {company_id}' {gateway}/api/assets")
+    print(
+        f"  curl -H \"Authorization: Bearer $TOKEN\" -H 'CompanyID: {company_id}' {gateway}/api/staff/community/outline"
+    )
 
 
 if __name__ == "__main__":

@@ -173,6 +173,20 @@ def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
                 "CompanyID": company_id.group(1),
             }
             assert _request("GET", f"{gateway}/api/assets", headers=member)[0] == 200
+            # the demo registry: the operator's outline, and the member's (the resident of north/E001)
+            status, staff = _request("GET", f"{gateway}/api/staff/community/outline", headers=headers)
+            assert status == 200, staff
+            assert isinstance(staff, dict)
+            clusters = staff["communities"]["demo_community"]["clusters"]
+            assert {k: list(v["units"]) for k, v in clusters.items()} == {
+                "north": ["E001", "E002"],
+                "south": ["E003", "E004", "E005"],
+            }
+            status, mine = _request("GET", f"{gateway}/api/resident/community/outline", headers=member)
+            assert status == 200, mine
+            assert isinstance(mine, dict)
+            assert list(mine["communities"]["demo_community"]["clusters"]) == ["north"]
+            assert list(mine["communities"]["demo_community"]["clusters"]["north"]["units"]) == ["E001"]
             assert _request("GET", f"{gateway}/api/assets", headers={**member, "CompanyID": "999999"})[0] == 403
             assert _request("GET", f"http://127.0.0.1:{ports['asset-service']}/api/assets", headers=headers)[0] == 401
             for name, port in ports.items():

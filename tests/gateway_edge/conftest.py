@@ -1,4 +1,5 @@
-"""The gateway edge over real HTTP: the asset-service and small upstream apps served by uvicorn,
+"""The gateway edge over real HTTP: the asset-service, the community-service's registry and small
+upstream apps served by uvicorn,
 the gateway served by uvicorn in front of them, users/companies/machine clients made through
 the gateway's real auth endpoints."""
 
@@ -14,13 +15,18 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
 
 from asset_service.app import create_app as create_asset_app
 from asset_service.settings import AssetSettings
+from community_service.app import create_app as create_community_app
+from community_service.settings import CommunitySettings
 from gateway.app import create_app as create_gateway_app
 from gateway.edge.routes import UPSTREAMS
 from gateway.settings import GatewaySettings
+from gridcommons.db import make_engine
 from gridcommons.devstack import free_port
+from gridcommons.settings import InfraSettings
 from gridcommons.testing.plugin import Stack
 from gridcommons.testing.servers import serve_app
 
@@ -54,6 +60,23 @@ def echo_app() -> FastAPI:
 
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         app.add_api_route("/{path:path}", echo, methods=[method], operation_id=f"echo_{method.lower()}")
+    return app
+
+
+# What of community-service is built (the registry and its outlines, its document): served by the real
+# app; its other prefixes (scenarios, seed 000, the device door) still reach the echo.
+COMMUNITY_BUILT = ("/api/community/", "/api/staff/community/", "/api/resident/community/", "/openapi.json")
+
+
+def community_upstream(real: Any, echo: Any) -> Any:
+    """community-service's upstream: the real app for its built paths (and the lifespan), the echo for the rest."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan" or scope.get("path", "").startswith(COMMUNITY_BUILT):
+            await real(scope, receive, send)
+        else:
+            await echo(scope, receive, send)
+
     return app
 
 
@@ -150,6 +173,23 @@ class Edge:
         return tok.json()["access_token"]
 
 
+async def replicate_membership(company_id: int, user_id: int, role: str) -> None:
+    """The row community-service's consumer of ``gateway.membership.v1`` writes for a membership (the edge
+    runs no workers: the gateway's events are not relayed here)."""
+    engine = make_engine(InfraSettings(), application_name="edge-tests")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO community.memberships (company_id, kind, member, role) VALUES (:c, 'user', :m, :r) "
+                    "ON CONFLICT (company_id, kind, member) DO UPDATE SET role = :r"
+                ),
+                {"c": company_id, "m": str(user_id), "r": role},
+            )
+    finally:
+        await engine.dispose()
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -161,10 +201,15 @@ async def edge(migrated: Stack) -> AsyncIterator[Edge]:
         serve_app(create_asset_app(AssetSettings(ops_allow_from=[]))) as asset_url,  # docs: the gateway's identity only
         serve_app(echo_app()) as echo_url,
         serve_app(slow_app()) as slow_url,
+        serve_app(
+            community_upstream(create_community_app(CommunitySettings(ops_allow_from=[])), echo_app())
+        ) as community_url,
     ):
-        # Every upstream of the registry: the asset-service, a slow one, one that is down, the echo for the rest.
+        # Every upstream of the registry: the asset-service, the community-service, a slow one, one that
+        # is down, the echo for the rest.
         special = {
             "asset-service": asset_url,
+            "community-service": community_url,
             "deal-service": slow_url,
             "metering-service": f"http://127.0.0.1:{dead_port}",
         }

@@ -1,10 +1,11 @@
 """Schemathesis over the merged OpenAPI document, through the served gateway, as the real roles.
 
-Every operation of the gateway and of the asset-service is run as each role that may call it
+Every operation of the gateway, of the asset-service and of the community-service's registry is run as each role that may call it
 (platform superuser, company admin, operator, member, device machine client; anonymous for the
 public auth doors) with a valid ``CompanyID``, so that requests get past authentication:
 
-1. valid requests, built here from resources that exist (assets, a site, an inverter, users), one
+1. valid requests, built here from resources that exist (assets, a site, an inverter, users, a
+   community with a cluster and a unit the member is a resident of), one
    or more per write operation, in an order that keeps their rules (lifecycle order, quarter-hour
    periods, existing ids; a user joins a company by invitation, which a company admin makes and the
    user accepts, before the admin may change or remove the membership; only the superuser adds a
@@ -30,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Edge, bearer
+from .conftest import Edge, bearer, replicate_membership
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 MAX_EXAMPLES = 8
@@ -46,6 +47,8 @@ ASSET_PREFIXES = (
     "/api/sites",
     "/api/ingest/asset-statuses",
 )
+COMMUNITY_PREFIXES = ("/api/community/", "/api/staff/community/", "/api/resident/community/")
+COMMUNITIES = "/api/community/communities"
 GATEWAY_PREFIXES = ("/auth", "/api/core", "/admin/users", "/api/gateway", "/.well-known")
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 Q = timedelta(minutes=15)
@@ -89,6 +92,10 @@ def roles_for(method: str, path: str) -> list[str]:
         return ["member", "operator"]
     if path.startswith("/api/ingest/"):
         return ["device", "operator"]
+    if path.startswith(("/api/community/", "/api/staff/community/")):
+        return ["operator", "admin"]
+    if path.startswith("/api/resident/community/"):
+        return ["member"]  # a resident: linked to the world's unit
     if method in WRITE_METHODS:
         return ["operator", "admin"]
     return ["member", "operator", "admin"]
@@ -105,9 +112,15 @@ class World:
     asset: str = ""  # a BESS asset (specs, snapshots, limits, reservations, forecasts, statuses)
     site: str = ""
     inverter: str = ""
+    community: str = "wc"  # community / cluster / unit codes of the registry (the member is the unit's resident)
+    cluster: str = "wk"
+    unit: str = "wu"
     spare_user: int = 0  # a user of no company, invited (and accepted) by the valid requests
     spare_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def unit_path(self) -> str:
+        return f"{COMMUNITIES}/{self.community}/clusters/{self.cluster}/units/{self.unit}"
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":
@@ -172,6 +185,17 @@ async def make_world(edge: Edge) -> World:
     )
     assert r.status_code == 201, r.text
     world.inverter = r.json()["id"]
+    for path, code in (
+        (COMMUNITIES, world.community),
+        (f"{COMMUNITIES}/{world.community}/clusters", world.cluster),
+        (f"{COMMUNITIES}/{world.community}/clusters/{world.cluster}/units", world.unit),
+    ):
+        r = await edge.client.post(path, json={"code": code, "name": code.upper()}, headers=op)
+        assert r.status_code == 201, r.text
+    for role in ("member", "target"):
+        await replicate_membership(a, user_ids[role], "member")
+    r = await edge.client.put(f"{world.unit_path()}/residents/{user_ids['member']}", headers=op)
+    assert r.status_code == 200, r.text
     return world
 
 
@@ -334,6 +358,68 @@ def valid_requests() -> list[Valid]:
     async def delete_site(edge: Edge, world: World) -> dict[str, Any]:
         return {"path_parameters": {"site_id": world.extra["new_site"]}}
 
+    # --- community-service: the registry ---
+    c, k, u = "{communityId}", "{clusterId}", "{unitId}"
+
+    async def new_community(edge: Edge, world: World) -> dict[str, Any]:
+        return {"body": {"code": f"vc{n}", "name": "Valid community"}}
+
+    async def patch_community(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"communityId": world.community}, "body": {"name": "Renamed community"}}
+
+    async def retire_community(edge: Edge, world: World) -> dict[str, Any]:
+        r = await edge.client.post(COMMUNITIES, json={"code": f"rc{n}", "name": "x"}, headers=world.headers("operator"))
+        assert r.status_code == 201, r.text
+        return {"path_parameters": {"communityId": f"rc{n}"}}
+
+    async def new_cluster(edge: Edge, world: World) -> dict[str, Any]:
+        return {
+            "path_parameters": {"communityId": world.community},
+            "body": {"code": f"vk{n}", "name": "Valid cluster"},
+        }
+
+    def cluster_ids(world: World, cluster: str | None = None) -> dict[str, str]:
+        return {"communityId": world.community, "clusterId": cluster or world.cluster}
+
+    async def patch_cluster(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": cluster_ids(world), "body": {"name": "Renamed cluster"}}
+
+    async def retire_cluster(edge: Edge, world: World) -> dict[str, Any]:
+        r = await edge.client.post(
+            f"{COMMUNITIES}/{world.community}/clusters",
+            json={"code": f"rk{n}", "name": "x"},
+            headers=world.headers("operator"),
+        )
+        assert r.status_code == 201, r.text
+        return {"path_parameters": cluster_ids(world, f"rk{n}")}
+
+    async def new_unit(edge: Edge, world: World) -> dict[str, Any]:
+        body = {
+            "code": f"vu{n}",
+            "name": "Valid unit",
+            "available_from": "2027-01-01T00:00:00Z",
+            "available_to": "2028-01-01T00:00:00+01:00",
+        }
+        return {"path_parameters": cluster_ids(world), "body": body}
+
+    def unit_ids(world: World, unit: str | None = None) -> dict[str, str]:
+        return {**cluster_ids(world), "unitId": unit or world.unit}
+
+    async def patch_unit(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": unit_ids(world), "body": {"name": "Renamed unit", "available_to": None}}
+
+    async def retire_unit(edge: Edge, world: World) -> dict[str, Any]:
+        r = await edge.client.post(
+            f"{COMMUNITIES}/{world.community}/clusters/{world.cluster}/units",
+            json={"code": f"ru{n}", "name": "x"},
+            headers=world.headers("operator"),
+        )
+        assert r.status_code == 201, r.text
+        return {"path_parameters": unit_ids(world, f"ru{n}")}
+
+    async def resident(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {**unit_ids(world), "userId": world.user_ids["target"]}}
+
     # --- gateway ---
     async def create_company(edge: Edge, world: World) -> dict[str, Any]:
         return {"body": {"name": f"contract-co-{n}-{world.company}"}}
@@ -486,13 +572,25 @@ def valid_requests() -> list[Valid]:
         Valid("PUT /api/sites/{site_id}/inverters/{inverter_id}/limits", "operator", inverter_limits),
         Valid("DELETE /api/sites/{site_id}/inverters/{inverter_id}", "operator", delete_inverter),
         Valid("DELETE /api/sites/{site_id}", "operator", delete_site),
+        # community-service: the registry
+        Valid(f"POST {COMMUNITIES}", "operator", new_community),
+        Valid(f"PATCH {COMMUNITIES}/{c}", "admin", patch_community),
+        Valid(f"POST {COMMUNITIES}/{c}/retire", "operator", retire_community),
+        Valid(f"POST {COMMUNITIES}/{c}/clusters", "operator", new_cluster),
+        Valid(f"PATCH {COMMUNITIES}/{c}/clusters/{k}", "operator", patch_cluster),
+        Valid(f"POST {COMMUNITIES}/{c}/clusters/{k}/retire", "admin", retire_cluster),
+        Valid(f"POST {COMMUNITIES}/{c}/clusters/{k}/units", "admin", new_unit),
+        Valid(f"PATCH {COMMUNITIES}/{c}/clusters/{k}/units/{u}", "operator", patch_unit),
+        Valid(f"POST {COMMUNITIES}/{c}/clusters/{k}/units/{u}/retire", "operator", retire_unit),
+        Valid(f"PUT {COMMUNITIES}/{c}/clusters/{k}/units/{u}/residents/{{userId}}", "operator", resident),
+        Valid(f"DELETE {COMMUNITIES}/{c}/clusters/{k}/units/{u}/residents/{{userId}}", "admin", resident),
     ]
 
 
 def bound_path_parameters(world: World, path: str, method: str) -> dict[str, Any] | None:
     """Existing ids for a generated request's path, or None to let the generator pick them (deletes:
     generated ids, so that the run does not remove what the other operations need)."""
-    if method == "DELETE":
+    if method == "DELETE" or path.endswith("/retire"):
         return None
     known = {
         "asset_id": world.asset,
@@ -500,6 +598,10 @@ def bound_path_parameters(world: World, path: str, method: str) -> dict[str, Any
         "inverter_id": world.inverter,
         "company_id": world.company,
         "user_id": world.user_ids["target"],
+        "communityId": world.community,
+        "clusterId": world.cluster,
+        "unitId": world.unit,
+        "userId": world.user_ids["target"],
     }
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     if not names or any(name not in known for name in names):
@@ -517,8 +619,10 @@ async def test_schemathesis_every_operation_as_its_roles(edge: Edge) -> None:
 
     world = await make_world(edge)
     doc = (await edge.client.get("/openapi.json")).json()
-    # What exists behind this test gateway: its own API and the asset-service (the other upstreams are stubs).
-    doc["paths"] = {p: v for p, v in doc["paths"].items() if p.startswith(ASSET_PREFIXES + GATEWAY_PREFIXES)}
+    # What exists behind this test gateway: its own API, the asset-service and the community-service's
+    # registry (the other upstreams are stubs).
+    prefixes = ASSET_PREFIXES + GATEWAY_PREFIXES + COMMUNITY_PREFIXES
+    doc["paths"] = {p: v for p, v in doc["paths"].items() if p.startswith(prefixes)}
     schema = schemathesis.openapi.from_dict(doc)
     operations = {}
     for result in schema.get_all_operations():
@@ -618,7 +722,8 @@ async def test_schemathesis_every_operation_as_its_roles(edge: Edge) -> None:
     never = [label for label in writes if label not in two_xx]
     assert not never, f"write operations that never reached 2xx: {never}"
     assert not any("5xx" in classes for classes in reached.values())
-    assert len(operations) >= 55 and "POST /api/assets" in operations, sorted(operations)
+    assert len(operations) >= 70 and "POST /api/assets" in operations, sorted(operations)
+    assert "GET /api/resident/community/outline" in operations, sorted(operations)
     # Every operation ran as every role that may call it.
     for label in operations:
         method, path = label.split(" ", 1)

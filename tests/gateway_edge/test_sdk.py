@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Edge
+from .conftest import Edge, bearer, replicate_membership
 
 PACKAGE = "gridcommons_sdk"
 T0 = datetime(2031, 3, 3, tzinfo=UTC)
@@ -84,7 +84,20 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     m = sdk_import("models")
     api = {
         name: sdk_import(f"api.{name}")
-        for name in ("assets", "asset_lifecycle", "limits", "state_snapshots", "reservations", "sites", "specs")
+        for name in (
+            "assets",
+            "asset_lifecycle",
+            "limits",
+            "state_snapshots",
+            "reservations",
+            "sites",
+            "specs",
+            "communities",
+            "clusters",
+            "units",
+            "unit_residents",
+            "community_outline",
+        )
     }
 
     def op(group: str, prefix: str) -> Callable[..., Awaitable[Any]]:
@@ -268,3 +281,52 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     assert (fetched.dispatch_mode.floor_price.amount, fetched.dispatch_mode.strike_price.amount) == ("10", "90.5")
     assert fetched.dispatch_mode.floor_price.unit.value == "EUR/MWh"
     assert [i.id for i in fetched.inverters] == [inverter.id] and fetched.inverters[0].discharge_efficiency == "0.9"
+
+    # The community registry: community, cluster, unit with a window, the caller linked as its resident,
+    # both outlines.
+    community = await call(
+        "communities",
+        "create_community",
+        body=m.CreateCommunityRequest.from_dict({"code": "sdk_c", "name": "SDK community"}),
+    )
+    assert isinstance(community, m.CommunityResponse) and (community.code, community.version) == ("sdk_c", 1)
+    cluster = await call(
+        "clusters", "create_cluster", "sdk_c", body=m.CreateClusterRequest.from_dict({"code": "k1", "name": "K1"})
+    )
+    assert isinstance(cluster, m.ClusterResponse) and cluster.community_code == "sdk_c"
+    unit = await call(
+        "units",
+        "create_unit",
+        "sdk_c",
+        "k1",
+        body=m.CreateUnitRequest.from_dict({"code": "E001", "name": "House 1", "available_from": iso(T0)}),
+    )
+    assert isinstance(unit, m.UnitResponse) and unit.available_from == T0 and unit.resident_ids == []
+    renamed = await call(
+        "units", "patch_unit", "sdk_c", "k1", "E001", body=m.PatchUnitRequest.from_dict({"name": "House one"})
+    )
+    assert isinstance(renamed, m.UnitResponse) and (renamed.name, renamed.version) == ("House one", 2)
+    me = int((await edge.client.get("/auth/info", headers=bearer(token))).json()["id"])
+    await replicate_membership(company, me, "operator")
+    linked = await call("unit_residents", "link_resident", "sdk_c", "k1", "E001", me)
+    assert isinstance(linked, m.ResidentResponse) and linked.user_id == me
+    residents = await call("unit_residents", "list_residents", "sdk_c", "k1", "E001")
+    assert isinstance(residents, m.ResidentListResponse) and [x.user_id for x in residents.residents] == [me]
+    staff = await call("community_outline", "staff_outline")
+    assert isinstance(staff, m.OutlineResponse)
+    staff_unit = staff.communities["sdk_c"].clusters["k1"].units["E001"]
+    assert (staff_unit.id, staff_unit.name, staff_unit.available_from) == ("E001", "House one", T0)
+    assert staff_unit.community_id == "sdk_c" and staff_unit.cluster_id == "k1" and staff_unit.available_to is None
+    before = await call("community_outline", "staff_outline", asof=T0 - Q)
+    assert (
+        isinstance(before, m.OutlineResponse)
+        and before.communities["sdk_c"].clusters["k1"].units.additional_properties == {}
+    )
+    mine = await call("community_outline", "resident_outline")
+    assert isinstance(mine, m.OutlineResponse) and list(mine.communities.additional_properties) == ["sdk_c"]
+    retired = await call("communities", "retire_community", "sdk_c")
+    assert isinstance(retired, m.CommunityResponse) and retired.retired_at is not None
+    await call("unit_residents", "unlink_resident", "sdk_c", "k1", "E001", me)
+    listed_communities = await call("communities", "list_communities", include_retired=True)
+    assert isinstance(listed_communities, m.CommunityListResponse)
+    assert [x.code for x in listed_communities.communities] == ["sdk_c"]

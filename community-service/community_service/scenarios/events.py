@@ -12,12 +12,19 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.community import UnitRef
+from gridcommons.events import TopicDoc
 from gridcommons.wire import WireModel
 
 from ..db import outbox
 
 TOPIC = "community.scenario-choice.v1"
 CHOSEN = "org.gridcommons.community.scenario-choice.chosen"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the unit's internal id (one unit's choices stay in order)",
+    description="Every scenario choice of a unit's resident (scenario_id null: un-selected; the unit then runs "
+    "its local scenario file).",
+)
 
 
 class ScenarioChoiceV1(WireModel):
