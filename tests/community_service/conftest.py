@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from registry_helpers import BASE, make_registry  # noqa: F401  (re-exported for the tests)
 from sqlalchemy import text
 
 from community_service.app import create_app
@@ -17,7 +18,6 @@ from gridcommons.db import make_engine
 from gridcommons.settings import InfraSettings
 from gridcommons.testing.plugin import Stack
 
-BASE = "/api/community/communities"
 _users = itertools.count(7_700_000)
 _companies = itertools.count(8_700_000)
 
@@ -69,24 +69,3 @@ def add_member(db: Any) -> Callable[..., Any]:
             )
 
     return add
-
-
-async def make_registry(
-    client: httpx.AsyncClient, headers: dict[str, str], spec: dict[str, dict[str, list[str]]]
-) -> None:
-    """{community: {cluster: [unit, ...]}} created through the API (names = codes upper-cased)."""
-    for community, clusters in spec.items():
-        r = await client.post(BASE, json={"code": community, "name": community.upper()}, headers=headers)
-        assert r.status_code == 201, r.text
-        for cluster, units in clusters.items():
-            r = await client.post(
-                f"{BASE}/{community}/clusters", json={"code": cluster, "name": cluster.upper()}, headers=headers
-            )
-            assert r.status_code == 201, r.text
-            for unit in units:
-                r = await client.post(
-                    f"{BASE}/{community}/clusters/{cluster}/units",
-                    json={"code": unit, "name": unit.upper()},
-                    headers=headers,
-                )
-                assert r.status_code == 201, r.text

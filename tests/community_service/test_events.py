@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import orjson
+from registry_helpers import BASE
 
 from community_service.registry import events
 from gridcommons.community import (
@@ -24,8 +25,6 @@ from gridcommons.community import (
     UnitV1,
 )
 from gridcommons.testing.kafka import topic_reader
-
-from .conftest import BASE
 
 TOPICS = (COMMUNITY_TOPIC, CLUSTER_TOPIC, UNIT_TOPIC)
 

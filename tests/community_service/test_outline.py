@@ -12,11 +12,10 @@ from typing import Any
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from registry_helpers import BASE, make_registry
 
 from community_service.registry.schemas import OutlineResponse
 from gridcommons.serialization import matches_model
-
-from .conftest import BASE, make_registry
 
 _companies = itertools.count(8_800_000)
 STAFF = "/api/staff/community/outline"

@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from .conftest import BASE, make_registry
+from registry_helpers import BASE, make_registry
 
 UNIT = f"{BASE}/oss/clusters/c1/units"
 
