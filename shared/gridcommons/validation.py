@@ -104,6 +104,10 @@ def iso_instant_text(value: Any) -> Any:
 
 UtcInstant = Annotated[AwareDatetime, BeforeValidator(iso_instant_text), AfterValidator(to_utc)]
 
+# The largest integer a JavaScript client (Swagger UI, generated TypeScript SDKs) holds exactly: the bound
+# of every id a client sends.
+SAFE_INTEGER_MAX = 2**53 - 1
+
 _INSTANT_EXAMPLE = "ISO 8601 instant with offset, e.g. 2027-01-15T00:00:00Z"
 
 

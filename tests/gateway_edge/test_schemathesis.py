@@ -31,6 +31,8 @@ from typing import Any
 
 import pytest
 
+from community_service.scenarios.examples import LOW_PRIORITY
+
 from .conftest import Edge, bearer, replicate_membership
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -49,6 +51,7 @@ ASSET_PREFIXES = (
 )
 COMMUNITY_PREFIXES = ("/api/community/", "/api/staff/community/", "/api/resident/community/")
 COMMUNITIES = "/api/community/communities"
+SCENARIOS = "/api/community/scenarios"
 GATEWAY_PREFIXES = ("/auth", "/api/core", "/admin/users", "/api/gateway", "/.well-known")
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 Q = timedelta(minutes=15)
@@ -234,6 +237,16 @@ def _case(path: dict[str, Any] | None = None, body: Any = None, query: dict[str,
 
 def valid_requests() -> list[Valid]:
     n = next(_n)
+
+    async def new_scenario(edge: Edge, world: World) -> dict[str, Any]:
+        body = {"communityId": world.community, "name": f"vs{n}", "description": "valid", "data": LOW_PRIORITY}
+        return {"body": body}
+
+    def on_scenario(body: Any) -> Callable[[Edge, World], Any]:
+        async def build(edge: Edge, world: World) -> dict[str, Any]:
+            return {"path_parameters": {"scenario_id": world.extra["scenario"]}, "body": body}
+
+        return build
 
     async def asset_body(edge: Edge, world: World) -> dict[str, Any]:
         body = {
@@ -584,6 +597,10 @@ def valid_requests() -> list[Valid]:
         Valid(f"POST {COMMUNITIES}/{c}/clusters/{k}/units/{u}/retire", "operator", retire_unit),
         Valid(f"PUT {COMMUNITIES}/{c}/clusters/{k}/units/{u}/residents/{{userId}}", "operator", resident),
         Valid(f"DELETE {COMMUNITIES}/{c}/clusters/{k}/units/{u}/residents/{{userId}}", "admin", resident),
+        # community-service: scenarios (a valid document is not something a generator finds)
+        Valid(f"POST {SCENARIOS}", "operator", new_scenario, _set("scenario", lambda b: b["id"])),
+        Valid(f"PATCH {SCENARIOS}/{{scenario_id}}", "admin", on_scenario({"description": "patched"})),
+        Valid(f"POST {SCENARIOS}/{{scenario_id}}/retire", "operator", on_scenario(None)),
     ]
 
 
@@ -602,6 +619,7 @@ def bound_path_parameters(world: World, path: str, method: str) -> dict[str, Any
         "clusterId": world.cluster,
         "unitId": world.unit,
         "userId": world.user_ids["target"],
+        "scenario_id": world.extra.get("scenario", 1),
     }
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     if not names or any(name not in known for name in names):

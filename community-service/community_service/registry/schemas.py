@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from gridcommons.community import CODE_MAX_LENGTH
-from gridcommons.validation import Text, UtcInstant
+from gridcommons.validation import SAFE_INTEGER_MAX, Text, UtcInstant
 from gridcommons.wire import WireModel
 
 # Codes address records in paths and in the device protocol: URL-safe, starting with a letter or a
@@ -19,7 +19,7 @@ from gridcommons.wire import WireModel
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CODE_RULE = f"1..{CODE_MAX_LENGTH} characters: letters, digits, `.`, `_`, `-`, starting with a letter or a digit"
 NAME_MAX_LENGTH = 255
-USER_ID_MAX = 2**53 - 1  # the largest integer a JavaScript client holds exactly
+USER_ID_MAX = SAFE_INTEGER_MAX
 
 
 def _code_path(alias: str, what: str, example: str) -> Any:

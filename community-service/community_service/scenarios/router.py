@@ -10,6 +10,7 @@ from gridcommons.db import SessionDep
 from gridcommons.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed, responses
 from gridcommons.identity import TenantDep, TenantIdentity, require_roles
 from gridcommons.pagination import PageParams
+from gridcommons.validation import SAFE_INTEGER_MAX
 
 from . import service
 from .schemas import (
@@ -25,7 +26,7 @@ from .schemas import (
 )
 
 Staff = Annotated[TenantIdentity, require_roles("admin", "operator")]
-ScenarioId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Id of the scenario.")]
+ScenarioId = Annotated[int, Path(ge=1, le=SAFE_INTEGER_MAX, description="Id of the scenario.")]
 
 admin_router = APIRouter(prefix="/api/community", tags=["scenarios"])
 resident_router = APIRouter(prefix="/api/resident/scenario", tags=["resident scenarios"])
