@@ -159,8 +159,11 @@ async def test_every_operation_documents_its_error_statuses_with_bodies(edge: Ed
                         missing.append(f"{label}: {code} without a body")
                 if not spec.get("description"):
                     missing.append(f"{label}: {code} without a description")
-            # 429: the login throttles and the machine clients' budgets, nowhere else.
-            throttled = path in ("/auth/login", "/auth/token", "/api/core/login") or path.startswith("/api/ingest/")
+            # 429: the login throttles (the form doors check a password like a login) and the machine
+            # clients' budgets, nowhere else.
+            throttled = path in ("/auth/login", "/auth/token", "/api/core/login") or path.startswith(
+                ("/api/ingest/", "/api/misc/")
+            )
             if throttled and not _json_error(responses.get("429", {})):
                 missing.append(f"{label}: 429")
             if not throttled and "429" in responses and not path.startswith("/auth"):
