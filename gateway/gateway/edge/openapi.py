@@ -85,6 +85,11 @@ def _add_error_responses(op: dict[str, Any], method: str, extra: dict[str, Any],
     413 of bodies, and give every documented error without a body the ``{"detail": ...}`` body its
     answers carry (``json_errors``; off for operations whose errors are plain text, seed 004)."""
     responses = op.setdefault("responses", {})
+    # The gateway's own answers with a status the service documents too: both causes are said.
+    for code, spec in extra.items():
+        mine, theirs = spec.get("description", ""), responses.get(code, {}).get("description", "")
+        if theirs and mine and mine not in theirs:
+            responses[code] = {**responses[code], "description": f"{mine}; or {theirs[:1].lower()}{theirs[1:]}"}
     if method in WRITE_METHODS:
         extra = {**WRITE_RESPONSES, **extra}
     if "requestBody" in op:
