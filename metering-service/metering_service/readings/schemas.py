@@ -16,7 +16,7 @@ from gridcommons.quantity import DECIMAL_PATTERN, MAX_FRACTION_DIGITS, MAX_INTEG
 from gridcommons.validation import EARLIEST, LATEST, check_fraction_digits
 from gridcommons.wire import WireModel
 
-from ..series.schemas import EXTERNAL_KEY_TEXT, Unit
+from ..series.schemas import EXTERNAL_KEY_TEXT, MAX_SERIES_ID, Unit
 
 MAX_BATCH = 100_000  # readings per ingestion batch (more: 413)
 
@@ -47,7 +47,6 @@ QUALITY_OF_RANK: dict[int, Quality] = {rank: Quality(name) for name, rank in QUA
 
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
 _DECIMAL = re.compile(DECIMAL_PATTERN)
-MAX_SERIES_ID = 2**63 - 1
 INSTANT_TEXT = "must be an ISO 8601 date-time with an offset, e.g. 2027-01-15T08:00:00Z"
 
 

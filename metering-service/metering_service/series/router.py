@@ -11,11 +11,11 @@ from gridcommons.pagination import PageParams
 
 from ..roles import Manager
 from . import service
-from .schemas import CreateSeriesRequest, PatchSeriesRequest, SeriesListResponse, SeriesQuery, SeriesResponse
+from .schemas import MAX_SERIES_ID, CreateSeriesRequest, PatchSeriesRequest, SeriesListResponse, SeriesQuery, SeriesResponse
 
 router = APIRouter(prefix="/api/metering/series", tags=["series"])
 
-SeriesIdPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="Series id.", examples=[12])]
+SeriesIdPath = Annotated[int, Path(ge=1, le=MAX_SERIES_ID, description="Series id.", examples=[12])]
 NOT_FOUND = (NotFound, "No such series in this company")
 
 

@@ -16,6 +16,7 @@ from gridcommons.wire import WireModel
 
 # No region source exists yet in this service: a series' calendar defaults to this zone.
 DEFAULT_TIMEZONE = "Europe/Paris"
+MAX_SERIES_ID = 2**53 - 1  # ids stay exact in JSON clients that read numbers as doubles
 
 
 @explained_enum(
