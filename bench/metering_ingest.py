@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -118,7 +119,7 @@ async def count(dsn: str) -> int:
         await conn.close()
 
 
-async def post_all(url: str, headers: dict[str, str], batches: list[bytes], clients: int) -> float:
+async def post_all(url: str, headers: Callable[[], dict[str, str]], batches: list[bytes], clients: int) -> float:
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in batches:
         queue.put_nowait(body)
@@ -128,7 +129,9 @@ async def post_all(url: str, headers: dict[str, str], batches: list[bytes], clie
             while not queue.empty():
                 body = queue.get_nowait()
                 r = await client.post(
-                    "/api/ingest/meter-readings", content=body, headers={**headers, "content-type": "application/json"}
+                    "/api/ingest/meter-readings",
+                    content=body,
+                    headers={**headers(), "content-type": "application/json"},
                 )
                 assert r.status_code == 200, r.text[:500]
 
@@ -165,11 +168,16 @@ async def bench(args: argparse.Namespace, tmp: Path, db_url: str) -> None:
     ids, times, values = readings(args.readings)
     batches = bodies(ids, times, values, args.batch)
     rows = [(i, t, Decimal(v), 3) for i, t, v in zip(ids, times, values, strict=True)]
-    print(f"{args.readings:,} readings in {len(batches)} batches of {args.batch:,} ({sum(map(len, batches)) / 1e6:.0f} MB JSON)")
+    print(
+        f"{args.readings:,} readings in {len(batches)} batches of {args.batch:,} ({sum(map(len, batches)) / 1e6:.0f} MB JSON)"
+    )
     if True:
         private_key = in_process_env(db_url)
         dsn = db_url.replace("+asyncpg", "")
-        headers = operator_headers(private_key, COMPANY)
+
+        def headers() -> dict[str, str]:  # the internal identity is short-lived: signed per request
+            return operator_headers(private_key, COMPANY)
+
         # the months of the data exist before the first timed load (as the worker keeps them ahead)
         conn = await asyncpg.connect(dsn)
         try:
@@ -219,7 +227,9 @@ async def bench(args: argparse.Namespace, tmp: Path, db_url: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--readings", type=int, default=2_000_000, help="readings per load (the issue's figure: 10000000)")
+    parser.add_argument(
+        "--readings", type=int, default=2_000_000, help="readings per load (the issue's figure: 10000000)"
+    )
     parser.add_argument("--batch", type=int, default=50_000, help="readings per request (10,000..100,000)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (and COPY connections)")
     parser.add_argument("--runs", type=int, default=1)

@@ -18,7 +18,10 @@ from .workers import build as build_workers
 
 # In the order an operator explores them; one line each.
 TAGS = [
-    {"name": "series", "description": "Series of readings: what is measured, its kind, unit, calendar and external key."},
+    {
+        "name": "series",
+        "description": "Series of readings: what is measured, its kind, unit, calendar and external key.",
+    },
     {"name": "readings", "description": "Raw readings of a series (instant, value, quality), one page at a time."},
     INGESTION_TAG,
 ]
@@ -32,7 +35,9 @@ def _document_request_bodies(app: FastAPI, models: list[type[BaseModel]]) -> Non
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = build()
-            _, defs = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
+            _, defs = models_json_schema(
+                [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
+            )
             schemas = doc.setdefault("components", {}).setdefault("schemas", {})
             for name, schema in defs.get("$defs", {}).items():
                 schemas.setdefault(name, schema)

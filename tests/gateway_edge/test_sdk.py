@@ -278,7 +278,9 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
         body=m.CreateSeriesRequest.from_dict({"external_key": "sdk-meter/import", "kind": "cumulative", "unit": "kWh"}),
     )
     assert isinstance(series, m.SeriesResponse) and series.unit == m.Unit.KWH and series.timezone == "Europe/Paris"
-    renamed = await call("series", "patch_series", series.id, body=m.PatchSeriesRequest.from_dict({"name": "SDK meter"}))
+    renamed = await call(
+        "series", "patch_series", series.id, body=m.PatchSeriesRequest.from_dict({"name": "SDK meter"})
+    )
     assert renamed.name == "SDK meter"
     t0 = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
     written = await call(

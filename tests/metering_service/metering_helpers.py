@@ -22,9 +22,7 @@ async def new_series(
     return dict(r.json())
 
 
-async def ingest(
-    client: httpx.AsyncClient, headers: dict[str, str], readings: list[dict[str, Any]]
-) -> httpx.Response:
+async def ingest(client: httpx.AsyncClient, headers: dict[str, str], readings: list[dict[str, Any]]) -> httpx.Response:
     return await client.post("/api/ingest/meter-readings", json={"readings": readings}, headers=headers)
 
 

@@ -26,16 +26,13 @@ async def test_json_batch_is_stored_read_back_and_announced_per_series(
         {"series_id": energy["id"], "time": z(T0 + k * Q), "value": f"{1000 + k}.25", "quality": "measured"}
         for k in range(8)
     ] + [
-        {"external_key": power["external_key"], "time": z(T0 + k * Q), "value": 1500 + k, "unit": "W"}
-        for k in range(4)
+        {"external_key": power["external_key"], "time": z(T0 + k * Q), "value": 1500 + k, "unit": "W"} for k in range(4)
     ]
     r = await ingest(metering_client, device, readings)
     assert r.status_code == 200, r.text
     assert r.json() == {"received": 12, "written": 12, "unchanged": 0}
     got = await all_readings(metering_client, op, energy["id"])
-    assert got == [
-        {"time": z(T0 + k * Q), "value": f"{1000 + k}.25", "quality": "measured"} for k in range(8)
-    ]
+    assert got == [{"time": z(T0 + k * Q), "value": f"{1000 + k}.25", "quality": "measured"} for k in range(8)]
     got = await all_readings(metering_client, op, power["id"], **{"from": z(T0 + Q), "to": z(T0 + 3 * Q)})
     assert [g["value"] for g in got] == ["1501", "1502"]
     events = await outbox_events(db, company_id, RECORDED)
@@ -62,9 +59,7 @@ async def test_ndjson_and_csv_doors_share_the_rules(
 ) -> None:
     op = internal_headers(company_id, "operator")
     s = await new_series(metering_client, op)
-    ndjson = b"\n".join(
-        orjson.dumps({"series_id": s["id"], "time": z(T0 + k * Q), "value": str(k)}) for k in range(3)
-    )
+    ndjson = b"\n".join(orjson.dumps({"series_id": s["id"], "time": z(T0 + k * Q), "value": str(k)}) for k in range(3))
     r = await metering_client.post(
         "/api/ingest/meter-readings", content=ndjson, headers={**op, "content-type": "application/x-ndjson"}
     )
@@ -182,13 +177,17 @@ async def test_over_the_limit_is_413_and_the_limit_itself_passes(
     op = internal_headers(company_id, "device")
     s = await new_series(metering_client, internal_headers(company_id, "admin"), kind="instantaneous", unit="W")
     start = datetime(2025, 1, 1, tzinfo=UTC)
-    full = [{"series_id": s["id"], "time": z(start + k * timedelta(minutes=1)), "value": k % 5000} for k in range(100_000)]
+    full = [
+        {"series_id": s["id"], "time": z(start + k * timedelta(minutes=1)), "value": k % 5000} for k in range(100_000)
+    ]
     r = await ingest(metering_client, op, [*full, {**full[0], "time": z(start - Q)}])
     assert r.status_code == 413, r.text[:300]
     r = await ingest(metering_client, op, full)
     assert r.status_code == 200 and r.json()["written"] == 100_000, r.text[:300]
     page = await metering_client.get(
-        f"/api/metering/series/{s['id']}/readings", params={"offset": 99_999, "limit": 5}, headers=op | internal_headers(company_id, "operator")
+        f"/api/metering/series/{s['id']}/readings",
+        params={"offset": 99_999, "limit": 5},
+        headers=op | internal_headers(company_id, "operator"),
     )
     assert [x["value"] for x in page.json()["readings"]] == [str(99_999 % 5000)]
 

@@ -26,7 +26,9 @@ Q = timedelta(minutes=15)
 
 def envelope(company_id: int, readings: list[dict[str, Any]]) -> CloudEvent:
     return CloudEvent(
-        source="/devices/gw-7", type="org.gridcommons.ingest.meter-readings", companyid=str(company_id),
+        source="/devices/gw-7",
+        type="org.gridcommons.ingest.meter-readings",
+        companyid=str(company_id),
         data={"readings": readings},
     )
 

@@ -31,9 +31,7 @@ reading = st.tuples(
     st.integers(-3, 3),  # value
     st.sampled_from(QUALITIES),
 )
-batches = st.lists(
-    st.lists(reading, min_size=1, max_size=8, unique_by=lambda r: (r[0], r[1])), min_size=1, max_size=5
-)
+batches = st.lists(st.lists(reading, min_size=1, max_size=8, unique_by=lambda r: (r[0], r[1])), min_size=1, max_size=5)
 
 
 def apply_reference(stored: dict[tuple[int, int], tuple[int, str]], batch: list[tuple[int, int, int, str]]) -> None:
@@ -53,9 +51,7 @@ async def test_upsert_rule_matches_a_reference(
     series = [await new_series(metering_client, op, kind="instantaneous", unit="kW") for _ in range(2)]
     stored: dict[tuple[int, int], tuple[int, str]] = {}
     for batch in batches + (batches if replay else []):
-        body = [
-            {"series_id": series[s]["id"], "time": z(T0 + k * Q), "value": v, "quality": q} for s, k, v, q in batch
-        ]
+        body = [{"series_id": series[s]["id"], "time": z(T0 + k * Q), "value": v, "quality": q} for s, k, v, q in batch]
         before = dict(stored)
         r = await ingest(metering_client, op, body)
         assert r.status_code == 200, r.text
@@ -65,7 +61,9 @@ async def test_upsert_rule_matches_a_reference(
     for index, s in enumerate(series):
         got = await all_readings(metering_client, op, s["id"])
         expected = sorted((k, v, q) for (si, k), (v, q) in stored.items() if si == index)
-        assert [(g["time"], g["value"], g["quality"]) for g in got] == [(z(T0 + k * Q), str(v), q) for k, v, q in expected]
+        assert [(g["time"], g["value"], g["quality"]) for g in got] == [
+            (z(T0 + k * Q), str(v), q) for k, v, q in expected
+        ]
 
 
 async def test_same_value_twice_in_a_batch_keeps_the_best_quality(
@@ -74,9 +72,13 @@ async def test_same_value_twice_in_a_batch_keeps_the_best_quality(
     op = internal_headers(company_id, "operator")
     s = await new_series(metering_client, op)
     one = {"series_id": s["id"], "time": z(T0), "value": "5.0"}
-    r = await ingest(metering_client, op, [{**one, "quality": "estimated"}, {**one, "value": "5", "quality": "corrected"}])
+    r = await ingest(
+        metering_client, op, [{**one, "quality": "estimated"}, {**one, "value": "5", "quality": "corrected"}]
+    )
     assert r.json() == {"received": 2, "written": 1, "unchanged": 1}
-    assert [(g["value"], g["quality"]) for g in await all_readings(metering_client, op, s["id"])] == [("5", "corrected")]
+    assert [(g["value"], g["quality"]) for g in await all_readings(metering_client, op, s["id"])] == [
+        ("5", "corrected")
+    ]
 
 
 # ---- the fast parser applies the documented model's rules
@@ -133,7 +135,9 @@ def test_fast_parser_agrees_with_the_documented_model(item: dict[str, Any]) -> N
 async def partition_of(db: asyncpg.Connection, series_id: int, instant: datetime) -> str:
     return str(
         await db.fetchval(
-            "SELECT tableoid::regclass::text FROM metering.readings WHERE series_id = $1 AND ts = $2", series_id, instant
+            "SELECT tableoid::regclass::text FROM metering.readings WHERE series_id = $1 AND ts = $2",
+            series_id,
+            instant,
         )
     )
 
@@ -153,7 +157,10 @@ async def test_month_boundaries_in_utc_and_partitions_on_demand(
     ]
     r = await ingest(metering_client, op, body)
     assert r.status_code == 200, r.text
-    assert await partition_of(db, s["id"], datetime(1950, 1, 31, 23, 59, 59, 999999, tzinfo=UTC)) == "metering.readings_y1950m01"
+    assert (
+        await partition_of(db, s["id"], datetime(1950, 1, 31, 23, 59, 59, 999999, tzinfo=UTC))
+        == "metering.readings_y1950m01"
+    )
     assert await partition_of(db, s["id"], datetime(1950, 2, 1, tzinfo=UTC)) == "metering.readings_y1950m02"
     assert await partition_of(db, s["id"], datetime(1950, 1, 31, 23, 30, tzinfo=UTC)) == "metering.readings_y1950m01"
     assert await partition_of(db, s["id"], datetime(1950, 3, 1, 5, 59, 59, tzinfo=UTC)) == "metering.readings_y1950m03"
@@ -162,7 +169,10 @@ async def test_month_boundaries_in_utc_and_partitions_on_demand(
     )
     assert bounds == "FOR VALUES FROM ('1950-02-01 00:00:00+00') TO ('1950-03-01 00:00:00+00')"
     # a refused batch creates no partition (its transaction is rolled back)
-    bad = [{"series_id": s["id"], "time": "1951-06-01T00:00:00Z", "value": 1}, {"series_id": 0, "time": z(T0), "value": 1}]
+    bad = [
+        {"series_id": s["id"], "time": "1951-06-01T00:00:00Z", "value": 1},
+        {"series_id": 0, "time": z(T0), "value": 1},
+    ]
     assert (await ingest(metering_client, op, bad)).status_code == 422
     bad = [
         {"series_id": s["id"], "time": "1951-06-01T00:00:00Z", "value": 1},
@@ -177,7 +187,9 @@ def engine(metering_app: Any) -> AsyncEngine:
     return metering_app.state.engine  # type: ignore[no-any-return]
 
 
-async def test_maintenance_creates_ahead_and_drops_past_the_retention(engine: AsyncEngine, db: asyncpg.Connection) -> None:
+async def test_maintenance_creates_ahead_and_drops_past_the_retention(
+    engine: AsyncEngine, db: asyncpg.Connection
+) -> None:
     exists = "SELECT to_regclass($1) IS NOT NULL"
     now = datetime(1910, 11, 15, tzinfo=UTC)
     done = await partitions.maintain(engine, ahead=2, retention_months=None, now=now)

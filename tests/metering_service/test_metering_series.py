@@ -31,8 +31,12 @@ async def test_series_lifecycle(metering_client: httpx.AsyncClient, internal_hea
     assert r.status_code == 200 and r.json()["name"] is None and r.json()["timezone"] == "Europe/Berlin"
     assert r.json()["unit"] == "W" and r.json()["external_key"] == body["external_key"]
     # kind and unit never change
-    assert (await metering_client.patch(f"/api/metering/series/{sid}", json={"unit": "kW"}, headers=op)).status_code == 422
-    listed = await metering_client.get("/api/metering/series", params={"external_key": body["external_key"]}, headers=op)
+    assert (
+        await metering_client.patch(f"/api/metering/series/{sid}", json={"unit": "kW"}, headers=op)
+    ).status_code == 422
+    listed = await metering_client.get(
+        "/api/metering/series", params={"external_key": body["external_key"]}, headers=op
+    )
     assert [s["id"] for s in listed.json()["series"]] == [sid]
     retired = await metering_client.post(f"/api/metering/series/{sid}/actions/retire", headers=op)
     assert retired.status_code == 200 and retired.json()["retired_at"] is not None
@@ -89,7 +93,9 @@ async def test_roles_and_tenants(metering_client: httpx.AsyncClient, internal_he
     assert (await metering_client.get("/api/metering/series", headers=other)).json()["series"] == []
     # the same external key in another company is another series
     twin = await metering_client.post(
-        "/api/metering/series", json={"external_key": mine["external_key"], "kind": "cumulative", "unit": "kWh"}, headers=other
+        "/api/metering/series",
+        json={"external_key": mine["external_key"], "kind": "cumulative", "unit": "kWh"},
+        headers=other,
     )
     assert twin.status_code == 201 and twin.json()["id"] != sid
     for role in ("member", "device"):

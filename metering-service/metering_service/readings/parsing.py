@@ -212,7 +212,9 @@ def parse_csv(body: bytes) -> list[Any]:
     try:
         header = next(reader)
     except (StopIteration, csv.Error):
-        raise _invalid_body("CSV needs a header line (series_id or external_key, time, value[, quality][, unit])") from None
+        raise _invalid_body(
+            "CSV needs a header line (series_id or external_key, time, value[, quality][, unit])"
+        ) from None
     header = [h.strip() for h in header]
     unknown = [h for h in header if h not in FIELDS]
     if unknown or len(set(header)) != len(header):

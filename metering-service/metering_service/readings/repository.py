@@ -24,7 +24,7 @@ WritePath = Literal["unnest", "copy"]
 
 # The upsert rule: the same (series, instant) again replaces the stored reading when its quality rank
 # is equal or higher; an identical reading is not rewritten (a replay writes nothing, publishes nothing).
-_APPLY = f"""
+_APPLY = """
     ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value, quality = excluded.quality
     WHERE excluded.quality >= r.quality
       AND (r.value, r.quality) IS DISTINCT FROM (excluded.value, excluded.quality)
@@ -96,9 +96,7 @@ async def upsert(
             first=r["first"],
             last=r["last"],
             count=r["count"],
-            qualities={
-                name: r[name] for name in ("corrected", "measured", "estimated", "provisional") if r[name]
-            },
+            qualities={name: r[name] for name in ("corrected", "measured", "estimated", "provisional") if r[name]},
         )
         for r in rows
     ]

@@ -12,7 +12,13 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, model_validator
 
 from gridcommons.describe import explained_enum
-from gridcommons.quantity import DECIMAL_PATTERN, MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, decimal_schema, format_decimal
+from gridcommons.quantity import (
+    DECIMAL_PATTERN,
+    MAX_FRACTION_DIGITS,
+    MAX_INTEGER_DIGITS,
+    decimal_schema,
+    format_decimal,
+)
 from gridcommons.validation import EARLIEST, LATEST, check_fraction_digits
 from gridcommons.wire import WireModel
 
@@ -149,9 +155,9 @@ class ReadingInput(WireModel):
     series_id: Annotated[int | None, BeforeValidator(lambda v: v if v is None else parse_series_id(v))] = Field(
         default=None, description="Id of the series (give this or external_key).", examples=[12]
     )
-    external_key: Annotated[
-        str | None, BeforeValidator(lambda v: v if v is None else parse_external_key(v))
-    ] = Field(default=None, description=EXTERNAL_KEY_TEXT + " (Give this or series_id.)", examples=[None])
+    external_key: Annotated[str | None, BeforeValidator(lambda v: v if v is None else parse_external_key(v))] = Field(
+        default=None, description=EXTERNAL_KEY_TEXT + " (Give this or series_id.)", examples=[None]
+    )
     time: ReadingInstant = Field(
         description="Instant of the reading: ISO 8601 with an offset (Z or ±hh:mm; a local time without "
         "offset is refused), at most microseconds; stored and answered in UTC.",

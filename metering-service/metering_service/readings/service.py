@@ -132,9 +132,7 @@ async def record_readings(
     return await write(session, company_id, await resolve(session, company_id, checked, loc), path=path)
 
 
-async def record_many(
-    session: AsyncSession, batches: Sequence[tuple[int, Any]], *, path: WritePath = "unnest"
-) -> None:
+async def record_many(session: AsyncSession, batches: Sequence[tuple[int, Any]], *, path: WritePath = "unnest") -> None:
     """Several batches (company, readings), e.g. the Kafka door's messages of one fetch, in order: each
     is checked as a batch of its own (a refusal raises for the whole call), then one write per company."""
     per_company: dict[int, list[Resolved]] = {}

@@ -11,7 +11,14 @@ from gridcommons.pagination import PageParams
 
 from ..roles import Manager
 from . import service
-from .schemas import MAX_SERIES_ID, CreateSeriesRequest, PatchSeriesRequest, SeriesListResponse, SeriesQuery, SeriesResponse
+from .schemas import (
+    MAX_SERIES_ID,
+    CreateSeriesRequest,
+    PatchSeriesRequest,
+    SeriesListResponse,
+    SeriesQuery,
+    SeriesResponse,
+)
 
 router = APIRouter(prefix="/api/metering/series", tags=["series"])
 

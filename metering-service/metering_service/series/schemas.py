@@ -131,7 +131,10 @@ class PatchSeriesRequest(WireModel):
         default=None, description=EXTERNAL_KEY_TEXT + " Omitted: kept.", examples=["sdm630-12/active_energy_import"]
     )
     name: Text | None = Field(
-        default=None, max_length=255, description="Human-readable name; omitted: kept; null: removed.", examples=["Main meter"]
+        default=None,
+        max_length=255,
+        description="Human-readable name; omitted: kept; null: removed.",
+        examples=["Main meter"],
     )
     timezone: TimeZoneName | None = Field(
         default=None, description="IANA time zone of the series' calendar; omitted: kept.", examples=["Europe/Paris"]

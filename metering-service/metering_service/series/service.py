@@ -63,9 +63,7 @@ async def get_series(session: AsyncSession, company_id: int, series_id: int) -> 
 
 async def list_series(session: AsyncSession, company_id: int, query: SeriesQuery, page: Page) -> SeriesListResponse:
     rows = await repository.list_series(session, company_id, query, page)
-    return SeriesListResponse(
-        limit=page.limit, offset=page.offset, series=[SeriesResponse.from_row(r) for r in rows]
-    )
+    return SeriesListResponse(limit=page.limit, offset=page.offset, series=[SeriesResponse.from_row(r) for r in rows])
 
 
 async def patch_series(
