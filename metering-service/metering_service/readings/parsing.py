@@ -84,6 +84,9 @@ class Errors:
             self.more += 1
 
     def raise_if_any(self, loc: Sequence[str | int]) -> None:
+        """Raise the errors, ordered by the item they name."""
+        at = len(loc)
+        self.items.sort(key=lambda e: e["loc"][at] if len(e["loc"]) > at and type(e["loc"][at]) is int else -1)
         if self.more:
             self.items.append(field_error(loc, f"{self.more} more offending items not listed"))
         if self.items:

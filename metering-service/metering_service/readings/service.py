@@ -8,6 +8,7 @@ with every offending item named; nothing is written.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,52 +43,73 @@ class Resolved:
 
 async def resolve(session: AsyncSession, company_id: int, items: CheckedItems, loc: Sequence[str | int]) -> Resolved:
     """Each reading's series (the company's, live), unit and uniqueness in the batch; a duplicate with
-    the same value keeps the best quality once, with another value it is refused."""
-    ids = {i for i in items.series_ids if i is not None}
-    keys = {k for k in items.keys if k is not None}
-    rows = await series_repository.resolve_series(session, company_id, ids, keys)
-    by_id = {r["id"]: r for r in rows}
-    by_key = {r["external_key"]: r for r in rows if r["retired_at"] is None}
+    the same value keeps the best quality once, with another value it is refused. The readings come
+    out sorted by (series, time)."""
+    rows = await series_repository.resolve_series(
+        session,
+        company_id,
+        {i for i in items.series_ids if i is not None},
+        {k for k in items.keys if k is not None},
+    )
+    # address (a series id, or an external key) -> the series id, or why the address is refused
+    target: dict[int | str, int | str] = {}
+    for r in rows:
+        target[r["id"]] = r["id"] if r["retired_at"] is None else f"series {r['id']} is retired: it accepts no readings"
+        if r["retired_at"] is None:
+            target[r["external_key"]] = r["id"]
+    unit_of = {r["id"]: r["unit"] for r in rows}
+    external_keys = {r["id"]: r["external_key"] for r in rows}
     errors = Errors()
     base = list(loc)
-    out = Resolved(received=len(items))
-    seen: dict[tuple[int, datetime], int] = {}  # key -> position in out
-    origin: list[int] = []  # position in out -> item index
-    for i in range(len(items)):
-        series_id = items.series_ids[i]
-        row = by_id.get(series_id) if series_id is not None else by_key.get(items.keys[i])  # type: ignore[arg-type]
-        where = "series_id" if series_id is not None else "external_key"
-        if row is None:
-            errors.add([*base, i, where], UNKNOWN_SERIES, series_id if series_id is not None else items.keys[i])
-            continue
-        if row["retired_at"] is not None:
-            errors.add([*base, i, where], f"series {row['id']} is retired: it accepts no readings", series_id)
-            continue
-        unit = items.units[i]
-        if unit is not None and unit != row["unit"]:
-            errors.add([*base, i, "unit"], f"the series' unit is {row['unit']}, not {unit} (no conversion)", unit)
-            continue
-        sid = row["id"]
-        out.keys[sid] = row["external_key"]
-        key = (sid, items.times[i])
-        at = seen.get(key)
-        if at is not None:
-            if out.values[at] != items.values[i]:
-                errors.add(
-                    [*base, i, "value"],
-                    f"item {origin[at]} has the same series and time with another value",
-                    str(items.values[i]),
-                )
-            elif items.qualities[i] > out.qualities[at]:
-                out.qualities[at] = items.qualities[i]
-            continue
-        seen[key] = len(out.series_ids)
-        origin.append(i)
-        out.series_ids.append(sid)
-        out.times.append(items.times[i])
-        out.values.append(items.values[i])
-        out.qualities.append(items.qualities[i])
+    sids: list[int] = []
+    for i, (series_id, key, unit) in enumerate(zip(items.series_ids, items.keys, items.units, strict=True)):
+        address: int | str = series_id if series_id is not None else key  # type: ignore[assignment]
+        sid = target.get(address, UNKNOWN_SERIES)
+        if type(sid) is not int:
+            errors.add([*base, i, "series_id" if series_id is not None else "external_key"], str(sid), address)
+            sids.append(0)
+        elif unit is not None and unit != unit_of[sid]:
+            errors.add([*base, i, "unit"], f"the series' unit is {unit_of[sid]}, not {unit} (no conversion)", unit)
+            sids.append(0)
+        else:
+            sids.append(sid)
+    out = Resolved(received=len(items), keys={sid: external_keys[sid] for sid in set(sids) if sid})
+    order = list(zip(sids, items.times, strict=True))
+    if not errors.items and all(map(operator.lt, order, order[1:])):  # in order, no key twice: the usual batch
+        out.series_ids, out.times, out.values, out.qualities = sids, items.times, items.values, items.qualities
+        return out
+    return _deduplicated(out, order, items, base, errors)
+
+
+def _deduplicated(
+    out: Resolved, order: list[tuple[int, datetime]], items: CheckedItems, base: list[str | int], errors: Errors
+) -> Resolved:
+    """The batch's readings once per (series, time), sorted: concurrent batches over the same keys
+    then lock them in the same order and cannot deadlock each other. Raises every error found
+    (``errors`` holds those of the series lookup already)."""
+    first: dict[tuple[int, datetime], int] = {}  # key -> index of its first item
+    best: dict[tuple[int, datetime], int] = {}  # key -> best quality among its (equal) values
+    for i, key in enumerate(order):
+        if not key[0]:
+            continue  # refused already
+        at = first.get(key)
+        if at is None:
+            first[key] = i
+            best[key] = items.qualities[i]
+        elif items.values[at] != items.values[i]:
+            errors.add(
+                [*base, i, "value"],
+                f"item {at} has the same series and time with another value",
+                str(items.values[i]),
+            )
+        elif items.qualities[i] > best[key]:
+            best[key] = items.qualities[i]
     errors.raise_if_any(base)
+    for key in sorted(first):
+        out.series_ids.append(key[0])
+        out.times.append(key[1])
+        out.values.append(items.values[first[key]])
+        out.qualities.append(best[key])
     return out
 
 
@@ -105,7 +127,7 @@ def merge(batches: Sequence[Resolved]) -> Resolved:
             held = latest.get((sid, t))
             if held is None or q >= held[1]:
                 latest[(sid, t)] = (v, q)
-    for (sid, t), (v, q) in latest.items():
+    for (sid, t), (v, q) in sorted(latest.items()):
         out.series_ids.append(sid)
         out.times.append(t)
         out.values.append(v)
