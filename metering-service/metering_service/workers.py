@@ -24,7 +24,7 @@ __all__ = ["build", "load_settings"]
 
 def build(settings: MeteringSettings, engine: AsyncEngine) -> Sequence[Worker]:
     sessionmaker = make_sessionmaker(engine)
-    apply, apply_batch = readings.appliers(settings.ingest_write_path)
+    apply, apply_batch = readings.appliers(settings.write_plan())
     ingestion = ingest_consumer(
         name=readings.GROUP,
         topic=readings.TOPIC,

@@ -3,6 +3,8 @@ the documented model, partitions (on demand, month boundaries in UTC, ahead, ret
 
 from __future__ import annotations
 
+import asyncio
+import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,9 +18,11 @@ from metering_helpers import all_readings, ingest, new_series, z
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gridcommons.db import unit_of_work
 from gridcommons.errors import ValidationFailed
-from metering_service.readings import partitions
+from metering_service.readings import partitions, service
 from metering_service.readings.parsing import check_items
+from metering_service.readings.repository import WritePlan
 from metering_service.readings.schemas import QUALITY_RANK, ReadingInput
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
@@ -219,3 +223,64 @@ def test_month_arithmetic() -> None:
     assert partitions.add_months((2026, 1), -1) == (2025, 12)
     assert partitions.months_of([datetime(2026, 12, 31, 23, 0, tzinfo=UTC)]) == {(2026, 12)}
     assert Decimal("1.0") == Decimal("1")
+
+
+# ---- the write plans give the same result; the append fast path yields to a concurrent writer
+
+
+@pytest.mark.parametrize(
+    "plan", [WritePlan("unnest", False), WritePlan("copy", False), WritePlan("unnest", True), WritePlan("copy", True)]
+)
+async def test_every_write_plan_applies_the_same_rule(
+    metering_client: httpx.AsyncClient, metering_app: Any, internal_headers, company_id: int, plan: WritePlan
+) -> None:
+    op = internal_headers(company_id, "operator")
+    series = [await new_series(metering_client, op, kind="instantaneous", unit="kW") for _ in range(2)]
+    rng = random.Random(7)
+    stored: dict[tuple[int, int], tuple[int, str]] = {}
+    for _ in range(6):
+        batch = list(
+            {
+                (s, k): (s, k, rng.randint(-2, 2), rng.choice(QUALITIES))
+                for s, k in ((rng.randint(0, 1), rng.randint(0, 40)) for _ in range(30))
+            }.values()
+        )
+        items = [
+            {"series_id": series[s]["id"], "time": z(T0 + k * Q), "value": v, "quality": q} for s, k, v, q in batch
+        ]
+        async with unit_of_work(metering_app.state.sessionmaker) as session:
+            await service.record_readings(session, company_id, items, ["readings"], plan=plan)
+        apply_reference(stored, batch)
+    for index, s in enumerate(series):
+        got = await all_readings(metering_client, op, s["id"])
+        expected = sorted((k, v, q) for (si, k), (v, q) in stored.items() if si == index)
+        assert [(g["time"], g["value"], g["quality"]) for g in got] == [
+            (z(T0 + k * Q), str(v), q) for k, v, q in expected
+        ]
+
+
+async def test_append_yields_to_a_concurrent_writer(
+    metering_client: httpx.AsyncClient, metering_app: Any, internal_headers, company_id: int
+) -> None:
+    """Two batches over the same free range at once: the second sees the range free (the first's rows
+    are not committed), waits on their keys, and once the first commits applies the upsert rule
+    (its COPY failed on a unique key and was rolled back to its savepoint)."""
+    op = internal_headers(company_id, "operator")
+    s = await new_series(metering_client, op, kind="instantaneous", unit="kW")
+    first = [{"series_id": s["id"], "time": z(T0 + k * Q), "value": 1, "quality": "measured"} for k in range(10)]
+    second = [{"series_id": s["id"], "time": z(T0 + k * Q), "value": 2, "quality": "estimated"} for k in range(5, 15)]
+    sessionmaker = metering_app.state.sessionmaker
+    async with unit_of_work(sessionmaker) as one:
+        await service.record_readings(one, company_id, first, ["readings"])
+
+        async def later() -> Any:
+            async with unit_of_work(sessionmaker) as two:
+                return await service.record_readings(two, company_id, second, ["readings"])
+
+        task = asyncio.create_task(later())
+        await asyncio.sleep(1.0)  # the second batch is waiting on the first's keys
+        assert not task.done()
+    answer = await asyncio.wait_for(task, 30)
+    assert answer.written == 5  # 10..14; 5..9 are measured already and keep their value
+    got = await all_readings(metering_client, op, s["id"])
+    assert [g["value"] for g in got] == ["1"] * 10 + ["2"] * 5

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+import asyncpg
 from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,15 @@ from gridcommons.pagination import Page
 from ..db import SCHEMA
 from .models import readings
 
-WritePath = Literal["unnest", "copy"]
+
+@dataclass(frozen=True)
+class WritePlan:
+    """How a batch reaches the table: the append fast path first (``append_copy``), then the upsert
+    rule as one statement fed by ``unnest`` arrays or by COPY into a temporary table (``merge``)."""
+
+    merge: Literal["unnest", "copy"] = "unnest"
+    append_copy: bool = True
+
 
 # The upsert rule: the same (series, instant) again replaces the stored reading when its quality rank
 # is equal or higher; an identical reading is not rewritten (a replay writes nothing, publishes nothing).
@@ -72,6 +81,65 @@ async def driver_connection(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
+QUALITY_NAMES = {1: "provisional", 2: "estimated", 3: "measured", 4: "corrected"}
+
+# True when no stored reading lies within [first, last] of any series of the batch (one index probe each).
+RANGES_FREE = f"""
+SELECT NOT EXISTS (
+    SELECT 1 FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS b(series_id, first, last)
+    WHERE EXISTS (
+        SELECT 1 FROM {SCHEMA}.readings r WHERE r.series_id = b.series_id AND r.ts BETWEEN b.first AND b.last
+    )
+)"""
+
+
+def _appended(series_ids: Sequence[int], times: Sequence[datetime], qualities: Sequence[int]) -> list[Written]:
+    """What an append wrote, per series (the readings are sorted by series, then time)."""
+    out: list[Written] = []
+    start = 0
+    n = len(series_ids)
+    while start < n:
+        sid = series_ids[start]
+        end = start
+        while end < n and series_ids[end] == sid:
+            end += 1
+        counts: dict[str, int] = {}
+        for q in qualities[start:end]:
+            counts[QUALITY_NAMES[q]] = counts.get(QUALITY_NAMES[q], 0) + 1
+        out.append(Written(sid, times[start], times[end - 1], end - start, counts))
+        start = end
+    return out
+
+
+async def append(
+    conn: Any, series_ids: Sequence[int], times: Sequence[datetime], values: Sequence[Decimal], qualities: Sequence[int]
+) -> list[Written] | None:
+    """The fast path of a batch that only adds readings (a meter's new values): when no stored reading
+    lies within the batch's time range of any of its series, COPY the rows straight into the table.
+    None (nothing written) when a range is not free, or a concurrent batch wrote into it meanwhile
+    (unique violation: rolled back to a savepoint); the caller then applies the upsert rule."""
+    bounds: dict[int, tuple[datetime, datetime]] = {}
+    for sid, t in zip(series_ids, times, strict=True):  # sorted: the first and last instant per series
+        held = bounds.get(sid)
+        bounds[sid] = (t, t) if held is None else (held[0], t)
+    free = await conn.fetchval(
+        RANGES_FREE, list(bounds), [b[0] for b in bounds.values()], [b[1] for b in bounds.values()]
+    )
+    if not free:
+        return None
+    try:
+        async with conn.transaction():  # a savepoint inside the caller's transaction
+            await conn.copy_records_to_table(
+                "readings",
+                schema_name=SCHEMA,
+                columns=["series_id", "ts", "value", "quality"],
+                records=zip(series_ids, times, values, qualities, strict=True),
+            )
+    except asyncpg.UniqueViolationError:
+        return None
+    return _appended(series_ids, times, qualities)
+
+
 async def upsert(
     session: AsyncSession,
     series_ids: Sequence[int],
@@ -79,11 +147,15 @@ async def upsert(
     values: Sequence[Decimal],
     qualities: Sequence[int],
     *,
-    path: WritePath = "unnest",
+    plan: WritePlan = WritePlan(),
 ) -> list[Written]:
-    """Apply the upsert rule to readings with distinct (series, instant) keys."""
+    """Apply the upsert rule to readings with distinct (series, instant) keys, sorted by them."""
     conn = await driver_connection(session)
-    if path == "copy":
+    if plan.append_copy:
+        appended = await append(conn, series_ids, times, values, qualities)
+        if appended is not None:
+            return appended
+    if plan.merge == "copy":
         await conn.execute(CREATE_STAGING)
         await conn.copy_records_to_table(STAGING, records=zip(series_ids, times, values, qualities, strict=True))
         rows = await conn.fetch(UPSERT_STAGED)

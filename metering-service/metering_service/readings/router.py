@@ -59,8 +59,8 @@ async def ingest_meter_readings(request: Request, session: SessionDep, who: Inge
     written publishes one `metering.readings.v1` event (range and counts). Also accepted on Kafka
     topic ingest.meter-readings.v1 with the JSON payload."""
     items, loc = parse_body(await request.body(), request.headers.get("content-type"))
-    path = request.app.state.settings.ingest_write_path
-    return await service.record_readings(session, who.company_id, items, loc, path=path)
+    plan = request.app.state.settings.write_plan()
+    return await service.record_readings(session, who.company_id, items, loc, plan=plan)
 
 
 @router.get(

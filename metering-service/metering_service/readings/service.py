@@ -23,7 +23,7 @@ from gridcommons.pagination import Page
 from ..series import repository as series_repository
 from . import events, partitions, repository
 from .parsing import CheckedItems, Errors, check_items
-from .repository import WritePath
+from .repository import WritePlan
 from .schemas import QUALITY_OF_RANK, IngestReadingsResponse, Reading, ReadingListResponse
 
 UNKNOWN_SERIES = "unknown series"  # the same answer for another tenant's series: existence is not revealed
@@ -136,25 +136,27 @@ def merge(batches: Sequence[Resolved]) -> Resolved:
 
 
 async def write(
-    session: AsyncSession, company_id: int, batch: Resolved, *, path: WritePath = "unnest"
+    session: AsyncSession, company_id: int, batch: Resolved, *, plan: WritePlan = WritePlan()
 ) -> IngestReadingsResponse:
     conn = await session.connection()
     await partitions.ensure_months(conn, partitions.months_of(batch.times))  # before any row is written
-    written = await repository.upsert(session, batch.series_ids, batch.times, batch.values, batch.qualities, path=path)
+    written = await repository.upsert(session, batch.series_ids, batch.times, batch.values, batch.qualities, plan=plan)
     await events.readings_recorded(session, company_id, written, batch.keys)
     count = sum(w.count for w in written)
     return IngestReadingsResponse(received=batch.received, written=count, unchanged=batch.received - count)
 
 
 async def record_readings(
-    session: AsyncSession, company_id: int, items: Any, loc: Sequence[str | int], *, path: WritePath = "unnest"
+    session: AsyncSession, company_id: int, items: Any, loc: Sequence[str | int], *, plan: WritePlan = WritePlan()
 ) -> IngestReadingsResponse:
     """One batch of one company (the HTTP door; ``loc`` is where its items are in the body)."""
     checked = check_items(items, loc)
-    return await write(session, company_id, await resolve(session, company_id, checked, loc), path=path)
+    return await write(session, company_id, await resolve(session, company_id, checked, loc), plan=plan)
 
 
-async def record_many(session: AsyncSession, batches: Sequence[tuple[int, Any]], *, path: WritePath = "unnest") -> None:
+async def record_many(
+    session: AsyncSession, batches: Sequence[tuple[int, Any]], *, plan: WritePlan = WritePlan()
+) -> None:
     """Several batches (company, readings), e.g. the Kafka door's messages of one fetch, in order: each
     is checked as a batch of its own (a refusal raises for the whole call), then one write per company."""
     per_company: dict[int, list[Resolved]] = {}
@@ -162,7 +164,7 @@ async def record_many(session: AsyncSession, batches: Sequence[tuple[int, Any]],
         resolved = await resolve(session, company_id, check_items(items, ["readings"]), ["readings"])
         per_company.setdefault(company_id, []).append(resolved)
     for company_id, resolved_batches in per_company.items():
-        await write(session, company_id, merge(resolved_batches), path=path)
+        await write(session, company_id, merge(resolved_batches), plan=plan)
 
 
 async def list_readings(

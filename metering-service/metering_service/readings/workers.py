@@ -19,7 +19,7 @@ from gridcommons.errors import ValidationFailed, field_error
 from gridcommons.ingest import IngestMessage
 
 from . import service
-from .repository import WritePath
+from .repository import WritePlan
 from .schemas import MAX_BATCH
 
 TOPIC = "ingest.meter-readings.v1"
@@ -39,13 +39,13 @@ def _readings(message: IngestMessage) -> Any:
     return readings
 
 
-def appliers(path: WritePath) -> tuple[Any, Any]:
+def appliers(plan: WritePlan) -> tuple[Any, Any]:
     """``apply`` (one message) and ``apply_batch`` (the new messages of a fetch) for ``ingest_consumer``."""
 
     async def apply(session: AsyncSession, message: IngestMessage) -> None:
-        await service.record_many(session, [(message.company_id, _readings(message))], path=path)
+        await service.record_many(session, [(message.company_id, _readings(message))], plan=plan)
 
     async def apply_batch(session: AsyncSession, messages: Sequence[IngestMessage]) -> None:
-        await service.record_many(session, [(m.company_id, _readings(m)) for m in messages], path=path)
+        await service.record_many(session, [(m.company_id, _readings(m)) for m in messages], plan=plan)
 
     return apply, apply_batch
