@@ -15,10 +15,15 @@ below one batch of 10,000 readings, so the gateway is not in the path.
 Each run, for each way in turn, on an empty ``readings`` table (``TRUNCATE`` + ``CHECKPOINT`` before,
 partitions kept, so that the table's partitions exist as the worker keeps them):
 
-* ``http unnest``: the service with ``METERING_INGEST_WRITE_PATH=unnest`` (one ``INSERT ... SELECT
-  FROM unnest(...) ON CONFLICT DO UPDATE`` per batch);
-* ``http copy``: the service with ``METERING_INGEST_WRITE_PATH=copy`` (COPY into a temporary table,
-  then one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``);
+* ``http append``: the service as configured by default: a batch whose time ranges hold no stored
+  reading (all of them here) is COPied straight into ``readings``;
+* ``http unnest``: the service with the append path off (``METERING_INGEST_APPEND_COPY=false``) and
+  ``METERING_INGEST_WRITE_PATH=unnest`` (one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO
+  UPDATE`` per batch);
+* ``http copy``: append off, ``METERING_INGEST_WRITE_PATH=copy`` (COPY into a temporary table, then
+  one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``);
+* ``http replay``: the default service again, the same batches a second time on the loaded table
+  (every range taken: the upsert rule, every row equal, nothing written);
 * ``raw upsert``: the service's own statement (``repository.UPSERT_UNNEST``) with the same rows
   already as Python values, straight on asyncpg, in batches of ``--batch`` on ``--clients``
   connections: what the database costs without HTTP, parsing and checking;
@@ -26,6 +31,8 @@ partitions kept, so that the table's partitions exist as the worker keeps them):
   batches of ``--batch`` on ``--clients`` connections, no conflict handling.
 
 Prints readings/s of each and the ratios HTTP / raw COPY, with ``nproc`` and the load average.
+``--service-workers 2`` runs the service with two uvicorn worker processes (a service scales by
+processes; one process is bound by its single core).
 """
 
 from __future__ import annotations
@@ -83,11 +90,13 @@ def bodies(ids: list[int], times: list[datetime], values: list[str], batch: int)
     return out
 
 
-def service(port: int, path: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "METERING_INGEST_WRITE_PATH": path}
+def service(port: int, way: str, log: Path, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ}
+    if way in ("http unnest", "http copy"):
+        env |= {"METERING_INGEST_APPEND_COPY": "false", "METERING_INGEST_WRITE_PATH": way.split()[1]}
     argv = [
         sys.executable, "-m", "uvicorn", "metering_service.app:create_app", "--factory", "--host", "127.0.0.1",
-        "--port", str(port), "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+        "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
         "--log-level", "warning",
     ]  # fmt: skip
     return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
@@ -205,15 +214,18 @@ async def bench(args: argparse.Namespace, tmp: Path, db_url: str) -> None:
             )
         finally:
             await conn.close()
-        results: dict[str, list[float]] = {"http unnest": [], "http copy": [], "raw upsert": [], "raw COPY": []}
+        results: dict[str, list[float]] = {
+            way: [] for way in ("http append", "http replay", "http unnest", "http copy", "raw upsert", "raw COPY")
+        }
         for run in range(args.runs):
             for way in results:
-                await empty_table(dsn)
+                if way != "http replay":  # the replay runs on what "http append" loaded
+                    await empty_table(dsn)
                 if way.startswith("raw"):
                     seconds = await copy_all(dsn, rows, args.batch, args.clients, upsert=way == "raw upsert")
                 else:
                     port = free_port()
-                    proc = service(port, way.split()[1], tmp / "metering.log")
+                    proc = service(port, way, tmp / "metering.log", args.service_workers)
                     try:
                         url = f"http://127.0.0.1:{port}"
                         await wait_ready(url)
@@ -230,7 +242,7 @@ async def bench(args: argparse.Namespace, tmp: Path, db_url: str) -> None:
         print()
         for way, v in results.items():
             print(f"{way:12s} median {med[way]:10,.0f} readings/s  [{min(v):,.0f}–{max(v):,.0f}]")
-        for way in ("http unnest", "http copy", "raw upsert"):
+        for way in ("http append", "http unnest", "http copy", "raw upsert"):
             print(f"{way} / raw COPY = {med[way] / med['raw COPY']:.2f}")
         for way in ("http unnest", "http copy"):
             print(f"{way} / raw upsert = {med[way] / med['raw upsert']:.2f}")
@@ -245,6 +257,7 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=50_000, help="readings per request (10,000..100,000)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (and COPY connections)")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--service-workers", type=int, default=1, help="uvicorn worker processes of the service")
     args = parser.parse_args()
     with migrated_postgres("gc-bench-metering-", ["metering-service"]) as (tmp, db_url):
         asyncio.run(bench(args, tmp, db_url))
