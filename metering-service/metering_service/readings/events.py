@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.wire import WireModel
@@ -23,8 +23,6 @@ from .repository import Written
 
 class ReadingsRecordedV1(WireModel):
     """Readings of one series written by one batch."""
-
-    model_config = ConfigDict(populate_by_name=True)
 
     series_id: int = Field(description="The series.")
     external_key: str = Field(description="The series' external key when the batch was written.")
@@ -52,13 +50,15 @@ async def readings_recorded(
         events=[
             (
                 str(w.series_id),
-                ReadingsRecordedV1(
-                    series_id=w.series_id,
-                    external_key=keys[w.series_id],
-                    from_=w.first,
-                    to=w.last,
-                    count=w.count,
-                    quality_counts=w.qualities,
+                ReadingsRecordedV1.model_validate(
+                    {
+                        "series_id": w.series_id,
+                        "external_key": keys[w.series_id],
+                        "from": w.first,
+                        "to": w.last,
+                        "count": w.count,
+                        "quality_counts": w.qualities,
+                    }
                 ),
             )
             for w in written

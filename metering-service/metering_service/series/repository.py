@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from gridcommons.pagination import Page
 
@@ -65,7 +66,7 @@ async def resolve_series(
 ) -> Sequence[RowMapping]:
     """The company's series named by id (live or retired) or by external key (live only), locked
     against a concurrent retire (FOR KEY SHARE would not block it: the update touches no key)."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if ids:
         conditions.append(series.c.id.in_(list(ids)))
     if keys:
