@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
 import httpx
-import orjson
 import pytest
 
 from gridcommons.testing.plugin import Stack
@@ -36,14 +34,3 @@ async def db(migrated: Stack) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
-
-
-async def outbox_events(conn: asyncpg.Connection, company_id: int, type_: str) -> list[dict[str, Any]]:
-    """The company's outbox rows of one event type, in order, each as topic, key and the CloudEvent's fields."""
-    rows = await conn.fetch(
-        "SELECT topic, key, payload FROM metering.outbox WHERE payload->>'companyid' = $1 AND payload->>'type' = $2 "
-        "ORDER BY seq",
-        str(company_id),
-        type_,
-    )
-    return [{"topic": r["topic"], "key": r["key"], **orjson.loads(r["payload"])} for r in rows]

@@ -4,7 +4,9 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
+import orjson
 
 _n = itertools.count(1)
 
@@ -43,3 +45,14 @@ async def all_readings(
         if len(page) < 1000:
             return out
         offset += 1000
+
+
+async def outbox_events(conn: asyncpg.Connection, company_id: int, type_: str) -> list[dict[str, Any]]:
+    """The company's outbox rows of one event type, in order, each as topic, key and the CloudEvent's fields."""
+    rows = await conn.fetch(
+        "SELECT topic, key, payload FROM metering.outbox WHERE payload->>'companyid' = $1 AND payload->>'type' = $2 "
+        "ORDER BY seq",
+        str(company_id),
+        type_,
+    )
+    return [{"topic": r["topic"], "key": r["key"], **orjson.loads(r["payload"])} for r in rows]

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import orjson
-from conftest import outbox_events
-from metering_helpers import all_readings, ingest, new_series, z
+from metering_helpers import all_readings, ingest, new_series, outbox_events, z
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 Q = timedelta(minutes=15)

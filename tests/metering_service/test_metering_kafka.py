@@ -12,8 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
-from conftest import outbox_events
-from metering_helpers import all_readings, new_series, z
+from metering_helpers import all_readings, new_series, outbox_events, z
 
 from gridcommons.events import CloudEvent
 from gridcommons.testing.kafka import produce, topic_reader
