@@ -164,10 +164,10 @@ def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
             assert isinstance(body, dict)
             assert sorted(a["code"] for a in body["assets"]) == ["DK", "KR", "WU"], f"run {run}: {body}"
             # the demo meter's two series, each with one day of quarter-hour readings (a rerun adds none)
-            status, body = _request("GET", f"{gateway}/api/metering/series", headers=headers)
-            assert status == 200 and isinstance(body, dict), body
-            assert sorted(s["unit"] for s in body["series"]) == ["W", "kWh"], f"run {run}: {body}"
-            for series in body["series"]:
+            status, listed = _request("GET", f"{gateway}/api/metering/series", headers=headers)
+            assert status == 200 and isinstance(listed, dict), listed
+            assert sorted(s["unit"] for s in listed["series"]) == ["W", "kWh"], f"run {run}: {listed}"
+            for series in listed["series"]:
                 url = f"{gateway}/api/metering/series/{series['id']}/readings?limit=1000"
                 status, page = _request("GET", url, headers=headers)
                 assert status == 200 and isinstance(page, dict) and len(page["readings"]) >= 96, page
