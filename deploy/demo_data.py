@@ -1,6 +1,7 @@
 """Load the demo tenant (idempotent): users, company and device client in the gateway's
-database, then a few assets and a community registry (a community, two clusters, a few units, the
-demo member linked to one) created through the gateway's public API like any client would.
+database, then a few assets, a community registry (a community, two clusters, a few units, the
+demo member linked to one) with two scenarios, and two metering series with a day of readings, created
+through the gateway's public API like any client would.
 
 Run by `make run` after every process answers; prints the credentials it ensured.
 """
@@ -14,6 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime, timedelta
 
 from community_service.scenarios.examples import EXAMPLES as SCENARIO_EXAMPLES
 from gateway.demo import ensure_demo_tenant
@@ -122,6 +124,45 @@ def ensure_demo_scenarios(gateway: str, headers: dict[str, str]) -> None:
             _call("POST", f"{gateway}/api/community/scenarios", data=json.dumps(body).encode(), headers=headers)
 
 
+DEMO_SERIES = [
+    {
+        "external_key": "demo-meter-1/active_energy_import",
+        "kind": "cumulative",
+        "unit": "kWh",
+        "name": "Community house: energy imported (register)",
+        "metadata": {"meter": "sdm630", "host": "demo-meter-1"},
+    },
+    {
+        "external_key": "demo-meter-1/active_power",
+        "kind": "instantaneous",
+        "unit": "W",
+        "name": "Community house: active power",
+        "metadata": {"meter": "sdm630", "host": "demo-meter-1"},
+    },
+]
+
+
+def ensure_demo_readings(gateway: str, headers: dict[str, str]) -> None:
+    """Two series of the demo meter and yesterday's (UTC) quarter-hour readings; a second run changes nothing."""
+    for series in DEMO_SERIES:
+        key = urllib.parse.quote(series["external_key"], safe="")
+        found = _call("GET", f"{gateway}/api/metering/series?external_key={key}", headers=headers)
+        assert isinstance(found, dict)
+        if not found["series"]:
+            _call("POST", f"{gateway}/api/metering/series", data=json.dumps(series).encode(), headers=headers)
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    # the register keeps growing from one day to the next (about 12 kWh a day here)
+    counter, readings = 12_500.0 + 20 * (day - datetime(2026, 1, 1, tzinfo=UTC)).days, []
+    for q in range(96):
+        at = (day + timedelta(minutes=15 * q)).isoformat().replace("+00:00", "Z")
+        power = 400 + 1800 * max(0.0, 1 - abs(q - 76) / 12) + 600 * max(0.0, 1 - abs(q - 30) / 6)  # evening, morning
+        counter += power / 4 / 1000
+        readings.append({"external_key": DEMO_SERIES[0]["external_key"], "time": at, "value": f"{counter:.3f}"})
+        readings.append({"external_key": DEMO_SERIES[1]["external_key"], "time": at, "value": f"{power:.0f}"})
+    body = json.dumps({"readings": readings}).encode()
+    _call("POST", f"{gateway}/api/ingest/meter-readings", data=body, headers=headers)
+
+
 async def ensure_tenant() -> dict:
     engine = make_engine(InfraSettings(), application_name="demo-data")
     try:
@@ -154,6 +195,7 @@ def main() -> None:
             _call("POST", f"{gateway}/api/assets", data=json.dumps(asset).encode(), headers=headers)
     ensure_community(gateway, headers, int(info["users"]["member"]["id"]))
     ensure_demo_scenarios(gateway, headers)
+    ensure_demo_readings(gateway, headers)
     print(f'Demo tenant: company "{info.get("company_name", "Demo Energy Community")}" CompanyID={company_id}')
     print("  superuser      superuser / superuser-pass")
     print("  admin          demo-admin / demo-admin-pass")

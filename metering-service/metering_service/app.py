@@ -1,20 +1,63 @@
-"""metering-service: skeleton (ops endpoints only; the domain routers come with their slices)."""
+"""metering-service: series of readings and their ingestion (HTTP batch and Kafka)."""
+
+from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from gridcommons.app import create_service_app
+from gridcommons.openapi import INGESTION_TAG
 
+from .readings.router import ingest_router as readings_ingest_router
+from .readings.router import router as readings_router
+from .readings.schemas import IngestReadingsRequest
+from .series.router import router as series_router
 from .settings import MeteringSettings, load_settings
 from .workers import build as build_workers
 
+# In the order an operator explores them; one line each.
+TAGS = [
+    {
+        "name": "series",
+        "description": "Series of readings: what is measured, its kind, unit, calendar and external key.",
+    },
+    {"name": "readings", "description": "Raw readings of a series (instant, value, quality), one page at a time."},
+    INGESTION_TAG,
+]
+
+
+def _document_request_bodies(app: FastAPI, models: list[type[BaseModel]]) -> None:
+    """Add the schemas of request bodies that a route parses itself (and declares by ``$ref`` in its
+    ``openapi_extra``) to the document's components."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = build()
+            _, defs = models_json_schema(
+                [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
+            )
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in defs.get("$defs", {}).items():
+                schemas.setdefault(name, schema)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
 
 def create_app(settings: MeteringSettings | None = None, *, run_workers_in_process: bool = False) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         name="metering-service",
         title="GridCommons metering-service",
-        description="Meters and their readings (seeds 001, 003, 004 unitData): meter register, usage points, readings, unit telemetry, ingestion and aggregation.",
+        description="Meters and their readings (seeds 001, 003, 004 unitData): series of readings, their "
+        "ingestion (HTTP batch and Kafka) and raw reads.",
         settings=settings or load_settings(),
-        routers=[],
+        tags=TAGS,
+        routers=[series_router, readings_router, readings_ingest_router],
         workers=build_workers,
         run_workers_in_process=run_workers_in_process,
     )
+    _document_request_bodies(app, [IngestReadingsRequest])
+    return app

@@ -1,12 +1,32 @@
+from typing import Literal
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from gridcommons.settings import ServiceSettings
+
+from .readings.repository import WritePlan
 
 
 class MeteringSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="METERING_", extra="ignore")
 
     port: int = 8102
+    # How an ingestion batch reaches the readings table (bench/README.md "metering_ingest" measures them):
+    # COPY straight into it when the batch's time ranges hold no stored reading, else the upsert rule
+    # fed by unnest arrays or by COPY into a temporary table.
+    ingest_append_copy: bool = True
+    ingest_write_path: Literal["unnest", "copy"] = "unnest"
+    # Monthly (UTC) partitions of readings kept ready ahead of the current month by the worker.
+    readings_partitions_ahead: int = Field(default=3, ge=0, le=120)
+    # Drop partitions older than this many months before the current one; None (default): keep all.
+    readings_retention_months: int | None = Field(default=None, ge=1)
+    readings_partition_interval_seconds: float = Field(default=3600.0, gt=0)
+    # Kafka ingestion: messages of one fetch applied in one transaction and one statement.
+    ingest_batch_messages: int = Field(default=200, ge=1, le=10_000)
+
+    def write_plan(self) -> WritePlan:
+        return WritePlan(merge=self.ingest_write_path, append_copy=self.ingest_append_copy)
 
 
 def load_settings() -> MeteringSettings:

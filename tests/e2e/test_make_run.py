@@ -167,6 +167,14 @@ def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
             assert status == 200 and isinstance(scenarios, dict), scenarios
             names = sorted(s["name"] for s in scenarios["scenarios"])
             assert names == ["HIGH_PRIORITY", "LOW_PRIORITY"], f"run {run}: {names}"
+            # the demo meter's two series, each with one day of quarter-hour readings (a rerun adds none)
+            status, listed = _request("GET", f"{gateway}/api/metering/series", headers=headers)
+            assert status == 200 and isinstance(listed, dict), listed
+            assert sorted(s["unit"] for s in listed["series"]) == ["W", "kWh"], f"run {run}: {listed}"
+            for series in listed["series"]:
+                url = f"{gateway}/api/metering/series/{series['id']}/readings?limit=1000"
+                status, page = _request("GET", url, headers=headers)
+                assert status == 200 and isinstance(page, dict) and len(page["readings"]) >= 96, page
             # the member reads, a different company is refused, a direct call without the gateway is 401
             member = {
                 "Authorization": f"Bearer {_token(gateway, 'demo-member', 'demo-member-pass')}",

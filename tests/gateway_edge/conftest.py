@@ -1,5 +1,5 @@
-"""The gateway edge over real HTTP: the asset-service, the community-service's registry and small
-upstream apps served by uvicorn,
+"""The gateway edge over real HTTP: the asset-service, the metering-service, the community-service's
+registry and small upstream apps served by uvicorn,
 the gateway served by uvicorn in front of them, users/companies/machine clients made through
 the gateway's real auth endpoints."""
 
@@ -29,6 +29,8 @@ from gridcommons.devstack import free_port
 from gridcommons.settings import InfraSettings
 from gridcommons.testing.plugin import Stack
 from gridcommons.testing.servers import serve_app
+from metering_service.app import create_app as create_metering_app
+from metering_service.settings import MeteringSettings
 
 SUPERUSER = ("edge-root", "edge-root-Passw0rd!")
 SLOW_SECONDS = 2.0
@@ -196,22 +198,22 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 async def edge(migrated: Stack) -> AsyncIterator[Edge]:
-    dead_port = free_port()  # nothing listens here: the "upstream down" service
     async with (
         serve_app(create_asset_app(AssetSettings(ops_allow_from=[]))) as asset_url,  # docs: the gateway's identity only
+        serve_app(create_metering_app(MeteringSettings(ops_allow_from=[]))) as metering_url,
         serve_app(echo_app()) as echo_url,
         serve_app(slow_app()) as slow_url,
         serve_app(
             community_upstream(create_community_app(CommunitySettings(ops_allow_from=[])), echo_app())
         ) as community_url,
     ):
-        # Every upstream of the registry: the asset-service, the community-service, a slow one, one that
-        # is down, the echo for the rest.
+        # Every upstream of the registry: the asset-, metering- and community-service, a slow one, the echo
+        # for the rest (an upstream that is down: test_proxy.test_upstream_down_is_502 starts a gateway of its own).
         special = {
             "asset-service": asset_url,
+            "metering-service": metering_url,
             "community-service": community_url,
             "deal-service": slow_url,
-            "metering-service": f"http://127.0.0.1:{dead_port}",
         }
         settings = GatewaySettings(
             upstreams={name: special.get(name, echo_url) for name in UPSTREAMS},

@@ -8,8 +8,13 @@ import httpx
 import jwt
 import pytest
 
+from gateway.app import create_app as create_gateway_app
+from gateway.edge.routes import UPSTREAMS
+from gateway.settings import GatewaySettings
+from gridcommons.devstack import free_port
 from gridcommons.identity import INTERNAL_IDENTITY_HEADER, Identity, IdentitySigner, generate_ed25519_pem
 from gridcommons.testing.plugin import Stack
+from gridcommons.testing.servers import serve_app
 
 from .conftest import MAX_BODY, ROUTE_TIMEOUT, Edge, bearer
 
@@ -212,12 +217,19 @@ async def test_oversize_body(edge: Edge) -> None:
 
 
 async def test_upstream_down_is_502(edge: Edge) -> None:
+    """A second gateway on the same database and keys, whose metering-service listens nowhere."""
     a = await edge.company()
     h = {**bearer(await edge.user({a: "admin"})), "CompanyID": str(a)}
-    start = time.monotonic()
-    r = await edge.client.get("/admin/meters", headers=h)
-    assert r.status_code == 502 and "metering-service" in r.json()["detail"]
-    assert time.monotonic() - start < 2.0
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = GatewaySettings(upstreams={name: dead for name in UPSTREAMS}, registrations_per_address=100_000)
+    async with (
+        serve_app(create_gateway_app(settings, configure_logs=False)) as url,
+        httpx.AsyncClient(base_url=url, timeout=20) as client,
+    ):
+        start = time.monotonic()
+        r = await client.get("/admin/meters", headers=h)
+        assert r.status_code == 502 and "metering-service" in r.json()["detail"]
+        assert time.monotonic() - start < 2.0
 
 
 async def test_slow_upstream_is_504(edge: Edge) -> None:

@@ -1,6 +1,7 @@
 """Schemathesis over the merged OpenAPI document, through the served gateway, as the real roles.
 
-Every operation of the gateway, of the asset-service and of the community-service's registry is run as each role that may call it
+Every operation of the gateway, the asset-service, the metering-service and the community-service's registry and
+scenarios is run as each role that may call it
 (platform superuser, company admin, operator, member, device machine client; anonymous for the
 public auth doors) with a valid ``CompanyID``, so that requests get past authentication:
 
@@ -52,6 +53,7 @@ ASSET_PREFIXES = (
 COMMUNITY_PREFIXES = ("/api/community/", "/api/staff/community/", "/api/resident/community/")
 COMMUNITIES = "/api/community/communities"
 SCENARIOS = "/api/community/scenarios"
+METERING_PREFIXES = ("/api/metering", "/api/ingest/meter-readings")
 GATEWAY_PREFIXES = ("/auth", "/api/core", "/admin/users", "/api/gateway", "/.well-known")
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 Q = timedelta(minutes=15)
@@ -199,6 +201,13 @@ async def make_world(edge: Edge) -> World:
         await replicate_membership(a, user_ids[role], "member")
     r = await edge.client.put(f"{world.unit_path()}/residents/{user_ids['member']}", headers=op)
     assert r.status_code == 200, r.text
+    r = await edge.client.post(
+        "/api/metering/series",
+        json={"external_key": "contract/energy", "kind": "cumulative", "unit": "kWh"},
+        headers=op,
+    )
+    assert r.status_code == 201, r.text
+    world.extra["series"] = r.json()["id"]
     return world
 
 
@@ -332,6 +341,25 @@ def valid_requests() -> list[Valid]:
     async def statuses(edge: Edge, world: World) -> dict[str, Any]:
         entry = {"asset_id": world.asset, "status": "AVAILABLE", "effective_at": iso(T0), "reasons": []}
         return {"body": {"statuses": [entry]}}
+
+    async def create_series(edge: Edge, world: World) -> dict[str, Any]:
+        return {"body": {"external_key": f"valid-{n}/power", "kind": "instantaneous", "unit": "kW"}}
+
+    async def patch_series(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"series_id": world.extra["series"]}, "body": {"name": "Contract energy"}}
+
+    async def retire_series(edge: Edge, world: World) -> dict[str, Any]:
+        body = {"external_key": f"retire-{n}/power", "kind": "instantaneous", "unit": "kW"}
+        r = await edge.client.post("/api/metering/series", json=body, headers=world.headers("operator"))
+        assert r.status_code == 201, r.text
+        return {"path_parameters": {"series_id": r.json()["id"]}}
+
+    async def meter_readings(edge: Edge, world: World) -> dict[str, Any]:
+        readings = [
+            {"series_id": world.extra["series"], "time": iso(T0), "value": "1200.5"},
+            {"external_key": "contract/energy", "time": iso(T0 + Q), "value": 1201, "quality": "estimated"},
+        ]
+        return {"body": {"readings": readings}}
 
     async def create_site(edge: Edge, world: World) -> dict[str, Any]:
         return {
@@ -574,6 +602,11 @@ def valid_requests() -> list[Valid]:
         Valid("PATCH /api/limits", "operator", patch_limits),
         Valid("DELETE /api/limits", "operator", delete_limits),
         Valid("POST /api/ingest/asset-statuses", "device", statuses),
+        # metering-service: series and readings
+        Valid("POST /api/metering/series", "operator", create_series),
+        Valid("PATCH /api/metering/series/{series_id}", "admin", patch_series),
+        Valid("POST /api/metering/series/{series_id}/actions/retire", "operator", retire_series),
+        Valid("POST /api/ingest/meter-readings", "device", meter_readings),
         # sites and inverters
         Valid("POST /api/sites", "operator", create_site, _set("new_site", lambda b: b["id"])),
         Valid("PATCH /api/sites/{site_id}", "operator", patch_site),
@@ -620,6 +653,7 @@ def bound_path_parameters(world: World, path: str, method: str) -> dict[str, Any
         "unitId": world.unit,
         "userId": world.user_ids["target"],
         "scenario_id": world.extra.get("scenario", 1),
+        "series_id": world.extra.get("series"),
     }
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     if not names or any(name not in known for name in names):
@@ -637,9 +671,9 @@ async def test_schemathesis_every_operation_as_its_roles(edge: Edge) -> None:
 
     world = await make_world(edge)
     doc = (await edge.client.get("/openapi.json")).json()
-    # What exists behind this test gateway: its own API, the asset-service and the community-service's
-    # registry (the other upstreams are stubs).
-    prefixes = ASSET_PREFIXES + GATEWAY_PREFIXES + COMMUNITY_PREFIXES
+    # What exists behind this test gateway: its own API, the asset- and metering-service and the
+    # community-service's registry and scenarios (the other upstreams are stubs).
+    prefixes = ASSET_PREFIXES + METERING_PREFIXES + GATEWAY_PREFIXES + COMMUNITY_PREFIXES
     doc["paths"] = {p: v for p, v in doc["paths"].items() if p.startswith(prefixes)}
     schema = schemathesis.openapi.from_dict(doc)
     operations = {}

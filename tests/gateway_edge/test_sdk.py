@@ -330,3 +330,33 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     listed_communities = await call("communities", "list_communities", include_retired=True)
     assert isinstance(listed_communities, m.CommunityListResponse)
     assert [x.code for x in listed_communities.communities] == ["sdk_c"]
+    # Metering: a series, a batch of readings through the ingestion door, the readings read back.
+    metering = {name: sdk_import(f"api.{name}") for name in ("series", "readings", "ingestion")}
+    api.update(metering)
+    series = await call(
+        "series",
+        "create_series",
+        body=m.CreateSeriesRequest.from_dict({"external_key": "sdk-meter/import", "kind": "cumulative", "unit": "kWh"}),
+    )
+    assert isinstance(series, m.SeriesResponse) and series.unit == m.Unit.KWH and series.timezone == "Europe/Paris"
+    renamed = await call(
+        "series", "patch_series", series.id, body=m.PatchSeriesRequest.from_dict({"name": "SDK meter"})
+    )
+    assert renamed.name == "SDK meter"
+    t0 = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
+    written = await call(
+        "ingestion",
+        "ingest_meter_readings",
+        body=m.IngestReadingsRequest.from_dict(
+            {
+                "readings": [
+                    {"series_id": series.id, "time": iso(t0), "value": "10.5"},
+                    {"external_key": "sdk-meter/import", "time": iso(t0 + timedelta(minutes=15)), "value": 11},
+                ]
+            }
+        ),
+    )
+    assert isinstance(written, m.IngestReadingsResponse) and written.written == 2
+    page = await call("readings", "list_readings", series.id, from_=t0, to=t0 + timedelta(hours=1))
+    assert isinstance(page, m.ReadingListResponse)
+    assert [(r.value, r.quality) for r in page.readings] == [("10.5", m.Quality.MEASURED), ("11", m.Quality.MEASURED)]

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from gridcommons.db import SessionDep
+from gridcommons.errors import NotFound, ValidationFailed, responses
+from gridcommons.openapi import INGESTION_TAG
+from gridcommons.pagination import PageParams
+from gridcommons.validation import UtcInstant
+
+from ..roles import Ingestor, Manager
+from ..series.router import SeriesIdPath
+from . import service
+from .parsing import BatchTooLarge, UnsupportedMediaType, parse_body
+from .schemas import MAX_BATCH, IngestReadingsResponse, ReadingListResponse
+
+router = APIRouter(tags=["readings"])
+# The ingestion door is listed under the shared ingestion tag only (one tag per operation).
+ingest_router = APIRouter(tags=[INGESTION_TAG["name"]])
+
+# 100,000 readings addressed by external keys of a few dozen characters stay under it.
+INGEST_BODY_LIMIT = 32 * 1024 * 1024
+
+
+INGEST_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The batch as JSON (below), or the same readings as NDJSON (`application/x-ndjson`: one "
+        "reading object per line) or CSV (`text/csv`: a header line naming the columns `series_id` or "
+        "`external_key`, `time`, `value` and optionally `quality` and `unit`; empty cells are omitted fields).",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestReadingsRequest"}}},
+    }
+}
+
+
+@ingest_router.post(
+    "/api/ingest/meter-readings",
+    response_model=IngestReadingsResponse,
+    responses=responses(
+        ValidationFailed,
+        (BatchTooLarge, f"More than {MAX_BATCH:,} readings, or a body over 32 MiB"),
+        (UnsupportedMediaType, "Content type other than application/json, application/x-ndjson or text/csv"),
+    ),
+    openapi_extra=INGEST_REQUEST_BODY,
+    max_body_size=INGEST_BODY_LIMIT,
+)
+async def ingest_meter_readings(request: Request, session: SessionDep, who: Ingestor) -> IngestReadingsResponse:
+    """Record a batch of 1..100,000 readings (all or nothing: 422 naming every offending item by index
+    and field; more than 100,000 readings: 413).
+
+    Each reading names its series by `series_id` or `external_key` (an unknown series, or another
+    company's, is refused as unknown), an instant with an offset, a finite value in the series' unit
+    (a reading that states another `unit` is refused) and a quality (default measured). Two readings of
+    the batch for the same series and instant must have the same value. The same (series, instant)
+    again replaces the stored reading when its quality is equal or better (corrected > measured >
+    estimated > provisional), else it is ignored; a replayed batch changes nothing. Each series
+    written publishes one `metering.readings.v1` event (range and counts). Also accepted on Kafka
+    topic ingest.meter-readings.v1 with the JSON payload."""
+    items, loc = parse_body(await request.body(), request.headers.get("content-type"))
+    plan = request.app.state.settings.write_plan()
+    return await service.record_readings(session, who.company_id, items, loc, plan=plan)
+
+
+@router.get(
+    "/api/metering/series/{series_id}/readings",
+    response_model=ReadingListResponse,
+    responses=responses((NotFound, "No such series in this company"), ValidationFailed),
+)
+async def list_readings(
+    series_id: SeriesIdPath,
+    session: SessionDep,
+    who: Manager,
+    page: PageParams,
+    from_: Annotated[
+        UtcInstant | None,
+        Query(alias="from", description="Inclusive lower bound of the readings' time (ISO 8601 with offset)."),
+    ] = None,
+    to: Annotated[
+        UtcInstant | None,
+        Query(description="Exclusive upper bound of the readings' time (ISO 8601 with offset)."),
+    ] = None,
+) -> ReadingListResponse:
+    """Return the raw readings of a series with time in [from, to) (either bound may be omitted),
+    ordered by time, one page at a time."""
+    return await service.list_readings(session, who.company_id, series_id, from_, to, page)

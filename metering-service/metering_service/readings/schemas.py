@@ -1,0 +1,215 @@
+"""Wire shapes of readings, and the one set of field rules that both the fast batch parser
+(``parsing.py``) and the documented models below apply."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, model_validator
+
+from gridcommons.describe import explained_enum
+from gridcommons.quantity import (
+    DECIMAL_PATTERN,
+    MAX_FRACTION_DIGITS,
+    MAX_INTEGER_DIGITS,
+    decimal_schema,
+    format_decimal,
+)
+from gridcommons.validation import EARLIEST, LATEST, check_fraction_digits
+from gridcommons.wire import WireModel
+
+from ..series.schemas import EXTERNAL_KEY_TEXT, MAX_SERIES_ID, Unit
+
+MAX_BATCH = 100_000  # readings per ingestion batch (more: 413)
+
+
+@explained_enum(
+    {
+        "corrected": "Corrected by the data owner after the fact; outranks every other quality",
+        "measured": "Read from the meter as is",
+        "estimated": "Estimated (gap filling, profile), replaced by a measured or corrected value",
+        "provisional": "Provisional (published before validation), replaced by any other quality",
+    }
+)
+class Quality(StrEnum):
+    """Quality of a reading. A reading for the same series and instant replaces the stored one when
+    its quality is equal or better: corrected > measured > estimated > provisional."""
+
+    CORRECTED = "corrected"
+    MEASURED = "measured"
+    ESTIMATED = "estimated"
+    PROVISIONAL = "provisional"
+
+
+# The order of the upsert rule, stored as the rank (a higher rank wins or ties).
+QUALITY_RANK: dict[str, int] = {"provisional": 1, "estimated": 2, "measured": 3, "corrected": 4}
+QUALITY_OF_RANK: dict[int, Quality] = {rank: Quality(name) for name, rank in QUALITY_RANK.items()}
+
+# ---------------------------------------------------------------- field rules (ValueError = refused)
+
+_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+_DECIMAL = re.compile(DECIMAL_PATTERN)
+INSTANT_TEXT = "must be an ISO 8601 date-time with an offset, e.g. 2027-01-15T08:00:00Z"
+
+
+def parse_instant(value: Any) -> datetime:
+    """ISO 8601 text with an offset (``Z`` or ``±hh:mm``), at most microseconds, in [1900, 9999) UTC."""
+    if type(value) is not str or not _INSTANT.match(value):
+        raise ValueError(INSTANT_TEXT)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(INSTANT_TEXT) from None
+    if parsed.tzinfo is None:
+        raise ValueError("the timestamp carries no offset: add Z or ±hh:mm (a local time is ambiguous)")
+    if len(value) > 26:  # only texts with a long fraction can hide digits beyond the microsecond
+        check_fraction_digits(value)
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must lie in [1900-01-01, 9999-01-01) UTC") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError("must lie in [1900-01-01, 9999-01-01) UTC")
+    return utc
+
+
+def parse_value(value: Any) -> Decimal:
+    """A JSON number or a plain decimal string (at most 20 integer and 18 fraction digits); finite."""
+    kind = type(value)
+    if kind is str:
+        if not _DECIMAL.match(value):
+            raise ValueError(
+                f"must be a decimal number in plain notation (at most {MAX_INTEGER_DIGITS} integer and "
+                f"{MAX_FRACTION_DIGITS} fraction digits), e.g. 1234.5"
+            )
+        return Decimal(value)
+    if kind is int:
+        if abs(value) >= 10**MAX_INTEGER_DIGITS:
+            raise ValueError(f"has more than {MAX_INTEGER_DIGITS} integer digits")
+        return Decimal(value)
+    if kind is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("must be finite (NaN and infinities are refused)")
+        try:
+            d = Decimal(repr(value))  # the shortest text that reads back as this number: what was sent
+        except InvalidOperation:
+            raise ValueError("must be a finite number") from None
+        if d != 0 and d.adjusted() >= MAX_INTEGER_DIGITS:
+            raise ValueError(f"has more than {MAX_INTEGER_DIGITS} integer digits")
+        exponent = d.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > MAX_FRACTION_DIGITS:
+            raise ValueError(f"has more than {MAX_FRACTION_DIGITS} fraction digits")
+        return d
+    if kind is Decimal:
+        if not value.is_finite():
+            raise ValueError("must be finite (NaN and infinities are refused)")
+        return parse_value(format(value, "f"))
+    raise ValueError("must be a number or a decimal string")
+
+
+def parse_quality(value: Any) -> int:
+    """The rank of a quality name (``QUALITY_RANK``)."""
+    rank = QUALITY_RANK.get(value) if type(value) is str else None
+    if rank is None:
+        raise ValueError("must be one of corrected, measured, estimated, provisional")
+    return rank
+
+
+def parse_series_id(value: Any) -> int:
+    if type(value) is not int or not 1 <= value <= MAX_SERIES_ID:
+        raise ValueError("must be a positive integer (a series id)")
+    return value
+
+
+def parse_external_key(value: Any) -> str:
+    if type(value) is not str or not 1 <= len(value) <= 255 or "\x00" in value or value.strip() != value:
+        raise ValueError("must be 1..255 characters without NUL or surrounding spaces (an external key)")
+    return value
+
+
+def parse_unit(value: Any) -> str:
+    if type(value) is not str or value not in Unit.__members__.values():
+        raise ValueError(f"must be one of {', '.join(u.value for u in Unit)}")
+    return value
+
+
+# ---------------------------------------------------------------- documented models
+
+
+ReadingValue = Annotated[
+    Decimal,
+    BeforeValidator(parse_value),
+    PlainSerializer(format_decimal, return_type=str),
+    WithJsonSchema(decimal_schema(example="1234.5")),
+]
+ReadingInstant = Annotated[datetime, BeforeValidator(parse_instant)]
+
+
+class ReadingInput(WireModel):
+    """One reading, addressed by series id or by external key (exactly one of them)."""
+
+    series_id: Annotated[int | None, BeforeValidator(lambda v: v if v is None else parse_series_id(v))] = Field(
+        default=None, description="Id of the series (give this or external_key).", examples=[12]
+    )
+    external_key: Annotated[str | None, BeforeValidator(lambda v: v if v is None else parse_external_key(v))] = Field(
+        default=None, description=EXTERNAL_KEY_TEXT + " (Give this or series_id.)", examples=[None]
+    )
+    time: ReadingInstant = Field(
+        description="Instant of the reading: ISO 8601 with an offset (Z or ±hh:mm; a local time without "
+        "offset is refused), at most microseconds; stored and answered in UTC.",
+        examples=["2027-01-15T08:00:00Z"],
+    )
+    value: ReadingValue = Field(description="The value, in the series' unit (a number or a decimal string).")
+    quality: Quality = Field(default=Quality.MEASURED, description="Quality of the value (default measured).")
+    unit: Unit | None = Field(
+        default=None,
+        description="Unit of the value, if the sender states it: it must be the series' unit (no conversion).",
+        examples=["kWh"],
+    )
+
+    @model_validator(mode="after")
+    def _one_address(self) -> ReadingInput:
+        if (self.series_id is None) == (self.external_key is None):
+            raise ValueError("give exactly one of series_id and external_key")
+        return self
+
+
+class IngestReadingsRequest(WireModel):
+    """A batch of readings (JSON). The same readings may be sent as NDJSON (one reading object per
+    line, content type application/x-ndjson) or CSV (text/csv, a header line naming the columns
+    series_id or external_key, time, value and optionally quality and unit)."""
+
+    readings: list[ReadingInput] = Field(
+        min_length=1,
+        description=f"1..{MAX_BATCH:,} readings; all are recorded or none (422 naming every offending item).",
+    )
+
+
+class IngestReadingsResponse(WireModel):
+    received: int = Field(description="Readings in the batch.")
+    written: int = Field(
+        description="Readings stored: new, or replacing a stored value of equal or lower quality with a "
+        "different value or quality."
+    )
+    unchanged: int = Field(
+        description="Readings that changed nothing: the same value was stored already, a stored reading of "
+        "better quality was kept, or a copy of another reading of the batch."
+    )
+
+
+class Reading(WireModel):
+    time: datetime = Field(description="Instant of the reading (ISO 8601, UTC).", examples=["2027-01-15T08:00:00Z"])
+    value: ReadingValue = Field(description="The value, in the series' unit.")
+    quality: Quality = Field(description="Quality of the stored value.")
+
+
+class ReadingListResponse(WireModel):
+    series_id: int = Field(description="The series the readings belong to.", examples=[12])
+    unit: Unit = Field(description="Unit of every value.")
+    limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
+    offset: int = Field(description="Number of items skipped before this page (0 = first page).")
+    readings: list[Reading] = Field(description="Readings with time in [from, to), ordered by time.")
