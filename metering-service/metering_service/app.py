@@ -9,6 +9,7 @@ from pydantic.json_schema import models_json_schema
 from gridcommons.app import create_service_app
 from gridcommons.openapi import INGESTION_TAG
 
+from .db import community_replica
 from .readings.router import ingest_router as readings_ingest_router
 from .readings.router import router as readings_router
 from .readings.schemas import IngestReadingsRequest
@@ -60,4 +61,5 @@ def create_app(settings: MeteringSettings | None = None, *, run_workers_in_proce
         run_workers_in_process=run_workers_in_process,
     )
     _document_request_bodies(app, [IngestReadingsRequest])
+    app.state.registry_lookup = community_replica.lookup  # the guards of gridcommons.community
     return app

@@ -1,5 +1,6 @@
 """metering-service workers: the outbox relay, the readings partition maintainer, and one Kafka
-consumer (group ``metering-service.consumers``) for the gateway replicas and the readings ingestion."""
+consumer (group ``metering-service.consumers``) for the gateway replicas, the community registry replica and
+the readings ingestion."""
 
 from __future__ import annotations
 
@@ -9,17 +10,37 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gridcommons.consumer import ConsumerGroup
 from gridcommons.db import make_sessionmaker
+from gridcommons.events import Consumes, IngestDoor
 from gridcommons.ingest import ingest_consumer
 from gridcommons.outbox import OutboxRelay
 from gridcommons.worker import Worker
 
-from .db import outbox, replicas
+from .db import community_replica, outbox, replicas
 from .readings import workers as readings
 from .readings.partitions import PartitionMaintainer
+from .readings.schemas import IngestReadingsRequest
 from .roles import INGESTORS
 from .settings import MeteringSettings, load_settings
 
-__all__ = ["build", "load_settings"]
+__all__ = ["CONSUMER_GROUP", "CONSUMES", "build", "load_settings"]
+
+CONSUMER_GROUP = "metering-service.consumers"  # the worker process's one Kafka consumer group
+
+# What the consumers below read (the AsyncAPI document; a test holds it equal to what ``build`` wires).
+CONSUMES: list[Consumes | IngestDoor] = [
+    replicas.consumes(),
+    community_replica.consumes(),
+    IngestDoor(
+        readings.GROUP,
+        readings.TOPIC,
+        IngestReadingsRequest,
+        INGESTORS,
+        key="the sender's choice (not read); a series id or external key keeps one series' batches in order",
+        description="Batches of meter readings (the body of POST /api/ingest/meter-readings), validated and "
+        "written all or nothing with the quality rule; each accepted batch publishes metering.readings.v1 "
+        "per series. A refused batch goes to the DLQ with the reasons.",
+    ),
+]
 
 
 def build(settings: MeteringSettings, engine: AsyncEngine) -> Sequence[Worker]:
@@ -46,8 +67,12 @@ def build(settings: MeteringSettings, engine: AsyncEngine) -> Sequence[Worker]:
             interval=settings.readings_partition_interval_seconds,
         ),
         ConsumerGroup(
-            "metering-service.consumers",
-            [*replicas.workers(settings.infra, sessionmaker), ingestion],
+            CONSUMER_GROUP,
+            [
+                *replicas.workers(settings.infra, sessionmaker),
+                *community_replica.workers(settings.infra, sessionmaker),
+                ingestion,
+            ],
             settings.infra,
         ),
     ]

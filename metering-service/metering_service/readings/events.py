@@ -15,6 +15,7 @@ from datetime import datetime
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.events import TopicDoc
 from gridcommons.wire import WireModel
 
 from ..db import outbox
@@ -35,6 +36,12 @@ class ReadingsRecordedV1(WireModel):
 
 
 TOPIC = "metering.readings.v1"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the series id",
+    description="One event per series and accepted batch of readings: the time range the batch wrote and its "
+    "counts per quality (not one event per reading). Consumers read the readings they need from the series.",
+)
 RECORDED = "org.gridcommons.metering.readings.recorded"
 PAYLOADS = {RECORDED: ReadingsRecordedV1}
 
