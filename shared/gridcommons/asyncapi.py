@@ -152,8 +152,8 @@ _INGEST_HEADERS_SCHEMA: dict[str, Any] = {
 
 _DLQ_HEADERS_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "The refused message's own headers, unchanged (an ingestion message's authorization header "
-    "included: DLQ topics are readable by the services only), plus the three below.",
+    "description": "The refused message's own headers, unchanged except an ingestion message's authorization "
+    "header, which is dropped (a credential), plus the three below.",
     "required": ["dlq_error", "dlq_consumer", "dlq_source"],
     "properties": {
         "dlq_error": {

@@ -43,6 +43,9 @@ from .outbox import Outbox
 from .settings import InfraSettings
 from .tracing import consuming, mark_error
 
+# Kafka headers that carry a credential (the ingestion doors' bearer token): dropped from dead letters.
+CREDENTIAL_HEADERS = frozenset({"authorization"})
+
 log = logging.getLogger("gridcommons.consumer")
 
 Handler = Callable[[AsyncSession, ConsumerRecord[bytes, bytes]], Awaitable[None]]
@@ -244,7 +247,8 @@ class ConsumerRunner:
         self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, dlq: _DeadLetterProducer, stop: asyncio.Event
     ) -> bool:
         error = f"{exc.__class__.__name__}: {exc}"[:2000]
-        headers: list[tuple[str, bytes]] = list(msg.headers or ())
+        # A sender's credential never reaches a DLQ: whoever reads dead letters must not be able to replay it.
+        headers = [(k, v) for k, v in msg.headers or () if k.lower() not in CREDENTIAL_HEADERS]
         headers += [
             ("dlq_error", error.encode()),
             ("dlq_consumer", self.name.encode()),

@@ -192,7 +192,9 @@ class DeadLetters:
             for records in (await self.reader.getmany(timeout_ms=300)).values():
                 for r in records:
                     if r.key in keys:
-                        got[r.key] = dict(r.headers)["dlq_error"].decode()
+                        headers = dict(r.headers)
+                        assert "authorization" not in headers, "a sender's credential reached the DLQ"
+                        got[r.key] = headers["dlq_error"].decode()
         return got
 
 
