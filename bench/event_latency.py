@@ -12,6 +12,11 @@ Starts the stack as ``make run`` does (scratch data folder, free ports, demo ten
   ``ingest.asset-statuses.v1``; the asset-service worker verifies, applies and commits it. Timed from
   before ``send`` until the row is visible in PostgreSQL (polled every 2 ms on one connection).
 
+- **registry change → every replica**: ``PATCH`` of a demo unit's name through the gateway; community-service
+  publishes ``community.unit.v1``, and the registry replicas of the gateway, metering, deal and monitoring
+  services apply it. Timed from before the HTTP request until the new name is in all four replica tables
+  (polled every 2 ms); the slowest replica counts.
+
 One event at a time, 0.1–0.4 s apart at random (so the event meets the consumer at any point of
 its fetch wait); p50, p90, max.
 """
@@ -146,6 +151,39 @@ async def ingest_to_applied(stack: Stack, events: int) -> list[float]:
     return out
 
 
+REPLICA_SCHEMAS = ("gateway", "metering", "deal", "monitoring")
+
+
+async def registry_to_replicas(stack: Stack, events: int) -> list[float]:
+    operator = token(stack, {"grant_type": "password", "username": "demo-operator", "password": "demo-operator-pass"})
+    headers = {"Authorization": f"Bearer {operator}", "CompanyID": stack.company_id, "Content-Type": "application/json"}
+    unit = f"{stack.gateway}/api/community/communities/demo_community/clusters/north/units/E002"
+    conn = await asyncpg.connect(stack.database_url.replace("postgresql+asyncpg", "postgresql"))
+    query = " + ".join(
+        f"(SELECT count(*) FROM {schema}.registry_units WHERE community_code = 'demo_community' "
+        f"AND cluster_code = 'north' AND code = 'E002' AND name = $1)"
+        for schema in REPLICA_SCHEMAS
+    )
+    loop = asyncio.get_running_loop()
+    out = []
+    try:
+        for n in range(events):
+            await asyncio.sleep(random.uniform(0.1, 0.4))
+            name = f"House 2 ({n} {uuid.uuid4().hex[:6]})"
+            t0 = time.perf_counter()
+            body = json.dumps({"name": name}).encode()
+            await loop.run_in_executor(None, lambda b=body: call("PATCH", unit, body=b, headers=headers))
+            deadline = t0 + 30
+            while await conn.fetchval(f"SELECT {query}", name) < len(REPLICA_SCHEMAS):
+                if time.perf_counter() > deadline:
+                    raise RuntimeError("registry change not in every replica in 30 s")
+                await asyncio.sleep(0.002)
+            out.append((time.perf_counter() - t0) * 1000)
+    finally:
+        await conn.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=40)
@@ -165,6 +203,8 @@ def main() -> None:
         print(summary("HTTP write -> consumer", http), flush=True)
         ingest = asyncio.run(ingest_to_applied(stack, args.events))
         print(summary("ingest message -> applied", ingest), flush=True)
+        registry = asyncio.run(registry_to_replicas(stack, args.events))
+        print(summary("registry change -> replicas", registry), flush=True)
         print(f"({steal_and_load()})")
 
 
