@@ -23,9 +23,10 @@ valid.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -138,6 +139,24 @@ class UnitRef:
     available_from: datetime | None
     available_to: datetime | None
     retired: bool
+
+    @classmethod
+    def from_row(cls, m: Mapping[Any, Any], *, unit_id: str = "unit_id", unit_code: str = "unit_code") -> UnitRef:
+        """A unit from a row with these column names (``retired_at`` for the retirement; the unit's own
+        id and code under ``unit_id``/``unit_code``, or the names given)."""
+        return cls(
+            company_id=m["company_id"],
+            community_id=m["community_id"],
+            community_code=m["community_code"],
+            cluster_id=m["cluster_id"],
+            cluster_code=m["cluster_code"],
+            unit_id=m[unit_id],
+            unit_code=m[unit_code],
+            resident_ids=frozenset(m["resident_ids"] or ()),
+            available_from=m["available_from"],
+            available_to=m["available_to"],
+            retired=m["retired_at"] is not None,
+        )
 
 
 class RegistryLookup(Protocol):

@@ -179,7 +179,7 @@ class ReplicaLookup:
                 )
             )
         ).first()
-        return None if row is None else _unit_ref(row._mapping)
+        return None if row is None else UnitRef.from_row(row._mapping, unit_id="id", unit_code="code")
 
     async def resident_units(self, session: AsyncSession, company_id: int, user_id: int) -> list[UnitRef]:
         t = self.units
@@ -188,7 +188,7 @@ class ReplicaLookup:
             .where(t.c.company_id == company_id, t.c.resident_ids.contains([user_id]))
             .order_by(t.c.community_code, t.c.cluster_code, t.c.code)
         )
-        return [_unit_ref(r._mapping) for r in rows]
+        return [UnitRef.from_row(r._mapping, unit_id="id", unit_code="code") for r in rows]
 
     async def companies_with_community(
         self, session: AsyncSession, community_code: str, company_ids: Sequence[int]
@@ -206,22 +206,6 @@ class ReplicaLookup:
             .order_by(t.c.company_id)
         )
         return [int(r[0]) for r in rows]
-
-
-def _unit_ref(m: Any) -> UnitRef:
-    return UnitRef(
-        company_id=m["company_id"],
-        community_id=m["community_id"],
-        community_code=m["community_code"],
-        cluster_id=m["cluster_id"],
-        cluster_code=m["cluster_code"],
-        unit_id=m["id"],
-        unit_code=m["code"],
-        resident_ids=frozenset(m["resident_ids"] or ()),
-        available_from=m["available_from"],
-        available_to=m["available_to"],
-        retired=m["retired_at"] is not None,
-    )
 
 
 # ----------------------------------------------------------------------------- the replica

@@ -37,23 +37,6 @@ def _units_query() -> Select[Any]:
     )
 
 
-def _unit_ref(row: Any) -> UnitRef:
-    m = row._mapping
-    return UnitRef(
-        company_id=m["company_id"],
-        community_id=m["community_id"],
-        community_code=m["community_code"],
-        cluster_id=m["cluster_id"],
-        cluster_code=m["cluster_code"],
-        unit_id=m["unit_id"],
-        unit_code=m["unit_code"],
-        resident_ids=frozenset(m["resident_ids"] or ()),
-        available_from=m["available_from"],
-        available_to=m["available_to"],
-        retired=m["retired_at"] is not None,
-    )
-
-
 class OwnRegistryLookup:
     """``gridcommons.community.RegistryLookup`` over the registry tables themselves."""
 
@@ -101,7 +84,7 @@ class OwnRegistryLookup:
                 )
             )
         ).first()
-        return None if row is None else _unit_ref(row)
+        return None if row is None else UnitRef.from_row(row._mapping)
 
     async def resident_units(self, session: AsyncSession, company_id: int, user_id: int) -> list[UnitRef]:
         linked = select(unit_residents.c.unit_id).where(
@@ -112,4 +95,4 @@ class OwnRegistryLookup:
             .where(units.c.company_id == company_id, units.c.id.in_(linked))
             .order_by(communities.c.code, clusters.c.code, units.c.code)
         )
-        return [_unit_ref(r) for r in rows]
+        return [UnitRef.from_row(r._mapping) for r in rows]
