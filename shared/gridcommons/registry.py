@@ -78,6 +78,11 @@ class ServiceEntry:
     folder: str = ""  # the distribution folder (the name)
     routes: tuple[RouteSpec, ...] = ()
     ingest: tuple[str, ...] = ()  # ingestion doors: POST /api/ingest/<kind>
+    ingest_limits: tuple[tuple[str, int], ...] = ()  # (kind, max_body_bytes) of doors with their own body limit
+
+    def ingest_max_body_bytes(self, kind: str) -> int | None:
+        """The body limit of the ingestion door ``kind`` when it has its own (else the gateway's default)."""
+        return dict(self.ingest_limits).get(kind)
 
     @property
     def effective_port(self) -> int:
@@ -160,7 +165,12 @@ def _entry(root: Path, s: dict[str, Any]) -> ServiceEntry:
         topic_prefix=s["topic_prefix"],
         folder=name,
         routes=tuple(routes),
-        ingest=tuple(s.get("ingest", ())),
+        ingest=tuple(door if isinstance(door, str) else door["kind"] for door in s.get("ingest", ())),
+        ingest_limits=tuple(
+            (door["kind"], int(door["max_body_bytes"]))
+            for door in s.get("ingest", ())
+            if not isinstance(door, str) and "max_body_bytes" in door
+        ),
     )
 
 

@@ -32,7 +32,7 @@ routes = [
   { prefixes = ["/api/fake", "/api/fake-open"], tenant_scoped = false },
   { prefixes = ["/api/fake-big"], max_body_bytes = 2_000_000, timeout = 5, methods = ["post"] },
 ]
-ingest = ["fake-readings"]
+ingest = ["fake-readings", { kind = "fake-bulk", max_body_bytes = 9_000_000 }]
 """
 
 
@@ -126,6 +126,9 @@ def test_a_new_entry_gets_its_routes_doors_and_upstream(monkeypatch: pytest.Monk
     assert big is not None and (big.max_body_bytes, big.timeout, big.methods) == (2_000_000, 5.0, frozenset({"POST"}))
     door = table.match("/api/ingest/fake-readings")
     assert door is not None and door.service == "fake-service" and door.device_allowed
+    assert door.max_body_bytes is None  # the gateway's default limit
+    bulk = table.match("/api/ingest/fake-bulk")
+    assert bulk is not None and bulk.device_allowed and bulk.max_body_bytes == 9_000_000
     # upstream URLs: the registry port, the entry's own variable, or the upstreams setting
     monkeypatch.setattr(upstreams, "REGISTRY", registry)
     monkeypatch.setattr(upstreams, "UPSTREAMS", (*routes_module.UPSTREAMS, "fake-service"))

@@ -76,6 +76,7 @@ def service_routes(entry: ServiceEntry) -> list[Route]:
             device_allowed=True,
             methods=frozenset({"POST"}),
             timeout=INGEST_TIMEOUT,
+            max_body_bytes=entry.ingest_max_body_bytes(kind),
         )
         for kind in entry.ingest
     ]
