@@ -37,7 +37,7 @@ Accepted encodings of the value: a CloudEvents 1.0 structured JSON envelope (pay
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -189,6 +189,8 @@ class IngestDecoder:
 
 
 Apply = Callable[[AsyncSession, IngestMessage], Awaitable[None]]
+# Batch mode: every new message of a batch, verified and decoded, in one call (e.g. one multi-row upsert).
+ApplyBatch = Callable[[AsyncSession, Sequence[IngestMessage]], Awaitable[None]]
 
 
 def ingest_consumer(
@@ -202,9 +204,16 @@ def ingest_consumer(
     replicas: Replicas,
     infra: InfraSettings,
     verifier: BearerVerifier | None = None,
+    batch_size: int = 1,
+    apply_batch: ApplyBatch | None = None,
 ) -> ConsumerRunner:
     """The consumer group ``name`` of one ingestion topic: each message is verified and decoded
-    (``IngestDecoder``), then ``apply(session, message)`` runs in the consumer's transaction."""
+    (``IngestDecoder``), then ``apply(session, message)`` runs in the consumer's transaction.
+
+    Batch mode (``ConsumerRunner`` batch mode: ``batch_size`` > 1 and ``apply_batch``): up to
+    ``batch_size`` messages are verified and handed to ``apply_batch`` in one transaction; when one of
+    them is refused (credential, schema, a rule), the batch is redone one message at a time with
+    ``apply``, so only that message goes to the DLQ."""
     decoder = IngestDecoder(
         verifier or BearerVerifier.from_settings(infra),
         replicas,
@@ -215,6 +224,17 @@ def ingest_consumer(
     async def handle(session: AsyncSession, msg: ConsumerRecord[bytes, bytes]) -> None:
         await apply(session, await decoder.decode(session, msg))
 
+    async def handle_batch(session: AsyncSession, msgs: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        assert apply_batch is not None
+        await apply_batch(session, [await decoder.decode(session, msg) for msg in msgs])
+
     return ConsumerRunner(
-        name=name, topics=(topic,), handler=handle, sessionmaker=sessionmaker, outbox=outbox, infra=infra
+        name=name,
+        topics=(topic,),
+        handler=handle,
+        sessionmaker=sessionmaker,
+        outbox=outbox,
+        infra=infra,
+        batch_size=batch_size,
+        batch_handler=handle_batch if apply_batch is not None else None,
     )

@@ -1,0 +1,62 @@
+"""Events of deals: ``org.gridcommons.deals.deal.reported`` on ``deals.deal.v1`` (key: the deal id).
+
+One event per report that created a deal or moved it forward (an older or repeated report publishes
+nothing); data = ``DealReportedV1``: the deal's codes and its newest report, in the wire names of
+the ingestion door.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridcommons.events import TopicDoc
+from gridcommons.wire import WireModel
+
+from ..db import outbox
+from .schemas import Deal
+
+
+class DealReportedV1(WireModel):
+    """A deal created or moved forward by a report."""
+
+    deal_id: str = Field(description="Id of the deal (the event key).")
+    community_code: str = Field(description="Code of the deal's community.")
+    cluster_code: str = Field(description="Code of the deal's cluster.")
+    report_time: int = Field(description="When the report was sent, in epoch seconds.")
+    report: Deal = Field(description="The deal's newest report, as ingested (absent fields left out).")
+
+
+TOPIC = "deals.deal.v1"
+TOPIC_DOC = TopicDoc(
+    TOPIC,
+    key="the deal id",
+    description="Deals as they progress, from ingestion (HTTP and Kafka doors): one event per report that created "
+    "a deal or moved it forward (older and repeated reports publish nothing); data: the deal's newest report.",
+)
+REPORTED = "org.gridcommons.deals.deal.reported"
+PAYLOADS = {REPORTED: DealReportedV1}
+
+
+async def deals_reported(session: AsyncSession, company_id: int, reports: Sequence[Deal]) -> None:
+    await outbox.publish_many(
+        session,
+        topic=TOPIC,
+        type=REPORTED,
+        company_id=company_id,
+        events=[
+            (
+                d.deal_id,
+                DealReportedV1(
+                    deal_id=d.deal_id,
+                    community_code=d.community_id,
+                    cluster_code=d.cluster_id,
+                    report_time=d.report_time,
+                    report=d,
+                ).model_dump(mode="json", by_alias=True, exclude_none=True),  # absent report fields left out
+            )
+            for d in reports
+        ],
+    )
