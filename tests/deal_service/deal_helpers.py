@@ -51,12 +51,18 @@ def _event(kind: str, company_id: int, data: Any) -> CloudEvent:
 
 
 async def register(
-    app: FastAPI, company_id: int, community: str = COMMUNITY, cluster: str = CLUSTER, units: tuple[str, ...] = UNITS
+    app: FastAPI,
+    company_id: int,
+    community: str = COMMUNITY,
+    cluster: str = CLUSTER,
+    units: tuple[str, ...] = UNITS,
+    residents: dict[str, int] | None = None,
 ) -> Registry:
-    """A community with one cluster and its units, each unit with one resident (user id)."""
+    """A community with one cluster and its units, each unit with one resident (user id: ``residents``,
+    else made up)."""
     base = company_id * 100 + next(_ids) * 10
     community_id, cluster_id = base + 1, base + 2
-    residents = {u: company_id * 1000 + i for i, u in enumerate(units)}
+    residents = residents or {u: company_id * 1000 + i for i, u in enumerate(units)}
     events = [
         _event(COMMUNITY_CHANGED, company_id, CommunityV1(id=community_id, code=community, name=community, version=1)),
         _event(
@@ -86,7 +92,7 @@ async def register(
                     community_code=community,
                     cluster_id=cluster_id,
                     cluster_code=cluster,
-                    resident_ids=[residents[unit]],
+                    resident_ids=[residents[unit]] if unit in residents else [],
                 ),
             )
         )
