@@ -37,7 +37,10 @@ async def upsert_deals(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     repeated report changes nothing. Returns the (company, deal) pairs created or moved forward."""
     if not rows:
         return []
-    ins = insert(t).values(list(rows))
+    # One statement compiled once and cached; the rows go as parameters, which SQLAlchemy sends as
+    # multi-row VALUES pages ("insertmanyvalues"): no statement compiled per batch with its thousands
+    # of bind parameters.
+    ins = insert(t)
     stmt = ins.on_conflict_do_update(
         index_elements=[t.c.company_id, t.c.deal_id],
         set_={
@@ -46,7 +49,7 @@ async def upsert_deals(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
         },
         where=_order_key(ins.excluded) > _order_key(t.c),
     ).returning(t.c.company_id, t.c.deal_id)
-    return [(r.company_id, r.deal_id) for r in (await session.execute(stmt)).all()]
+    return [(r.company_id, r.deal_id) for r in (await session.execute(stmt, list(rows))).all()]
 
 
 def _scoped(stmt: Select[Any], scope: DealScope) -> Select[Any]:
