@@ -112,13 +112,20 @@ async def register_cluster(sessionmaker: object) -> None:
             event(
                 CLUSTER_CHANGED,
                 ClusterV1(
-                    id=2, code="bench_cluster", name="Bench", version=1, community_id=1, community_code="bench_community"
+                    id=2,
+                    code="bench_cluster",
+                    name="Bench",
+                    version=1,
+                    community_id=1,
+                    community_code="bench_community",
                 ),
             ),
         )
 
 
-async def kafka_run(infra: InfraSettings, engine: object, token: str, reports: list[dict[str, object]], per: int) -> float:
+async def kafka_run(
+    infra: InfraSettings, engine: object, token: str, reports: list[dict[str, object]], per: int
+) -> float:
     import orjson
 
     from deal_service import workers
@@ -209,12 +216,21 @@ async def sums_run(engine: object, n: int, calls: int, headers: dict[str, str]) 
             for label, extra in (
                 ("IANA Europe/Berlin", {"timezone": "Europe/Berlin"}),
                 ("offset +09:00", {"timezone": "+09:00"}),
-                ("IANA, one month", {"timezone": "Europe/Berlin", "datetimeFrom": "2025-03-01T00:00:00Z", "datetimeTo": "2025-04-01T00:00:00Z"}),
+                (
+                    "IANA, one month",
+                    {
+                        "timezone": "Europe/Berlin",
+                        "datetimeFrom": "2025-03-01T00:00:00Z",
+                        "datetimeTo": "2025-04-01T00:00:00Z",
+                    },
+                ),
             ):
                 times = []
                 for _ in range(calls):
                     t = time.perf_counter()
-                    r = await c.get("/api/staff/deal/sumOfCumulateAmountWhsByHour", params={**params, **extra}, headers=headers)
+                    r = await c.get(
+                        "/api/staff/deal/sumOfCumulateAmountWhsByHour", params={**params, **extra}, headers=headers
+                    )
                     times.append((time.perf_counter() - t) * 1000)
                     assert r.status_code == 200 and (len(r.json()) == 24 or "datetimeFrom" in extra), r.text[:300]
                 times.sort()
@@ -297,7 +313,12 @@ async def measure(args: argparse.Namespace, token_priv: str, ident_priv: str) ->
                     type=CLUSTER_CHANGED,
                     companyid="2",
                     data=ClusterV1(
-                        id=3, code="bench_cluster", name="B", version=1, community_id=4, community_code="bench_community"
+                        id=3,
+                        code="bench_cluster",
+                        name="B",
+                        version=1,
+                        community_id=4,
+                        community_code="bench_community",
                     ).model_dump(mode="json"),
                 ),
             )

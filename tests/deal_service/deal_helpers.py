@@ -135,7 +135,9 @@ def report(deal_id: str, **fields: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-async def outbox_events(stack: Stack, company_id: int, type_: str = "org.gridcommons.deals.deal.reported") -> list[dict[str, Any]]:
+async def outbox_events(
+    stack: Stack, company_id: int, type_: str = "org.gridcommons.deals.deal.reported"
+) -> list[dict[str, Any]]:
     """The company's outbox rows of one event type, in order: topic, key and the CloudEvent's fields."""
     conn = await asyncpg.connect(stack.database_url.replace("+asyncpg", ""))
     try:

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deal_service.app import create_app
+from deal_service.deals.events import DealReportedV1
 from deal_service.deals.schemas import BudoDeal, Deal, ResidentDeal
 from deal_service.settings import DealSettings
 from gridcommons.testing.plugin import Stack
@@ -101,6 +102,11 @@ async def test_reports_are_upserted_and_never_move_a_deal_backwards(
     events = await outbox_events(stack, company_id)
     assert [(e["topic"], e["key"]) for e in events] == [("deals.deal.v1", "d-1")] * 3
     assert [e["data"]["report"] for e in events] == [started, stopped, deactivated]
+    # the data written once from the row is what the payload model writes
+    assert all(
+        DealReportedV1.model_validate(e["data"]).model_dump(mode="json", by_alias=True, exclude_none=True) == e["data"]
+        for e in events
+    )
     assert events[0]["data"]["community_code"] == COMMUNITY and events[0]["data"]["report_time"] == t - 10
 
 
@@ -132,7 +138,9 @@ async def test_a_batch_with_unknown_codes_or_bad_items_writes_nothing(
     assert r.status_code == 422
     assert sorted({d["loc"][2] for d in r.json()["detail"]}) == list(range(1, len(bad) + 1))
     assert (await ingest(deal_client, device, [])).status_code == 422
-    assert (await deal_client.post(INGEST, content=b"{", headers={**device, "content-type": "application/json"})).status_code == 422
+    assert (
+        await deal_client.post(INGEST, content=b"{", headers={**device, "content-type": "application/json"})
+    ).status_code == 422
     op = internal_headers(company_id, "operator")
     assert (await deal_client.get(f"{STAFF}/list", params=reg.cc(), headers=op)).json() == []
     assert await outbox_events(stack, company_id) == []
@@ -204,7 +212,9 @@ async def test_staff_views_have_the_seed_shapes(
     r = await deal_client.get(f"{STAFF}/datetimeRange", params=reg.cc(), headers=op)
     assert r.json() == {"min": "2019-12-31T15:19:10Z", "max": "2020-01-02T00:00:00Z"}
     sums = (
-        await deal_client.get(f"{STAFF}/sumOfCumulateAmountWhsByHour", params={**reg.cc(), "timezone": "+09:00"}, headers=op)
+        await deal_client.get(
+            f"{STAFF}/sumOfCumulateAmountWhsByHour", params={**reg.cc(), "timezone": "+09:00"}, headers=op
+        )
     ).json()
     assert sums == {"0": 50.361103, "9": 1.5, "15": 7.1944447}
     assert list(sums) == ["0", "9", "15"]
@@ -252,7 +262,9 @@ async def test_resident_views_mask_other_units_and_keep_zero_values(
         deactivateDateTime="2020-01-02T00:01:00Z",
         reportTime=t,
     )
-    others = report("others-1", chargeUnitId="E002", dischargeUnitId="E004", requestUnitId="E002", acceptUnitId="E004", reportTime=t)
+    others = report(
+        "others-1", chargeUnitId="E002", dischargeUnitId="E004", requestUnitId="E002", acceptUnitId="E004", reportTime=t
+    )
     assert (await ingest(deal_client, op, [mine, zero, others])).status_code == 200
     e001 = resident_headers(internal_headers, reg, "E001")
 
@@ -291,7 +303,9 @@ async def test_resident_views_mask_other_units_and_keep_zero_values(
         "deactivateDateTime": "2020-01-02T00:01:00Z",
     }
     assert all(same_as_model(ResidentDeal, d) for d in listed)
-    budo = (await deal_client.get(f"{RESIDENT}/list", params={**reg.ccu("E001"), "formatType": "budo"}, headers=e001)).json()
+    budo = (
+        await deal_client.get(f"{RESIDENT}/list", params={**reg.ccu("E001"), "formatType": "budo"}, headers=e001)
+    ).json()
     assert budo[0] == {
         "id": mine["dealId"],
         "dischargingUnit": "E001",
@@ -333,7 +347,13 @@ async def test_guards_answer_the_seed_texts(
         (f"{RESIDENT}/list", reg.ccu("E002"), e001, 403, "not a resident"),
         (f"{RESIDENT}/liveList", reg.ccu("E001"), op, 403, "not a resident"),  # staff are not residents
         (f"{STAFF}/sumOfCumulateAmountWhsByHour", reg.cc(), op, 400, "no param : timezone"),
-        (f"{STAFF}/list", {**reg.cc(), "datetimeFrom": "2020-01-02T00:00:00Z", "datetimeTo": "2020-01-01T00:00:00Z"}, op, 400, "“datetimeTo” should be greater than “datetimeFrom”"),
+        (
+            f"{STAFF}/list",
+            {**reg.cc(), "datetimeFrom": "2020-01-02T00:00:00Z", "datetimeTo": "2020-01-01T00:00:00Z"},
+            op,
+            400,
+            "“datetimeTo” should be greater than “datetimeFrom”",
+        ),
         (f"{STAFF}/list", {**reg.cc(), "formatType": "xml"}, op, 400, "bad param value : formatType 'xml' (only budo)"),
     ]
     for path, params, headers, status, text in cases:
@@ -352,11 +372,16 @@ async def test_another_company_sees_nothing(
     assert (await ingest(deal_client, op, [report("shared-id", cumulateAmountWh=1.0, reportTime=t)])).status_code == 200
     their_op = internal_headers(other_company, "operator")
     # the same deal id in the other company is another deal
-    assert (await ingest(deal_client, their_op, [report("shared-id", cumulateAmountWh=9.0, reportTime=t - 100)])).json()["changed"] == 1
+    assert (
+        await ingest(deal_client, their_op, [report("shared-id", cumulateAmountWh=9.0, reportTime=t - 100)])
+    ).json()["changed"] == 1
     for path in ("liveList", "list"):
         mine = (await deal_client.get(f"{STAFF}/{path}", params=ours.cc(), headers=op)).json()
         assert [d["cumulateAmountWh"] for d in mine] == [1.0]
-    assert [d["cumulateAmountWh"] for d in (await deal_client.get(f"{STAFF}/list", params=theirs.cc(), headers=their_op)).json()] == [9.0]
+    assert [
+        d["cumulateAmountWh"]
+        for d in (await deal_client.get(f"{STAFF}/list", params=theirs.cc(), headers=their_op)).json()
+    ] == [9.0]
     # a company without that cluster: unknown codes
     stranger = internal_headers(other_company + 1, "operator")
     r = await deal_client.get(f"{STAFF}/list", params=ours.cc(), headers=stranger)
@@ -387,7 +412,9 @@ async def test_timezones(
     reg = await register(deal_app, company_id)
     op = internal_headers(company_id, "operator")
     await ingest(deal_client, op, [report("tz-1", cumulateAmountWh=2.0, reportTime=now_s())])  # 06:05:40Z
-    r = await deal_client.get(f"{STAFF}/sumOfCumulateAmountWhsByHour", params={**reg.cc(), "timezone": value}, headers=op)
+    r = await deal_client.get(
+        f"{STAFF}/sumOfCumulateAmountWhsByHour", params={**reg.cc(), "timezone": value}, headers=op
+    )
     assert r.status_code == 200, r.text
     assert r.json() == {hour: 2.0}
 
@@ -405,7 +432,12 @@ async def test_timezones(
     ],
 )
 async def test_bad_parameters_are_400s(
-    deal_app: FastAPI, deal_client: httpx.AsyncClient, internal_headers: Any, company_id: int, params: dict[str, str], fragment: str
+    deal_app: FastAPI,
+    deal_client: httpx.AsyncClient,
+    internal_headers: Any,
+    company_id: int,
+    params: dict[str, str],
+    fragment: str,
 ) -> None:
     reg = await register(deal_app, company_id)
     op = internal_headers(company_id, "operator")
@@ -495,5 +527,7 @@ async def test_hourly_sums_match_a_reference_across_dst(
     assert staff.json() == expected(None)
     for unit in ("E001", "E004"):
         who = resident_headers(internal_headers, reg, unit)
-        got = await deal_client.get(f"{RESIDENT}/sumOfCumulateAmountWhsByHour", params={**reg.ccu(unit), **params}, headers=who)
+        got = await deal_client.get(
+            f"{RESIDENT}/sumOfCumulateAmountWhsByHour", params={**reg.ccu(unit), **params}, headers=who
+        )
         assert got.json() == expected(unit)

@@ -110,7 +110,10 @@ async def test_generated_sdk_reads_deals(deal_edge: Edge, tmp_path: Path) -> Non
         def client(headers: dict[str, str]) -> Any:
             token = headers["Authorization"].split(" ", 1)[1]
             return client_mod.AuthenticatedClient(
-                base_url=deal_edge.url, token=token, headers={"CompanyID": str(company)}, raise_on_unexpected_status=True
+                base_url=deal_edge.url,
+                token=token,
+                headers={"CompanyID": str(company)},
+                raise_on_unexpected_status=True,
             )
 
         staff, resident = client(h["operator"]), client(h["member"])

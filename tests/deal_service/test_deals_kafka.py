@@ -22,7 +22,9 @@ TOPIC = "ingest.deals.v1"
 
 
 def envelope(company_id: int, deals: list[dict[str, Any]]) -> CloudEvent:
-    return CloudEvent(source="/devices/ccc-1", type="org.gridcommons.ingest.deals", companyid=str(company_id), data={"deals": deals})
+    return CloudEvent(
+        source="/devices/ccc-1", type="org.gridcommons.ingest.deals", companyid=str(company_id), data={"deals": deals}
+    )
 
 
 async def wait_list(client: httpx.AsyncClient, headers: dict[str, str], params: dict[str, str], want: int) -> list[Any]:
@@ -36,7 +38,12 @@ async def wait_list(client: httpx.AsyncClient, headers: dict[str, str], params: 
 
 
 async def test_kafka_reports_redelivery_and_dead_letters(
-    deal_app: FastAPI, deal_client: httpx.AsyncClient, internal_headers: Any, company_id: int, stack: Stack, bearer_token: Any
+    deal_app: FastAPI,
+    deal_client: httpx.AsyncClient,
+    internal_headers: Any,
+    company_id: int,
+    stack: Stack,
+    bearer_token: Any,
 ) -> None:
     reg = await register(deal_app, company_id)
     op = internal_headers(company_id, "operator")
@@ -50,7 +57,9 @@ async def test_kafka_reports_redelivery_and_dead_letters(
     poison = {
         "json": b"{not json",
         "schema": envelope(company_id, [report("k-x", createDateTime="soon")]).to_bytes(),
-        "unknown-codes": envelope(company_id, [report("k-y", reportTime=t), report("k-z", communityId="elsewhere")]).to_bytes(),
+        "unknown-codes": envelope(
+            company_id, [report("k-y", reportTime=t), report("k-z", communityId="elsewhere")]
+        ).to_bytes(),
         "other-company": orjson.dumps({"company_id": company_id + 1, "deals": [report("k-w")]}),
     }
     uncredentialed = {"no-credential": envelope(company_id, [report("k-v")]).to_bytes()}

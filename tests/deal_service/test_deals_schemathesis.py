@@ -69,11 +69,19 @@ async def test_schemathesis_deal_operations(deal_edge: Edge) -> None:
         ("GET /api/staff/deal/liveList", h["operator"], {"query": reg.cc()}),
         ("GET /api/staff/deal/list", h["admin"], {"query": {**reg.cc(), "formatType": "budo"}}),
         ("GET /api/staff/deal/datetimeRange", h["operator"], {"query": reg.cc()}),
-        ("GET /api/staff/deal/sumOfCumulateAmountWhsByHour", h["operator"], {"query": {**reg.cc(), "timezone": "Europe/Berlin"}}),
+        (
+            "GET /api/staff/deal/sumOfCumulateAmountWhsByHour",
+            h["operator"],
+            {"query": {**reg.cc(), "timezone": "Europe/Berlin"}},
+        ),
         ("GET /api/resident/deal/liveList", h["member"], {"query": {**reg.ccu("E001"), "formatType": "budo"}}),
         ("GET /api/resident/deal/list", h["member"], {"query": reg.ccu("E001")}),
         ("GET /api/resident/deal/datetimeRange", h["member"], {"query": reg.ccu("E001")}),
-        ("GET /api/resident/deal/sumOfCumulateAmountWhsByHour", h["member"], {"query": {**reg.ccu("E001"), "timezone": "+0900"}}),
+        (
+            "GET /api/resident/deal/sumOfCumulateAmountWhsByHour",
+            h["member"],
+            {"query": {**reg.ccu("E001"), "timezone": "+0900"}},
+        ),
     ]
     for label, headers, parts in valid:
         case = operations[label].Case(headers=headers, **parts)

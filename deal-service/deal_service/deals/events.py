@@ -8,6 +8,7 @@ the ingestion door.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,23 +41,24 @@ REPORTED = "org.gridcommons.deals.deal.reported"
 PAYLOADS = {REPORTED: DealReportedV1}
 
 
-async def deals_reported(session: AsyncSession, company_id: int, reports: Sequence[Deal]) -> None:
+def reported_data(row: dict[str, Any]) -> dict[str, Any]:
+    """``DealReportedV1`` of a deal's row, as JSON-ready data: built from the report the row already holds
+    (formatted once for the table and the event; a test holds it equal to the model)."""
+    return {
+        "deal_id": row["deal_id"],
+        "community_code": row["community_code"],
+        "cluster_code": row["cluster_code"],
+        "report_time": row["report_time"],
+        "report": row["report"],
+    }
+
+
+async def deals_reported(session: AsyncSession, company_id: int, rows: Sequence[dict[str, Any]]) -> None:
+    """One event per deal row created or moved forward, in the rows' order."""
     await outbox.publish_many(
         session,
         topic=TOPIC,
         type=REPORTED,
         company_id=company_id,
-        events=[
-            (
-                d.deal_id,
-                DealReportedV1(
-                    deal_id=d.deal_id,
-                    community_code=d.community_id,
-                    cluster_code=d.cluster_id,
-                    report_time=d.report_time,
-                    report=d,
-                ).model_dump(mode="json", by_alias=True, exclude_none=True),  # absent report fields left out
-            )
-            for d in reports
-        ],
+        events=[(row["deal_id"], reported_data(row)) for row in rows],
     )

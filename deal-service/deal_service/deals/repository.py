@@ -44,7 +44,9 @@ async def upsert_deals(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     stmt = ins.on_conflict_do_update(
         index_elements=[t.c.company_id, t.c.deal_id],
         set_={
-            **{c.name: ins.excluded[c.name] for c in t.columns if c.name not in ("company_id", "deal_id", "updated_at")},
+            **{
+                c.name: ins.excluded[c.name] for c in t.columns if c.name not in ("company_id", "deal_id", "updated_at")
+            },
             "updated_at": func.now(),
         },
         where=_order_key(ins.excluded) > _order_key(t.c),

@@ -290,9 +290,7 @@ async def resident_sum_of_cumulate_amount_whs_by_hour(
 
 
 # ----------------------------------------------------------------------------- ingestion
-@ingest_router.post(
-    "/api/ingest/deals", response_model=IngestDealsResponse, responses=responses(ValidationFailed)
-)
+@ingest_router.post("/api/ingest/deals", response_model=IngestDealsResponse, responses=responses(ValidationFailed))
 async def ingest_deals(
     request: Request, body: IngestDealsRequest, session: SessionDep, who: Ingestor
 ) -> IngestDealsResponse:

@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_camel
 
 from gridcommons.describe import explained_enum
 from gridcommons.errors import DomainError
-from gridcommons.validation import Text, UtcInstant
+from gridcommons.validation import Text, UtcInstant, to_utc
 from gridcommons.wire import WireModel
 
 MAX_BATCH = 1000
@@ -139,7 +139,9 @@ class Deal(WireModel):
         "When the deal ended (a deal without it is live while reported)", "2027-01-15T06:20:50Z"
     )
     abort_date_time: UtcInstant | None = _instant("When the deal was aborted", "2027-01-15T06:20:50Z")
-    scram_date_time: UtcInstant | None = _instant("When the deal was stopped by an emergency stop", "2027-01-15T06:20:50Z")
+    scram_date_time: UtcInstant | None = _instant(
+        "When the deal was stopped by an emergency stop", "2027-01-15T06:20:50Z"
+    )
     is_master: bool | None = Field(
         default=None, description="Whether this deal is the one holding the grid master role.", examples=[False]
     )
@@ -219,13 +221,13 @@ class BudoDeal(WireModel):
     """The short form of a deal (``formatType=budo``): every key present, null when not reported."""
 
     id: str = Field(description="Id of the deal.")
-    dischargingUnit: str | None = Field(description="Code of the sending unit (masked for residents).")  # noqa: N815
-    chargingUnit: str | None = Field(description="Code of the receiving unit (masked for residents).")  # noqa: N815
-    isMasterDeal: bool = Field(description="Whether the deal holds the grid master role (false when not reported).")  # noqa: N815
+    dischargingUnit: str | None = Field(description="Code of the sending unit (masked for residents).")
+    chargingUnit: str | None = Field(description="Code of the receiving unit (masked for residents).")
+    isMasterDeal: bool = Field(description="Whether the deal holds the grid master role (false when not reported).")
     request: DealType | None = Field(description="Direction of the deal, seen from the requesting unit.")
     requester: str | None = Field(description="Code of the requesting unit (masked for residents).")
     responder: str | None = Field(description="Code of the accepting unit (masked for residents).")
-    startTime: datetime = Field(description="When the deal was created (ISO 8601 instant, UTC).")  # noqa: N815
+    startTime: datetime = Field(description="When the deal was created (ISO 8601 instant, UTC).")
 
 
 class DatetimeRange(WireModel):
@@ -294,7 +296,9 @@ def parse_instant(name: str, value: str | None) -> datetime | None:
         return None
     text = value
     if len(text) > 40 or not _DATETIME.match(text):
-        raise bad_request(f"bad param value : {name} must be an ISO 8601 date-time with offset, e.g. 2020-01-01T00:00:00Z")
+        raise bad_request(
+            f"bad param value : {name} must be an ISO 8601 date-time with offset, e.g. 2020-01-01T00:00:00Z"
+        )
     text = re.sub(r"(?<=[0-9]) (?=[0-9]{2}:?[0-9]{2}$)", "+", text)  # an unencoded "+" arrives as a space
     try:
         instant = datetime.fromisoformat(text.replace("z", "Z"))
@@ -303,12 +307,9 @@ def parse_instant(name: str, value: str | None) -> datetime | None:
     if instant.tzinfo is None:
         raise bad_request(f"bad param value : {name} needs an offset (Z or ±HH:MM): {value[:40]!r}")
     try:
-        utc = instant.astimezone(timezone.utc)
-    except OverflowError:
-        raise bad_request(f"bad param value : {name} is out of range") from None
-    if not datetime(1900, 1, 1, tzinfo=timezone.utc) <= utc < datetime(9999, 1, 1, tzinfo=timezone.utc):
-        raise bad_request(f"bad param value : {name} must lie in [1900-01-01, 9999-01-01)")
-    return utc
+        return to_utc(instant)
+    except ValueError:
+        raise bad_request(f"bad param value : {name} must lie in [1900-01-01, 9999-01-01)") from None
 
 
 @dataclass(frozen=True)

@@ -99,13 +99,14 @@ async def record_reports(session: AsyncSession, lookup: RegistryLookup, reports:
         held = newest.get(key)
         if held is None or _order_key(r.deal) >= _order_key(held):
             newest[key] = r.deal
-    changed = await repository.upsert_deals(session, [_row(c, d) for (c, _), d in newest.items()])
-    by_company: dict[int, list[Deal]] = {}
+    rows = {key: _row(key[0], deal) for key, deal in newest.items()}
+    changed = await repository.upsert_deals(session, list(rows.values()))
+    by_company: dict[int, list[dict[str, Any]]] = {}
     for key in changed:
-        by_company.setdefault(key[0], []).append(newest[key])
-    for company_id, deals in by_company.items():
-        deals.sort(key=lambda d: (d.create_date_time, d.deal_id))
-        await events.deals_reported(session, company_id, deals)
+        by_company.setdefault(key[0], []).append(rows[key])
+    for company_id, published in by_company.items():
+        published.sort(key=lambda row: (row["create_date_time"], row["deal_id"]))
+        await events.deals_reported(session, company_id, published)
     return len(changed)
 
 
