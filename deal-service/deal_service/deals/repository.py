@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
@@ -107,6 +107,7 @@ async def hourly_sums(
     else:
         local = func.timezone("UTC", t.c.create_date_time + timedelta(minutes=zone.minutes or 0))
     hour = func.extract("hour", local).label("hour")
-    stmt = _windowed(_scoped(select(hour, func.sum(t.c.cumulate_amount_wh)), scope), window)
+    sums = cast("Select[Any]", select(hour, func.sum(t.c.cumulate_amount_wh)))
+    stmt = _windowed(_scoped(sums, scope), window)
     stmt = stmt.where(t.c.cumulate_amount_wh.is_not(None)).group_by(hour).order_by(hour)
     return [(int(h), s) for h, s in (await session.execute(stmt)).all()]
