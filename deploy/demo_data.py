@@ -123,7 +123,8 @@ def demo_deal_reports() -> list[dict[str, object]]:
 
 def ensure_demo_deals(gateway: str, headers: dict[str, str]) -> None:
     """A few finished deals between the demo units, through the ingestion door (upserted by dealId).
-    deal-service learns the registry from community-service's events: retry while it answers 422."""
+    deal-service learns the registry from community-service's events: retry while it answers 422
+    (up to 60 s; then the deals are skipped with a message, the rest of the demo stands)."""
     body = json.dumps({"deals": demo_deal_reports()}).encode()
     deadline = time.monotonic() + 60
     while True:
@@ -131,8 +132,11 @@ def ensure_demo_deals(gateway: str, headers: dict[str, str]) -> None:
             _call("POST", f"{gateway}/api/ingest/deals", data=body, headers=headers)
             return
         except urllib.error.HTTPError as exc:
-            if exc.code != 422 or time.monotonic() > deadline:
+            if exc.code != 422:
                 raise
+            if time.monotonic() > deadline:  # the demo registry is missing: the rest of the demo stands
+                print(f"demo deals skipped: {exc.read().decode(errors='replace')[:300]}")
+                return
             time.sleep(1)
 
 
