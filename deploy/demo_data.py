@@ -125,6 +125,13 @@ def ensure_demo_deals(gateway: str, headers: dict[str, str]) -> None:
     """A few finished deals between the demo units, through the ingestion door (upserted by dealId).
     deal-service learns the registry from community-service's events: retry while it answers 422
     (up to 60 s; then the deals are skipped with a message, the rest of the demo stands)."""
+    try:
+        _call("GET", f"{gateway}/api/community/communities/demo_community", headers=headers)
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:
+            raise
+        print("demo deals skipped: no demo community in the registry")
+        return
     body = json.dumps({"deals": demo_deal_reports()}).encode()
     deadline = time.monotonic() + 60
     while True:
