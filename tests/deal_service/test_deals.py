@@ -426,6 +426,7 @@ async def test_timezones(
         ({"timezone": "+25:00"}, "bad param value : timezone"),
         ({"timezone": "+9"}, "bad param value : timezone"),
         ({"timezone": "../../etc/passwd"}, "bad param value : timezone"),
+        ({"timezone": "localtime"}, "bad param value : timezone"),  # a zone file of the host, not a tz name
         ({"timezone": "Z", "datetimeFrom": "yesterday"}, "datetimeFrom must be an ISO 8601"),
         ({"timezone": "Z", "datetimeTo": "2020-01-01T00:00:00"}, "datetimeTo needs an offset"),
         ({"timezone": "Z", "datetimeTo": "2020-13-01T00:00:00Z"}, "datetimeTo is not a valid date-time"),
