@@ -285,7 +285,21 @@ async def test_resident_views_mask_other_units_and_keep_zero_values(
             "cumulateAmountWh": 7.1944447,
         }
     ]
-    assert list(live[0]) == list(live[0].keys())  # order as written above (the reference's order)
+    # the whitelist's order: createDateTime, dealId, dischargeUnitId, chargeUnitId, type, requestUnitId, ...
+    assert list(live[0]) == [
+        "createDateTime",
+        "dealId",
+        "dischargeUnitId",
+        "chargeUnitId",
+        "type",
+        "requestUnitId",
+        "requestAmountWh",
+        "acceptUnitId",
+        "dealAmountWh",
+        "isMaster",
+        "startDateTime",
+        "cumulateAmountWh",
+    ]
     listed = (await deal_client.get(f"{RESIDENT}/list", params=reg.ccu("E001"), headers=e001)).json()
     assert [d["dealId"] for d in listed] == [mine["dealId"], "zero-1"]
     assert listed[1] == {
