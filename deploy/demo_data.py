@@ -171,6 +171,79 @@ async def ensure_tenant() -> dict:
         await engine.dispose()
 
 
+# ---------------------------------------------------------------------------------------------- deals
+# (cluster, deal id, requester, accepter, type, created, shared Wh) between the demo registry's units
+# (demo_community: north E001/E002, south E003/E004); the reports are final (stopped, deactivated).
+DEMO_DEALS = [
+    ("north", "demo-deal-1", "E001", "E002", "charge", "2026-11-30T07:05:40Z", 48.5),
+    ("north", "demo-deal-2", "E002", "E001", "discharge", "2026-11-30T12:20:00Z", 50.0),
+    ("north", "demo-deal-3", "E001", "E002", "discharge", "2026-11-30T18:45:10Z", 21.25),
+    ("south", "demo-deal-4", "E003", "E004", "charge", "2026-11-30T10:00:00Z", 35.0),
+]
+
+
+def demo_deal_reports() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for cluster, deal_id, requester, accepter, kind, created, wh in DEMO_DEALS:
+        charging, discharging = (requester, accepter) if kind == "charge" else (accepter, requester)
+        start = created[:-3] + "50Z"  # a few seconds after creation
+        end = created[:14] + "59:00Z"
+        out.append(
+            {
+                "unitId": requester,
+                "requestUnitId": requester,
+                "acceptUnitId": accepter,
+                "type": kind,
+                "chargeUnitId": charging,
+                "dischargeUnitId": discharging,
+                "pointPerWh": 10.0,
+                "dealGridCurrentA": 1.0,
+                "requestAmountWh": 50,
+                "acceptAmountWh": 50,
+                "dealAmountWh": 50,
+                "dealId": deal_id,
+                "createDateTime": created,
+                "activateDateTime": start,
+                "startDateTime": start,
+                "cumulateDateTime": end,
+                "cumulateAmountWh": wh,
+                "stopDateTime": end,
+                "deactivateDateTime": end,
+                "isMaster": deal_id == "demo-deal-1",
+                "communityId": "demo_community",
+                "clusterId": cluster,
+                "reportTime": 1796000000,  # fixed: loading the demo again changes nothing
+            }
+        )
+    return out
+
+
+def ensure_demo_deals(gateway: str, headers: dict[str, str]) -> None:
+    """A few finished deals between the demo units, through the ingestion door (upserted by dealId).
+    deal-service learns the registry from community-service's events: retry while it answers 422
+    (up to 60 s; then the deals are skipped with a message, the rest of the demo stands)."""
+    try:
+        _call("GET", f"{gateway}/api/community/communities/demo_community", headers=headers)
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:
+            raise
+        print("demo deals skipped: no demo community in the registry")
+        return
+    body = json.dumps({"deals": demo_deal_reports()}).encode()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _call("POST", f"{gateway}/api/ingest/deals", data=body, headers=headers)
+            return
+        except urllib.error.HTTPError as exc:
+            if exc.code != 422:
+                raise
+            if time.monotonic() > deadline:  # the demo registry is missing: the rest of the demo stands
+                print(f"demo deals skipped: {exc.read().decode(errors='replace')[:300]}")
+                return
+            time.sleep(1)
+
+
 def main() -> None:
     info = asyncio.run(ensure_tenant())
     gateway = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8000')}"
@@ -196,6 +269,7 @@ def main() -> None:
     ensure_community(gateway, headers, int(info["users"]["member"]["id"]))
     ensure_demo_scenarios(gateway, headers)
     ensure_demo_readings(gateway, headers)
+    ensure_demo_deals(gateway, headers)
     print(f'Demo tenant: company "{info.get("company_name", "Demo Energy Community")}" CompanyID={company_id}')
     print("  superuser      superuser / superuser-pass")
     print("  admin          demo-admin / demo-admin-pass")

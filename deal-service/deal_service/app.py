@@ -1,21 +1,39 @@
-"""deal-service: skeleton (ops endpoints only; the domain routers come with their slices)."""
+"""deal-service: energy-sharing deals of seed 004 (ingestion, staff and resident views)."""
 
 from fastapi import FastAPI
 
 from gridcommons.app import create_service_app
+from gridcommons.openapi import INGESTION_TAG
 
 from .db import community_replica
+from .deals.router import ingest_router as deals_ingest_router
+from .deals.router import resident_router as deals_resident_router
+from .deals.router import staff_router as deals_staff_router
 from .settings import DealSettings, load_settings
 from .workers import build as build_workers
+
+# In the order a user explores them; one line each.
+TAGS = [
+    {
+        "name": "deals (staff)",
+        "description": "Energy-sharing deals of a cluster (communityId, clusterId) for its operators: live, list, range, hourly sums.",
+    },
+    {
+        "name": "deals (resident)",
+        "description": "The deals a resident's unit takes part in, other units' codes masked.",
+    },
+    INGESTION_TAG,
+]
 
 
 def create_app(settings: DealSettings | None = None, *, run_workers_in_process: bool = False) -> FastAPI:
     app = create_service_app(
         name="deal-service",
         title="GridCommons deal-service",
-        description="Energy-sharing deals between units, downtime and availability ratios (seed 004 deal, downtime).",
+        description="Energy-sharing deals between units (seed 004 deal): ingestion, staff and resident views.",
         settings=settings or load_settings(),
-        routers=[],
+        tags=TAGS,
+        routers=[deals_staff_router, deals_resident_router, deals_ingest_router],
         workers=build_workers,
         run_workers_in_process=run_workers_in_process,
     )

@@ -1,5 +1,5 @@
-"""deal-service workers: the outbox relay, and one Kafka consumer (group ``deal-service.consumers``) for the
-gateway replicas and the community registry replica."""
+"""deal-service workers: the outbox relay, and one Kafka consumer (group ``deal-service.consumers``) for
+the gateway replicas, the community registry replica and the deal ingestion door."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gridcommons.consumer import ConsumerGroup
 from gridcommons.db import make_sessionmaker
 from gridcommons.events import Consumes, IngestDoor
+from gridcommons.ingest import ingest_consumer
 from gridcommons.outbox import OutboxRelay
 from gridcommons.worker import Worker
 
 from .db import community_replica, outbox, replicas
+from .deals import workers as deals
+from .deals.schemas import IngestDealsRequest
+from .roles import INGESTORS
 from .settings import DealSettings, load_settings
 
 __all__ = ["CONSUMER_GROUP", "CONSUMES", "build", "load_settings"]
@@ -21,14 +25,40 @@ __all__ = ["CONSUMER_GROUP", "CONSUMES", "build", "load_settings"]
 CONSUMER_GROUP = "deal-service.consumers"  # the worker process's one Kafka consumer group
 
 # What the consumers below read (the AsyncAPI document; a test holds it equal to what ``build`` wires).
-CONSUMES: list[Consumes | IngestDoor] = [replicas.consumes(), community_replica.consumes()]
+CONSUMES: list[Consumes | IngestDoor] = [
+    replicas.consumes(),
+    community_replica.consumes(),
+    IngestDoor(
+        deals.GROUP,
+        deals.TOPIC,
+        IngestDealsRequest,
+        INGESTORS,
+        key="the sender's choice (not read); the deal id keeps one deal's reports in order",
+        description="Deal reports (the body of POST /api/ingest/deals), upserted by dealId: an older report "
+        "changes nothing; each deal created or moved forward is published on deals.deal.v1. Unknown "
+        "communityId/clusterId codes refuse the whole message.",
+    ),
+]
 
 
 def build(settings: DealSettings, engine: AsyncEngine) -> Sequence[Worker]:
     sessionmaker = make_sessionmaker(engine)
+    ingestion = ingest_consumer(
+        name=deals.GROUP,
+        topic=deals.TOPIC,
+        roles=INGESTORS,
+        apply=deals.apply,
+        apply_batch=deals.apply_batch,
+        batch_size=deals.BATCH_SIZE,
+        sessionmaker=sessionmaker,
+        outbox=outbox,
+        replicas=replicas,
+        infra=settings.infra,
+    )
     consumers = [
         *replicas.workers(settings.infra, sessionmaker),
         *community_replica.workers(settings.infra, sessionmaker),
+        ingestion,
     ]
     return [
         OutboxRelay(outbox, engine, settings.infra),

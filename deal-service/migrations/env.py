@@ -1,4 +1,5 @@
 from deal_service.db import metadata  # the kernel tables register themselves via db.outbox
+from deal_service.deals import models as _deal_models  # noqa: F401  (registers the deals table)
 from gridcommons.migrations import run_env
 
 run_env(metadata)

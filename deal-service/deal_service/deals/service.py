@@ -1,0 +1,202 @@
+"""Rules of deals: ingestion (newest report wins, codes checked against the registry) and the
+staff and resident views (live, list, datetimeRange, hourly sums; resident masking; budo format)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridcommons.community import RegistryLookup
+from gridcommons.errors import ValidationFailed, field_error
+
+from . import events, repository
+from .repository import DealScope
+from .schemas import (
+    DEAL_KEYS,
+    LIFECYCLE,
+    MASK,
+    RESIDENT_KEYS,
+    Deal,
+    FormatType,
+    IngestDealsResponse,
+    Window,
+    Zone,
+)
+
+
+# ----------------------------------------------------------------------------- ingestion
+@dataclass(frozen=True)
+class Report:
+    """One report to record: its company, the report, and where it came from (for error locations)."""
+
+    company_id: int
+    deal: Deal
+    loc: tuple[str | int, ...]
+
+
+def _order_key(deal: Deal) -> tuple[int, int, float]:
+    """The repository's order of reports (newer, then further, then more energy), in Python."""
+    progress = sum(getattr(deal, name) is not None for name in LIFECYCLE)
+    return deal.report_time, progress, -1.0 if deal.cumulate_amount_wh is None else deal.cumulate_amount_wh
+
+
+def _row(company_id: int, deal: Deal) -> dict[str, Any]:
+    amount = deal.cumulate_amount_wh
+    return {
+        "company_id": company_id,
+        "deal_id": deal.deal_id,
+        "community_code": deal.community_id,
+        "cluster_code": deal.cluster_id,
+        "unit_id": deal.unit_id,
+        "request_unit_id": deal.request_unit_id,
+        "accept_unit_id": deal.accept_unit_id,
+        "charge_unit_id": deal.charge_unit_id,
+        "discharge_unit_id": deal.discharge_unit_id,
+        "create_date_time": deal.create_date_time,
+        "deactivate_date_time": deal.deactivate_date_time,
+        "report_time": deal.report_time,
+        "progress": _order_key(deal)[1],
+        # the float as written (repr is its shortest round-trip text), kept exactly as NUMERIC
+        "cumulate_amount_wh": None if amount is None else Decimal(repr(amount)),
+        "report": deal.model_dump(mode="json", exclude_none=True),
+    }
+
+
+async def check_codes(session: AsyncSession, lookup: RegistryLookup, reports: Sequence[Report]) -> None:
+    """Every report's communityId/clusterId must name a cluster of its company in the registry
+    (retired ones included: their deals stay history); else a 422 naming each offending report."""
+    known: dict[tuple[int, str, str], bool] = {}
+    bad = []
+    for r in reports:
+        key = (r.company_id, r.deal.community_id, r.deal.cluster_id)
+        if key not in known:
+            known[key] = await lookup.cluster(session, *key) is not None
+        if not known[key]:
+            bad.append(
+                field_error(
+                    [*r.loc, "clusterId"],
+                    f"unknown communityId/clusterId {r.deal.community_id}/{r.deal.cluster_id}",
+                    f"{r.deal.community_id}/{r.deal.cluster_id}",
+                )
+            )
+    if bad:
+        raise ValidationFailed(bad)
+
+
+async def record_reports(session: AsyncSession, lookup: RegistryLookup, reports: Sequence[Report]) -> int:
+    """All or nothing: codes checked first; then one upsert of the newest report of each deal (a batch
+    may hold several reports of one deal) and one event per deal created or moved forward. Returns
+    that number of deals."""
+    await check_codes(session, lookup, reports)
+    newest: dict[tuple[int, str], Deal] = {}
+    for r in reports:
+        key = (r.company_id, r.deal.deal_id)
+        held = newest.get(key)
+        if held is None or _order_key(r.deal) >= _order_key(held):
+            newest[key] = r.deal
+    rows = {key: _row(key[0], deal) for key, deal in newest.items()}
+    changed = await repository.upsert_deals(session, list(rows.values()))
+    by_company: dict[int, list[dict[str, Any]]] = {}
+    for key in changed:
+        by_company.setdefault(key[0], []).append(rows[key])
+    for company_id, published in by_company.items():
+        published.sort(key=lambda row: (row["create_date_time"], row["deal_id"]))
+        await events.deals_reported(session, company_id, published)
+    return len(changed)
+
+
+async def ingest(
+    session: AsyncSession, lookup: RegistryLookup, company_id: int, deals: Sequence[Deal]
+) -> IngestDealsResponse:
+    """The HTTP door's batch (errors located at ``body.deals[i]``)."""
+    reports = [Report(company_id, d, ("body", "deals", i)) for i, d in enumerate(deals)]
+    return IngestDealsResponse(received=len(deals), changed=await record_reports(session, lookup, reports))
+
+
+# ----------------------------------------------------------------------------- answers
+def staff_format(report: dict[str, Any]) -> dict[str, Any]:
+    """The stored report in the reports' key order (JSONB keeps its own order)."""
+    return {k: report[k] for k in DEAL_KEYS if k in report}
+
+
+def resident_format(report: dict[str, Any], unit_code: str) -> dict[str, Any]:
+    """The whitelist, in its order; other units' codes masked. Unlike the original, zero and false
+    values are kept (only absent fields are left out)."""
+    out = {}
+    for key in RESIDENT_KEYS:
+        if key in report:
+            value = report[key]
+            if key.lower().endswith("unitid") and value != unit_code:
+                value = MASK
+            out[key] = value
+    return out
+
+
+def budo_format(deal: dict[str, Any]) -> dict[str, Any]:
+    """The short form (after masking for residents): every key present, null when not reported."""
+    return {
+        "id": deal.get("dealId"),
+        "dischargingUnit": deal.get("dischargeUnitId"),
+        "chargingUnit": deal.get("chargeUnitId"),
+        "isMasterDeal": bool(deal.get("isMaster", False)),
+        "request": deal.get("type"),
+        "requester": deal.get("requestUnitId"),
+        "responder": deal.get("acceptUnitId"),
+        "startTime": deal.get("createDateTime"),
+    }
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """``limit``/``offset`` of a list (None: everything up to ``cap``)."""
+
+    limit: int | None
+    offset: int
+    cap: int
+
+
+@dataclass(frozen=True)
+class DealList:
+    items: list[dict[str, Any]]
+    truncated: bool  # more deals matched than the cap: the answer was cut
+
+
+async def deals(
+    session: AsyncSession,
+    scope: DealScope,
+    page: ListPage,
+    fmt: FormatType | None,
+    *,
+    window: Window | None = None,
+    live_window_seconds: int | None = None,
+) -> DealList:
+    """The deals of a cluster (a resident: those their unit takes part in), sorted by createDateTime;
+    ``live_window_seconds``: only live deals (not deactivated, reported within that many seconds)."""
+    size = page.cap if page.limit is None else min(page.limit, page.cap)
+    live_since = None if live_window_seconds is None else int(time.time()) - live_window_seconds
+    rows = await repository.reports(
+        session, scope, window=window, live_since=live_since, limit=size + 1, offset=page.offset
+    )
+    truncated = len(rows) > size and (page.limit is None or page.limit > page.cap)
+    rows = rows[:size]
+    unit = scope.unit_code
+    items = [staff_format(r) if unit is None else resident_format(r, unit) for r in rows]
+    if fmt == FormatType.budo:
+        items = [budo_format(d) for d in items]
+    return DealList(items, truncated)
+
+
+async def datetime_range(session: AsyncSession, scope: DealScope) -> dict[str, Any]:
+    low, high = await repository.created_range(session, scope)
+    return {} if low is None or high is None else {"min": low, "max": high}
+
+
+async def hourly_sums(session: AsyncSession, scope: DealScope, zone: Zone, window: Window) -> dict[str, float]:
+    """{hour of day (0..23, as text) of createDateTime in ``zone``: sum of cumulateAmountWh}, only the
+    hours that have deals, in hour order."""
+    return {str(hour): float(total) for hour, total in await repository.hourly_sums(session, scope, zone, window)}

@@ -1,0 +1,40 @@
+"""Kafka consumer of ``ingest.deals.v1`` (consumer ``deal-service.deals``).
+
+The payload is the body of ``POST /api/ingest/deals``; the message carries the sender's bearer token
+and the company comes from it (``gridcommons.ingest``). Batch mode: up to ``BATCH_SIZE`` messages are
+recorded with one upsert in one transaction; a message refused (credential, schema, codes unknown to
+the registry) sends the batch through one message at a time, and that message alone goes to
+``ingest.deals.v1.dlq`` with the reason. Redeliveries are skipped by event id and harmless anyway (an
+older or equal report changes nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridcommons.ingest import IngestMessage
+
+from ..db import community_replica
+from . import service
+from .schemas import IngestDealsRequest
+
+TOPIC = "ingest.deals.v1"
+GROUP = "deal-service.deals"
+BATCH_SIZE = 500
+
+
+def _reports(message: IngestMessage, index: int | None = None) -> list[service.Report]:
+    body = message.parse(IngestDealsRequest)
+    where: tuple[str | int, ...] = ("deals",) if index is None else ("messages", index, "deals")
+    return [service.Report(message.company_id, d, (*where, i)) for i, d in enumerate(body.deals)]
+
+
+async def apply(session: AsyncSession, message: IngestMessage) -> None:
+    await service.record_reports(session, community_replica.lookup, _reports(message))
+
+
+async def apply_batch(session: AsyncSession, messages: Sequence[IngestMessage]) -> None:
+    reports = [r for i, m in enumerate(messages) for r in _reports(m, i)]
+    await service.record_reports(session, community_replica.lookup, reports)
