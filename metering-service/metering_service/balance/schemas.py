@@ -93,8 +93,16 @@ class BalanceInterval(BalanceFigures):
 
 class BalanceDay(BalanceFigures):
     day: dt.date = Field(description="Local calendar day in the answer's time zone.", examples=["2026-06-01"])
-    start: dt.datetime = Field(description="Local start of the day (with its offset).")
-    end: dt.datetime = Field(description="Local end of the day (23, 24 or 25 hours later).")
+    start: str = Field(
+        json_schema_extra={"format": "date-time"},
+        description="Local start of the day (ISO 8601 with its offset).",
+        examples=["2026-06-01T00:00:00+02:00"],
+    )
+    end: str = Field(
+        json_schema_extra={"format": "date-time"},
+        description="Local end of the day (23, 24 or 25 hours after its start).",
+        examples=["2026-06-02T00:00:00+02:00"],
+    )
 
 
 class EnergyBalanceResponse(WireModel):

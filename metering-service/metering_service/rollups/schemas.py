@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field
@@ -48,11 +47,14 @@ class Coverage(WireModel):
 
 
 class RollupBucket(WireModel):
-    start: datetime = Field(
+    # local wall-clock instants keep their offset (WireModel datetimes are UTC): ISO 8601 text
+    start: str = Field(
+        json_schema_extra={"format": "date-time"},
         description="Local start of the bucket (ISO 8601 with the offset of the time zone at that instant).",
         examples=["2026-03-29T00:00:00+01:00"],
     )
-    end: datetime = Field(
+    end: str = Field(
+        json_schema_extra={"format": "date-time"},
         description="Local end of the bucket, exclusive (a DST day ends 23 or 25 hours after its start).",
         examples=["2026-03-30T00:00:00+02:00"],
     )

@@ -122,8 +122,8 @@ def buckets_of(
         seconds = (hi.astimezone(UTC) - lo.astimezone(UTC)).total_seconds()
         out.append(
             RollupBucket(
-                start=lo,
-                end=hi,
+                start=lo.isoformat(),
+                end=hi.isoformat(),
                 value=b.value,
                 min=b.minimum,
                 max=b.maximum,
