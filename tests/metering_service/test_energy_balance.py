@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from metering_helpers import ingest, new_series, z
 from rollup_reference import reference
 
+from metering_service.balance.schemas import EnergyBalanceResponse
+
 Q = timedelta(minutes=15)
 TO_KWH = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0, "W": 0.001, "kW": 1.0, "MW": 1000.0}
 # (kind, unit) of the production and consumption series
@@ -86,6 +88,7 @@ async def test_energy_balance_matches_the_reference(
     )
     assert r.status_code == 200, r.text
     got = r.json()
+    EnergyBalanceResponse.model_validate(got)  # the answer, serialized by hand, is the documented shape
     assert got["timezone"] == zone and got["unit"] == "kWh"
     first = start.replace(minute=start.minute - start.minute % 15)
     quarters = [first + k * Q for k in range(int((end - first) / Q))]

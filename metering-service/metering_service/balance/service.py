@@ -10,17 +10,17 @@ The sums run over plain float lists with ``map`` (C loops): a year × 51 series 
 
 from __future__ import annotations
 
+import math
 import operator
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.errors import NotFound, ValidationFailed, field_error
-from gridcommons.timeutil import calendar_buckets, iso_utc
+from gridcommons.timeutil import calendar_buckets
 
 from ..readings.repository import driver_connection
 from ..rollups import repository as rollups_repository
@@ -32,7 +32,6 @@ from .schemas import EnergyBalanceRequest
 ENERGY_KWH = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0}
 POWER_KW = {"W": 0.001, "kW": 1.0, "MW": 1000.0}
 SERIES = "SELECT id, kind, unit, timezone FROM metering.series WHERE company_id = $1 AND id = ANY($2::bigint[])"
-DIGITS = 6  # kWh to the mWh
 
 
 @dataclass
@@ -67,11 +66,11 @@ def _side(
 
 def _figures(p: float, c: float, s: float, expected: int, received: int) -> dict[str, Any]:
     return {
-        "production": round(p, DIGITS),
-        "consumption": round(c, DIGITS),
-        "self_consumed": round(s, DIGITS),
-        "exported": round(p - s, DIGITS),
-        "from_grid": round(c - s, DIGITS),
+        "production": p,
+        "consumption": c,
+        "self_consumed": s,
+        "exported": p - s,
+        "from_grid": c - s,
         "coverage": {"expected": expected, "received": received},
     }
 
@@ -131,28 +130,34 @@ async def energy_balance(session: AsyncSession, company_id: int, body: EnergyBal
                 "day": day_start.date().isoformat(),
                 "start": day_start.isoformat(),
                 "end": day_end.isoformat(),
-                **_figures(sum(p[a:b]), sum(c[a:b]), sum(s[a:b]), (b - a) * n_series, sum(got[a:b])),
+                **_figures(math.fsum(p[a:b]), math.fsum(c[a:b]), math.fsum(s[a:b]), (b - a) * n_series, sum(got[a:b])),
             }
         )
     intervals = []
     if body.intervals:
-        base = from_us(q_start * QUARTER_US).astimezone(UTC)
+        # "YYYY-MM-DDT" of each UTC day + the quarter's time of day: no datetime per quarter
+        times = [f"T{k // 4:02d}:{k % 4 * 15:02d}:00Z" for k in range(QUARTERS_PER_DAY)]
+        day_text = ""
         for k, (pk, ck, sk, gk) in enumerate(zip(p, c, s, got, strict=True)):
+            q = q_start + k
+            slot = q % QUARTERS_PER_DAY
+            if not day_text or not slot:
+                day_text = rollups_repository.day_of(q // QUARTERS_PER_DAY).isoformat()
             intervals.append(
                 {
-                    "start": iso_utc(from_us((q_start + k) * QUARTER_US)) if k else iso_utc(base),
-                    "production": round(pk, DIGITS),
-                    "consumption": round(ck, DIGITS),
-                    "self_consumed": round(sk, DIGITS),
-                    "exported": round(pk - sk, DIGITS),
-                    "from_grid": round(ck - sk, DIGITS),
+                    "start": day_text + times[slot],
+                    "production": pk,
+                    "consumption": ck,
+                    "self_consumed": sk,
+                    "exported": pk - sk,
+                    "from_grid": ck - sk,
                     "coverage": {"expected": n_series, "received": gk},
                 }
             )
     return {
         "timezone": zone.key,
         "unit": "kWh",
-        "total": _figures(sum(p), sum(c), sum(s), (hi - lo) * n_series, sum(got)),
+        "total": _figures(math.fsum(p), math.fsum(c), math.fsum(s), (hi - lo) * n_series, sum(got)),
         "days": days,
         "intervals": intervals,
     }

@@ -25,6 +25,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 QUARTER_US = 900_000_000
 QUARTERS_PER_DAY = 96
@@ -132,8 +133,7 @@ def compute(cumulative: bool, times_us: Sequence[int], values: Sequence[float], 
     return out
 
 
-@dataclass(frozen=True)
-class Bucket:
+class Bucket(NamedTuple):
     """One calendar bucket aggregated from its quarters."""
 
     value: float | None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +26,7 @@ from ..series import repository as series_repository
 from ..series.schemas import _zones
 from . import events, repository
 from .quarters import DAY_US, QUARTER_US, QUARTERS_PER_DAY, Quarters, aggregate, compute, from_us, to_us
-from .schemas import MAX_BUCKETS, Coverage, Resolution, RollupBucket
+from .schemas import MAX_BUCKETS, Resolution
 
 SERIES_INFO = "SELECT id, kind, timezone FROM metering.series WHERE id = ANY($1::bigint[])"
 
@@ -115,23 +116,27 @@ def quarter_index(instant: datetime) -> int:
 
 def buckets_of(
     cumulative: bool, quarters: Quarters, bounds: Sequence[tuple[datetime, datetime]]
-) -> list[RollupBucket]:
+) -> list[dict[str, Any]]:
+    """The buckets as the JSON-ready shape of ``RollupBucket`` (plain dicts: a year of quarter hours is
+    35,040 of them, and the values are computed here, not input to check)."""
     out = []
     for lo, hi in bounds:
         b = aggregate(cumulative, quarters, quarter_index(lo), quarter_index(hi))
         seconds = (hi.astimezone(UTC) - lo.astimezone(UTC)).total_seconds()
         out.append(
-            RollupBucket(
-                start=lo.isoformat(),
-                end=hi.isoformat(),
-                value=b.value,
-                min=b.minimum,
-                max=b.maximum,
-                counter_resets=b.resets,
-                coverage=Coverage(
-                    expected=b.expected, received=b.received, fraction=min(round(b.covered_seconds / seconds, 6), 1.0)
-                ),
-            )
+            {
+                "start": lo.isoformat(),
+                "end": hi.isoformat(),
+                "value": b.value,
+                "min": b.minimum,
+                "max": b.maximum,
+                "counter_resets": b.resets,
+                "coverage": {
+                    "expected": b.expected,
+                    "received": b.received,
+                    "fraction": min(round(b.covered_seconds / seconds, 6), 1.0),
+                },
+            }
         )
     return out
 
@@ -144,7 +149,7 @@ async def read_rollups(
     end: datetime | None,
     resolution: Resolution,
     tz: str | None,
-) -> tuple[dict[str, object], list[RollupBucket]]:
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The series (its company checked) and its buckets of ``resolution`` in the calendar of ``tz`` (default:
     the series' own) that overlap ``[start, end)``."""
     series = await series_repository.get_series(session, company_id, series_id)
