@@ -82,3 +82,30 @@ async def test_late_and_corrected_readings_revise_rollups_and_publish(
     assert (correction["from"], correction["to"]) == (z(T0 + 9 * Q), z(T0 + 11 * Q))
     assert correction["series_id"] == sid and correction["timezone"] == "Europe/Paris"
     assert correction["external_key"] == s["external_key"]
+
+
+async def test_concurrent_batches_of_one_series_end_with_complete_rollups(
+    metering_client: httpx.AsyncClient, internal_headers: Any, company_id: int
+) -> None:
+    """Each batch recomputes the day from the readings it sees: the second waits for the first to
+    commit, so neither's readings are missing from the rollups (and no duplicate day row)."""
+    import asyncio
+
+    op = internal_headers(company_id, "operator")
+    s = await new_series(metering_client, op)
+    sid = s["id"]
+    for attempt in range(3):
+        base = T0 + timedelta(days=2 * attempt + 2)
+        batches = [
+            [{"series_id": sid, "time": z(base + k * Q), "value": float(k)} for k in range(97) if k % 2 == parity]
+            for parity in (0, 1)
+        ]
+        answers = await asyncio.gather(*(ingest(metering_client, op, b) for b in batches))
+        assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+        r = await metering_client.get(
+            f"/api/metering/series/{sid}/readings",
+            params={"resolution": "1d", "from": z(base), "to": z(base + timedelta(hours=24))},
+            headers=op,
+        )
+        [day] = [b for b in r.json()["buckets"] if b["coverage"]["expected"] == 96]
+        assert day["value"] == 96.0 and day["coverage"]["received"] == 96, day

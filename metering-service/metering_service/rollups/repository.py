@@ -49,6 +49,19 @@ async def last_instants(conn: Any, series_ids: Sequence[int]) -> dict[int, datet
     return {r["id"]: r["last"] for r in rows if r["last"] is not None}
 
 
+ROLLUP_LOCKS = 0x6D726F6C  # the first key of the rollups' advisory locks ("mrol"); the second: the series
+
+
+async def lock_series(conn: Any, series_ids: Sequence[int]) -> None:
+    """Transaction-level advisory locks on the series' rollups, taken in id order."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock($1, (id % 2147483647)::int) FROM "
+        "(SELECT DISTINCT id FROM unnest($2::bigint[]) AS u(id) ORDER BY id) AS s",
+        ROLLUP_LOCKS,
+        list(series_ids),
+    )
+
+
 async def readings_between(conn: Any, series_id: int, start_us: int, end_us: int) -> tuple[list[int], list[float]]:
     """Instants (µs since the epoch) and values (float) of the readings in ``[start, end]``, by time."""
     rows = await conn.fetch(
@@ -142,4 +155,4 @@ async def load_many(conn: Any, series_ids: Sequence[int], first_day: int, end_da
     return out
 
 
-__all__ = ["DAY_US", "last_instants", "load_days", "load_many", "readings_between", "store_days"]
+__all__ = ["DAY_US", "last_instants", "load_days", "load_many", "lock_series", "readings_between", "store_days"]

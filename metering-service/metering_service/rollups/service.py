@@ -28,7 +28,7 @@ from . import events, repository
 from .quarters import DAY_US, QUARTER_US, QUARTERS_PER_DAY, Quarters, aggregate, compute, from_us, to_us
 from .schemas import MAX_BUCKETS, Resolution
 
-SERIES_INFO = "SELECT id, kind, timezone FROM metering.series WHERE id = ANY($1::bigint[])"
+SERIES_INFO = "SELECT id, kind, timezone FROM metering.series WHERE company_id = $1 AND id = ANY($2::bigint[])"
 
 
 def _same(a: float, b: float) -> bool:
@@ -66,7 +66,11 @@ async def refresh(
     if not written:
         return
     conn = await driver_connection(session)
-    info = {r["id"]: r for r in await conn.fetch(SERIES_INFO, [w.series_id for w in written])}
+    ids = [w.series_id for w in written]
+    # Two concurrent batches of one series would each miss the other's uncommitted readings: the
+    # second waits here until the first commits, then recomputes from both (ids in order: no deadlock).
+    await repository.lock_series(conn, ids)
+    info = {r["id"]: r for r in await conn.fetch(SERIES_INFO, company_id, ids)}
     revised: list[events.RollupRevisedV1] = []
     for w in written:
         cumulative = info[w.series_id]["kind"] == "cumulative"
