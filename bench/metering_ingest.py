@@ -221,12 +221,12 @@ async def bench(args: argparse.Namespace, tmp: Path, db_url: str) -> None:
         results: dict[str, list[float]] = {
             way: []
             for way in (
-                "http append", "http no rollups", "http replay", "http unnest", "http copy", "raw upsert", "raw COPY"
+                "http append", "http replay", "http no rollups", "http unnest", "http copy", "raw upsert", "raw COPY"
             )  # fmt: skip
         }
         for run in range(args.runs):
             for way in results:
-                if way != "http replay":  # the replay runs on what the previous way loaded
+                if way != "http replay":  # the replay runs on what "http append" loaded
                     await empty_table(dsn)
                 if way.startswith("raw"):
                     seconds = await copy_all(dsn, rows, args.batch, args.clients, upsert=way == "raw upsert")
