@@ -221,7 +221,13 @@ async def bench(args: argparse.Namespace, tmp: Path, db_url: str) -> None:
         results: dict[str, list[float]] = {
             way: []
             for way in (
-                "http append", "http replay", "http no rollups", "http unnest", "http copy", "raw upsert", "raw COPY"
+                "http append",
+                "http replay",
+                "http no rollups",
+                "http unnest",
+                "http copy",
+                "raw upsert",
+                "raw COPY",
             )  # fmt: skip
         }
         for run in range(args.runs):

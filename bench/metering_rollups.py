@@ -119,7 +119,9 @@ async def bench(args: argparse.Namespace, db_url: str) -> None:
             async with httpx.AsyncClient(transport=transport, base_url="http://metering", timeout=600) as client:
                 seconds = await load(client, headers, bodies)
         rates[way] = readings / seconds
-        print(f"ingest {way:11s} {readings:,} readings in {seconds:6.1f} s: {rates[way]:9,.0f} readings/s  load {os.getloadavg()}")
+        print(
+            f"ingest {way:11s} {readings:,} readings in {seconds:6.1f} s: {rates[way]:9,.0f} readings/s  load {os.getloadavg()}"
+        )
     print(f"ingest with rollups / without = {rates['rollups on'] / rates['rollups off']:.2f}")
 
     conn = await asyncpg.connect(dsn)
@@ -142,7 +144,12 @@ async def bench(args: argparse.Namespace, db_url: str) -> None:
                 return call
 
             def post(period: dict[str, str], intervals: bool = True) -> Callable[[], Awaitable[Any]]:
-                body = {"production": [1], "consumption": list(range(2, n_series + 1)), **period, "intervals": intervals}
+                body = {
+                    "production": [1],
+                    "consumption": list(range(2, n_series + 1)),
+                    **period,
+                    "intervals": intervals,
+                }
 
                 async def call() -> None:
                     r = await client.post("/api/metering/energy-balance", json=body, headers=headers())

@@ -9,8 +9,8 @@ from pydantic.json_schema import models_json_schema
 from gridcommons.app import create_service_app
 from gridcommons.openapi import INGESTION_TAG
 
-from .db import community_replica
 from .balance.router import router as balance_router
+from .db import community_replica
 from .readings.router import ingest_router as readings_ingest_router
 from .readings.router import router as readings_router
 from .readings.schemas import IngestReadingsRequest

@@ -29,9 +29,7 @@ class MeteringSettings(ServiceSettings):
     rollups_inline: bool = True
 
     def write_plan(self) -> WritePlan:
-        return WritePlan(
-            merge=self.ingest_write_path, append_copy=self.ingest_append_copy, rollups=self.rollups_inline
-        )
+        return WritePlan(merge=self.ingest_write_path, append_copy=self.ingest_append_copy, rollups=self.rollups_inline)
 
 
 def load_settings() -> MeteringSettings:

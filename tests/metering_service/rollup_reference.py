@@ -109,8 +109,15 @@ def close(x: float | None, y: float | None) -> bool:
     return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-6)
 
 
-def check_buckets(kind: str, readings: list[tuple[datetime, float]], got: list[dict[str, Any]], tz: ZoneInfo,
-                  step: str, start: datetime, end: datetime) -> None:
+def check_buckets(
+    kind: str,
+    readings: list[tuple[datetime, float]],
+    got: list[dict[str, Any]],
+    tz: ZoneInfo,
+    step: str,
+    start: datetime,
+    end: datetime,
+) -> None:
     """The answer's buckets against the reference, bucket by bucket."""
     expected = local_buckets(start, end, tz, step)
     assert len(got) == len(expected), (step, len(got), len(expected))

@@ -61,8 +61,11 @@ async def balance(client: httpx.AsyncClient, headers: dict[str, str], **body: An
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), day=st.sampled_from([date(2026, 3, 29), date(2026, 10, 25)]),
-       zone=st.sampled_from(["Europe/Paris", "Europe/Berlin", "Europe/Warsaw"]))
+@given(
+    seed=st.integers(0, 10_000),
+    day=st.sampled_from([date(2026, 3, 29), date(2026, 10, 25)]),
+    zone=st.sampled_from(["Europe/Paris", "Europe/Berlin", "Europe/Warsaw"]),
+)
 async def test_energy_balance_matches_the_reference(
     metering_client: httpx.AsyncClient, internal_headers: Any, company_id: int, seed: int, day: date, zone: str
 ) -> None:
@@ -82,8 +85,10 @@ async def test_energy_balance_matches_the_reference(
     start = day_start + timedelta(minutes=rng.choice([0, 7]))  # not on a quarter: its quarter is the first
     end = day_start + timedelta(hours=25)
     r = await balance(
-        metering_client, op,
-        production=[p[0] for p in sides["production"]], consumption=[c[0] for c in sides["consumption"]],
+        metering_client,
+        op,
+        production=[p[0] for p in sides["production"]],
+        consumption=[c[0] for c in sides["consumption"]],
         **{"from": z(start), "to": z(end)},
     )
     assert r.status_code == 200, r.text
@@ -121,11 +126,18 @@ async def test_energy_balance_matches_the_reference(
     for d in got["days"]:
         ref = per_day[date.fromisoformat(d["day"])]
         assert all(math.isclose(d[k], ref[k], abs_tol=1e-5) for k in ref), (d, ref)
-        assert datetime.fromisoformat(d["start"]).utcoffset() == datetime.fromisoformat(d["start"]).astimezone(tz).utcoffset()
+        assert (
+            datetime.fromisoformat(d["start"]).utcoffset()
+            == datetime.fromisoformat(d["start"]).astimezone(tz).utcoffset()
+        )
     assert all(math.isclose(got["total"][k], totals[k], abs_tol=1e-4) for k in totals)
     assert got["total"]["coverage"]["expected"] == 5 * len(quarters)
     short = await balance(
-        metering_client, op, production=[sides["production"][0][0]], consumption=[], intervals=False,
+        metering_client,
+        op,
+        production=[sides["production"][0][0]],
+        consumption=[],
+        intervals=False,
         **{"from": z(start), "to": z(end)},
     )
     assert short.status_code == 200 and short.json()["intervals"] == []

@@ -70,9 +70,7 @@ def test_rollups_match_the_reference(data: tuple[str, str, date, list[tuple[date
     tz = ZoneInfo(zone)
     start, end = window(zone, day)
     first = to_us(start - timedelta(days=40)) // QUARTER_US  # the whole months around the readings
-    quarters = compute(
-        kind == "cumulative", [to_us(t) for t, _ in readings], [v for _, v in readings], first, 80 * 96
-    )
+    quarters = compute(kind == "cumulative", [to_us(t) for t, _ in readings], [v for _, v in readings], first, 80 * 96)
     for step in STEPS:
         got = buckets_of(kind == "cumulative", quarters, calendar_buckets(start, end, tz, step))
         check_buckets(kind, readings, got, tz, step, start, end)
@@ -107,9 +105,7 @@ async def test_ingested_rollups_match_the_reference_whatever_the_batch_order(
     the stored rollups end equal to the reference over all readings."""
     zone, kind, day, readings = data
     op = internal_headers(company_id, "operator")
-    s = await new_series(
-        metering_client, op, kind=kind, unit="kWh" if kind == "cumulative" else "kW", timezone=zone
-    )
+    s = await new_series(metering_client, op, kind=kind, unit="kWh" if kind == "cumulative" else "kW", timezone=zone)
     batches = [readings[i::splits] for i in range(splits)]
     random.Random(seed).shuffle(batches)
     for batch in batches:
