@@ -8,8 +8,9 @@ process (httpx ASGI transport: no TCP, no gateway, no broker; the outbox rows ar
 them). 1 production + ``--consumers`` consumption series (cumulative, kWh, Europe/Paris), each with a
 year (2026) of 15-minute register readings, posted one series-year (35,040 readings) per request:
 
-* ingest with rollups on (default), then the same after ``TRUNCATE`` with ``METERING_ROLLUPS_INLINE=false``
-  (readings/s of the whole load, one client);
+* ingest with rollups off (``METERING_ROLLUPS_INLINE=false``), then on (default), each on emptied
+  tables: readings/s of the whole load (one client), then the median time of small requests: one more
+  series fed one day (96 readings) per request over the year, as a meter's daily push;
 * the daily rollup of one series over the year (``GET .../readings?resolution=1d``, 365 local days),
   median of ``--repeat`` calls, and the monthly one;
 * the energy balance of the 1 + N series over the year (35,040 quarter hours with intervals, and
@@ -92,12 +93,14 @@ async def bench(args: argparse.Namespace, db_url: str) -> None:
         await conn.executemany(
             "INSERT INTO metering.series (id, company_id, external_key, kind, unit, timezone) "
             "OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, 'cumulative', 'kWh', 'Europe/Paris')",
-            [(k, COMPANY, f"bench-{k}/energy") for k in range(1, n_series + 1)],
+            [(k, COMPANY, f"bench-{k}/energy") for k in range(1, n_series + 2)],  # the last: daily pushes
         )
     finally:
         await conn.close()
     bodies = [series_body(sid) for sid in range(1, n_series + 1)]
     readings = n_series * (PER_SERIES + 1)
+    daily = orjson.loads(series_body(n_series + 1))["readings"]
+    day_bodies = [orjson.dumps({"readings": daily[d * 96 : (d + 1) * 96]}) for d in range(365)]
 
     def headers() -> dict[str, str]:
         return operator_headers(private_key, COMPANY)
@@ -118,9 +121,14 @@ async def bench(args: argparse.Namespace, db_url: str) -> None:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://metering", timeout=600) as client:
                 seconds = await load(client, headers, bodies)
+                per_day = [await load(client, headers, [body]) * 1000 for body in day_bodies]
         rates[way] = readings / seconds
         print(
             f"ingest {way:11s} {readings:,} readings in {seconds:6.1f} s: {rates[way]:9,.0f} readings/s  load {os.getloadavg()}"
+        )
+        print(
+            f"ingest {way:11s} one day (96 readings) per request: median {statistics.median(per_day):.1f} ms "
+            f"[{min(per_day):.1f}–{max(per_day):.1f}] of 365"
         )
     print(f"ingest with rollups / without = {rates['rollups on'] / rates['rollups off']:.2f}")
 

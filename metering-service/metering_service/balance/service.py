@@ -45,22 +45,32 @@ class Side:
 def _side(
     rows_of: dict[int, list[Any]], series: Sequence[int], info: dict[int, Any], first_day: int, count: int
 ) -> Side:
+    """Sum the series day by day: the day's arrays of every series zipped, each quarter summed in C."""
+    days: dict[int, list[tuple[Any, Any, float, bool]]] = {}
+    for sid in series:
+        power = info[sid]["kind"] == "instantaneous"
+        factor = POWER_KW[info[sid]["unit"]] / 3600.0 if power else ENERGY_KWH[info[sid]["unit"]]
+        for row in rows_of.get(sid, ()):
+            days.setdefault(rollups_repository.day_index(row[1]), []).append((row[2], row[3], factor, power))
     energy = [0.0] * count
     received = [0] * count
-    for sid in series:
-        kind, unit = info[sid]["kind"], info[sid]["unit"]
-        power = kind == "instantaneous"
-        factor = POWER_KW[unit] / 3600.0 if power else ENERGY_KWH[unit]
-        for row in rows_of.get(sid, ()):
-            k = (rollups_repository.day_index(row[1]) - first_day) * QUARTERS_PER_DAY
-            window = slice(k, k + QUARTERS_PER_DAY)
-            values = array("d", row[2])
-            covered = array("d", row[3])
-            quarter = map(operator.mul, values, covered) if power else values  # kW × s, or the unit's energy
+    for day, rows in days.items():
+        values = []
+        covers = []
+        for value, covered, factor, power in rows:
+            quarter: Any = array("d", value)
+            cover = array("d", covered)
+            if power:  # kW × s → kWh
+                quarter = map(operator.mul, quarter, cover)
             if factor != 1.0:
-                quarter = map(factor.__mul__, quarter)
-            energy[window] = map(operator.add, energy[window], quarter)
-            received[window] = map(operator.add, received[window], map(bool, covered))
+                quarter = array("d", map(factor.__mul__, quarter))
+            values.append(quarter)
+            covers.append(cover)
+        k = (day - first_day) * QUARTERS_PER_DAY
+        window = slice(k, k + QUARTERS_PER_DAY)
+        energy[window] = map(sum, zip(*values, strict=True)) if len(values) > 1 else values[0]
+        n = len(covers)
+        received[window] = [n - t.count(0.0) for t in zip(*covers, strict=True)]
     return Side(energy, received)
 
 
