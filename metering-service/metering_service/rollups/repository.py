@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..db import SCHEMA
+from .models import rollup_days
 from .quarters import DAY_US, NAN, QUARTERS_PER_DAY, Quarters, from_us
 
 _EPOCH_DAY = date(1970, 1, 1)
@@ -132,7 +133,7 @@ async def store_days(conn: Any, series_id: int, cumulative: bool, quarters: Quar
     )
     if rows:
         await conn.copy_records_to_table(
-            "rollup_days",
+            rollup_days.name,
             schema_name=SCHEMA,
             columns=["series_id", "day", "value", "covered", "minimum", "maximum", "resets"],
             records=rows,
