@@ -16,7 +16,9 @@ Each run, for each way in turn, on an empty ``readings`` table (``TRUNCATE`` + `
 partitions kept, so that the table's partitions exist as the worker keeps them):
 
 * ``http append``: the service as configured by default: a batch whose time ranges hold no stored
-  reading (all of them here) is COPied straight into ``readings``;
+  reading (all of them here) is COPied straight into ``readings``, and the rollups of the days it
+  wrote are recomputed in the same transaction;
+* ``http no rollups``: the same with ``METERING_ROLLUPS_INLINE=false`` (what the rollups cost);
 * ``http unnest``: the service with the append path off (``METERING_INGEST_APPEND_COPY=false``) and
   ``METERING_INGEST_WRITE_PATH=unnest`` (one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO
   UPDATE`` per batch);
@@ -94,6 +96,8 @@ def service(port: int, way: str, log: Path, workers: int) -> subprocess.Popen[by
     env = {**os.environ}
     if way in ("http unnest", "http copy"):
         env |= {"METERING_INGEST_APPEND_COPY": "false", "METERING_INGEST_WRITE_PATH": way.split()[1]}
+    if way == "http no rollups":
+        env |= {"METERING_ROLLUPS_INLINE": "false"}
     argv = [
         sys.executable, "-m", "uvicorn", "metering_service.app:create_app", "--factory", "--host", "127.0.0.1",
         "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
@@ -117,7 +121,7 @@ async def wait_ready(url: str) -> None:
 async def empty_table(dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("TRUNCATE metering.readings")
+        await conn.execute("TRUNCATE metering.readings, metering.rollup_days")
         await conn.execute("DELETE FROM metering.outbox")
         await conn.execute("CHECKPOINT")
     finally:
@@ -215,7 +219,16 @@ async def bench(args: argparse.Namespace, tmp: Path, db_url: str) -> None:
         finally:
             await conn.close()
         results: dict[str, list[float]] = {
-            way: [] for way in ("http append", "http replay", "http unnest", "http copy", "raw upsert", "raw COPY")
+            way: []
+            for way in (
+                "http append",
+                "http replay",
+                "http no rollups",
+                "http unnest",
+                "http copy",
+                "raw upsert",
+                "raw COPY",
+            )  # fmt: skip
         }
         for run in range(args.runs):
             for way in results:
@@ -242,8 +255,9 @@ async def bench(args: argparse.Namespace, tmp: Path, db_url: str) -> None:
         print()
         for way, v in results.items():
             print(f"{way:12s} median {med[way]:10,.0f} readings/s  [{min(v):,.0f}–{max(v):,.0f}]")
-        for way in ("http append", "http unnest", "http copy", "raw upsert"):
+        for way in ("http append", "http no rollups", "http unnest", "http copy", "raw upsert"):
             print(f"{way} / raw COPY = {med[way] / med['raw COPY']:.2f}")
+        print(f"http append (rollups) / http no rollups = {med['http append'] / med['http no rollups']:.2f}")
         for way in ("http unnest", "http copy"):
             print(f"{way} / raw upsert = {med[way] / med['raw upsert']:.2f}")
         print(f"load average after {os.getloadavg()}")

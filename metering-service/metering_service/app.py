@@ -9,6 +9,7 @@ from pydantic.json_schema import models_json_schema
 from gridcommons.app import create_service_app
 from gridcommons.openapi import INGESTION_TAG
 
+from .balance.router import router as balance_router
 from .db import community_replica
 from .readings.router import ingest_router as readings_ingest_router
 from .readings.router import router as readings_router
@@ -23,7 +24,15 @@ TAGS = [
         "name": "series",
         "description": "Series of readings: what is measured, its kind, unit, calendar and external key.",
     },
-    {"name": "readings", "description": "Raw readings of a series (instant, value, quality), one page at a time."},
+    {
+        "name": "readings",
+        "description": "Readings of a series: raw (instant, value, quality), one page at a time, or rolled up per "
+        "quarter hour, hour, local day or month with their coverage.",
+    },
+    {
+        "name": "energy balance",
+        "description": "Production against consumption per quarter hour: self-consumed, exported, from the grid.",
+    },
     INGESTION_TAG,
 ]
 
@@ -56,7 +65,7 @@ def create_app(settings: MeteringSettings | None = None, *, run_workers_in_proce
         "ingestion (HTTP batch and Kafka) and raw reads.",
         settings=settings or load_settings(),
         tags=TAGS,
-        routers=[series_router, readings_router, readings_ingest_router],
+        routers=[series_router, readings_router, balance_router, readings_ingest_router],
         workers=build_workers,
         run_workers_in_process=run_workers_in_process,
     )

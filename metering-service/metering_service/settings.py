@@ -24,9 +24,12 @@ class MeteringSettings(ServiceSettings):
     readings_partition_interval_seconds: float = Field(default=3600.0, gt=0)
     # Kafka ingestion: messages of one fetch applied in one transaction and one statement.
     ingest_batch_messages: int = Field(default=200, ge=1, le=10_000)
+    # Recompute the rollups of the days a batch wrote in the batch's own transaction (off: no rollups are
+    # maintained; only for measuring what they cost the ingestion, bench/README.md "metering_rollups").
+    rollups_inline: bool = True
 
     def write_plan(self) -> WritePlan:
-        return WritePlan(merge=self.ingest_write_path, append_copy=self.ingest_append_copy)
+        return WritePlan(merge=self.ingest_write_path, append_copy=self.ingest_append_copy, rollups=self.rollups_inline)
 
 
 def load_settings() -> MeteringSettings:

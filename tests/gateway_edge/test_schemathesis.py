@@ -244,6 +244,22 @@ def _case(path: dict[str, Any] | None = None, body: Any = None, query: dict[str,
     return build
 
 
+# ---- metering-service: rollups and the energy balance (a block of its own)
+def metering_rollup_requests() -> list[Valid]:
+    period = {"from": iso(T0), "to": iso(T0 + 4 * Q)}
+
+    async def rollups(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"series_id": world.extra["series"]}, "query": {**period, "resolution": "1h"}}
+
+    async def energy_balance(edge: Edge, world: World) -> dict[str, Any]:
+        return {"body": {"consumption": [world.extra["series"]], **period, "tz": "Europe/Berlin"}}
+
+    return [
+        Valid("GET /api/metering/series/{series_id}/readings", "operator", rollups),
+        Valid("POST /api/metering/energy-balance", "admin", energy_balance),
+    ]
+
+
 def valid_requests() -> list[Valid]:
     n = next(_n)
 
@@ -607,6 +623,7 @@ def valid_requests() -> list[Valid]:
         Valid("PATCH /api/metering/series/{series_id}", "admin", patch_series),
         Valid("POST /api/metering/series/{series_id}/actions/retire", "operator", retire_series),
         Valid("POST /api/ingest/meter-readings", "device", meter_readings),
+        *metering_rollup_requests(),
         # sites and inverters
         Valid("POST /api/sites", "operator", create_site, _set("new_site", lambda b: b["id"])),
         Valid("PATCH /api/sites/{site_id}", "operator", patch_site),

@@ -360,3 +360,21 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     page = await call("readings", "list_readings", series.id, from_=t0, to=t0 + timedelta(hours=1))
     assert isinstance(page, m.ReadingListResponse)
     assert [(r.value, r.quality) for r in page.readings] == [("10.5", m.Quality.MEASURED), ("11", m.Quality.MEASURED)]
+    # ---- Metering rollups and the energy balance (a block of its own).
+    api["energy_balance"] = sdk_import("api.energy_balance")
+    rolled = await call(
+        "readings", "list_readings", series.id, from_=t0, to=t0 + timedelta(minutes=30), resolution=m.Resolution("15m")
+    )
+    assert isinstance(rolled, m.ReadingListResponse) and rolled.readings == []
+    assert [(b.value, b.coverage.received, b.coverage.expected) for b in rolled.buckets] == [(0.5, 1, 1), (None, 0, 1)]
+    assert rolled.buckets[0].start == t0 and rolled.timezone == "Europe/Paris"
+    balance = await call(
+        "energy_balance",
+        "energy_balance",
+        body=m.EnergyBalanceRequest.from_dict(
+            {"consumption": [series.id], "from": iso(t0), "to": iso(t0 + timedelta(minutes=30)), "tz": "Europe/Paris"}
+        ),
+    )
+    assert isinstance(balance, m.EnergyBalanceResponse) and balance.unit == "kWh"
+    assert [(i.consumption, i.from_grid, i.coverage.received) for i in balance.intervals] == [(0.5, 0.5, 1), (0, 0, 0)]
+    assert [d.day.isoformat() for d in balance.days] == ["2027-01-15"] and balance.total.consumption == 0.5

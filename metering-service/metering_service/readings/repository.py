@@ -25,10 +25,12 @@ from .models import readings
 @dataclass(frozen=True)
 class WritePlan:
     """How a batch reaches the table: the append fast path first (``append_copy``), then the upsert
-    rule as one statement fed by ``unnest`` arrays or by COPY into a temporary table (``merge``)."""
+    rule as one statement fed by ``unnest`` arrays or by COPY into a temporary table (``merge``); then,
+    with ``rollups``, the rollups of the days written are recomputed in the same transaction."""
 
     merge: Literal["unnest", "copy"] = "unnest"
     append_copy: bool = True
+    rollups: bool = True
 
 
 # The upsert rule: the same (series, instant) again replaces the stored reading when its quality rank

@@ -22,6 +22,7 @@ from gridcommons.quantity import (
 from gridcommons.validation import EARLIEST, LATEST, check_fraction_digits
 from gridcommons.wire import WireModel
 
+from ..rollups.schemas import MAX_BUCKETS, Resolution, RollupBucket
 from ..series.schemas import EXTERNAL_KEY_TEXT, MAX_SERIES_ID, Unit
 
 MAX_BATCH = 100_000  # readings per ingestion batch (more: 413)
@@ -210,6 +211,20 @@ class Reading(WireModel):
 class ReadingListResponse(WireModel):
     series_id: int = Field(description="The series the readings belong to.", examples=[12])
     unit: Unit = Field(description="Unit of every value.")
-    limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
-    offset: int = Field(description="Number of items skipped before this page (0 = first page).")
-    readings: list[Reading] = Field(description="Readings with time in [from, to), ordered by time.")
+    resolution: Resolution = Field(default=Resolution.RAW, description="The resolution asked for.")
+    timezone: str | None = Field(
+        default=None,
+        description="Rollups: the IANA time zone of the buckets' calendar (the series' own unless `tz` was "
+        "given); raw: null.",
+        examples=["Europe/Paris"],
+    )
+    limit: int = Field(description="Page size used for this answer: at most this many items (1..1000; raw only).")
+    offset: int = Field(description="Number of items skipped before this page (0 = first page; raw only).")
+    readings: list[Reading] = Field(
+        description="Raw: the readings with time in [from, to), ordered by time; rollups: empty."
+    )
+    buckets: list[RollupBucket] = Field(
+        default_factory=list,
+        description="Rollups: every bucket of the calendar overlapping [from, to), in order (not paged: at "
+        f"most {MAX_BUCKETS:,}); raw: empty.",
+    )

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridcommons.errors import NotFound, ValidationFailed, field_error
 from gridcommons.pagination import Page
 
+from ..rollups import service as rollups
 from ..series import repository as series_repository
 from . import events, partitions, repository
 from .parsing import CheckedItems, Errors, check_items
@@ -140,8 +141,11 @@ async def write(
 ) -> IngestReadingsResponse:
     conn = await session.connection()
     await partitions.ensure_months(conn, partitions.months_of(batch.times))  # before any row is written
+    latest = await rollups.last_instants(session, list(batch.keys)) if plan.rollups and batch.keys else {}
     written = await repository.upsert(session, batch.series_ids, batch.times, batch.values, batch.qualities, plan=plan)
     await events.readings_recorded(session, company_id, written, batch.keys)
+    if plan.rollups:
+        await rollups.refresh(session, company_id, written, latest, batch.keys)
     count = sum(w.count for w in written)
     return IngestReadingsResponse(received=batch.received, written=count, unchanged=batch.received - count)
 
