@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from .conftest import Edge, bearer, replicate_membership
+from .unit_data_edge import replicate_cluster, replicate_unit, unit_data_document
 
 PACKAGE = "gridcommons_sdk"
 T0 = datetime(2031, 3, 3, tzinfo=UTC)
@@ -360,3 +361,20 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     page = await call("readings", "list_readings", series.id, from_=t0, to=t0 + timedelta(hours=1))
     assert isinstance(page, m.ReadingListResponse)
     assert [(r.value, r.quality) for r in page.readings] == [("10.5", m.Quality.MEASURED), ("11", m.Quality.MEASURED)]
+
+    # ---- unit data (seed 004 unitData): a report through the ingestion door, the staff and resident reads
+    api["unit_data"] = sdk_import("api.unit_data")
+    await replicate_cluster(company, "sdk_ud", "k1")
+    await replicate_unit(company, "sdk_ud", "k1", "E001", [me])
+    report = unit_data_document("sdk_ud", "k1", "E001", 0)
+    stored = await call("ingestion", "ingest_unit_data", body=m.IngestUnitDataRequest.from_dict({"unit_data": [report]}))
+    assert isinstance(stored, m.IngestUnitDataResponse) and (stored.written, stored.unchanged) == (1, 0)
+    ids = await call("unit_data", "unit_id_list", community_id="sdk_ud", cluster_id="k1")
+    assert ids == ["E001"]
+    latest = await call("unit_data", "latest_set", community_id="sdk_ud", cluster_id="k1")
+    doc = latest.additional_properties["E001"]
+    assert isinstance(doc, m.UnitDataOut) and doc.dataset_id == 0 and doc.time == datetime(2026, 6, 1, 10, tzinfo=UTC)
+    assert doc.oesunit.additional_properties["mac"] == "8c:85:90:b2:14:ef"
+    mine = await call("unit_data", "resident_latest_set", community_id="sdk_ud", cluster_id="k1", unit_id="E001")
+    own = mine.additional_properties["E001"]
+    assert own.oesunit.id == "E001" and not {"ip", "mac", "ipv6_ll", "ipv6_g"} & set(own.oesunit.additional_properties)
