@@ -20,9 +20,9 @@ from .readings import workers as readings
 from .readings.partitions import PartitionMaintainer
 from .readings.schemas import IngestReadingsRequest
 from .roles import INGESTORS
+from .settings import MeteringSettings, load_settings
 from .unit_data import workers as unit_data
 from .unit_data.schemas import IngestUnitDataRequest
-from .settings import MeteringSettings, load_settings
 
 __all__ = ["CONSUMER_GROUP", "CONSUMES", "build", "load_settings"]
 

@@ -367,7 +367,9 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     await replicate_cluster(company, "sdk_ud", "k1")
     await replicate_unit(company, "sdk_ud", "k1", "E001", [me])
     report = unit_data_document("sdk_ud", "k1", "E001", 0)
-    stored = await call("ingestion", "ingest_unit_data", body=m.IngestUnitDataRequest.from_dict({"unit_data": [report]}))
+    stored = await call(
+        "ingestion", "ingest_unit_data", body=m.IngestUnitDataRequest.from_dict({"unit_data": [report]})
+    )
     assert isinstance(stored, m.IngestUnitDataResponse) and (stored.written, stored.unchanged) == (1, 0)
     ids = await call("unit_data", "unit_id_list", community_id="sdk_ud", cluster_id="k1")
     assert ids == ["E001"]

@@ -121,8 +121,11 @@ async def test_dataset_id_zero_and_resident_view(
     assert not {"ip", "mac", "ipv6_ll", "ipv6_g"} & set(mine.json()["E001"]["oesunit"])
 
     # E002's resident is not E001's; staff are not residents; a unit without data answers {}.
-    other = await c.get("/api/resident/unitData/latestSet", params={**WHERE, "unitId": "E001"}, headers=
-                        internal_headers(company_id, "member", subject="502"))
+    other = await c.get(
+        "/api/resident/unitData/latestSet",
+        params={**WHERE, "unitId": "E001"},
+        headers=internal_headers(company_id, "member", subject="502"),
+    )
     assert (other.status_code, detail(other)) == (403, "not a resident")
     staff = await c.get("/api/resident/unitData/latestSet", params={**WHERE, "unitId": "E001"}, headers=op)
     assert (staff.status_code, detail(staff)) == (403, "not a resident")
@@ -239,7 +242,9 @@ _clusters = itertools.count(1)
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     batches=st.lists(
-        st.lists(st.tuples(st.sampled_from(["E1", "E2", "E3", "E4"]), st.integers(0, 5), st.integers(0, 3)), max_size=8),
+        st.lists(
+            st.tuples(st.sampled_from(["E1", "E2", "E3", "E4"]), st.integers(0, 5), st.integers(0, 3)), max_size=8
+        ),
         min_size=1,
         max_size=4,
     )

@@ -51,7 +51,8 @@ async def raise_latest(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     """Make each row its unit's newest report unless the stored one has a higher datasetId (one row per unit)."""
     for start in range(0, len(rows), CHUNK):
         stmt = insert(unit_data_latest).values(list(rows[start : start + CHUNK]))
-        changed = {c.name: stmt.excluded[c.name] for c in unit_data_latest.columns if c.name != "unit_id"}
+        changed: dict[str, Any] = {c.name: stmt.excluded[c.name] for c in unit_data_latest.columns}
+        del changed["unit_id"]
         changed["received_at"] = func.now()
         await session.execute(
             stmt.on_conflict_do_update(

@@ -12,13 +12,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from gridcommons.validation import UtcInstant
+from gridcommons.validation import SAFE_INTEGER_MAX, UtcInstant
 from gridcommons.wire import WireModel
 
 MAX_BATCH = 1_000  # documents per batch: a cluster's report of one instant, with room to spare
 MAX_DOCUMENT_BYTES = 64 * 1024  # one document as JSON (a real one is about 2 KiB)
 MAX_DEPTH = 16  # nesting of objects and arrays in a document
-DATASET_ID_MAX = 2**63 - 1
+DATASET_ID_MAX = SAFE_INTEGER_MAX  # a JSON number every client holds exactly (epoch ms fit)
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -34,8 +34,8 @@ class _Open(BaseModel):
 class OesUnit(_Open):
     """The unit's identity in the document (``oesunit``)."""
 
-    communityId: Code = Field(description="Code of the unit's community in the registry.")  # noqa: N815
-    clusterId: Code = Field(description="Code of the unit's cluster in the registry.")  # noqa: N815
+    communityId: Code = Field(description="Code of the unit's community in the registry.")
+    clusterId: Code = Field(description="Code of the unit's cluster in the registry.")
     id: Code = Field(description="Code of the unit in the registry.")
 
 
@@ -66,7 +66,7 @@ class UnitDataDocument(_Open):
 
     oesunit: OesUnit = Field(description="The unit: its community, cluster and unit codes (and more).")
     time: UtcInstant = Field(description="When the unit took the measurements (ISO 8601 with an offset).")
-    datasetId: int = Field(  # noqa: N815
+    datasetId: int = Field(
         ge=0,
         le=DATASET_ID_MAX,
         description="Id of the report (epoch milliseconds of the report, the same for every unit of one "
@@ -131,8 +131,8 @@ class IngestUnitDataResponse(WireModel):
 class OesUnitOut(_Open):
     """The unit's identity as stored; residents do not get the network identifiers (ip, ipv6_ll, ipv6_g, mac)."""
 
-    communityId: str = Field(description="Code of the unit's community.")  # noqa: N815
-    clusterId: str = Field(description="Code of the unit's cluster.")  # noqa: N815
+    communityId: str = Field(description="Code of the unit's community.")
+    clusterId: str = Field(description="Code of the unit's cluster.")
     id: str = Field(description="Code of the unit.")
 
 
@@ -141,7 +141,7 @@ class UnitDataOut(_Open):
 
     oesunit: OesUnitOut = Field(description="The unit's identity.")
     time: datetime = Field(description="When the unit took the measurements (UTC).")
-    datasetId: int = Field(description="Id of the report.")  # noqa: N815
+    datasetId: int = Field(description="Id of the report.")
 
 
 def document_time(t: datetime) -> str:

@@ -123,7 +123,9 @@ async def record(
         newest[r["unit_id"]] = r
     await repository.raise_latest(session, list(newest.values()))
     await events.unit_data_recorded(session, company_id, written)
-    return IngestUnitDataResponse(received=len(documents), written=len(written), unchanged=len(documents) - len(written))
+    return IngestUnitDataResponse(
+        received=len(documents), written=len(written), unchanged=len(documents) - len(written)
+    )
 
 
 async def unit_id_list(session: AsyncSession, cluster: ClusterRef) -> list[str]:
