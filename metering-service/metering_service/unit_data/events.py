@@ -43,16 +43,22 @@ TOPIC_DOC = TopicDoc(
 RECORDED = "org.gridcommons.metering.unit-data.recorded"
 PAYLOADS = {RECORDED: UnitDataRecordedV1}
 
-_FIELDS = tuple(UnitDataRecordedV1.model_fields)
+_FIELDS = tuple(name for name in UnitDataRecordedV1.model_fields if name not in ("time", "document"))
 
 
 async def unit_data_recorded(session: AsyncSession, company_id: int, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
+    """One event per stored row; ``data`` built as JSON-ready dicts (the shape of ``UnitDataRecordedV1``):
+    the document is JSON already, serialising it again through the model would double the cost of a batch."""
     await outbox.publish_many(
         session,
         topic=TOPIC,
         type=RECORDED,
         company_id=company_id,
-        events=[(str(r["unit_id"]), UnitDataRecordedV1.model_construct(**{f: r[f] for f in _FIELDS})) for r in rows],
+        events=[
+            (
+                str(r["unit_id"]),
+                {**{f: r[f] for f in _FIELDS}, "time": r["stored"]["time"], "document": r["stored"]},
+            )
+            for r in rows
+        ],
     )

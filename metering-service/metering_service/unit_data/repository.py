@@ -6,15 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db import community_replica
-from .models import unit_data, unit_data_latest
+from ..db import SCHEMA, community_replica
+from .models import unit_data_latest
 from .schemas import NETWORK_FIELDS
-
-CHUNK = 2_000  # rows per INSERT (12 parameters each: under PostgreSQL's 32,767)
 
 
 async def find_units(
@@ -33,34 +30,64 @@ async def find_units(
     return {(r.community_code, r.cluster_code, r.code): dict(r._mapping) for r in rows}
 
 
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session, inside its transaction."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+# The rows as arrays (one parameter per column, documents as JSON text): one statement per batch
+# whatever its size, no per-row bind parameters to compile.
+_COLUMNS = (
+    "company_id, unit_id, community_code, cluster_code, unit_code, dataset_id, time, rsoc, operation_mode, "
+    "remaining_capacity_wh, is_grid_master, document"
+)
+_INCOMING = f"""
+    SELECT company_id, unit_id, community_code, cluster_code, unit_code, dataset_id, time, rsoc, operation_mode,
+           remaining_capacity_wh, is_grid_master, document::jsonb
+    FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[],
+                $8::float8[], $9::text[], $10::float8[], $11::boolean[], $12::text[])
+      AS i({_COLUMNS})
+"""
+INSERT_NEW = f"""
+    INSERT INTO {SCHEMA}.unit_data ({_COLUMNS})
+    {_INCOMING}
+    ON CONFLICT (unit_id, dataset_id) DO NOTHING
+    RETURNING unit_id, dataset_id
+"""
+RAISE_LATEST = f"""
+    INSERT INTO {SCHEMA}.unit_data_latest AS l ({_COLUMNS})
+    {_INCOMING}
+    ON CONFLICT (unit_id) DO UPDATE SET
+      company_id = excluded.company_id, community_code = excluded.community_code,
+      cluster_code = excluded.cluster_code, unit_code = excluded.unit_code, dataset_id = excluded.dataset_id,
+      time = excluded.time, rsoc = excluded.rsoc, operation_mode = excluded.operation_mode,
+      remaining_capacity_wh = excluded.remaining_capacity_wh, is_grid_master = excluded.is_grid_master,
+      document = excluded.document, received_at = now()
+    WHERE l.dataset_id < excluded.dataset_id
+"""
+_NAMES = [name.strip() for name in _COLUMNS.split(",")]
+
+
+def _arrays(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    return [[r[name] for r in rows] for name in _NAMES]
+
+
 async def insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[tuple[int, int]]:
-    """Insert the rows whose (unit, datasetId) is not stored yet; the (unit_id, dataset_id) pairs inserted."""
-    inserted: set[tuple[int, int]] = set()
-    for start in range(0, len(rows), CHUNK):
-        stmt = (
-            insert(unit_data)
-            .values(list(rows[start : start + CHUNK]))
-            .on_conflict_do_nothing(index_elements=[unit_data.c.unit_id, unit_data.c.dataset_id])
-            .returning(unit_data.c.unit_id, unit_data.c.dataset_id)
-        )
-        inserted.update((r[0], r[1]) for r in await session.execute(stmt))
-    return inserted
+    """Insert the rows whose (unit, datasetId) is not stored yet (``document`` as JSON text); the
+    (unit_id, dataset_id) pairs inserted."""
+    if not rows:
+        return set()
+    conn = await driver_connection(session)
+    return {(r[0], r[1]) for r in await conn.fetch(INSERT_NEW, *_arrays(rows))}
 
 
 async def raise_latest(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Make each row its unit's newest report unless the stored one has a higher datasetId (one row per unit)."""
-    for start in range(0, len(rows), CHUNK):
-        stmt = insert(unit_data_latest).values(list(rows[start : start + CHUNK]))
-        changed: dict[str, Any] = {c.name: stmt.excluded[c.name] for c in unit_data_latest.columns}
-        del changed["unit_id"]
-        changed["received_at"] = func.now()
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[unit_data_latest.c.unit_id],
-                set_=changed,
-                where=unit_data_latest.c.dataset_id < stmt.excluded.dataset_id,
-            )
-        )
+    if rows:
+        conn = await driver_connection(session)
+        await conn.execute(RAISE_LATEST, *_arrays(rows))
 
 
 async def unit_codes(session: AsyncSession, company_id: int, community: str, cluster: str) -> list[str]:

@@ -10,6 +10,7 @@ replays write and publish nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -33,13 +34,22 @@ from .schemas import (
 UNKNOWN_UNIT = "unknown unit"  # also another company's unit: existence is not revealed
 
 
-def parse_request(payload: Any, loc: Sequence[str | int]) -> list[UnitDataDocument]:
+@dataclass(frozen=True)
+class Incoming:
+    """A document of a batch: its checked fields and the JSON object as sent."""
+
+    checked: UnitDataDocument
+    sent: dict[str, Any]
+
+
+def parse_request(payload: Any, loc: Sequence[str | int]) -> list[Incoming]:
     """The batch (a decoded JSON body or Kafka payload) as documents, or a ValidationFailed naming each error."""
     try:
-        return IngestUnitDataRequest.model_validate(payload).unit_data
+        checked = IngestUnitDataRequest.model_validate(payload).unit_data
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False)
         raise ValidationFailed([{**e, "loc": [*loc, *e["loc"]]} for e in errors]) from None
+    return [Incoming(doc, sent) for doc, sent in zip(checked, payload["unit_data"], strict=True)]
 
 
 def _check_json(value: Any, depth: int = 0) -> None:
@@ -56,21 +66,23 @@ def _check_json(value: Any, depth: int = 0) -> None:
             _check_json(item, depth + 1)
 
 
-def _stored_document(doc: UnitDataDocument) -> dict[str, Any]:
-    """The document as stored: as sent, with ``time`` in UTC; refused (ValueError) when unbounded."""
-    stored = doc.model_dump(mode="json", exclude_unset=True)
-    stored["time"] = document_time(doc.time)
+def _stored_document(doc: Incoming) -> tuple[dict[str, Any], str]:
+    """The document as stored (as sent, with ``time`` in UTC) and its JSON text; refused (ValueError)
+    when unbounded."""
+    stored = {**doc.sent, "time": document_time(doc.checked.time)}
     _check_json(stored)
     try:
-        size = len(orjson.dumps(stored))
+        text = orjson.dumps(stored)
     except orjson.JSONEncodeError:
         raise ValueError("the document holds a number beyond 64 bits") from None
-    if size > MAX_DOCUMENT_BYTES:
-        raise ValueError(f"a document is at most {MAX_DOCUMENT_BYTES:,} bytes as JSON; this one has {size:,}")
-    return stored
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise ValueError(f"a document is at most {MAX_DOCUMENT_BYTES:,} bytes as JSON; this one has {len(text):,}")
+    return stored, text.decode()
 
 
-def _row(company_id: int, unit: dict[str, Any], doc: UnitDataDocument, stored: dict[str, Any]) -> dict[str, Any]:
+def _row(
+    company_id: int, unit: dict[str, Any], doc: UnitDataDocument, stored: tuple[dict[str, Any], str]
+) -> dict[str, Any]:
     apis = doc.apis
     mode = apis.operation_mode if apis is not None else None
     return {
@@ -85,26 +97,28 @@ def _row(company_id: int, unit: dict[str, Any], doc: UnitDataDocument, stored: d
         "operation_mode": mode.effective if mode is not None else None,
         "remaining_capacity_wh": apis.remaining_capacity_wh if apis is not None else None,
         "is_grid_master": apis.is_grid_master if apis is not None else None,
-        "document": stored,
+        "document": stored[1],  # JSON text, as the statement takes it
+        "stored": stored[0],
     }
 
 
 async def record(
-    session: AsyncSession, company_id: int, documents: Sequence[UnitDataDocument], loc: Sequence[str | int]
+    session: AsyncSession, company_id: int, documents: Sequence[Incoming], loc: Sequence[str | int]
 ) -> IngestUnitDataResponse:
     """Store a batch (all or nothing) and publish one event per document stored."""
     errors: list[dict[str, Any]] = []
-    stored: list[dict[str, Any] | None] = []
+    stored: list[tuple[dict[str, Any], str] | None] = []
     for i, doc in enumerate(documents):
         try:
             stored.append(_stored_document(doc))
         except ValueError as exc:
             stored.append(None)
             errors.append(field_error([*loc, i], str(exc), None))
-    codes = [(d.oesunit.communityId, d.oesunit.clusterId, d.oesunit.id) for d in documents]
+    codes = [(d.checked.oesunit.communityId, d.checked.oesunit.clusterId, d.checked.oesunit.id) for d in documents]
     units = await repository.find_units(session, company_id, codes)
     rows: dict[tuple[int, int], dict[str, Any]] = {}
-    for i, (doc, key) in enumerate(zip(documents, codes, strict=True)):
+    for i, (incoming, key) in enumerate(zip(documents, codes, strict=True)):
+        doc = incoming.checked
         unit = units.get(key)
         if unit is None:
             errors.append(field_error([*loc, i, "oesunit"], UNKNOWN_UNIT, "/".join(key)))
