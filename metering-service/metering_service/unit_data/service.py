@@ -108,17 +108,16 @@ async def record(
     """Store a batch (all or nothing) and publish one event per document stored."""
     errors: list[dict[str, Any]] = []
     stored: list[tuple[dict[str, Any], str] | None] = []
-    for i, doc in enumerate(documents):
+    for i, incoming in enumerate(documents):
         try:
-            stored.append(_stored_document(doc))
+            stored.append(_stored_document(incoming))
         except ValueError as exc:
             stored.append(None)
             errors.append(field_error([*loc, i], str(exc), None))
     codes = [(d.checked.oesunit.communityId, d.checked.oesunit.clusterId, d.checked.oesunit.id) for d in documents]
     units = await repository.find_units(session, company_id, codes)
     rows: dict[tuple[int, int], dict[str, Any]] = {}
-    for i, (incoming, key) in enumerate(zip(documents, codes, strict=True)):
-        doc = incoming.checked
+    for i, (doc, key) in enumerate(zip((d.checked for d in documents), codes, strict=True)):
         unit = units.get(key)
         if unit is None:
             errors.append(field_error([*loc, i, "oesunit"], UNKNOWN_UNIT, "/".join(key)))
