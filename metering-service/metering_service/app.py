@@ -10,6 +10,7 @@ from gridcommons.app import create_service_app
 from gridcommons.openapi import INGESTION_TAG
 
 from .db import community_replica
+from .imports.router import router as imports_router
 from .readings.router import ingest_router as readings_ingest_router
 from .readings.router import router as readings_router
 from .readings.schemas import IngestReadingsRequest
@@ -26,6 +27,10 @@ TAGS = [
         "description": "Series of readings: what is measured, its kind, unit, calendar and external key.",
     },
     {"name": "readings", "description": "Raw readings of a series (instant, value, quality), one page at a time."},
+    {
+        "name": "imports",
+        "description": "CSV imports of readings into a series (backfills of millions of rows) and their progress.",
+    },
     {
         "name": "unit data",
         "description": "Unit telemetry (seed 004 unitData): the newest reports of a cluster's units, for staff "
@@ -70,6 +75,7 @@ def create_app(settings: MeteringSettings | None = None, *, run_workers_in_proce
             unit_data.staff_router,
             unit_data.resident_router,
             unit_data.ingest_router,
+            imports_router,
         ],
         workers=build_workers,
         run_workers_in_process=run_workers_in_process,

@@ -1,4 +1,5 @@
-"""unit telemetry (seed 004 unitData): every report of a unit, and each unit's newest report
+"""unit telemetry (seed 004 unitData): every report of a unit, and each unit's newest report; the CSV
+imports of readings and their progress
 
 Revision ID: 0006
 Revises: 0005
@@ -64,7 +65,29 @@ def upgrade() -> None:
         schema=SCHEMA,
     )
 
+    op.create_table(
+        "imports",
+        sa.Column("id", sa.BigInteger, sa.Identity(always=False), nullable=False),
+        sa.Column("company_id", sa.BigInteger, nullable=False),
+        sa.Column("series_id", sa.BigInteger, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("rows_read", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("rows_written", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("rows_unchanged", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("rows_rejected", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("rejections", postgresql.JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+        sa.Column("error", sa.Text, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_imports"),
+        sa.CheckConstraint("status IN ('running', 'completed', 'failed')", name="ck_imports_status"),
+        schema=SCHEMA,
+    )
+    op.create_index("ix_imports_company_series", "imports", ["company_id", "series_id", "id"], schema=SCHEMA)
+
 
 def downgrade() -> None:
+    op.drop_table("imports", schema=SCHEMA)
     op.drop_table("unit_data_latest", schema=SCHEMA)
     op.drop_table("unit_data", schema=SCHEMA)
