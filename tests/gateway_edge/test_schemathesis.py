@@ -266,6 +266,14 @@ def valid_requests() -> list[Valid]:
         docs = [unit_data_document(world.community, world.cluster, world.unit, dataset_id) for dataset_id in (0, n)]
         return {"body": {"unit_data": docs}}
 
+    async def csv_import(edge: Edge, world: World) -> dict[str, Any]:
+        text = "time,value,quality\n" + "".join(f"{iso(T0 + k * Q)},{100 + k}.5,measured\n" for k in range(4))
+        return {
+            "path_parameters": {"series_id": world.extra["series"]},
+            "body": text.encode(),
+            "media_type": "application/octet-stream",
+        }
+
     async def cluster_query(edge: Edge, world: World) -> dict[str, Any]:
         return {"query": {"communityId": world.community, "clusterId": world.cluster}}
 
@@ -633,6 +641,8 @@ def valid_requests() -> list[Valid]:
         Valid("GET /api/staff/unitData/unitIdList", "operator", cluster_query),
         Valid("GET /api/staff/unitData/latestSet", "admin", cluster_query),
         Valid("GET /api/resident/unitData/latestSet", "member", unit_query),
+        # metering-service: a CSV import into the world's series
+        Valid("POST /api/metering/series/{series_id}/import", "operator", csv_import),
         # sites and inverters
         Valid("POST /api/sites", "operator", create_site, _set("new_site", lambda b: b["id"])),
         Valid("PATCH /api/sites/{site_id}", "operator", patch_site),

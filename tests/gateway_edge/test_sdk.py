@@ -380,3 +380,16 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     mine = await call("unit_data", "resident_latest_set", community_id="sdk_ud", cluster_id="k1", unit_id="E001")
     own = mine.additional_properties["E001"]
     assert own.oesunit.id == "E001" and not {"ip", "mac", "ipv6_ll", "ipv6_g"} & set(own.oesunit.additional_properties)
+
+    # ---- a CSV import into the series (the file as the SDK sends a binary body) and its progress resource
+    api["imports"] = sdk_import("api.imports")
+    types = sdk_import("types")
+    csv_text = "time,value\n" + "".join(f"{iso(t0 + timedelta(hours=k))},{20 + k}\n" for k in range(3)) + "bad,row\n"
+    done = await call("imports", "import_readings", series.id, body=types.File(payload=csv_text.encode()))  # type: ignore[arg-type]
+    assert isinstance(done, m.ImportResponse) and done.status == m.ImportStatus.COMPLETED
+    assert (done.rows_read, done.rows_written, done.rows_rejected) == (4, 3, 1)
+    assert [(x.line, x.field) for x in done.rejections] == [(5, "time")]
+    again = await call("imports", "get_import", series.id, done.id)
+    assert isinstance(again, m.ImportResponse) and again.rows_written == 3
+    listed = await call("imports", "list_imports", series.id)
+    assert isinstance(listed, m.ImportListResponse) and [x.id for x in listed.imports] == [done.id]

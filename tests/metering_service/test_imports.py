@@ -127,4 +127,4 @@ async def test_refusals_and_a_file_that_stops(
     retired = await new_series(c, op)
     await c.post(f"/api/metering/series/{retired['id']}/actions/retire", headers=op)
     r = await c.post(f"/api/metering/series/{retired['id']}/import", content=b"time,value\n", headers={**op, **CSV})
-    assert r.status_code == 422 and "retired" in r.json()["detail"]
+    assert r.status_code == 422 and "retired" in r.json()["detail"][0]["msg"]

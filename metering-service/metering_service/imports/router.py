@@ -13,7 +13,6 @@ from ..roles import Manager
 from ..series.router import SeriesIdPath
 from . import service
 from .schemas import CHUNK_ROWS, ImportListResponse, ImportResponse
-from .service import ImportRefused
 
 router = APIRouter(tags=["imports"])
 
@@ -24,13 +23,13 @@ ImportIdPath = Annotated[int, Path(ge=1, le=2**53 - 1, description="Id of the im
 IMPORT_REQUEST_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "CSV (UTF-8): a header line naming the columns `time`, `value` and optionally `quality` "
-        "and `unit`, then one reading per line; empty cells are omitted fields. Sent as it is read (chunked "
-        "transfer or a Content-Length); any size up to 16 GiB.",
+        "description": "The CSV file (UTF-8), sent as `text/csv` or `application/octet-stream` (what SDK "
+        "generators send for a file): a header line naming the columns `time`, `value` and optionally `quality` "
+        "and `unit`, then one reading per line, e.g. `2025-01-01T00:00:00Z,1234.5,measured`; empty cells are "
+        "omitted fields. Sent as it is read (chunked transfer or a Content-Length); any size up to 16 GiB.",
         "content": {
-            "text/csv": {
-                "schema": {"type": "string", "description": "The CSV text."},
-                "example": "time,value,quality\n2025-01-01T00:00:00Z,1234.5,measured\n2025-01-01T00:15:00Z,1235.1,\n",
+            "application/octet-stream": {
+                "schema": {"type": "string", "format": "binary", "description": "The CSV file."},
             }
         },
     }
@@ -43,9 +42,8 @@ IMPORT_REQUEST_BODY: dict[str, Any] = {
     response_model=ImportResponse,
     responses=responses(
         (NotFound, "No such series in this company"),
-        (ImportRefused, "Unreadable or empty file, a header without time and value, or a retired series"),
-        (UnsupportedMediaType, "Content type other than text/csv"),
-        ValidationFailed,
+        (UnsupportedMediaType, "Content type other than text/csv or application/octet-stream"),
+        (ValidationFailed, "Empty file, a header without time and value, a line over 64 KiB, or a retired series"),
     ),
     openapi_extra=IMPORT_REQUEST_BODY,
     max_body_size=IMPORT_BODY_LIMIT,
@@ -59,8 +57,8 @@ async def import_readings(
     counted and listed with their line and reason, the others are written. The answer is the finished
     import; while it runs, `GET .../imports/{import_id}` (or the list) shows its progress."""
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type != "text/csv":
-        raise UnsupportedMediaType("Send the file as text/csv")
+    if content_type not in ("text/csv", "application/octet-stream"):
+        raise UnsupportedMediaType("Send the file as text/csv (or application/octet-stream)")
     plan = request.app.state.settings.write_plan()
     done = await service.run_import(
         request.app.state.sessionmaker, who.company_id, series_id, request.stream(), plan=plan

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
+from gridcommons.describe import explained_enum
 from gridcommons.wire import WireModel
 
 CHUNK_ROWS = 10_000  # rows checked and written per transaction (the progress advances by this much)
@@ -13,6 +14,13 @@ MAX_REJECTIONS = 1_000  # rejected rows listed with their reason (all are counte
 COLUMNS = frozenset({"time", "value", "quality", "unit"})
 
 
+@explained_enum(
+    {
+        "running": "rows are still arriving; the counters show what is committed",
+        "completed": "the file was read to its end",
+        "failed": "the upload stopped before its end (see error); the rows written so far stay",
+    }
+)
 class ImportStatus(StrEnum):
     """Where an import stands."""
 
@@ -35,10 +43,7 @@ class ImportResponse(WireModel):
 
     id: int = Field(description="Id of the import.")
     series_id: int = Field(description="The series the readings go to.")
-    status: ImportStatus = Field(
-        description="`running` (rows still arriving), `completed` (the file was read to its end) or `failed` "
-        "(the upload stopped before its end; the rows written so far stay)."
-    )
+    status: ImportStatus = Field(description="Where the import stands.")
     rows_read: int = Field(description="Data rows read so far (the header not counted).")
     rows_written: int = Field(description="Readings written (new or replaced by the quality rule).")
     rows_unchanged: int = Field(description="Valid rows that changed nothing (the same reading stored already).")

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gridcommons.errors import DomainError, NotFound, ValidationFailed
+from gridcommons.errors import NotFound, ValidationFailed
 from gridcommons.pagination import Page
 
 from ..readings import service as readings
@@ -34,10 +34,9 @@ HEADER_HINT = "the first line names the columns: time, value and optionally qual
 _ITEM = re.compile(r"^item (\d+) ")
 
 
-class ImportRefused(DomainError):
-    """The file cannot be imported at all (nothing was written)."""
-
-    status_code = 422
+def refused(loc: list[str | int], msg: str) -> ValidationFailed:
+    """The file cannot be imported at all (nothing is written, no import is created)."""
+    return ValidationFailed.at(loc, msg)
 
 
 async def lines(stream: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:
@@ -78,10 +77,10 @@ def _header(line: bytes) -> list[str]:
     try:
         names = [h.strip() for h in _cells(line, 1)]
     except (UnicodeDecodeError, csv.Error):
-        raise ImportRefused(f"The CSV header is not readable: {HEADER_HINT}") from None
+        raise refused(["body", 1], f"The CSV header is not readable: {HEADER_HINT}") from None
     unknown = sorted(set(names) - COLUMNS)
     if unknown or len(set(names)) != len(names) or not {"time", "value"} <= set(names):
-        raise ImportRefused(f"The CSV header names {names}: {HEADER_HINT} (each once)")
+        raise refused(["body", 1], f"The CSV header names {names}: {HEADER_HINT} (each once)")
     return names
 
 
@@ -135,7 +134,7 @@ async def run_import(
     if series is None:
         raise NotFound(f"Series {series_id} not found")
     if series["retired_at"] is not None:
-        raise ImportRefused(f"Series {series_id} is retired: it accepts no readings")
+        raise refused(["path", "series_id"], f"Series {series_id} is retired: it accepts no readings")
     rows = lines(stream)
     header: list[str] | None = None
     async for _number, line in rows:
@@ -143,7 +142,7 @@ async def run_import(
             header = _header(line)
             break
     if header is None:
-        raise ImportRefused(f"The file is empty: {HEADER_HINT}")
+        raise refused(["body"], f"The file is empty: {HEADER_HINT}")
     async with sessionmaker() as session, session.begin():
         created = await repository.create_import(session, company_id, series_id)
     import_id = int(created["id"])
