@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from metering_helpers import outbox_events
 from unit_data_helpers import CLUSTER, COMMUNITY, document, register, without_network
 
+from metering_service.unit_data.events import UnitDataRecordedV1
+
 RECORDED = "org.gridcommons.metering.unit-data.recorded"
 WHERE = {"communityId": COMMUNITY, "clusterId": CLUSTER}
 
@@ -97,6 +99,8 @@ async def test_latest_set_unit_id_list_replays_and_events(
         "is_grid_master": True,
     }
     assert data["document"] == second[0]
+    for e in events:  # the data built as JSON is what the declared payload model reads
+        UnitDataRecordedV1.model_validate(e["data"])
 
 
 async def test_dataset_id_zero_and_resident_view(
