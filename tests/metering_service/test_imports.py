@@ -10,7 +10,12 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from metering_helpers import new_series, z
+
+from metering_service.imports import service as import_service
 
 T0 = datetime(2025, 3, 30, tzinfo=UTC)  # a DST change day in Europe: instants are what counts
 Q = timedelta(minutes=15)
@@ -128,3 +133,58 @@ async def test_refusals_and_a_file_that_stops(
     await c.post(f"/api/metering/series/{retired['id']}/actions/retire", headers=op)
     r = await c.post(f"/api/metering/series/{retired['id']}/import", content=b"time,value\n", headers={**op, **CSV})
     assert r.status_code == 422 and "retired" in r.json()["detail"][0]["msg"]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 2), st.sampled_from(["ok", "ok", "ok", "no offset", "NaN"])),
+        min_size=1,
+        max_size=14,
+    )
+)
+async def test_import_matches_a_reference(
+    metering_client: httpx.AsyncClient,
+    internal_headers,
+    company_id: int,
+    db: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: list[tuple[int, int, str]],
+) -> None:
+    """Random rows (instant slot, value, kind) in chunks of 3: what is stored, written, unchanged and
+    rejected equals a straightforward replay of the chunks one after the other."""
+    monkeypatch.setattr(import_service, "CHUNK_ROWS", 3)
+    op = internal_headers(company_id, "operator")
+    s = await new_series(metering_client, op, kind="instantaneous", unit="kW")
+    lines = []
+    for slot, value, kind in rows:
+        t = z(T0 + slot * Q)
+        lines.append({"ok": f"{t},{value}", "no offset": f"{t[:-1]},{value}", "NaN": f"{t},NaN"}[kind])
+    r = await metering_client.post(
+        f"/api/metering/series/{s['id']}/import",
+        content=("time,value\n" + "\n".join(lines)).encode(),
+        headers={**op, **CSV},
+    )
+    assert r.status_code == 201, r.text
+    got = r.json()
+    # the reference
+    stored: dict[int, int] = {}
+    written = unchanged = 0
+    rejected: list[int] = []
+    for start in range(0, len(rows), 3):
+        first: dict[int, int] = {}
+        valid = 0
+        for k, (slot, value, kind) in enumerate(rows[start : start + 3], start=start):
+            if kind != "ok" or first.get(slot, value) != value:
+                rejected.append(k + 2)  # the file's line
+                continue
+            valid += 1
+            first.setdefault(slot, value)
+        changed = sum(1 for slot, value in first.items() if stored.get(slot) != value)
+        written += changed
+        unchanged += valid - changed
+        stored.update(first)
+    assert (got["rows_read"], got["rows_written"], got["rows_unchanged"]) == (len(rows), written, unchanged)
+    assert [x["line"] for x in got["rejections"]] == rejected and got["rows_rejected"] == len(rejected)
+    in_db = await db.fetch("SELECT ts, value FROM metering.readings WHERE series_id = $1 ORDER BY ts", s["id"])
+    assert [(r["ts"], int(r["value"])) for r in in_db] == [(T0 + slot * Q, v) for slot, v in sorted(stored.items())]
