@@ -163,6 +163,70 @@ def ensure_demo_readings(gateway: str, headers: dict[str, str]) -> None:
     _call("POST", f"{gateway}/api/ingest/meter-readings", data=body, headers=headers)
 
 
+def demo_unit_data_report(at: datetime) -> list[dict]:
+    """One report (apis-ccc's unitData) of the demo units available at ``at``: a datasetId shared by
+    all of them (epoch milliseconds), battery and APIS state varying per unit; the grid master is E001."""
+    dataset_id = int(at.timestamp() * 1000)
+    documents = []
+    n = 0
+    for cluster, (_, units) in DEMO_CLUSTERS.items():
+        for unit, _name, start, end in units:
+            if (start and at < datetime.fromisoformat(start)) or (end and at >= datetime.fromisoformat(end)):
+                continue  # not available now
+            n += 1
+            rsoc = 35.0 + 9.5 * n
+            documents.append(
+                {
+                    "emu": {"charge_discharge_power": 120.0 * n, "rsoc": rsoc, "battery_voltage": 52.1},
+                    "dcdc": {
+                        "status": {"status": "0x0000", "alarmState": "No alarm", "operationMode": "Waiting"},
+                        "meter": {"wg": 0, "tmp": 26.5, "vb": 48, "wb": -4.5, "vg": 0, "ib": -0.09, "ig": 0},
+                    },
+                    "oesunit": {
+                        "communityId": DEMO_COMMUNITY["code"],
+                        "clusterId": cluster,
+                        "id": unit,
+                        "display": unit,
+                        "sn": str(n),
+                        "budo": "1",
+                        "ip": f"192.168.0.{10 + n}",
+                        "ipv6_ll": "NA",
+                        "ipv6_g": "NA",
+                        "mac": f"02:00:00:00:00:{n:02x}",
+                    },
+                    "time": at.isoformat().replace("+00:00", "Z"),
+                    "battery": {"rsoc": rsoc, "battery_operation_status": None},
+                    "apis": {
+                        "version": "3.0.0",
+                        "remaining_capacity_wh": int(48 * rsoc),
+                        "deal_interlock_capacity": 2,
+                        "is_grid_master": unit == "E001",
+                        "operation_mode": {"global": "autonomous", "local": None, "effective": "autonomous"},
+                    },
+                    "datasetId": dataset_id,
+                }
+            )
+    return documents
+
+
+def ensure_demo_unit_data(gateway: str, headers: dict[str, str]) -> None:
+    """A unit data report of the demo units for the current 30 s slot (a second run in the same slot
+    changes nothing)."""
+    now = datetime.now(UTC)
+    at = now.replace(second=now.second - now.second % 30, microsecond=0)
+    body = json.dumps({"unit_data": demo_unit_data_report(at)}).encode()
+    # metering-service learns the units from community-service's events: retry until it has them.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _call("POST", f"{gateway}/api/ingest/unit-data", data=body, headers=headers)
+            return
+        except urllib.error.HTTPError as exc:
+            if exc.code != 422 or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 async def ensure_tenant() -> dict:
     engine = make_engine(InfraSettings(), application_name="demo-data")
     try:
@@ -270,6 +334,7 @@ def main() -> None:
     ensure_demo_scenarios(gateway, headers)
     ensure_demo_readings(gateway, headers)
     ensure_demo_deals(gateway, headers)
+    ensure_demo_unit_data(gateway, headers)
     print(f'Demo tenant: company "{info.get("company_name", "Demo Energy Community")}" CompanyID={company_id}')
     print("  superuser      superuser / superuser-pass")
     print("  admin          demo-admin / demo-admin-pass")
@@ -285,6 +350,10 @@ def main() -> None:
     print(f"  curl -H \"Authorization: Bearer $TOKEN\" -H 'CompanyID: {company_id}' {gateway}/api/assets")
     print(
         f"  curl -H \"Authorization: Bearer $TOKEN\" -H 'CompanyID: {company_id}' {gateway}/api/staff/community/outline"
+    )
+    print(
+        f"  curl -H \"Authorization: Bearer $TOKEN\" -H 'CompanyID: {company_id}' "
+        f"'{gateway}/api/staff/unitData/latestSet?communityId={DEMO_COMMUNITY['code']}&clusterId=north'"
     )
 
 

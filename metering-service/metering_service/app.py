@@ -11,11 +11,14 @@ from gridcommons.openapi import INGESTION_TAG
 
 from .balance.router import router as balance_router
 from .db import community_replica
+from .imports.router import router as imports_router
 from .readings.router import ingest_router as readings_ingest_router
 from .readings.router import router as readings_router
 from .readings.schemas import IngestReadingsRequest
 from .series.router import router as series_router
 from .settings import MeteringSettings, load_settings
+from .unit_data import router as unit_data
+from .unit_data.schemas import IngestUnitDataRequest
 from .workers import build as build_workers
 
 # In the order an operator explores them; one line each.
@@ -32,6 +35,15 @@ TAGS = [
     {
         "name": "energy balance",
         "description": "Production against consumption per quarter hour: self-consumed, exported, from the grid.",
+    },
+    {
+        "name": "imports",
+        "description": "CSV imports of readings into a series (backfills of millions of rows) and their progress.",
+    },
+    {
+        "name": "unit data",
+        "description": "Unit telemetry (seed 004 unitData): the newest reports of a cluster's units, for staff "
+        "and for a unit's residents.",
     },
     INGESTION_TAG,
 ]
@@ -65,10 +77,19 @@ def create_app(settings: MeteringSettings | None = None, *, run_workers_in_proce
         "ingestion (HTTP batch and Kafka) and raw reads.",
         settings=settings or load_settings(),
         tags=TAGS,
-        routers=[series_router, readings_router, balance_router, readings_ingest_router],
+        routers=[
+            series_router,
+            readings_router,
+            balance_router,
+            readings_ingest_router,
+            unit_data.staff_router,
+            unit_data.resident_router,
+            unit_data.ingest_router,
+            imports_router,
+        ],
         workers=build_workers,
         run_workers_in_process=run_workers_in_process,
     )
-    _document_request_bodies(app, [IngestReadingsRequest])
+    _document_request_bodies(app, [IngestReadingsRequest, IngestUnitDataRequest])
     app.state.registry_lookup = community_replica.lookup  # the guards of gridcommons.community
     return app

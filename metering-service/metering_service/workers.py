@@ -21,6 +21,8 @@ from .readings.partitions import PartitionMaintainer
 from .readings.schemas import IngestReadingsRequest
 from .roles import INGESTORS
 from .settings import MeteringSettings, load_settings
+from .unit_data import workers as unit_data
+from .unit_data.schemas import IngestUnitDataRequest
 
 __all__ = ["CONSUMER_GROUP", "CONSUMES", "build", "load_settings"]
 
@@ -40,6 +42,16 @@ CONSUMES: list[Consumes | IngestDoor] = [
         "written all or nothing with the quality rule; each accepted batch publishes metering.readings.v1 "
         "per series. A refused batch goes to the DLQ with the reasons.",
     ),
+    IngestDoor(
+        unit_data.GROUP,
+        unit_data.TOPIC,
+        IngestUnitDataRequest,
+        INGESTORS,
+        key="the sender's choice (not read); a unit or cluster code keeps its reports in order",
+        description="Batches of unit data documents (the body of POST /api/ingest/unit-data), stored all or "
+        "nothing, once per (unit, datasetId); each stored document publishes metering.unit-data.v1. A refused "
+        "batch goes to the DLQ with the reasons.",
+    ),
 ]
 
 
@@ -52,6 +64,18 @@ def build(settings: MeteringSettings, engine: AsyncEngine) -> Sequence[Worker]:
         roles=INGESTORS,
         apply=apply,
         apply_batch=apply_batch,
+        batch_size=settings.ingest_batch_messages,
+        sessionmaker=sessionmaker,
+        outbox=outbox,
+        replicas=replicas,
+        infra=settings.infra,
+    )
+    unit_data_ingestion = ingest_consumer(
+        name=unit_data.GROUP,
+        topic=unit_data.TOPIC,
+        roles=INGESTORS,
+        apply=unit_data.apply,
+        apply_batch=unit_data.apply_batch,
         batch_size=settings.ingest_batch_messages,
         sessionmaker=sessionmaker,
         outbox=outbox,
@@ -72,6 +96,7 @@ def build(settings: MeteringSettings, engine: AsyncEngine) -> Sequence[Worker]:
                 *replicas.workers(settings.infra, sessionmaker),
                 *community_replica.workers(settings.infra, sessionmaker),
                 ingestion,
+                unit_data_ingestion,
             ],
             settings.infra,
         ),

@@ -35,6 +35,7 @@ import pytest
 from community_service.scenarios.examples import LOW_PRIORITY
 
 from .conftest import Edge, bearer, replicate_membership
+from .unit_data_edge import replicate_cluster, replicate_unit, unit_data_document
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 MAX_EXAMPLES = 8
@@ -54,6 +55,8 @@ COMMUNITY_PREFIXES = ("/api/community/", "/api/staff/community/", "/api/resident
 COMMUNITIES = "/api/community/communities"
 SCENARIOS = "/api/community/scenarios"
 METERING_PREFIXES = ("/api/metering", "/api/ingest/meter-readings")
+# metering-service: unit data (seed 004 unitData)
+UNIT_DATA_PREFIXES = ("/api/staff/unitData", "/api/resident/unitData", "/api/ingest/unit-data")
 GATEWAY_PREFIXES = ("/auth", "/api/core", "/admin/users", "/api/gateway", "/.well-known")
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 Q = timedelta(minutes=15)
@@ -101,6 +104,11 @@ def roles_for(method: str, path: str) -> list[str]:
         return ["operator", "admin"]
     if path.startswith("/api/resident/community/"):
         return ["member"]  # a resident: linked to the world's unit
+    # unit data: staff reads as staff, the resident read as the world unit's resident
+    if path.startswith("/api/staff/unitData"):
+        return ["operator", "admin"]
+    if path.startswith("/api/resident/unitData"):
+        return ["member"]
     if method in WRITE_METHODS:
         return ["operator", "admin"]
     return ["member", "operator", "admin"]
@@ -208,6 +216,9 @@ async def make_world(edge: Edge) -> World:
     )
     assert r.status_code == 201, r.text
     world.extra["series"] = r.json()["id"]
+    # unit data: the world's unit in metering-service's registry replica (the edge runs no workers)
+    await replicate_cluster(a, world.community, world.cluster)
+    await replicate_unit(a, world.community, world.cluster, world.unit, [user_ids["member"]])
     return world
 
 
@@ -266,6 +277,24 @@ def valid_requests() -> list[Valid]:
     async def new_scenario(edge: Edge, world: World) -> dict[str, Any]:
         body = {"communityId": world.community, "name": f"vs{n}", "description": "valid", "data": LOW_PRIORITY}
         return {"body": body}
+
+    async def unit_data(edge: Edge, world: World) -> dict[str, Any]:
+        docs = [unit_data_document(world.community, world.cluster, world.unit, dataset_id) for dataset_id in (0, n)]
+        return {"body": {"unit_data": docs}}
+
+    async def csv_import(edge: Edge, world: World) -> dict[str, Any]:
+        text = "time,value,quality\n" + "".join(f"{iso(T0 + k * Q)},{100 + k}.5,measured\n" for k in range(4))
+        return {
+            "path_parameters": {"series_id": world.extra["series"]},
+            "body": text.encode(),
+            "media_type": "application/octet-stream",
+        }
+
+    async def cluster_query(edge: Edge, world: World) -> dict[str, Any]:
+        return {"query": {"communityId": world.community, "clusterId": world.cluster}}
+
+    async def unit_query(edge: Edge, world: World) -> dict[str, Any]:
+        return {"query": {"communityId": world.community, "clusterId": world.cluster, "unitId": world.unit}}
 
     def on_scenario(body: Any) -> Callable[[Edge, World], Any]:
         async def build(edge: Edge, world: World) -> dict[str, Any]:
@@ -624,6 +653,13 @@ def valid_requests() -> list[Valid]:
         Valid("POST /api/metering/series/{series_id}/actions/retire", "operator", retire_series),
         Valid("POST /api/ingest/meter-readings", "device", meter_readings),
         *metering_rollup_requests(),
+        # metering-service: unit data of the world's unit
+        Valid("POST /api/ingest/unit-data", "device", unit_data),
+        Valid("GET /api/staff/unitData/unitIdList", "operator", cluster_query),
+        Valid("GET /api/staff/unitData/latestSet", "admin", cluster_query),
+        Valid("GET /api/resident/unitData/latestSet", "member", unit_query),
+        # metering-service: a CSV import into the world's series
+        Valid("POST /api/metering/series/{series_id}/import", "operator", csv_import),
         # sites and inverters
         Valid("POST /api/sites", "operator", create_site, _set("new_site", lambda b: b["id"])),
         Valid("PATCH /api/sites/{site_id}", "operator", patch_site),
@@ -690,7 +726,7 @@ async def test_schemathesis_every_operation_as_its_roles(edge: Edge) -> None:
     doc = (await edge.client.get("/openapi.json")).json()
     # What exists behind this test gateway: its own API, the asset- and metering-service and the
     # community-service's registry and scenarios (the other upstreams are stubs).
-    prefixes = ASSET_PREFIXES + METERING_PREFIXES + GATEWAY_PREFIXES + COMMUNITY_PREFIXES
+    prefixes = ASSET_PREFIXES + METERING_PREFIXES + UNIT_DATA_PREFIXES + GATEWAY_PREFIXES + COMMUNITY_PREFIXES
     doc["paths"] = {p: v for p, v in doc["paths"].items() if p.startswith(prefixes)}
     schema = schemathesis.openapi.from_dict(doc)
     operations = {}

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from .conftest import Edge, bearer, replicate_membership
+from .unit_data_edge import replicate_cluster, replicate_unit, unit_data_document
 
 PACKAGE = "gridcommons_sdk"
 T0 = datetime(2031, 3, 3, tzinfo=UTC)
@@ -378,3 +379,35 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     assert isinstance(balance, m.EnergyBalanceResponse) and balance.unit == "kWh"
     assert [(i.consumption, i.from_grid, i.coverage.received) for i in balance.intervals] == [(0.5, 0.5, 1), (0, 0, 0)]
     assert [d.day.isoformat() for d in balance.days] == ["2027-01-15"] and balance.total.consumption == 0.5
+
+    # ---- unit data (seed 004 unitData): a report through the ingestion door, the staff and resident reads
+    api["unit_data"] = sdk_import("api.unit_data")
+    await replicate_cluster(company, "sdk_ud", "k1")
+    await replicate_unit(company, "sdk_ud", "k1", "E001", [me])
+    report = unit_data_document("sdk_ud", "k1", "E001", 0)
+    stored = await call(
+        "ingestion", "ingest_unit_data", body=m.IngestUnitDataRequest.from_dict({"unit_data": [report]})
+    )
+    assert isinstance(stored, m.IngestUnitDataResponse) and (stored.written, stored.unchanged) == (1, 0)
+    ids = await call("unit_data", "unit_id_list", community_id="sdk_ud", cluster_id="k1")
+    assert ids == ["E001"]
+    latest = await call("unit_data", "latest_set", community_id="sdk_ud", cluster_id="k1")
+    doc = latest.additional_properties["E001"]
+    assert isinstance(doc, m.UnitDataOut) and doc.dataset_id == 0 and doc.time == datetime(2026, 6, 1, 10, tzinfo=UTC)
+    assert doc.oesunit.additional_properties["mac"] == "8c:85:90:b2:14:ef"
+    mine = await call("unit_data", "resident_latest_set", community_id="sdk_ud", cluster_id="k1", unit_id="E001")
+    own = mine.additional_properties["E001"]
+    assert own.oesunit.id == "E001" and not {"ip", "mac", "ipv6_ll", "ipv6_g"} & set(own.oesunit.additional_properties)
+
+    # ---- a CSV import into the series (the file as the SDK sends a binary body) and its progress resource
+    api["imports"] = sdk_import("api.imports")
+    types = sdk_import("types")
+    csv_text = "time,value\n" + "".join(f"{iso(t0 + timedelta(hours=k))},{20 + k}\n" for k in range(3)) + "bad,row\n"
+    done = await call("imports", "import_readings", series.id, body=types.File(payload=csv_text.encode()))  # type: ignore[arg-type]
+    assert isinstance(done, m.ImportResponse) and done.status == m.ImportStatus.COMPLETED
+    assert (done.rows_read, done.rows_written, done.rows_rejected) == (4, 3, 1)
+    assert [(x.line, x.field) for x in done.rejections] == [(5, "time")]
+    again = await call("imports", "get_import", series.id, done.id)
+    assert isinstance(again, m.ImportResponse) and again.rows_written == 3
+    listed = await call("imports", "list_imports", series.id)
+    assert isinstance(listed, m.ImportListResponse) and [x.id for x in listed.imports] == [done.id]

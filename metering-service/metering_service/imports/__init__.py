@@ -1,0 +1,1 @@
+"""CSV imports of readings into one series (backfills of millions of rows), streamed, with a progress resource."""
