@@ -10,6 +10,8 @@ from gridcommons.app import create_service_app
 from gridcommons.openapi import INGESTION_TAG
 
 from .db import community_replica
+from .meters.router import admin_router as meters_admin_router
+from .meters.router import user_router as meters_user_router
 from .readings.router import ingest_router as readings_ingest_router
 from .readings.router import router as readings_router
 from .readings.schemas import IngestReadingsRequest
@@ -25,6 +27,14 @@ TAGS = [
     },
     {"name": "readings", "description": "Raw readings of a series (instant, value, quality), one page at a time."},
     INGESTION_TAG,
+    {
+        "name": "meter registry",
+        "description": "A user's locations, hosts (Modbus TCP meters) and the measurements polled on them; meter models.",
+    },
+    {
+        "name": "meter registry admin",
+        "description": "The company admin's views: locations, hosts, meter models, measurements and registers.",
+    },
 ]
 
 
@@ -56,7 +66,7 @@ def create_app(settings: MeteringSettings | None = None, *, run_workers_in_proce
         "ingestion (HTTP batch and Kafka) and raw reads.",
         settings=settings or load_settings(),
         tags=TAGS,
-        routers=[series_router, readings_router, readings_ingest_router],
+        routers=[series_router, readings_router, readings_ingest_router, meters_user_router, meters_admin_router],
         workers=build_workers,
         run_workers_in_process=run_workers_in_process,
     )
