@@ -221,6 +221,7 @@ class HostPoller:
             await self._status_in(session, status, reason, polled=False)
 
     async def _status_in(self, session: AsyncSession, status: str, reason: str | None, *, polled: bool) -> None:
+        cfg = self.config
         now = datetime.now(UTC)
         values: dict[str, Any] = {"last_polled_at": now} if polled else {}
         changed = status != self.status
@@ -228,7 +229,6 @@ class HostPoller:
             values |= {"status": status, "status_reason": reason}
         if changed:
             values["status_changed_at"] = now
-            cfg = self.config
             log.info("host %s is %s%s", cfg.host_id, status, f": {reason}" if reason else "")
             await events.host_status_changed(
                 session,
