@@ -25,8 +25,8 @@ from .schemas import (
     MeasurementResponse,
     MeterRequest,
     MeterResponse,
-    RegisterRequest,
-    RegisterResponse,
+    ModbusRegisterRequest,
+    ModbusRegisterResponse,
 )
 from .service import Caller
 
@@ -243,18 +243,18 @@ async def admin_create_measurement(body: MeasurementRequest, session: SessionDep
     return await service.create_measurement(session, who.company_id, body)
 
 
-@admin_router.get("/registers", response_model=list[RegisterResponse])
-async def admin_list_registers(session: SessionDep, who: Admin) -> list[RegisterResponse]:
+@admin_router.get("/registers", response_model=list[ModbusRegisterResponse])
+async def admin_list_registers(session: SessionDep, who: Admin) -> list[ModbusRegisterResponse]:
     """Every register of the company's meter models."""
     return await service.list_registers(session, who.company_id)
 
 
 @admin_router.post(
     "/registers",
-    response_model=RegisterResponse,
+    response_model=ModbusRegisterResponse,
     status_code=status.HTTP_201_CREATED,
     responses=responses((Conflict, "The meter model has a register for this measurement"), ValidationFailed),
 )
-async def admin_create_register(body: RegisterRequest, session: SessionDep, who: Admin) -> RegisterResponse:
+async def admin_create_register(body: ModbusRegisterRequest, session: SessionDep, who: Admin) -> ModbusRegisterResponse:
     """Add a register to a meter model (the measurement must exist; one register per measurement)."""
     return await service.create_register(session, who.company_id, body)

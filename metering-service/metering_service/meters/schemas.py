@@ -142,7 +142,7 @@ class MeasurementResponse(WireModel):
     type: MeasurementType = Field(description="What a value of the measurement is.")
 
 
-class RegisterRequest(WireModel):
+class ModbusRegisterRequest(WireModel):
     """Where a meter model holds a measurement."""
 
     address: int = Field(ge=0, le=MAX_ADDRESS, description="Address of the first word (0-based, as sent on the wire).", examples=[72])
@@ -156,7 +156,7 @@ class RegisterRequest(WireModel):
     )
 
     @model_validator(mode="after")
-    def _fits(self) -> RegisterRequest:
+    def _fits(self) -> ModbusRegisterRequest:
         if self.address + words(self.type) - 1 > MAX_ADDRESS:
             raise ValueError(
                 f"a {self.type.name} value needs {words(self.type)} registers: address {self.address} leaves only "
@@ -165,7 +165,7 @@ class RegisterRequest(WireModel):
         return self
 
 
-class RegisterResponse(WireModel):
+class ModbusRegisterResponse(WireModel):
     """A register of a meter model."""
 
     id: int = Field(description="Register id.")

@@ -32,8 +32,8 @@ from .schemas import (
     MeasurementResponse,
     MeterRequest,
     MeterResponse,
-    RegisterRequest,
-    RegisterResponse,
+    ModbusRegisterRequest,
+    ModbusRegisterResponse,
     check_unit_for,
 )
 
@@ -72,8 +72,8 @@ def host_out(r: RowMapping) -> HostResponse:
     )  # fmt: skip
 
 
-def register_out(r: RowMapping) -> RegisterResponse:
-    return RegisterResponse(
+def register_out(r: RowMapping) -> ModbusRegisterResponse:
+    return ModbusRegisterResponse(
         id=r["id"], address=r["address"], unit=r["unit"], type=r["type"], function_code=r["function_code"],
         meter=r["meter_id"], measurement=r["measurement"], word_order=r["word_order"],
     )  # fmt: skip
@@ -143,11 +143,11 @@ async def create_measurement(session: AsyncSession, company_id: int, body: Measu
     return MeasurementResponse(measurement=row["name"], type=row["type"])
 
 
-async def list_registers(session: AsyncSession, company_id: int) -> list[RegisterResponse]:
+async def list_registers(session: AsyncSession, company_id: int) -> list[ModbusRegisterResponse]:
     return [register_out(r) for r in await repository.list_registers(session, company_id)]
 
 
-async def create_register(session: AsyncSession, company_id: int, body: RegisterRequest) -> RegisterResponse:
+async def create_register(session: AsyncSession, company_id: int, body: ModbusRegisterRequest) -> ModbusRegisterResponse:
     if await repository.get_meter(session, (company_id,), body.meter) is None:
         raise _invalid("meter", "unknown meter model", body.meter)
     measurement = await repository.get_measurement(session, company_id, body.measurement)
