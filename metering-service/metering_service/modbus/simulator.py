@@ -2,7 +2,7 @@
 with plausible values computed at read time: active power with a daily shape (low at night, a midday
 peak), voltages around 230 V, currents from the power, 50 Hz, and monotonic energy counters.
 
-    python -m metering_service.modbus.simulator --port 15020 [--port 15021 ...] [--model sdm630]
+    python -m metering_service.modbus.simulator --port 15020 [--port 15021 ...] [--ports 20000:20999] [--model sdm630]
 
 Used by the tests, by ``make run``'s demo host and by the benchmark (one server per port; every slave
 address answers). ``silence()`` makes an instance stop answering (requests hang, as behind a dead
@@ -136,7 +136,8 @@ async def serve(ports: list[int], model: str) -> None:
     meters = [SimulatedMeter(port=p, model=model) for p in ports]
     for m in meters:
         await m.start()
-    print(f"simulated {model} meters on 127.0.0.1 ports {', '.join(str(m.port) for m in meters)}", flush=True)
+    shown = ", ".join(str(m.port) for m in meters[:5]) + (f" ... ({len(meters)} meters)" if len(meters) > 5 else "")
+    print(f"simulated {model} meters on 127.0.0.1 ports {shown}", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
@@ -146,10 +147,17 @@ async def serve(ports: list[int], model: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, action="append", required=True, help="TCP port (repeatable)")
+    parser.add_argument("--port", type=int, action="append", default=[], help="TCP port (repeatable)")
+    parser.add_argument("--ports", default="", help="a range of ports FIRST:LAST (inclusive), one meter each")
     parser.add_argument("--model", choices=sorted(MODELS), default="sdm630")
     args = parser.parse_args(argv)
-    asyncio.run(serve(args.port, args.model))
+    ports = list(args.port)
+    if args.ports:
+        first, last = (int(p) for p in args.ports.split(":"))
+        ports += range(first, last + 1)
+    if not ports:
+        parser.error("give --port or --ports")
+    asyncio.run(serve(ports, args.model))
 
 
 if __name__ == "__main__":
