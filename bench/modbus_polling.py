@@ -49,7 +49,9 @@ async def load_registry(dsn: str, hosts: int, measurements: int, first_port: int
     specs = SDM630[:measurements]
     conn = await asyncpg.connect(dsn)
     try:
-        meter = await conn.fetchval("INSERT INTO metering.meters (company_id, name, type) VALUES ($1, 'sdm630', 2) RETURNING id", COMPANY)
+        meter = await conn.fetchval(
+            "INSERT INTO metering.meters (company_id, name, type) VALUES ($1, 'sdm630', 2) RETURNING id", COMPANY
+        )
         await conn.executemany(
             "INSERT INTO metering.measurements (company_id, name, type) VALUES ($1, $2, $3)",
             [(COMPANY, s.measurement, s.measurement_type) for s in specs],
@@ -68,7 +70,11 @@ async def load_registry(dsn: str, hosts: int, measurements: int, first_port: int
             await conn.fetchval(
                 "INSERT INTO metering.hosts (company_id, user_id, location_id, meter_id, ip, port, slave_address, "
                 "description, poll_interval_seconds) VALUES ($1, 1, $2, $3, '127.0.0.1', $4, 1, '', $5) RETURNING id",
-                COMPANY, location, meter, first_port + h, interval,
+                COMPANY,
+                location,
+                meter,
+                first_port + h,
+                interval,
             )  # fmt: skip
             for h in range(hosts)
         ]
@@ -100,7 +106,9 @@ def start_simulators(first_port: int, hosts: int, processes: int, tmp: Path) -> 
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "metering_service.modbus.simulator", "--ports", f"{a}:{b}"],
-                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
             )  # fmt: skip
         )
     deadline = time.monotonic() + 120
@@ -138,7 +146,9 @@ async def measure(args: argparse.Namespace, dsn: str) -> None:
     print(f"hosts {args.hosts} x {args.measurements} measurements, interval {args.interval:g} s, "
           f"concurrency {args.concurrency}, {args.sim_processes} simulator processes, {elapsed:.0f} s measured")  # fmt: skip
     print(f"  polls/s      {polls / elapsed:8.1f}  (target {target:.1f})   failures {failures}")
-    print(f"  readings/s   {readings / elapsed:8.1f}  (target {target * args.measurements:.1f});  rows in readings: {rows}")
+    print(
+        f"  readings/s   {readings / elapsed:8.1f}  (target {target * args.measurements:.1f});  rows in readings: {rows}"
+    )
     print(f"  poller CPU   {1000 * cpu / max(polls, 1):8.2f} ms per poll ({100 * cpu / elapsed:.0f} % of one core)")
     print(f"  lateness     p50 {1000 * p(0.5):.0f} ms, p99 {1000 * p(0.99):.0f} ms, max {1000 * lateness[-1] if lateness else 0:.0f} ms "
           f"({len(lateness)} polls; mean {1000 * statistics.fmean(lateness) if lateness else 0:.0f} ms)")  # fmt: skip

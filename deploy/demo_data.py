@@ -170,7 +170,9 @@ DEMO_HOST_MEASUREMENTS = ["active_power", "voltage_l1", "active_energy_consumed"
 
 def _token(gateway: str, username: str, password: str) -> str:
     form = urllib.parse.urlencode({"grant_type": "password", "username": username, "password": password}).encode()
-    token = _call("POST", f"{gateway}/auth/token", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    token = _call(
+        "POST", f"{gateway}/auth/token", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert isinstance(token, dict)
     return str(token["access_token"])
 
@@ -260,7 +262,9 @@ def main() -> None:
     ensure_demo_scenarios(gateway, headers)
     ensure_demo_readings(gateway, headers)
     if os.environ.get("GC_DEMO_MODBUS_PORT"):
-        ensure_demo_meters(gateway, company_id, int(info["users"]["member"]["id"]), int(os.environ["GC_DEMO_MODBUS_PORT"]))
+        ensure_demo_meters(
+            gateway, company_id, int(info["users"]["member"]["id"]), int(os.environ["GC_DEMO_MODBUS_PORT"])
+        )
     print(f'Demo tenant: company "{info.get("company_name", "Demo Energy Community")}" CompanyID={company_id}')
     print("  superuser      superuser / superuser-pass")
     print("  admin          demo-admin / demo-admin-pass")

@@ -427,7 +427,14 @@ def valid_requests() -> list[Valid]:
 
     async def registry_host(edge: Edge, world: World) -> dict[str, Any]:
         body = {"ip": "127.0.0.1", "port": 1, "slave_address": n % 250, "description": "contract"}
-        return {"body": {**body, "user": world.user_ids["member"], "location": world.extra["pk"], "meter": world.extra["meter_id"]}}
+        return {
+            "body": {
+                **body,
+                "user": world.user_ids["member"],
+                "location": world.extra["pk"],
+                "meter": world.extra["meter_id"],
+            }
+        }
 
     async def registry_assign(edge: Edge, world: World) -> dict[str, Any]:
         return {"path_parameters": {"host_id": world.extra["host_id"]}, "body": {"measurements": [f"active_power_{n}"]}}

@@ -377,7 +377,9 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     )
     await replicate_membership(company, me, "operator", schema="metering")
     adm = "meter_registry_admin"
-    meter = await registry_op(adm, "admin_create_meter")(client=admin, body=m.MeterRequest.from_dict({"name": "sdm120", "type": 2}))
+    meter = await registry_op(adm, "admin_create_meter")(
+        client=admin, body=m.MeterRequest.from_dict({"name": "sdm120", "type": 2})
+    )
     assert isinstance(meter, m.MeterResponse) and meter.type_ == m.MeterType.VALUE_2
     measurement = await registry_op(adm, "admin_create_measurement")(
         client=admin, body=m.MeasurementRequest.from_dict({"measurement": "active_power", "type": 1})
@@ -386,7 +388,14 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     register = await registry_op(adm, "admin_create_register")(
         client=admin,
         body=m.ModbusRegisterRequest.from_dict(
-            {"address": 12, "measurement": "active_power", "unit": "W", "type": 3, "function_code": 4, "meter": meter.id}
+            {
+                "address": 12,
+                "measurement": "active_power",
+                "unit": "W",
+                "type": 3,
+                "function_code": 4,
+                "meter": meter.id,
+            }
         ),
     )
     assert isinstance(register, m.ModbusRegisterResponse) and register.word_order == m.RegisterWordOrder.MSW_FIRST
@@ -400,7 +409,14 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     host = await registry_op(adm, "admin_create_host")(
         client=admin,
         body=m.HostRequest.from_dict(
-            {"ip": "127.0.0.1", "port": 2137, "slave_address": 1, "user": me, "location": location.id, "meter": meter.id}
+            {
+                "ip": "127.0.0.1",
+                "port": 2137,
+                "slave_address": 1,
+                "user": me,
+                "location": location.id,
+                "meter": meter.id,
+            }
         ),
     )
     assert isinstance(host, m.HostResponse) and host.status == m.HostStatus.PENDING

@@ -7,7 +7,9 @@ import httpx
 from meters_helpers import add_member, create_host, create_location, create_model, user_headers
 
 
-async def test_seed_001_flow(metering_client: httpx.AsyncClient, internal_headers, company_id: int, db: asyncpg.Connection) -> None:
+async def test_seed_001_flow(
+    metering_client: httpx.AsyncClient, internal_headers, company_id: int, db: asyncpg.Connection
+) -> None:
     c = metering_client
     admin = internal_headers(company_id, "admin")
     user_id = await add_member(db, company_id)
@@ -19,12 +21,16 @@ async def test_seed_001_flow(metering_client: httpx.AsyncClient, internal_header
     assert (await c.post("/admin/meters", json={"name": "sdm330", "type": 1}, headers=admin)).status_code == 409
     r = await c.post("/admin/measurements", json={"measurement": "current", "type": 1}, headers=admin)
     assert r.status_code == 201 and r.json() == {"measurement": "current", "type": 1}
-    assert (await c.post("/admin/measurements", json={"measurement": "energy", "type": 2}, headers=admin)).status_code == 201
+    assert (
+        await c.post("/admin/measurements", json={"measurement": "energy", "type": 2}, headers=admin)
+    ).status_code == 201
     reg = {"address": 12, "measurement": "current", "unit": "A", "type": 1, "function_code": 3, "meter": meter}
     r = await c.post("/admin/registers", json=reg, headers=admin)
     assert r.status_code == 201, r.text
     assert r.json() == {**reg, "id": r.json()["id"], "word_order": "msw_first"}
-    assert (await c.post("/admin/registers", json=reg, headers=admin)).status_code == 409  # one per (meter, measurement)
+    assert (
+        await c.post("/admin/registers", json=reg, headers=admin)
+    ).status_code == 409  # one per (meter, measurement)
     energy = {**reg, "measurement": "energy", "unit": "kWh", "type": 3, "function_code": 4, "word_order": "lsw_first"}
     r = await c.post("/admin/registers", json=energy, headers=admin)
     assert r.status_code == 201 and r.json()["word_order"] == "lsw_first"
@@ -79,7 +85,9 @@ async def test_seed_001_flow(metering_client: httpx.AsyncClient, internal_header
     assert r.status_code == 201 and r.json()[0]["series_id"] != assigned[0]["series_id"]
 
 
-async def test_bad_input(metering_client: httpx.AsyncClient, internal_headers, company_id: int, db: asyncpg.Connection) -> None:
+async def test_bad_input(
+    metering_client: httpx.AsyncClient, internal_headers, company_id: int, db: asyncpg.Connection
+) -> None:
     c = metering_client
     admin = internal_headers(company_id, "admin")
     user_id = await add_member(db, company_id)
@@ -90,7 +98,12 @@ async def test_bad_input(metering_client: httpx.AsyncClient, internal_headers, c
     other_location = await create_location(c, admin, other_user, number="2")
     loc = {"user": user_id, "street": "S", "number": "1", "city": "C", "zip_code": "11-420"}
     # zip code pattern, unknown fields
-    for bad in ({**loc, "zip_code": "11420"}, {**loc, "zip_code": "AB-123"}, {**loc, "extra": 1}, {**loc, "street": ""}):
+    for bad in (
+        {**loc, "zip_code": "11420"},
+        {**loc, "zip_code": "AB-123"},
+        {**loc, "extra": 1},
+        {**loc, "street": ""},
+    ):
         assert (await c.post("/user/locations", json=bad, headers=me)).status_code == 422
     # user: not the caller / not a member
     assert (await c.post("/user/locations", json={**loc, "user": other_user}, headers=me)).status_code == 403
@@ -116,7 +129,9 @@ async def test_bad_input(metering_client: httpx.AsyncClient, internal_headers, c
     r = await c.post("/admin/registers", json={**reg, "address": 65534}, headers=admin)
     assert r.status_code == 409  # fits, but the meter has that measurement already
     await c.post("/admin/measurements", json={"measurement": "energy_x", "type": 2}, headers=admin)
-    r = await c.post("/admin/registers", json={**reg, "address": 0, "measurement": "energy_x", "unit": "W"}, headers=admin)
+    r = await c.post(
+        "/admin/registers", json={**reg, "address": 0, "measurement": "energy_x", "unit": "W"}, headers=admin
+    )
     assert r.status_code == 422 and "counts energy" in r.text
     r = await c.post("/admin/registers", json={**reg, "address": 0, "measurement": "nope"}, headers=admin)
     assert r.status_code == 422 and "unknown measurement" in r.text
@@ -183,14 +198,25 @@ async def test_roles_and_tenant_isolation(
     assert (await c.get(f"/admin/locations/{location}", headers=foreign_admin)).status_code == 404
     assert (await c.get("/meters", headers=foreign_user)).json() == []
     assert (await c.get(f"/meters/{meter}/measurements", headers=foreign_user)).status_code == 404
-    r = await c.delete(f"/user/hosts/{host['id']}/measurements", params={"measurement": "active_power"}, headers=foreign_user)
+    r = await c.delete(
+        f"/user/hosts/{host['id']}/measurements", params={"measurement": "active_power"}, headers=foreign_user
+    )
     assert r.status_code == 404
     # the other company's admin cannot hang a host on this company's location or meter
     foreign_member = await add_member(db, foreign_company)
-    body = {"ip": "127.0.0.1", "port": 1601, "slave_address": 1, "user": foreign_member, "location": location, "meter": meter}
+    body = {
+        "ip": "127.0.0.1",
+        "port": 1601,
+        "slave_address": 1,
+        "user": foreign_member,
+        "location": location,
+        "meter": meter,
+    }
     assert (await c.post("/admin/hosts", json=body, headers=foreign_admin)).status_code == 422
     # without CompanyID the user sees its things in every company it is a member of (the replica)
-    assert [h["id"] for h in (await c.get("/user/hosts", headers=user_headers(internal_headers, None, user_id))).json()] == [host["id"]]
+    assert [
+        h["id"] for h in (await c.get("/user/hosts", headers=user_headers(internal_headers, None, user_id))).json()
+    ] == [host["id"]]
     await db.execute("DELETE FROM metering.memberships WHERE member = $1", str(user_id))
     assert (await c.get("/user/hosts", headers=user_headers(internal_headers, None, user_id))).json() == []
     # a machine client has no user views

@@ -12,8 +12,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from meters_helpers import add_member, create_host, create_location, create_model, user_headers
 from metering_helpers import all_readings, outbox_events
+from meters_helpers import add_member, create_host, create_location, create_model, user_headers
 
 from gridcommons.db import make_engine
 from metering_service.modbus.poller import ModbusPoller
@@ -88,7 +88,12 @@ async def test_poller_reads_into_the_store(
     c = metering_client
     meter = await meters("sdm630")
     host, series, _ = await _host_with(
-        c, internal_headers, db, company_id, meter.port, ["active_power", "voltage_l1", "voltage_l2", "active_energy_consumed"]
+        c,
+        internal_headers,
+        db,
+        company_id,
+        meter.port,
+        ["active_power", "voltage_l1", "voltage_l2", "active_energy_consumed"],
     )
     ops = internal_headers(company_id, "operator")
     poller = await run_poller()
@@ -107,9 +112,7 @@ async def test_poller_reads_into_the_store(
     # one reading of every series per poll, stamped with the read time, one interval apart
     times = [r["time"] for r in energy]
     assert len(set(times)) == len(times)
-    rows = await db.fetch(
-        "SELECT status, status_reason, last_polled_at FROM metering.hosts WHERE id = $1", host["id"]
-    )
+    rows = await db.fetch("SELECT status, status_reason, last_polled_at FROM metering.hosts WHERE id = $1", host["id"])
     assert rows[0]["status"] == "ok" and rows[0]["status_reason"] is None and rows[0]["last_polled_at"] is not None
     me = (await c.get("/admin/hosts", headers=internal_headers(company_id, "admin"))).json()
     assert me[0]["status"] == "ok"
@@ -179,7 +182,9 @@ async def test_unreachable_host_is_stale_with_the_reason(
     gone = await meters("sdm120")
     port = gone.port
     await gone.stop()  # nothing listens there any more
-    host, _, _ = await _host_with(metering_client, internal_headers, db, company_id, port, ["active_power"], model="sdm120")
+    host, _, _ = await _host_with(
+        metering_client, internal_headers, db, company_id, port, ["active_power"], model="sdm120"
+    )
     await run_poller()
     stale = await until(lambda: _stale(db, host["id"]))
     assert "connect" in stale["status_reason"].lower(), stale
@@ -191,7 +196,9 @@ async def test_one_host_polled_once_with_two_workers(
     c = metering_client
     ops = internal_headers(company_id, "operator")
     meter_a, meter_b = await meters("sdm120"), await meters("sdm120")
-    host_a, series_a, meter_id = await _host_with(c, internal_headers, db, company_id, meter_a.port, ["active_power"], model="sdm120")
+    host_a, series_a, meter_id = await _host_with(
+        c, internal_headers, db, company_id, meter_a.port, ["active_power"], model="sdm120"
+    )
     host_b, series_b, _ = await _host_with(
         c, internal_headers, db, company_id, meter_b.port, ["active_power"], meter=meter_id, number="2"
     )

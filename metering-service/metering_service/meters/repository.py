@@ -52,7 +52,9 @@ async def get_location(
 
 async def address_taken(session: AsyncSession, company_id: int, street: str, number: str, city: str) -> bool:
     t = locations
-    stmt = select(t.c.id).where(t.c.company_id == company_id, t.c.street == street, t.c.number == number, t.c.city == city)
+    stmt = select(t.c.id).where(
+        t.c.company_id == company_id, t.c.street == street, t.c.number == number, t.c.city == city
+    )
     return await _one(session, stmt) is not None
 
 

@@ -135,7 +135,9 @@ async def list_host_measurements(host_id: HostId, session: SessionDep, who: User
     "/user/hosts/{host_id}/measurements",
     response_model=list[AssignedMeasurementResponse],
     status_code=status.HTTP_201_CREATED,
-    responses=responses((NotFound, "No such host"), (Conflict, "A live series has the assignment's key"), ValidationFailed),
+    responses=responses(
+        (NotFound, "No such host"), (Conflict, "A live series has the assignment's key"), ValidationFailed
+    ),
 )
 async def assign_host_measurements(
     host_id: HostId, body: AssignMeasurementsRequest, session: SessionDep, who: User
@@ -156,7 +158,8 @@ async def unassign_host_measurements(
     session: SessionDep,
     who: User,
     measurement: Annotated[
-        list[MeasurementName], Query(min_length=1, max_length=256, description="A measurement to stop polling (repeatable).")
+        list[MeasurementName],
+        Query(min_length=1, max_length=256, description="A measurement to stop polling (repeatable)."),
     ],
 ) -> list[AssignedMeasurementResponse]:
     """Stop polling measurements of a host: their series are retired (readings kept). Answers the
@@ -186,7 +189,9 @@ async def admin_create_location(body: LocationRequest, session: SessionDep, who:
     return await service.create_location(session, who.company_id, _admin(who), body)
 
 
-@admin_router.get("/locations/{pk}", response_model=LocationResponse, responses=responses((NotFound, "No such location")))
+@admin_router.get(
+    "/locations/{pk}", response_model=LocationResponse, responses=responses((NotFound, "No such location"))
+)
 async def admin_get_location(pk: LocationId, session: SessionDep, who: Admin) -> LocationResponse:
     """One location of the company."""
     return await service.get_location(session, _admin(who), pk)

@@ -41,7 +41,9 @@ class MeasurementType(IntEnum):
     CUMULATIVE = 2
 
 
-@explained_enum({"1": "INT: int16 in 1 register", "2": "LONG: int32 in 2 registers", "3": "FLOAT: float32 in 2 registers"})
+@explained_enum(
+    {"1": "INT: int16 in 1 register", "2": "LONG: int32 in 2 registers", "3": "FLOAT: float32 in 2 registers"}
+)
 class RegisterDataType(IntEnum):
     """How the register's words encode the value."""
 
@@ -145,14 +147,22 @@ class MeasurementResponse(WireModel):
 class ModbusRegisterRequest(WireModel):
     """Where a meter model holds a measurement."""
 
-    address: int = Field(ge=0, le=MAX_ADDRESS, description="Address of the first word (0-based, as sent on the wire).", examples=[72])
-    measurement: MeasurementName = Field(description="The measurement (it must exist).", examples=["active_energy_consumed"])
-    unit: Unit = Field(description="Unit of the decoded value (a cumulative measurement needs an energy unit).", examples=["kWh"])
+    address: int = Field(
+        ge=0, le=MAX_ADDRESS, description="Address of the first word (0-based, as sent on the wire).", examples=[72]
+    )
+    measurement: MeasurementName = Field(
+        description="The measurement (it must exist).", examples=["active_energy_consumed"]
+    )
+    unit: Unit = Field(
+        description="Unit of the decoded value (a cumulative measurement needs an energy unit).", examples=["kWh"]
+    )
     type: RegisterDataType = Field(description="How the words encode the value.", examples=[3])
     function_code: FunctionCode = Field(description="Modbus function that reads the register.", examples=[4])
     meter: Id = Field(description="The meter model.", examples=[3])
     word_order: RegisterWordOrder = Field(
-        default=RegisterWordOrder.MSW_FIRST, description="Order of the words of a 2-register value.", examples=["msw_first"]
+        default=RegisterWordOrder.MSW_FIRST,
+        description="Order of the words of a 2-register value.",
+        examples=["msw_first"],
     )
 
     @model_validator(mode="after")
@@ -201,13 +211,19 @@ class HostRequest(WireModel):
 
     ip: IpAddress = Field(description="IP address of the Modbus TCP endpoint.", examples=["127.0.0.1"])
     port: int = Field(ge=1, le=65535, description="TCP port.", examples=[502])
-    slave_address: int = Field(ge=0, le=255, description="Modbus unit id of the meter behind the endpoint.", examples=[1])
+    slave_address: int = Field(
+        ge=0, le=255, description="Modbus unit id of the meter behind the endpoint.", examples=[1]
+    )
     description: Text = Field(default="", max_length=255, description="Free text.", examples=["Main meter, garage"])
     user: Id = Field(description="The user the host belongs to (a member of the company).", examples=[1])
     location: Id = Field(description="The host's location (one of the user's).", examples=[1])
     meter: Id = Field(description="The meter model.", examples=[3])
     poll_interval_seconds: float = Field(
-        default=DEFAULT_POLL_INTERVAL_SECONDS, ge=1, le=86400, description="How often the host is polled.", examples=[60]
+        default=DEFAULT_POLL_INTERVAL_SECONDS,
+        ge=1,
+        le=86400,
+        description="How often the host is polled.",
+        examples=[60],
     )
 
 

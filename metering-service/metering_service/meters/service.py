@@ -80,7 +80,9 @@ def register_out(r: RowMapping) -> ModbusRegisterResponse:
 
 
 def assignment_out(r: RowMapping) -> AssignedMeasurementResponse:
-    return AssignedMeasurementResponse(id=r["id"], host=r["host_id"], measurement=r["measurement"], series_id=r["series_id"])
+    return AssignedMeasurementResponse(
+        id=r["id"], host=r["host_id"], measurement=r["measurement"], series_id=r["series_id"]
+    )
 
 
 # ------------------------------------------------------------------ locations
@@ -102,7 +104,9 @@ async def get_location(session: AsyncSession, caller: Caller, location_id: int) 
     return location_out(row)
 
 
-async def create_location(session: AsyncSession, company_id: int, caller: Caller, body: LocationRequest) -> LocationResponse:
+async def create_location(
+    session: AsyncSession, company_id: int, caller: Caller, body: LocationRequest
+) -> LocationResponse:
     await _check_user(session, company_id, caller, body.user)
     if await repository.address_taken(session, company_id, body.street, body.number, body.city):
         raise Conflict(f"A location at {body.street} {body.number}, {body.city} already exists in this company")
@@ -113,7 +117,10 @@ async def create_location(session: AsyncSession, company_id: int, caller: Caller
 
 # ------------------------------------------------------------------ meters, measurements, registers
 async def list_meters(session: AsyncSession, companies: Sequence[int]) -> list[MeterResponse]:
-    return [MeterResponse(id=r["id"], name=r["name"], type=r["type"]) for r in await repository.list_meters(session, companies)]
+    return [
+        MeterResponse(id=r["id"], name=r["name"], type=r["type"])
+        for r in await repository.list_meters(session, companies)
+    ]
 
 
 async def create_meter(session: AsyncSession, company_id: int, body: MeterRequest) -> MeterResponse:
@@ -123,7 +130,9 @@ async def create_meter(session: AsyncSession, company_id: int, body: MeterReques
     return MeterResponse(id=row["id"], name=row["name"], type=row["type"])
 
 
-async def meter_measurements(session: AsyncSession, companies: Sequence[int], meter_id: int) -> list[MeasurementResponse]:
+async def meter_measurements(
+    session: AsyncSession, companies: Sequence[int], meter_id: int
+) -> list[MeasurementResponse]:
     if await repository.get_meter(session, companies, meter_id) is None:
         raise NotFound(f"Meter {meter_id} not found")
     rows = await repository.meter_measurements(session, meter_id)
@@ -147,12 +156,16 @@ async def list_registers(session: AsyncSession, company_id: int) -> list[ModbusR
     return [register_out(r) for r in await repository.list_registers(session, company_id)]
 
 
-async def create_register(session: AsyncSession, company_id: int, body: ModbusRegisterRequest) -> ModbusRegisterResponse:
+async def create_register(
+    session: AsyncSession, company_id: int, body: ModbusRegisterRequest
+) -> ModbusRegisterResponse:
     if await repository.get_meter(session, (company_id,), body.meter) is None:
         raise _invalid("meter", "unknown meter model", body.meter)
     measurement = await repository.get_measurement(session, company_id, body.measurement)
     if measurement is None:
-        raise _invalid("measurement", "unknown measurement: create it first (POST /admin/measurements)", body.measurement)
+        raise _invalid(
+            "measurement", "unknown measurement: create it first (POST /admin/measurements)", body.measurement
+        )
     why = check_unit_for(measurement["type"], body.unit)
     if why is not None:
         raise _invalid("unit", why, body.unit)

@@ -40,5 +40,11 @@ PAYLOADS = {CHANGED: HostStatusChangedV1}
 
 async def host_status_changed(session: AsyncSession, company_id: int, event: HostStatusChangedV1) -> None:
     await outbox.publish(
-        session, topic=TOPIC, type=CHANGED, company_id=company_id, key=str(event.host_id), subject=f"hosts/{event.host_id}", data=event
+        session,
+        topic=TOPIC,
+        type=CHANGED,
+        company_id=company_id,
+        key=str(event.host_id),
+        subject=f"hosts/{event.host_id}",
+        data=event,
     )

@@ -92,15 +92,26 @@ async def load_hosts(session: AsyncSession, *, max_gap: int = 0) -> dict[int, Ho
     """Every host with at least one assignment on a live series, with its reading plan."""
     stmt = (
         select(
-            hosts.c.id, hosts.c.company_id, hosts.c.ip, hosts.c.port, hosts.c.slave_address,
-            hosts.c.poll_interval_seconds, hosts.c.status, hosts.c.status_reason,
-            assigned_measurements.c.series_id, registers.c.address, registers.c.type, registers.c.word_order,
+            hosts.c.id,
+            hosts.c.company_id,
+            hosts.c.ip,
+            hosts.c.port,
+            hosts.c.slave_address,
+            hosts.c.poll_interval_seconds,
+            hosts.c.status,
+            hosts.c.status_reason,
+            assigned_measurements.c.series_id,
+            registers.c.address,
+            registers.c.type,
+            registers.c.word_order,
             registers.c.function_code,
         )  # fmt: skip
         .join(assigned_measurements, assigned_measurements.c.host_id == hosts.c.id)
         .join(
             registers,
-            and_(registers.c.meter_id == hosts.c.meter_id, registers.c.measurement == assigned_measurements.c.measurement),
+            and_(
+                registers.c.meter_id == hosts.c.meter_id, registers.c.measurement == assigned_measurements.c.measurement
+            ),
         )
         .join(series, and_(series.c.id == assigned_measurements.c.series_id, series.c.retired_at.is_(None)))
         .order_by(hosts.c.id)
@@ -115,8 +126,15 @@ async def load_hosts(session: AsyncSession, *, max_gap: int = 0) -> dict[int, Ho
         )
     return {
         hid: HostConfig(
-            hid, r["company_id"], r["ip"], r["port"], r["slave_address"], r["poll_interval_seconds"], r["status"],
-            r["status_reason"], tuple(plan(targets[hid], max_gap=max_gap)),
+            hid,
+            r["company_id"],
+            r["ip"],
+            r["port"],
+            r["slave_address"],
+            r["poll_interval_seconds"],
+            r["status"],
+            r["status_reason"],
+            tuple(plan(targets[hid], max_gap=max_gap)),
         )  # fmt: skip
         for hid, r in first.items()
     }
@@ -234,7 +252,12 @@ class HostPoller:
                 session,
                 cfg.company_id,
                 events.HostStatusChangedV1(
-                    host_id=cfg.host_id, status=status, reason=reason, at=now, ip=cfg.ip, port=cfg.port,
+                    host_id=cfg.host_id,
+                    status=status,
+                    reason=reason,
+                    at=now,
+                    ip=cfg.ip,
+                    port=cfg.port,
                     slave_address=cfg.slave_address,
                 ),  # fmt: skip
             )
@@ -248,7 +271,9 @@ class ModbusPoller:
 
     name = "metering-service.modbus-poller"
 
-    def __init__(self, engine: AsyncEngine, settings: PollerSettings = PollerSettings(), write_plan: WritePlan = WritePlan()) -> None:
+    def __init__(
+        self, engine: AsyncEngine, settings: PollerSettings = PollerSettings(), write_plan: WritePlan = WritePlan()
+    ) -> None:
         self.engine = engine
         self.settings = settings
         self.write_plan = write_plan

@@ -123,7 +123,7 @@ class SimulatedMeter:
         self._server = ModbusTcpServer(device, address=(self.host, self.port))
         await self._server.serve_forever(background=True)
         if self.port == 0:
-            self.port = self._server.transport.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.port = self._server.transport.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
         self.answering.set()  # let hanging requests end

@@ -112,9 +112,7 @@ def upgrade() -> None:
         sa.Column("series_id", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_assigned_measurements"),
         sa.UniqueConstraint("host_id", "measurement", name="uq_assigned_measurements_host_measurement"),
-        sa.ForeignKeyConstraint(
-            ["host_id"], [f"{SCHEMA}.hosts.id"], name="fk_assigned_measurements_host_id_hosts"
-        ),
+        sa.ForeignKeyConstraint(["host_id"], [f"{SCHEMA}.hosts.id"], name="fk_assigned_measurements_host_id_hosts"),
         schema=SCHEMA,
     )
 
