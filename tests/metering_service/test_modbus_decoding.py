@@ -120,3 +120,25 @@ def test_plan_covers_every_target_within_the_limit(specs: list[tuple[int, DataTy
         for (sid, value), t in zip(r.values(answer), r.targets, strict=True):
             expect = decode([fake[a] for a in range(t.address, t.end)], t.data_type, t.word_order)
             assert sid == t.series_id and (value == expect or value != value)
+
+
+@given(
+    st.floats(0, 1e6),
+    st.floats(0, 1e4),
+    st.floats(0.5, 3600),
+    st.integers(0, 80),
+    st.floats(1, 600),
+)
+def test_next_due_against_reference(due: float, late: float, interval: float, failures: int, backoff: float) -> None:
+    from metering_service.modbus.poller import next_due
+
+    now = due + late
+    got = next_due(due, now, interval, failures, backoff)
+    if failures:
+        assert got == now + min(interval * 2 ** min(failures - 1, 60), backoff)
+        return
+    # reference: walk the grid slot by slot
+    k = 1
+    while due + k * interval <= now:
+        k += 1
+    assert got > now and abs(got - (due + k * interval)) <= 1e-6 * max(1.0, got)

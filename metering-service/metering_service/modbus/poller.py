@@ -140,6 +140,21 @@ async def load_hosts(session: AsyncSession, *, max_gap: int = 0) -> dict[int, Ho
     }
 
 
+def next_due(due: float, now: float, interval: float, failures: int, backoff_max: float) -> float:
+    """When a host is polled next, after the poll that was due at ``due`` ended at ``now``: on success
+    (``failures`` 0) the next slot of its grid ``due + k × interval`` that is after ``now`` (a late poll
+    does not shift the grid; slots missed entirely are skipped); after the n-th failure in a row,
+    ``now + min(interval × 2^(n-1), backoff_max)``."""
+    if failures:
+        return now + min(interval * 2 ** min(failures - 1, 60), backoff_max)
+    nxt = due + interval
+    if nxt <= now:
+        nxt += math.ceil((now - nxt) / interval) * interval
+        if nxt <= now:  # float rounding at an exact multiple
+            nxt += interval
+    return nxt
+
+
 class PollFailed(Exception):
     pass
 
@@ -167,16 +182,10 @@ class HostPoller:
                     self.owner.stats.lateness.append(started - due)
                     ok = await self.poll_once()
                     self.owner.stats.poll_seconds += time.monotonic() - started
-                interval = self.config.interval
-                now = time.monotonic()
-                if ok:
-                    self.failures = 0
-                    due += interval
-                    if due <= now:  # slots missed entirely are skipped, the grid is kept
-                        due += math.ceil((now - due) / interval) * interval
-                else:
-                    self.failures += 1
-                    due = now + min(interval * 2 ** (self.failures - 1), self.owner.settings.backoff_max_seconds)
+                self.failures = 0 if ok else self.failures + 1
+                due = next_due(
+                    due, time.monotonic(), self.config.interval, self.failures, self.owner.settings.backoff_max_seconds
+                )
         finally:
             self.close()
 
