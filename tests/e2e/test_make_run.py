@@ -170,8 +170,9 @@ def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
             # the demo meter's two series, each with one day of quarter-hour readings (a rerun adds none)
             status, listed = _request("GET", f"{gateway}/api/metering/series", headers=headers)
             assert status == 200 and isinstance(listed, dict), listed
-            assert sorted(s["unit"] for s in listed["series"]) == ["W", "kWh"], f"run {run}: {listed}"
-            for series in listed["series"]:
+            demo_series = [s for s in listed["series"] if not s["external_key"].startswith("host:")]
+            assert sorted(s["unit"] for s in demo_series) == ["W", "kWh"], f"run {run}: {listed}"
+            for series in demo_series:
                 url = f"{gateway}/api/metering/series/{series['id']}/readings?limit=1000"
                 status, page = _request("GET", url, headers=headers)
                 assert status == 200 and isinstance(page, dict) and len(page["readings"]) >= 96, page
@@ -195,6 +196,21 @@ def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
             assert isinstance(mine, dict)
             assert list(mine["communities"]["demo_community"]["clusters"]) == ["north"]
             assert list(mine["communities"]["demo_community"]["clusters"]["north"]["units"]) == ["E001"]
+            # the demo meter registry: the member's host on the simulated SDM630, polled by the worker
+            deadline = time.monotonic() + 90
+            while True:
+                status, hosts = _request("GET", f"{gateway}/user/hosts", headers=member)
+                assert status == 200 and isinstance(hosts, list) and len(hosts) == 1, hosts
+                if hosts[0]["status"] == "ok" or time.monotonic() > deadline:
+                    break
+                time.sleep(1)
+            assert hosts[0]["status"] == "ok", hosts
+            status, assigned = _request("GET", f"{gateway}/user/hosts/{hosts[0]['id']}/measurements", headers=member)
+            assert status == 200 and isinstance(assigned, list) and len(assigned) == 4, assigned
+            power = next(a for a in assigned if a["measurement"] == "active_power")
+            url = f"{gateway}/api/metering/series/{power['series_id']}/readings"
+            status, page = _request("GET", url, headers=headers)
+            assert status == 200 and isinstance(page, dict) and page["readings"], page
             assert _request("GET", f"{gateway}/api/assets", headers={**member, "CompanyID": "999999"})[0] == 403
             assert _request("GET", f"http://127.0.0.1:{ports['asset-service']}/api/assets", headers=headers)[0] == 401
             for name, port in ports.items():

@@ -175,15 +175,15 @@ class Edge:
         return tok.json()["access_token"]
 
 
-async def replicate_membership(company_id: int, user_id: int, role: str) -> None:
-    """The row community-service's consumer of ``gateway.membership.v1`` writes for a membership (the edge
-    runs no workers: the gateway's events are not relayed here)."""
+async def replicate_membership(company_id: int, user_id: int, role: str, schema: str = "community") -> None:
+    """The row a service's consumer of ``gateway.membership.v1`` writes for a membership (the edge runs no
+    workers: the gateway's events are not relayed here); ``schema``: the service's (community, metering)."""
     engine = make_engine(InfraSettings(), application_name="edge-tests")
     try:
         async with engine.begin() as conn:
             await conn.execute(
                 text(
-                    "INSERT INTO community.memberships (company_id, kind, member, role) VALUES (:c, 'user', :m, :r) "
+                    f"INSERT INTO {schema}.memberships (company_id, kind, member, role) VALUES (:c, 'user', :m, :r) "
                     "ON CONFLICT (company_id, kind, member) DO UPDATE SET role = :r"
                 ),
                 {"c": company_id, "m": str(user_id), "r": role},

@@ -57,6 +57,9 @@ SCENARIOS = "/api/community/scenarios"
 METERING_PREFIXES = ("/api/metering", "/api/ingest/meter-readings")
 # metering-service: unit data (seed 004 unitData)
 UNIT_DATA_PREFIXES = ("/api/staff/unitData", "/api/resident/unitData", "/api/ingest/unit-data")
+# metering-service: seed 001's meter registry (user views: any member; admin views: the company's admin)
+METER_ADMIN_PREFIXES = ("/admin/locations", "/admin/hosts", "/admin/meters", "/admin/measurements", "/admin/registers")
+METER_REGISTRY_PREFIXES = ("/user/", "/meters", *METER_ADMIN_PREFIXES)
 GATEWAY_PREFIXES = ("/auth", "/api/core", "/admin/users", "/api/gateway", "/.well-known")
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 Q = timedelta(minutes=15)
@@ -90,6 +93,10 @@ def roles_for(method: str, path: str) -> list[str]:
         return ["member", "operator"]
     if path.startswith("/admin/users"):
         return ["admin", "superuser"]
+    if path.startswith(METER_ADMIN_PREFIXES):  # metering-service: meter registry, admin views
+        return ["admin"]
+    if path.startswith(("/user/", "/meters")):  # metering-service: meter registry, user views
+        return ["member", "admin"]
     if path == "/api/gateway/companies":
         return ["superuser"] if method == "POST" else ["member", "superuser"]
     if path.startswith("/api/gateway/companies/"):
@@ -444,6 +451,42 @@ def valid_requests() -> list[Valid]:
     async def delete_site(edge: Edge, world: World) -> dict[str, Any]:
         return {"path_parameters": {"site_id": world.extra["new_site"]}}
 
+    # --- metering-service: seed 001's meter registry (the member's location and host) ---
+    async def registry_meter(edge: Edge, world: World) -> dict[str, Any]:
+        await replicate_membership(world.company, world.user_ids["member"], "member", schema="metering")
+        return {"body": {"name": f"sdm630-{n}", "type": 2}}
+
+    async def registry_measurement(edge: Edge, world: World) -> dict[str, Any]:
+        return {"body": {"measurement": f"active_power_{n}", "type": 1}}
+
+    async def registry_register(edge: Edge, world: World) -> dict[str, Any]:
+        body = {"address": 52, "measurement": f"active_power_{n}", "unit": "W", "type": 3, "function_code": 4}
+        return {"body": {**body, "meter": world.extra["meter_id"]}}
+
+    def registry_location(number: str) -> Callable[[Edge, World], Any]:
+        async def build(edge: Edge, world: World) -> dict[str, Any]:
+            body = {"street": "SunnyStreet", "number": f"{number}{n}", "city": "SilliconCity", "zip_code": "11-420"}
+            return {"body": {**body, "user": world.user_ids["member"]}}
+
+        return build
+
+    async def registry_host(edge: Edge, world: World) -> dict[str, Any]:
+        body = {"ip": "127.0.0.1", "port": 1, "slave_address": n % 250, "description": "contract"}
+        return {
+            "body": {
+                **body,
+                "user": world.user_ids["member"],
+                "location": world.extra["pk"],
+                "meter": world.extra["meter_id"],
+            }
+        }
+
+    async def registry_assign(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"host_id": world.extra["host_id"]}, "body": {"measurements": [f"active_power_{n}"]}}
+
+    async def registry_unassign(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"host_id": world.extra["host_id"]}, "query": {"measurement": [f"active_power_{n}"]}}
+
     # --- community-service: the registry ---
     c, k, u = "{communityId}", "{clusterId}", "{unitId}"
 
@@ -660,6 +703,15 @@ def valid_requests() -> list[Valid]:
         Valid("GET /api/resident/unitData/latestSet", "member", unit_query),
         # metering-service: a CSV import into the world's series
         Valid("POST /api/metering/series/{series_id}/import", "operator", csv_import),
+        # metering-service: seed 001's meter registry
+        Valid("POST /admin/meters", "admin", registry_meter, _set("meter_id", lambda b: b["id"])),
+        Valid("POST /admin/measurements", "admin", registry_measurement),
+        Valid("POST /admin/registers", "admin", registry_register),
+        Valid("POST /admin/locations", "admin", registry_location("A"), _set("pk", lambda b: b["id"])),
+        Valid("POST /user/locations", "member", registry_location("U")),
+        Valid("POST /admin/hosts", "admin", registry_host, _set("host_id", lambda b: b["id"])),
+        Valid("POST /user/hosts/{host_id}/measurements", "member", registry_assign),
+        Valid("DELETE /user/hosts/{host_id}/measurements", "member", registry_unassign),
         # sites and inverters
         Valid("POST /api/sites", "operator", create_site, _set("new_site", lambda b: b["id"])),
         Valid("PATCH /api/sites/{site_id}", "operator", patch_site),
@@ -707,6 +759,9 @@ def bound_path_parameters(world: World, path: str, method: str) -> dict[str, Any
         "userId": world.user_ids["target"],
         "scenario_id": world.extra.get("scenario", 1),
         "series_id": world.extra.get("series"),
+        "meter_id": world.extra.get("meter_id"),  # metering-service: meter registry
+        "host_id": world.extra.get("host_id"),
+        "pk": world.extra.get("pk"),
     }
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     if not names or any(name not in known for name in names):
@@ -726,7 +781,14 @@ async def test_schemathesis_every_operation_as_its_roles(edge: Edge) -> None:
     doc = (await edge.client.get("/openapi.json")).json()
     # What exists behind this test gateway: its own API, the asset- and metering-service and the
     # community-service's registry and scenarios (the other upstreams are stubs).
-    prefixes = ASSET_PREFIXES + METERING_PREFIXES + UNIT_DATA_PREFIXES + GATEWAY_PREFIXES + COMMUNITY_PREFIXES
+    prefixes = (
+        ASSET_PREFIXES
+        + METERING_PREFIXES
+        + UNIT_DATA_PREFIXES
+        + METER_REGISTRY_PREFIXES
+        + GATEWAY_PREFIXES
+        + COMMUNITY_PREFIXES
+    )
     doc["paths"] = {p: v for p, v in doc["paths"].items() if p.startswith(prefixes)}
     schema = schemathesis.openapi.from_dict(doc)
     operations = {}

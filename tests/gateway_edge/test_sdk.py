@@ -411,3 +411,76 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     assert isinstance(again, m.ImportResponse) and again.rows_written == 3
     listed = await call("imports", "list_imports", series.id)
     assert isinstance(listed, m.ImportListResponse) and [x.id for x in listed.imports] == [done.id]
+
+    # Metering: seed 001's meter registry: the admin's meter model, measurement, register, location and host,
+    # the user's view of them and an assigned measurement (whose series the readings go to).
+    registry = {name: sdk_import(f"api.{name}") for name in ("meter_registry", "meter_registry_admin")}
+
+    def registry_op(group: str, prefix: str) -> Callable[..., Awaitable[Any]]:
+        folder = Path(registry[group].__file__ or "").parent
+        names = [p.stem for p in folder.glob(f"{prefix}_*.py")]
+        assert len(names) == 1, (group, prefix, names)
+        return importlib.import_module(f"{registry[group].__name__}.{names[0]}").asyncio  # type: ignore[no-any-return]
+
+    admin_token = await edge.user({company: "admin"})
+    admin = client_mod.AuthenticatedClient(
+        base_url=edge.url, token=admin_token, headers={"CompanyID": str(company)}, raise_on_unexpected_status=True
+    )
+    await replicate_membership(company, me, "operator", schema="metering")
+    adm = "meter_registry_admin"
+    meter = await registry_op(adm, "admin_create_meter")(
+        client=admin, body=m.MeterRequest.from_dict({"name": "sdm120", "type": 2})
+    )
+    assert isinstance(meter, m.MeterResponse) and meter.type_ == m.MeterType.VALUE_2
+    measurement = await registry_op(adm, "admin_create_measurement")(
+        client=admin, body=m.MeasurementRequest.from_dict({"measurement": "active_power", "type": 1})
+    )
+    assert isinstance(measurement, m.MeasurementResponse) and measurement.measurement == "active_power"
+    register = await registry_op(adm, "admin_create_register")(
+        client=admin,
+        body=m.ModbusRegisterRequest.from_dict(
+            {
+                "address": 12,
+                "measurement": "active_power",
+                "unit": "W",
+                "type": 3,
+                "function_code": 4,
+                "meter": meter.id,
+            }
+        ),
+    )
+    assert isinstance(register, m.ModbusRegisterResponse) and register.word_order == m.RegisterWordOrder.MSW_FIRST
+    location = await registry_op(adm, "admin_create_location")(
+        client=admin,
+        body=m.LocationRequest.from_dict(
+            {"user": me, "street": "SunnyStreet", "number": "62", "city": "SilliconCity", "zip_code": "11-420"}
+        ),
+    )
+    assert isinstance(location, m.LocationResponse) and location.user == me
+    host = await registry_op(adm, "admin_create_host")(
+        client=admin,
+        body=m.HostRequest.from_dict(
+            {
+                "ip": "127.0.0.1",
+                "port": 2137,
+                "slave_address": 1,
+                "user": me,
+                "location": location.id,
+                "meter": meter.id,
+            }
+        ),
+    )
+    assert isinstance(host, m.HostResponse) and host.status == m.HostStatus.PENDING
+    usr = "meter_registry"
+    mine_hosts = await registry_op(usr, "list_user_hosts")(client=client)
+    assert [h.id for h in mine_hosts] == [host.id]
+    models = await registry_op(usr, "list_meter_measurements")(meter.id, client=client)
+    assert [(x.measurement, x.type_) for x in models] == [("active_power", m.MeasurementType.VALUE_1)]
+    assigned = await registry_op(usr, "assign_host_measurements")(
+        host.id, client=client, body=m.AssignMeasurementsRequest.from_dict({"measurements": ["active_power"]})
+    )
+    assert [a.measurement for a in assigned] == ["active_power"]
+    assigned_series = await call("series", "get_series", assigned[0].series_id)
+    assert assigned_series.external_key == f"host:{host.id}/measurement:active_power"
+    left = await registry_op(usr, "unassign_host_measurements")(host.id, client=client, measurement=["active_power"])
+    assert left == []

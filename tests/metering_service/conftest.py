@@ -15,7 +15,7 @@ from metering_service.settings import MeteringSettings
 
 @pytest.fixture(scope="session")
 async def metering_app(migrated: Stack) -> AsyncIterator[object]:
-    app = create_app(MeteringSettings(), run_workers_in_process=True)
+    app = create_app(MeteringSettings(modbus_poll=False), run_workers_in_process=True)  # pollers: test_poller*
     async with app.router.lifespan_context(app):
         yield app
 

@@ -1,0 +1,121 @@
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+)
+
+from ..db import metadata
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), nullable=False),
+    Column("company_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("street", String(255), nullable=False),
+    Column("number", String(32), nullable=False),
+    Column("city", String(255), nullable=False),
+    Column("zip_code", String(6), nullable=False),
+    Column("coord_x", Float, nullable=True),
+    Column("coord_y", Float, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("id"),
+    UniqueConstraint("company_id", "street", "number", "city", name="uq_locations_address"),
+    Index("ix_locations_company_user", "company_id", "user_id"),
+)
+
+meters = Table(
+    "meters",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), nullable=False),
+    Column("company_id", BigInteger, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("type", SmallInteger, nullable=False),
+    PrimaryKeyConstraint("id"),
+    UniqueConstraint("company_id", "name", name="uq_meters_name"),
+    CheckConstraint("type IN (1, 2)", name="type"),
+)
+
+measurements = Table(
+    "measurements",
+    metadata,
+    Column("company_id", BigInteger, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("type", SmallInteger, nullable=False),
+    PrimaryKeyConstraint("company_id", "name"),
+    CheckConstraint("type IN (1, 2)", name="type"),
+)
+
+registers = Table(
+    "registers",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), nullable=False),
+    Column("company_id", BigInteger, nullable=False),
+    Column("meter_id", BigInteger, nullable=False),
+    Column("measurement", String(64), nullable=False),
+    Column("address", Integer, nullable=False),
+    Column("unit", String(16), nullable=False),
+    Column("type", SmallInteger, nullable=False),
+    Column("function_code", SmallInteger, nullable=False),
+    Column("word_order", String(16), nullable=False),
+    PrimaryKeyConstraint("id"),
+    UniqueConstraint("meter_id", "measurement", name="uq_registers_meter_measurement"),
+    ForeignKeyConstraint(["meter_id"], [meters.c.id]),
+    ForeignKeyConstraint(["company_id", "measurement"], [measurements.c.company_id, measurements.c.name]),
+    CheckConstraint("type IN (1, 2, 3)", name="type"),
+    CheckConstraint("function_code IN (3, 4)", name="function_code"),
+    CheckConstraint("word_order IN ('msw_first', 'lsw_first')", name="word_order"),
+    Index("ix_registers_company", "company_id", "id"),
+)
+
+hosts = Table(
+    "hosts",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), nullable=False),
+    Column("company_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("location_id", BigInteger, nullable=False),
+    Column("meter_id", BigInteger, nullable=False),
+    Column("ip", String(45), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("slave_address", SmallInteger, nullable=False),
+    Column("description", String(255), nullable=False),
+    Column("poll_interval_seconds", Float, nullable=False),
+    # what the poller last saw: pending (never polled), ok, stale (unreachable or refusing; reason says why)
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("status_reason", String(500), nullable=True),
+    Column("status_changed_at", DateTime(timezone=True), nullable=True),
+    Column("last_polled_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("id"),
+    UniqueConstraint("company_id", "ip", "port", "slave_address", name="uq_hosts_endpoint"),
+    ForeignKeyConstraint(["location_id"], [locations.c.id]),
+    ForeignKeyConstraint(["meter_id"], [meters.c.id]),
+    CheckConstraint("status IN ('pending', 'ok', 'stale')", name="status"),
+    Index("ix_hosts_company_user", "company_id", "user_id"),
+)
+
+assigned_measurements = Table(
+    "assigned_measurements",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), nullable=False),
+    Column("company_id", BigInteger, nullable=False),
+    Column("host_id", BigInteger, nullable=False),
+    Column("measurement", String(64), nullable=False),
+    Column("series_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("id"),
+    UniqueConstraint("host_id", "measurement", name="uq_assigned_measurements_host_measurement"),
+    ForeignKeyConstraint(["host_id"], [hosts.c.id]),
+)
