@@ -18,6 +18,7 @@ from scenario_helpers import link_resident, make_registry
 from test_scenarios_gateway import scenario_edge  # noqa: F401
 
 from community_service.scenarios.examples import HIGH_PRIORITY, LOW_PRIORITY
+from gridcommons.testing.contract import contract_checks, contract_operations
 from gridcommons.testing.plugin import Stack
 
 PREFIXES = ("/api/community/scenario", "/api/resident/scenario", "/api/misc/scenario")
@@ -27,10 +28,7 @@ CODES = {"communityId": "c1", "clusterId": "k1", "unitId": "E001"}
 
 @pytest.mark.contract
 async def test_schemathesis_scenario_operations(scenario_edge: Edge, stack: Stack) -> None:
-    import schemathesis
     from hypothesis import HealthCheck, given, settings
-    from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi import checks as oa_checks
 
     edge = scenario_edge
     company = await edge.company()
@@ -52,16 +50,9 @@ async def test_schemathesis_scenario_operations(scenario_edge: Edge, stack: Stac
     bound_id = made.json()["id"]
 
     doc = (await edge.client.get("/openapi.json")).json()
-    doc["paths"] = {p: v for p, v in doc["paths"].items() if p.startswith(PREFIXES)}
-    schema = schemathesis.openapi.from_dict(doc)
-    operations = {r.ok().label: r.ok() for r in schema.get_all_operations()}
+    operations = contract_operations(doc, PREFIXES)
     assert len(operations) == 12, sorted(operations)
-    checks = [
-        not_a_server_error,
-        oa_checks.response_schema_conformance,
-        oa_checks.status_code_conformance,
-        oa_checks.content_type_conformance,
-    ]
+    checks = contract_checks()
     reached: dict[str, set[int]] = defaultdict(set)
     failures: list[str] = []
 

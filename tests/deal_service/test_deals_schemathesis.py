@@ -18,30 +18,22 @@ from deal_helpers import report
 from gateway_edge.conftest import Edge
 from test_deals_gateway import deal_edge, deal_world  # noqa: F401
 
+from gridcommons.testing.contract import contract_checks, contract_operations
+
 PREFIXES = ("/api/staff/deal", "/api/resident/deal", "/api/ingest/deals")
 MAX_EXAMPLES = 10
 
 
 @pytest.mark.contract
 async def test_schemathesis_deal_operations(deal_edge: Edge) -> None:
-    import schemathesis
     from hypothesis import HealthCheck, given, settings
-    from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi import checks as oa_checks
 
     edge = deal_edge
     _, reg, h = await deal_world(edge)
     doc = (await edge.client.get("/openapi.json")).json()
-    doc["paths"] = {p: v for p, v in doc["paths"].items() if p.startswith(PREFIXES)}
-    schema = schemathesis.openapi.from_dict(doc)
-    operations = {r.ok().label: r.ok() for r in schema.get_all_operations()}
+    operations = contract_operations(doc, PREFIXES)
     assert len(operations) == 9, sorted(operations)
-    checks = [
-        not_a_server_error,
-        oa_checks.response_schema_conformance,
-        oa_checks.status_code_conformance,
-        oa_checks.content_type_conformance,
-    ]
+    checks = contract_checks()
     reached: dict[str, set[int]] = defaultdict(set)
     failures: list[str] = []
 
