@@ -68,6 +68,8 @@ def make_consumer(infra: InfraSettings, *topics: str, group_id: str, client_id: 
         auto_offset_reset="earliest",
         fetch_max_wait_ms=infra.kafka_fetch_max_wait_ms,
         fetch_min_bytes=1,
+        max_partition_fetch_bytes=infra.kafka_max_partition_fetch_bytes,
+        fetch_max_bytes=max(infra.kafka_max_partition_fetch_bytes, 50 * 1024 * 1024),
         retry_backoff_ms=200,
     )
 

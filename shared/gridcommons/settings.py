@@ -25,6 +25,10 @@ class InfraSettings(BaseSettings):
     # embedded broker answers only when the wait ends: make run and the tests set 100
     # (devstack.EmbeddedBroker.client_env; bench/README.md "broker_fetch_wait").
     kafka_fetch_max_wait_ms: int = 500
+    # The most one fetch takes from one partition. aiokafka's default (1 MiB) holds about ten
+    # ingestion messages of 100 reports, so a batch-mode consumer committed ~1,000 reports per
+    # transaction whatever its batch size; 16 MiB lets a batch fill (bench/README.md "deal_ingest").
+    kafka_max_partition_fetch_bytes: int = Field(default=16 * 1024 * 1024, ge=1024 * 1024)
     # Replication of topics the platform creates itself (consumers' input topics): 1 on one broker.
     kafka_replication_factor: int = 1
     # Broker security (production Apache Kafka, see deploy/README.md "Kafka security"): PLAINTEXT
