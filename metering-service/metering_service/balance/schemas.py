@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from gridcommons.quantity import DecimalAmount
 from gridcommons.validation import UtcInstant
 from gridcommons.wire import WireModel
 
@@ -79,11 +80,11 @@ class BalanceCoverage(WireModel):
 
 
 class BalanceFigures(WireModel):
-    production: float = Field(description="P: energy produced (kWh).", examples=[3.25])
-    consumption: float = Field(description="C: energy consumed (kWh).", examples=[2.5])
-    self_consumed: float = Field(description="S = min(P, C) per quarter hour (kWh), summed.", examples=[2.5])
-    exported: float = Field(description="P − S: sent to the grid (kWh).", examples=[0.75])
-    from_grid: float = Field(description="C − S: taken from the grid (kWh).", examples=[0.0])
+    production: DecimalAmount = Field(description="P: energy produced (kWh, decimal string).", examples=["3.25"])
+    consumption: DecimalAmount = Field(description="C: energy consumed (kWh, decimal string).", examples=["2.5"])
+    self_consumed: DecimalAmount = Field(description="S = min(P, C) per quarter hour (kWh), summed.", examples=["2.5"])
+    exported: DecimalAmount = Field(description="P − S: sent to the grid (kWh).", examples=["0.75"])
+    from_grid: DecimalAmount = Field(description="C − S: taken from the grid (kWh).", examples=["0"])
     coverage: BalanceCoverage = Field(description="Expected against received series × quarter hours.")
 
 
@@ -107,7 +108,12 @@ class BalanceDay(BalanceFigures):
 
 class EnergyBalanceResponse(WireModel):
     timezone: str = Field(description="IANA time zone of the daily sums.", examples=["Europe/Paris"])
-    unit: str = Field(description="Unit of every energy figure: kWh.", examples=["kWh"])
+    unit: str = Field(
+        description="Unit of every energy figure: kWh. Figures are decimal strings, exact sums of the series' "
+        "rollups, each rounded once half-even to 9 decimals (exact as they are when every series is an energy "
+        "register).",
+        examples=["kWh"],
+    )
     total: BalanceFigures = Field(description="Sums over the whole period.")
     days: list[BalanceDay] = Field(
         description="Sums per local day (the first and last only over the period's quarter hours)."

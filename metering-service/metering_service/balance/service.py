@@ -2,18 +2,22 @@
 
 Per quarter hour: P (sum of the production series' energy), C (the consumption series'), self-consumed
 S = min(P, C), exported P − S, from the grid C − S; summed per local day and over the period. The
-series' quarter-hour rollups give the energy: a register's counted energy, or a power series' average
-× covered time. A series without data in a quarter adds nothing there and shows in the coverage.
+series' quarter-hour rollups give the energy: a register's counted energy, or a power series' exact
+integral (average × covered time, kept exactly by the rollups). A series without data in a quarter adds
+nothing there and shows in the coverage.
 
-The sums run over plain float lists with ``map`` (C loops): a year × 51 series is 1.8 M quarter values.
+Exact: every series' energy is converted to one integer base unit (``Scale``) in which all the series'
+micro-units are whole numbers, so sums and min(P, C) are integer arithmetic; each figure is rounded
+once, on output, half-even to 10⁻⁹ kWh (which changes nothing when every series is an energy register:
+its micro-units are whole multiples of 10⁻⁹ kWh). The sums run over plain int lists with ``map`` (C
+loops): a year × 51 series is 1.8 M quarter values.
 """
 
 from __future__ import annotations
 
-import math
 import operator
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,63 +28,115 @@ from gridcommons.timeutil import calendar_buckets
 
 from ..readings.repository import driver_connection
 from ..rollups import repository as rollups_repository
-from ..rollups.quarters import QUARTER_US, QUARTERS_PER_DAY, from_us, to_us
+from ..rollups.quarters import QUARTER_US, QUARTERS_PER_DAY, fixed_text, from_us, round_half_even, to_us
 from ..rollups.service import check_timezone
 from .schemas import EnergyBalanceRequest
 
-# kWh per unit of energy (cumulative series) or per unit·hour of power (instantaneous series)
-ENERGY_KWH = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0}
-POWER_KW = {"W": 0.001, "kW": 1.0, "MW": 1000.0}
+# Decimal exponent of each unit: energy in Wh (cumulative series), power in W (instantaneous series)
+ENERGY_EXP = {"Wh": 0, "kWh": 3, "MWh": 6}
+POWER_EXP = {"W": 0, "kW": 3, "MW": 6}
+OUTPUT_DIGITS = 9  # figures in kWh, rounded half-even to 10⁻⁹ kWh (1 µWh)
 SERIES = "SELECT id, kind, unit, timezone FROM metering.series WHERE company_id = $1 AND id = ANY($2::bigint[])"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The integer base unit of one balance, and each series' factor into it.
+
+    Energy registers only: the base is the micro-unit of the finest unit among them (10^(b−6) Wh), a
+    series in 10^x Wh counts 10^(x−b) bases, and a figure of n bases is n · 10^(b−9) kWh exactly.
+    With power series (micro-unit × microsecond = 10^(y−12) J for a unit of 10^y W): the base is
+    10^(b−12) J for the finest power unit b; a power series counts 10^(y−b), an energy register (its
+    micro-unit is 36 · 10^(x−4) J) 36 · 10^(x−b+8); a figure of n bases is n / (36 · 10^(8−b)) · 10⁻⁹ kWh,
+    rounded half-even."""
+
+    factors: dict[int, int]
+    digits: int  # registers only: the decimals of a base in kWh
+    divisor: int | None  # with power series: bases per 10⁻⁹ kWh
+
+    @classmethod
+    def of(cls, info: dict[int, Any], ids: Sequence[int]) -> Scale:
+        power = [POWER_EXP[info[i]["unit"]] for i in ids if info[i]["kind"] == "instantaneous"]
+        if not power:
+            b = min(ENERGY_EXP[info[i]["unit"]] for i in ids)
+            return cls({i: 10 ** (ENERGY_EXP[info[i]["unit"]] - b) for i in ids}, OUTPUT_DIGITS - b, None)
+        b = min(power)
+        factors = {
+            i: 10 ** (POWER_EXP[info[i]["unit"]] - b)
+            if info[i]["kind"] == "instantaneous"
+            else 36 * 10 ** (ENERGY_EXP[info[i]["unit"]] - b + 8)
+            for i in ids
+        }
+        return cls(factors, OUTPUT_DIGITS, 36 * 10 ** (8 - b))
+
+    def formatter(self) -> Callable[[int], str]:
+        """Bases → kWh as decimal text (memoized: quarter energies repeat)."""
+        cache: dict[int, str] = {}
+        digits, divisor = self.digits, self.divisor
+
+        def text(n: int) -> str:
+            t = cache.get(n)
+            if t is None:
+                t = cache[n] = fixed_text(n if divisor is None else round_half_even(n, divisor), digits)
+            return t
+
+        return text
 
 
 @dataclass
 class Side:
-    """The summed energy (kWh) and the count of series with data, per quarter of the run."""
+    """The summed energy (bases of the ``Scale``) and the count of series with data, per quarter of the run."""
 
-    energy: list[float]
+    energy: list[int]
     received: list[int]
 
 
 def _side(
-    rows_of: dict[int, list[Any]], series: Sequence[int], info: dict[int, Any], first_day: int, count: int
+    rows_of: dict[int, list[Any]],
+    series: Sequence[int],
+    info: dict[int, Any],
+    scale: Scale,
+    first_day: int,
+    count: int,
 ) -> Side:
     """Sum the series day by day: the day's arrays of every series zipped, each quarter summed in C."""
-    days: dict[int, list[tuple[Any, Any, float, bool]]] = {}
+    days: dict[int, list[tuple[Any, Any, Any, int, bool]]] = {}
     for sid in series:
         power = info[sid]["kind"] == "instantaneous"
-        factor = POWER_KW[info[sid]["unit"]] / 3600.0 if power else ENERGY_KWH[info[sid]["unit"]]
+        factor = scale.factors[sid]
         for row in rows_of.get(sid, ()):
-            days.setdefault(rollups_repository.day_index(row[1]), []).append((row[2], row[3], factor, power))
-    energy = [0.0] * count
+            days.setdefault(rollups_repository.day_index(row[1]), []).append((row[2], row[3], row[4], factor, power))
+    energy = [0] * count
     received = [0] * count
     for day, rows in days.items():
         values = []
         covers = []
-        for value, covered, factor, power in rows:
-            quarter: Any = array("d", value)
-            cover = array("d", covered)
-            if power:  # kW × s → kWh
+        for value, covered, remainder, factor, power in rows:
+            quarter: Any = array("q", value)
+            cover = array("i", covered)
+            if power:  # the exact integral: floor average × covered time + remainder
                 quarter = map(operator.mul, quarter, cover)
-            if factor != 1.0:
-                quarter = array("d", map(factor.__mul__, quarter))
+                if remainder is not None:
+                    quarter = map(operator.add, quarter, array("i", remainder))
+            if factor != 1:
+                quarter = map(factor.__mul__, quarter)
             values.append(quarter)
             covers.append(cover)
         k = (day - first_day) * QUARTERS_PER_DAY
         window = slice(k, k + QUARTERS_PER_DAY)
         energy[window] = map(sum, zip(*values, strict=True)) if len(values) > 1 else values[0]
         n = len(covers)
-        received[window] = [n - t.count(0.0) for t in zip(*covers, strict=True)]
+        received[window] = [n - t.count(0) for t in zip(*covers, strict=True)]
     return Side(energy, received)
 
 
-def _figures(p: float, c: float, s: float, expected: int, received: int) -> dict[str, Any]:
+def _figures(text: Callable[[int], str], p: int, c: int, s: int, expected: int, received: int) -> dict[str, Any]:
     return {
-        "production": p,
-        "consumption": c,
-        "self_consumed": s,
-        "exported": p - s,
-        "from_grid": c - s,
+        "production": text(p),
+        "consumption": text(c),
+        "self_consumed": text(s),
+        "exported": text(p - s),
+        "from_grid": text(c - s),
         "coverage": {"expected": expected, "received": received},
     }
 
@@ -98,7 +154,7 @@ async def energy_balance(session: AsyncSession, company_id: int, body: EnergyBal
     for side in ("production", "consumption"):
         for index, sid in enumerate(getattr(body, side)):
             kind, unit = info[sid]["kind"], info[sid]["unit"]
-            if (kind == "cumulative" and unit not in ENERGY_KWH) or (kind == "instantaneous" and unit not in POWER_KW):
+            if (kind == "cumulative" and unit not in ENERGY_EXP) or (kind == "instantaneous" and unit not in POWER_EXP):
                 errors.append(
                     field_error(
                         ["body", side, index],
@@ -122,8 +178,10 @@ async def energy_balance(session: AsyncSession, company_id: int, body: EnergyBal
     end_day = (q_end - 1) // QUARTERS_PER_DAY + 1
     count = (end_day - first_day) * QUARTERS_PER_DAY
     rows_of = await rollups_repository.load_many(conn, ids, first_day, end_day)
-    prod = _side(rows_of, body.production, info, first_day, count)
-    cons = _side(rows_of, body.consumption, info, first_day, count)
+    scale = Scale.of(info, ids)
+    text = scale.formatter()
+    prod = _side(rows_of, body.production, info, scale, first_day, count)
+    cons = _side(rows_of, body.consumption, info, scale, first_day, count)
 
     lo, hi = q_start - first_day * QUARTERS_PER_DAY, q_end - first_day * QUARTERS_PER_DAY
     p, c = prod.energy[lo:hi], cons.energy[lo:hi]
@@ -140,7 +198,7 @@ async def energy_balance(session: AsyncSession, company_id: int, body: EnergyBal
                 "day": day_start.date().isoformat(),
                 "start": day_start.isoformat(),
                 "end": day_end.isoformat(),
-                **_figures(math.fsum(p[a:b]), math.fsum(c[a:b]), math.fsum(s[a:b]), (b - a) * n_series, sum(got[a:b])),
+                **_figures(text, sum(p[a:b]), sum(c[a:b]), sum(s[a:b]), (b - a) * n_series, sum(got[a:b])),
             }
         )
     intervals = []
@@ -148,26 +206,29 @@ async def energy_balance(session: AsyncSession, company_id: int, body: EnergyBal
         # "YYYY-MM-DDT" of each UTC day + the quarter's time of day: no datetime per quarter
         times = [f"T{k // 4:02d}:{k % 4 * 15:02d}:00Z" for k in range(QUARTERS_PER_DAY)]
         day_text = ""
+        zero = text(0)
         for k, (pk, ck, sk, gk) in enumerate(zip(p, c, s, got, strict=True)):
             q = q_start + k
             slot = q % QUARTERS_PER_DAY
             if not day_text or not slot:
                 day_text = rollups_repository.day_of(q // QUARTERS_PER_DAY).isoformat()
+            # S is P or C: one of exported and from_grid is zero
+            p_text, c_text = text(pk), text(ck)
             intervals.append(
                 {
                     "start": day_text + times[slot],
-                    "production": pk,
-                    "consumption": ck,
-                    "self_consumed": sk,
-                    "exported": pk - sk,
-                    "from_grid": ck - sk,
+                    "production": p_text,
+                    "consumption": c_text,
+                    "self_consumed": p_text if sk == pk else c_text,
+                    "exported": zero if sk == pk else text(pk - sk),
+                    "from_grid": zero if sk == ck else text(ck - sk),
                     "coverage": {"expected": n_series, "received": gk},
                 }
             )
     return {
         "timezone": zone.key,
         "unit": "kWh",
-        "total": _figures(math.fsum(p), math.fsum(c), math.fsum(s), (hi - lo) * n_series, sum(got)),
+        "total": _figures(text, sum(p), sum(c), sum(s), (hi - lo) * n_series, sum(got)),
         "days": days,
         "intervals": intervals,
     }

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..db import SCHEMA
 from .models import rollup_days
-from .quarters import DAY_US, NAN, QUARTERS_PER_DAY, Quarters, from_us
+from .quarters import DAY_US, MICRO, NO_MAX, NO_MIN, QUARTERS_PER_DAY, VALUE_LIMIT, Quarters, RollupRange, from_us
 
 _EPOCH_DAY = date(1970, 1, 1)
 _SWAP = sys.byteorder != "little"  # stored little-endian
@@ -23,7 +23,7 @@ def _pack(values: array) -> bytes:
     return values.tobytes()
 
 
-def _unpack(typecode: str, data: bytes | None, default: float | int) -> array:
+def _unpack(typecode: str, data: bytes | None, default: int) -> array:
     if data is None:
         return array(typecode, [default]) * QUARTERS_PER_DAY
     out = array(typecode, data)
@@ -63,24 +63,38 @@ async def lock_series(conn: Any, series_ids: Sequence[int]) -> None:
     )
 
 
-async def readings_between(conn: Any, series_id: int, start_us: int, end_us: int) -> tuple[list[int], list[float]]:
-    """Instants (µs since the epoch) and values (float) of the readings in ``[start, end]``, by time."""
+# A reading's value in micro-units, rounded half-even (PostgreSQL's round() takes halves away from zero:
+# a half is rounded as twice the half of it); NULL beyond the int64 range of the rollups.
+MICRO_VALUE_SQL = f"""CASE
+    WHEN abs(value) * {MICRO} > {VALUE_LIMIT} THEN NULL
+    WHEN scale(value) <= 6 THEN (value * {MICRO})::bigint
+    WHEN abs(value * {MICRO} - trunc(value * {MICRO})) = 0.5 THEN (2 * round(value * {MICRO} / 2))::bigint
+    ELSE round(value * {MICRO})::bigint END"""
+
+
+async def readings_between(conn: Any, series_id: int, start_us: int, end_us: int) -> tuple[list[int], list[int]]:
+    """Instants (µs since the epoch) and values (micro-units, ``quarters.to_micro``) of the readings in
+    ``[start, end]``, by time. Raises ``RollupRange`` for a value beyond the rollups' range."""
     rows = await conn.fetch(
-        f"SELECT (extract(epoch FROM ts) * 1000000)::bigint AS us, value::float8 AS v FROM {SCHEMA}.readings "
+        f"SELECT (extract(epoch FROM ts) * 1000000)::bigint AS us, {MICRO_VALUE_SQL} AS v FROM {SCHEMA}.readings "
         "WHERE series_id = $1 AND ts BETWEEN $2 AND $3 ORDER BY ts",
         series_id,
         from_us(start_us),
         from_us(end_us),
     )
-    return [r[0] for r in rows], [r[1] for r in rows]
+    values = [r[1] for r in rows]
+    if None in values:
+        at = rows[values.index(None)][0]
+        raise RollupRange(f"the reading at {from_us(at).isoformat()}")
+    return [r[0] for r in rows], values
 
 
-async def load_days(conn: Any, series_id: int, first_day: int, end_day: int, *, extremes: bool = True) -> Quarters:
+async def load_days(conn: Any, series_id: int, first_day: int, end_day: int, *, instantaneous: bool = True) -> Quarters:
     """The stored quarters of the UTC days ``[first_day, end_day)`` (day indices since the epoch) as one
-    run; days without a row have no data."""
+    run; days without a row have no data. ``instantaneous``: also the remainders, minima and maxima."""
     count = (end_day - first_day) * QUARTERS_PER_DAY
     out = Quarters.empty(first_day * QUARTERS_PER_DAY, count)
-    columns = "day, value, covered, resets" + (", minimum, maximum" if extremes else "")
+    columns = "day, value, covered, resets" + (", remainder, minimum, maximum" if instantaneous else "")
     rows = await conn.fetch(
         f"SELECT {columns} FROM {SCHEMA}.rollup_days WHERE series_id = $1 AND day >= $2 AND day < $3",
         series_id,
@@ -90,31 +104,38 @@ async def load_days(conn: Any, series_id: int, first_day: int, end_day: int, *, 
     for r in rows:
         k = (day_index(r["day"]) - first_day) * QUARTERS_PER_DAY
         window = slice(k, k + QUARTERS_PER_DAY)
-        out.value[window] = _unpack("d", r["value"], 0.0)
-        out.covered[window] = _unpack("d", r["covered"], 0.0)
+        out.value[window] = _unpack("q", r["value"], 0)
+        out.covered[window] = _unpack("i", r["covered"], 0)
         out.resets[window] = _unpack("B", r["resets"], 0)
-        if extremes:
-            out.minimum[window] = _unpack("d", r["minimum"], NAN)
-            out.maximum[window] = _unpack("d", r["maximum"], NAN)
+        if instantaneous:
+            out.remainder[window] = _unpack("i", r["remainder"], 0)
+            out.minimum[window] = _unpack("q", r["minimum"], NO_MIN)
+            out.maximum[window] = _unpack("q", r["maximum"], NO_MAX)
     return out
 
 
-def _day_row(series_id: int, cumulative: bool, quarters: Quarters, k: int) -> tuple[Any, ...] | None:
+def day_row(series_id: int, cumulative: bool, quarters: Quarters, k: int) -> tuple[Any, ...] | None:
+    """The ``rollup_days`` row of the day starting at offset ``k`` of the run (None: nothing to keep)."""
     window = slice(k, k + QUARTERS_PER_DAY)
     covered = quarters.covered[window]
     resets = quarters.resets[window]
     has_resets = resets.count(0) != QUARTERS_PER_DAY
-    if covered.count(0.0) == QUARTERS_PER_DAY and not has_resets:
+    if covered.count(0) == QUARTERS_PER_DAY and not has_resets:
         return None
+    remainder = None if cumulative else quarters.remainder[window]
     return (
         series_id,
         day_of((quarters.first + k) // QUARTERS_PER_DAY),
         _pack(quarters.value[window]),
         _pack(covered),
+        None if remainder is None or remainder.count(0) == QUARTERS_PER_DAY else _pack(remainder),
         None if cumulative else _pack(quarters.minimum[window]),
         None if cumulative else _pack(quarters.maximum[window]),
         _pack(resets) if has_resets else None,
     )
+
+
+COLUMNS = ["series_id", "day", "value", "covered", "remainder", "minimum", "maximum", "resets"]
 
 
 async def store_days(conn: Any, series_id: int, cumulative: bool, quarters: Quarters, days: Sequence[int]) -> None:
@@ -122,7 +143,7 @@ async def store_days(conn: Any, series_id: int, cumulative: bool, quarters: Quar
     quarters; a day left without data loses its row."""
     rows = []
     for d in days:
-        row = _day_row(series_id, cumulative, quarters, d * QUARTERS_PER_DAY)
+        row = day_row(series_id, cumulative, quarters, d * QUARTERS_PER_DAY)
         if row is not None:
             rows.append(row)
     first_day = quarters.first // QUARTERS_PER_DAY
@@ -135,16 +156,17 @@ async def store_days(conn: Any, series_id: int, cumulative: bool, quarters: Quar
         await conn.copy_records_to_table(
             rollup_days.name,
             schema_name=SCHEMA,
-            columns=["series_id", "day", "value", "covered", "minimum", "maximum", "resets"],
+            columns=COLUMNS,
             records=rows,
         )
 
 
 async def load_many(conn: Any, series_ids: Sequence[int], first_day: int, end_day: int) -> dict[int, list[Any]]:
-    """The stored ``value`` and ``covered`` arrays of several series over UTC days ``[first_day, end_day)``:
-    {series id: rows (day, value bytes, covered bytes)} (the energy balance)."""
+    """The stored ``value``, ``covered`` and ``remainder`` arrays of several series over UTC days
+    ``[first_day, end_day)``: {series id: rows (series id, day, value, covered, remainder bytes or None)}
+    (the energy balance)."""
     rows = await conn.fetch(
-        f"SELECT series_id, day, value, covered FROM {SCHEMA}.rollup_days "
+        f"SELECT series_id, day, value, covered, remainder FROM {SCHEMA}.rollup_days "
         "WHERE series_id = ANY($1::bigint[]) AND day >= $2 AND day < $3",
         list(series_ids),
         day_of(first_day),

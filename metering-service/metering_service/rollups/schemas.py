@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from gridcommons.describe import explained_enum
+from gridcommons.quantity import DecimalAmount
 from gridcommons.wire import WireModel
 
 
@@ -58,17 +59,22 @@ class RollupBucket(WireModel):
         description="Local end of the bucket, exclusive (a DST day ends 23 or 25 hours after its start).",
         examples=["2026-03-30T00:00:00+02:00"],
     )
-    value: float | None = Field(
-        description="Instantaneous series: the time-weighted average over the covered time; cumulative series: the "
-        "energy counted in the bucket (differences of the register, never negative). In the series' unit; "
-        "null when no reading covers the bucket.",
-        examples=[12.5],
+    value: DecimalAmount | None = Field(
+        description="Instantaneous series: the time-weighted average over the covered time (exact, rounded "
+        "half-even to 6 decimals); cumulative series: the energy counted in the bucket (differences of the "
+        "register, never negative; exact). In the series' unit, as a decimal string (readings with more than 6 "
+        "decimals are rounded half-even to 6 first); null when no reading covers the bucket.",
+        examples=["12.5"],
     )
-    min: float | None = Field(
-        default=None, description="Smallest reading in the bucket (instantaneous series only; else null)."
+    min: DecimalAmount | None = Field(
+        default=None,
+        description="Smallest reading in the bucket (instantaneous series only; else null), decimal string.",
+        examples=["11.75"],
     )
-    max: float | None = Field(
-        default=None, description="Largest reading in the bucket (instantaneous series only; else null)."
+    max: DecimalAmount | None = Field(
+        default=None,
+        description="Largest reading in the bucket (instantaneous series only; else null), decimal string.",
+        examples=["13.25"],
     )
     counter_resets: int = Field(
         default=0,

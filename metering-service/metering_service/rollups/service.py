@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,14 +25,22 @@ from ..readings.repository import Written, driver_connection
 from ..series import repository as series_repository
 from ..series.schemas import _zones
 from . import events, repository
-from .quarters import DAY_US, QUARTER_US, QUARTERS_PER_DAY, Quarters, aggregate, compute, from_us, to_us
+from .quarters import (
+    DAY_US,
+    QUARTER_US,
+    QUARTERS_PER_DAY,
+    Quarters,
+    RollupRange,
+    aggregate,
+    compute,
+    from_us,
+    micro_text,
+    to_us,
+)
 from .schemas import MAX_BUCKETS, Resolution
 
+ROLLUP_LIMIT_TEXT = "9,223,372,036,854.775806"
 SERIES_INFO = "SELECT id, kind, timezone FROM metering.series WHERE company_id = $1 AND id = ANY($2::bigint[])"
-
-
-def _same(a: float, b: float) -> bool:
-    return a == b or (a != a and b != b)
 
 
 def _changed_quarters(old: Quarters, new: Quarters, day: int) -> list[int]:
@@ -40,11 +48,12 @@ def _changed_quarters(old: Quarters, new: Quarters, day: int) -> list[int]:
     out = []
     for k in range(day * QUARTERS_PER_DAY, (day + 1) * QUARTERS_PER_DAY):
         if not (
-            _same(old.value[k], new.value[k])
-            and _same(old.covered[k], new.covered[k])
+            old.value[k] == new.value[k]
+            and old.covered[k] == new.covered[k]
+            and old.remainder[k] == new.remainder[k]
             and old.resets[k] == new.resets[k]
-            and _same(old.minimum[k], new.minimum[k])
-            and _same(old.maximum[k], new.maximum[k])
+            and old.minimum[k] == new.minimum[k]
+            and old.maximum[k] == new.maximum[k]
         ):
             out.append(k)
     return out
@@ -76,10 +85,19 @@ async def refresh(
         cumulative = info[w.series_id]["kind"] == "cumulative"
         first_day = (to_us(w.first) - 1) // DAY_US  # a reading at midnight closes the day before
         end_day = to_us(w.last) // DAY_US + 1
-        times, values = await repository.readings_between(conn, w.series_id, first_day * DAY_US, end_day * DAY_US)
         count = (end_day - first_day) * QUARTERS_PER_DAY
-        new = compute(cumulative, times, values, first_day * QUARTERS_PER_DAY, count)
-        old = await repository.load_days(conn, w.series_id, first_day, end_day)
+        try:
+            times, values = await repository.readings_between(conn, w.series_id, first_day * DAY_US, end_day * DAY_US)
+            new = compute(cumulative, times, values, first_day * QUARTERS_PER_DAY, count)
+        except RollupRange as exc:
+            # the batch's transaction rolls back: nothing written
+            raise ValidationFailed.at(
+                ["body", "readings"],
+                f"series {w.series_id}: {exc} is beyond the range of the rollups (±{ROLLUP_LIMIT_TEXT} "
+                "units with 6 decimals)",
+                None,
+            ) from None
+        old = await repository.load_days(conn, w.series_id, first_day, end_day, instantaneous=not cumulative)
         changed_days: list[int] = []
         changed: list[int] = []
         for d in range(end_day - first_day):
@@ -122,23 +140,23 @@ def buckets_of(
     cumulative: bool, quarters: Quarters, bounds: Sequence[tuple[datetime, datetime]]
 ) -> list[dict[str, Any]]:
     """The buckets as the JSON-ready shape of ``RollupBucket`` (plain dicts: a year of quarter hours is
-    35,040 of them, and the values are computed here, not input to check)."""
+    35,040 of them, and the values are computed here, not input to check); values as decimal text."""
     out = []
     for lo, hi in bounds:
         b = aggregate(cumulative, quarters, quarter_index(lo), quarter_index(hi))
-        seconds = (hi.astimezone(UTC) - lo.astimezone(UTC)).total_seconds()
+        us = to_us(hi) - to_us(lo)
         out.append(
             {
                 "start": lo.isoformat(),
                 "end": hi.isoformat(),
-                "value": b.value,
-                "min": b.minimum,
-                "max": b.maximum,
+                "value": None if b.value is None else micro_text(b.value),
+                "min": None if b.minimum is None else micro_text(b.minimum),
+                "max": None if b.maximum is None else micro_text(b.maximum),
                 "counter_resets": b.resets,
                 "coverage": {
                     "expected": b.expected,
                     "received": b.received,
-                    "fraction": min(round(b.covered_seconds / seconds, 6), 1.0),
+                    "fraction": min(round(b.covered_us / us, 6), 1.0),
                 },
             }
         )
@@ -185,6 +203,6 @@ async def read_rollups(
     end_day = (quarter_index(bounds[-1][1]) - 1) // QUARTERS_PER_DAY + 1
     cumulative = series["kind"] == "cumulative"
     quarters = await repository.load_days(
-        await driver_connection(session), series_id, first_day, end_day, extremes=not cumulative
+        await driver_connection(session), series_id, first_day, end_day, instantaneous=not cumulative
     )
     return dict(series), buckets_of(cumulative, quarters, bounds)
