@@ -4,9 +4,10 @@ isolation."""
 
 from __future__ import annotations
 
-import math
 import random
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,44 +17,61 @@ from hypothesis import strategies as st
 from metering_helpers import ingest, new_series, z
 from rollup_reference import reference
 
+from gridcommons.quantity import format_decimal
 from metering_service.balance.schemas import EnergyBalanceResponse
 
 Q = timedelta(minutes=15)
-TO_KWH = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0, "W": 0.001, "kW": 1.0, "MW": 1000.0}
+# kWh per unit (energy registers) or kW per unit (power series)
+TO_KWH = {
+    "Wh": Fraction(1, 1000),
+    "kWh": Fraction(1),
+    "MWh": Fraction(1000),
+    "W": Fraction(1, 1000),
+    "kW": Fraction(1),
+    "MW": Fraction(1000),
+}
+US_PER_HOUR = 3_600_000_000
 # (kind, unit) of the production and consumption series
 PRODUCTION = [("instantaneous", "W"), ("cumulative", "kWh")]
 CONSUMPTION = [("cumulative", "Wh"), ("cumulative", "kWh"), ("instantaneous", "kW")]
 
 
-def synthetic(kind: str, unit: str, start: datetime, rng: random.Random) -> list[tuple[datetime, float]]:
-    """A day and some of readings every 5 or 15 minutes with a gap, counters growing."""
+def synthetic(kind: str, unit: str, start: datetime, rng: random.Random) -> list[tuple[datetime, Decimal]]:
+    """A day and some of readings every 5 or 15 minutes with a gap, counters growing; now and then a value
+    with more than the 6 decimals the rollups keep."""
     step = timedelta(minutes=rng.choice([5, 15]))
     gap = range(rng.randrange(0, 80), rng.randrange(80, 120))
-    out, counter, t = [], rng.uniform(0, 1000), start
+    out: list[tuple[datetime, Decimal]] = []
+    counter, t = Decimal(rng.randrange(0, 1_000_000)).scaleb(-3), start
     k = 0
     while t < start + timedelta(hours=27):
         if k not in gap:
             if kind == "cumulative":
-                counter += rng.uniform(0, 2000 if unit == "Wh" else 2)
-                out.append((t, round(counter, 3)))
+                counter += Decimal(rng.randrange(0, 2_000_000 if unit == "Wh" else 2000)).scaleb(-3)
+                value = counter
             else:
-                out.append((t, round(rng.uniform(0, 4000 if unit == "W" else 4), 3)))
+                value = Decimal(rng.randrange(0, 4_000_000 if unit == "W" else 4000)).scaleb(-3)
+            if rng.random() < 0.1:
+                value += Decimal(rng.randrange(1, 10_000)).scaleb(-10)
+            out.append((t, value))
         t += step
         k += 1
     return out
 
 
-def energy_kwh(kind: str, unit: str, readings: list[tuple[datetime, float]], a: datetime) -> float | None:
+def energy_kwh(kind: str, unit: str, readings: list[tuple[datetime, Decimal]], a: datetime) -> Fraction | None:
+    """The exact energy of the quarter ``a`` (kWh) from the reference rollup."""
     ref = reference(kind, readings, a, a + Q)
     if ref["value"] is None:
         return None
     if kind == "instantaneous":
-        return float(ref["value"]) * ref["fraction"] * 0.25 * TO_KWH[unit]  # average × covered hours
-    return float(ref["value"]) * TO_KWH[unit]
+        return ref["integral"] / US_PER_HOUR * TO_KWH[unit]  # value × µs → kWh
+    return Fraction(ref["value"]) * TO_KWH[unit]
 
 
-def close(x: float, y: float) -> bool:
-    return math.isclose(x, y, rel_tol=1e-9, abs_tol=2e-6)
+def kwh_text(x: Fraction) -> str:
+    """A figure as the balance answers it: rounded half-even to 10⁻⁹ kWh, decimal text."""
+    return format_decimal(Decimal(round(x * 10**9)).scaleb(-9))
 
 
 async def balance(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> httpx.Response:
@@ -73,13 +91,13 @@ async def test_energy_balance_matches_the_reference(
     rng = random.Random(seed)
     tz = ZoneInfo(zone)
     day_start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
-    sides: dict[str, list[tuple[int, str, str, list[tuple[datetime, float]]]]] = {}
+    sides: dict[str, list[tuple[int, str, str, list[tuple[datetime, Decimal]]]]] = {}
     for side, specs in (("production", PRODUCTION), ("consumption", CONSUMPTION)):
         sides[side] = []
         for kind, unit in specs:
             s = await new_series(metering_client, op, kind=kind, unit=unit, timezone=zone)
             readings = synthetic(kind, unit, day_start - timedelta(hours=1), rng)
-            body = [{"series_id": s["id"], "time": z(t), "value": v} for t, v in readings]
+            body = [{"series_id": s["id"], "time": z(t), "value": format(v, "f")} for t, v in readings]
             assert (await ingest(metering_client, op, body)).status_code == 200
             sides[side].append((s["id"], kind, unit, readings))
     start = day_start + timedelta(minutes=rng.choice([0, 7]))  # not on a quarter: its quarter is the first
@@ -98,10 +116,11 @@ async def test_energy_balance_matches_the_reference(
     first = start.replace(minute=start.minute - start.minute % 15)
     quarters = [first + k * Q for k in range(int((end - first) / Q))]
     assert [datetime.fromisoformat(i["start"]) for i in got["intervals"]] == quarters
-    totals = {"production": 0.0, "consumption": 0.0, "self_consumed": 0.0}
-    per_day: dict[date, dict[str, float]] = {}
+    zero = Fraction(0)
+    totals = {"production": zero, "consumption": zero, "self_consumed": zero}
+    per_day: dict[date, dict[str, Fraction]] = {}
     for q, interval in zip(quarters, got["intervals"], strict=True):
-        p = c = 0.0
+        p = c = zero
         received = 0
         for side, series in sides.items():
             for _, kind, unit, readings in series:
@@ -113,24 +132,28 @@ async def test_energy_balance_matches_the_reference(
                     else:
                         c += e
         s = min(p, c)
-        assert close(interval["production"], p) and close(interval["consumption"], c), (q, interval, p, c)
-        assert close(interval["self_consumed"], s)
-        assert close(interval["exported"], p - s) and close(interval["from_grid"], c - s)
+        assert interval["production"] == kwh_text(p) and interval["consumption"] == kwh_text(c), (q, interval, p, c)
+        assert interval["self_consumed"] == kwh_text(s)
+        assert interval["exported"] == kwh_text(p - s) and interval["from_grid"] == kwh_text(c - s)
         assert interval["coverage"] == {"expected": 5, "received": received}
-        assert min(interval["exported"], interval["from_grid"]) >= 0
-        d = per_day.setdefault(q.astimezone(tz).date(), {"production": 0.0, "consumption": 0.0, "self_consumed": 0.0})
+        assert min(Decimal(interval["exported"]), Decimal(interval["from_grid"])) == 0
+        d = per_day.setdefault(
+            q.astimezone(tz).date(), {"production": zero, "consumption": zero, "self_consumed": zero}
+        )
         for key, value in (("production", p), ("consumption", c), ("self_consumed", s)):
             d[key] += value
             totals[key] += value
     assert [datetime.fromisoformat(d["day"]).date() for d in got["days"]] == sorted(per_day)
     for d in got["days"]:
         ref = per_day[date.fromisoformat(d["day"])]
-        assert all(math.isclose(d[k], ref[k], abs_tol=1e-5) for k in ref), (d, ref)
+        assert all(d[k] == kwh_text(ref[k]) for k in ref), (d, ref)
+        assert d["exported"] == kwh_text(ref["production"] - ref["self_consumed"])
+        assert d["from_grid"] == kwh_text(ref["consumption"] - ref["self_consumed"])
         assert (
             datetime.fromisoformat(d["start"]).utcoffset()
             == datetime.fromisoformat(d["start"]).astimezone(tz).utcoffset()
         )
-    assert all(math.isclose(got["total"][k], totals[k], abs_tol=1e-4) for k in totals)
+    assert all(got["total"][k] == kwh_text(totals[k]) for k in totals), (got["total"], totals)
     assert got["total"]["coverage"]["expected"] == 5 * len(quarters)
     short = await balance(
         metering_client,
@@ -153,6 +176,7 @@ async def test_energy_balance_refusals_and_tenant_isolation(
     period = {"from": "2026-06-01T00:00:00+02:00", "to": "2026-06-02T00:00:00+02:00"}
     ok = await balance(metering_client, op, production=[energy["id"]], **period)
     assert ok.status_code == 200 and ok.json()["total"]["coverage"] == {"expected": 96, "received": 0}
+    assert ok.json()["total"]["production"] == "0"
     for body in (
         {"production": [volts["id"]]},  # not an energy or power series
         {"production": [energy["id"], berlin["id"]]},  # two time zones, none named

@@ -164,9 +164,11 @@ def downgrade() -> None:
             )
         extremes = [
             None
-            if r[column] is None
+            if r._mapping[column] is None
             else _pack(
-                array("d", (math.nan if m in (NO_MIN, NO_MAX) else m / MICRO for m in _unpack("q", r[column], 0)))
+                array(
+                    "d", (math.nan if m in (NO_MIN, NO_MAX) else m / MICRO for m in _unpack("q", r._mapping[column], 0))
+                )
             )
             for column in ("minimum", "maximum")
         ]
