@@ -367,7 +367,10 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
         "readings", "list_readings", series.id, from_=t0, to=t0 + timedelta(minutes=30), resolution=m.Resolution("15m")
     )
     assert isinstance(rolled, m.ReadingListResponse) and rolled.readings == []
-    assert [(b.value, b.coverage.received, b.coverage.expected) for b in rolled.buckets] == [("0.5", 1, 1), (None, 0, 1)]
+    assert [(b.value, b.coverage.received, b.coverage.expected) for b in rolled.buckets] == [
+        ("0.5", 1, 1),
+        (None, 0, 1),
+    ]
     assert rolled.buckets[0].start == t0 and rolled.timezone == "Europe/Paris"
     balance = await call(
         "energy_balance",
@@ -377,7 +380,10 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
         ),
     )
     assert isinstance(balance, m.EnergyBalanceResponse) and balance.unit == "kWh"
-    assert [(i.consumption, i.from_grid, i.coverage.received) for i in balance.intervals] == [("0.5", "0.5", 1), ("0", "0", 0)]
+    assert [(i.consumption, i.from_grid, i.coverage.received) for i in balance.intervals] == [
+        ("0.5", "0.5", 1),
+        ("0", "0", 0),
+    ]
     assert [d.day.isoformat() for d in balance.days] == ["2027-01-15"] and balance.total.consumption == "0.5"
 
     # ---- unit data (seed 004 unitData): a report through the ingestion door, the staff and resident reads
