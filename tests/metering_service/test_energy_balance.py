@@ -31,9 +31,14 @@ TO_KWH = {
     "MW": Fraction(1000),
 }
 US_PER_HOUR = 3_600_000_000
-# (kind, unit) of the production and consumption series
+# (kind, unit) of the production and consumption series: a mix of power and registers, and drawn sets (registers
+# only: exact figures; power only; every unit)
 PRODUCTION = [("instantaneous", "W"), ("cumulative", "kWh")]
 CONSUMPTION = [("cumulative", "Wh"), ("cumulative", "kWh"), ("instantaneous", "kW")]
+SPECS = [
+    (k, u) for k, units in (("cumulative", ("Wh", "kWh", "MWh")), ("instantaneous", ("W", "kW", "MW"))) for u in units
+]
+REGISTERS = SPECS[:3]
 
 
 def synthetic(kind: str, unit: str, start: datetime, rng: random.Random) -> list[tuple[datetime, Decimal]]:
@@ -78,23 +83,40 @@ async def balance(client: httpx.AsyncClient, headers: dict[str, str], **body: An
     return await client.post("/api/metering/energy-balance", json=body, headers=headers)
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=7, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     seed=st.integers(0, 10_000),
     day=st.sampled_from([date(2026, 3, 29), date(2026, 10, 25)]),
     zone=st.sampled_from(["Europe/Paris", "Europe/Berlin", "Europe/Warsaw"]),
+    specs=st.one_of(
+        st.just((PRODUCTION, CONSUMPTION)),
+        st.tuples(
+            st.lists(st.sampled_from(REGISTERS), min_size=1, max_size=2),
+            st.lists(st.sampled_from(REGISTERS), min_size=1, max_size=3),
+        ),
+        st.tuples(
+            st.lists(st.sampled_from(SPECS), min_size=1, max_size=2),
+            st.lists(st.sampled_from(SPECS), min_size=1, max_size=3),
+        ),
+    ),
 )
 async def test_energy_balance_matches_the_reference(
-    metering_client: httpx.AsyncClient, internal_headers: Any, company_id: int, seed: int, day: date, zone: str
+    metering_client: httpx.AsyncClient,
+    internal_headers: Any,
+    company_id: int,
+    seed: int,
+    day: date,
+    zone: str,
+    specs: tuple[list[tuple[str, str]], list[tuple[str, str]]],
 ) -> None:
     op = internal_headers(company_id, "operator")
     rng = random.Random(seed)
     tz = ZoneInfo(zone)
     day_start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
     sides: dict[str, list[tuple[int, str, str, list[tuple[datetime, Decimal]]]]] = {}
-    for side, specs in (("production", PRODUCTION), ("consumption", CONSUMPTION)):
+    for side, side_specs in (("production", specs[0]), ("consumption", specs[1])):
         sides[side] = []
-        for kind, unit in specs:
+        for kind, unit in side_specs:
             s = await new_series(metering_client, op, kind=kind, unit=unit, timezone=zone)
             readings = synthetic(kind, unit, day_start - timedelta(hours=1), rng)
             body = [{"series_id": s["id"], "time": z(t), "value": format(v, "f")} for t, v in readings]
@@ -116,6 +138,7 @@ async def test_energy_balance_matches_the_reference(
     first = start.replace(minute=start.minute - start.minute % 15)
     quarters = [first + k * Q for k in range(int((end - first) / Q))]
     assert [datetime.fromisoformat(i["start"]) for i in got["intervals"]] == quarters
+    n_series = len(specs[0]) + len(specs[1])
     zero = Fraction(0)
     totals = {"production": zero, "consumption": zero, "self_consumed": zero}
     per_day: dict[date, dict[str, Fraction]] = {}
@@ -135,7 +158,7 @@ async def test_energy_balance_matches_the_reference(
         assert interval["production"] == kwh_text(p) and interval["consumption"] == kwh_text(c), (q, interval, p, c)
         assert interval["self_consumed"] == kwh_text(s)
         assert interval["exported"] == kwh_text(p - s) and interval["from_grid"] == kwh_text(c - s)
-        assert interval["coverage"] == {"expected": 5, "received": received}
+        assert interval["coverage"] == {"expected": n_series, "received": received}
         assert min(Decimal(interval["exported"]), Decimal(interval["from_grid"])) == 0
         d = per_day.setdefault(
             q.astimezone(tz).date(), {"production": zero, "consumption": zero, "self_consumed": zero}
@@ -154,7 +177,7 @@ async def test_energy_balance_matches_the_reference(
             == datetime.fromisoformat(d["start"]).astimezone(tz).utcoffset()
         )
     assert all(got["total"][k] == kwh_text(totals[k]) for k in totals), (got["total"], totals)
-    assert got["total"]["coverage"]["expected"] == 5 * len(quarters)
+    assert got["total"]["coverage"]["expected"] == n_series * len(quarters)
     short = await balance(
         metering_client,
         op,

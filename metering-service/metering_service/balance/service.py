@@ -41,33 +41,32 @@ SERIES = "SELECT id, kind, unit, timezone FROM metering.series WHERE company_id 
 
 @dataclass(frozen=True)
 class Scale:
-    """The integer base unit of one balance, and each series' factor into it.
+    """The integer units of one balance.
 
-    Energy registers only: the base is the micro-unit of the finest unit among them (10^(b−6) Wh), a
-    series in 10^x Wh counts 10^(x−b) bases, and a figure of n bases is n · 10^(b−9) kWh exactly.
-    With power series (micro-unit × microsecond = 10^(y−12) J for a unit of 10^y W): the base is
-    10^(b−12) J for the finest power unit b; a power series counts 10^(y−b), an energy register (its
-    micro-unit is 36 · 10^(x−4) J) 36 · 10^(x−b+8); a figure of n bases is n / (36 · 10^(8−b)) · 10⁻⁹ kWh,
-    rounded half-even."""
+    Energy registers are summed in the micro-unit of the finest register unit b_e (10^(b_e−6) Wh; a series
+    in 10^x Wh counts 10^(x−b_e) of them), power series in micro-unit × microsecond of the finest power
+    unit b_p (10^(b_p−12) J; a series in 10^y W counts 10^(y−b_p)). Registers only: a figure of n is
+    n · 10^(b_e−9) kWh exactly. With power series the two sums meet in the power base: a register unit is
+    36 · 10^(b_e−b_p+8) of it (10^(b_e−6) Wh = 36 · 10^(b_e−4) J), and a figure of n is
+    n / (36 · 10^(8−b_p)) · 10⁻⁹ kWh, rounded half-even. Registers are converted per quarter sum, not per
+    series: one multiplication per quarter."""
 
-    factors: dict[int, int]
-    digits: int  # registers only: the decimals of a base in kWh
+    factors: dict[int, int]  # per series, into its group's unit
+    register_factor: int  # a register unit in the balance's base
+    digits: int  # decimals of a base in kWh (registers only) or 9
     divisor: int | None  # with power series: bases per 10⁻⁹ kWh
 
     @classmethod
     def of(cls, info: dict[int, Any], ids: Sequence[int]) -> Scale:
-        power = [POWER_EXP[info[i]["unit"]] for i in ids if info[i]["kind"] == "instantaneous"]
+        energy = {i: ENERGY_EXP[info[i]["unit"]] for i in ids if info[i]["kind"] == "cumulative"}
+        power = {i: POWER_EXP[info[i]["unit"]] for i in ids if info[i]["kind"] == "instantaneous"}
+        b_e = min(energy.values(), default=0)
+        factors = {i: 10 ** (x - b_e) for i, x in energy.items()}
         if not power:
-            b = min(ENERGY_EXP[info[i]["unit"]] for i in ids)
-            return cls({i: 10 ** (ENERGY_EXP[info[i]["unit"]] - b) for i in ids}, OUTPUT_DIGITS - b, None)
-        b = min(power)
-        factors = {
-            i: 10 ** (POWER_EXP[info[i]["unit"]] - b)
-            if info[i]["kind"] == "instantaneous"
-            else 36 * 10 ** (ENERGY_EXP[info[i]["unit"]] - b + 8)
-            for i in ids
-        }
-        return cls(factors, OUTPUT_DIGITS, 36 * 10 ** (8 - b))
+            return cls(factors, 1, OUTPUT_DIGITS - b_e, None)
+        b_p = min(power.values())
+        factors.update({i: 10 ** (y - b_p) for i, y in power.items()})
+        return cls(factors, 36 * 10 ** (b_e - b_p + 8), OUTPUT_DIGITS, 36 * 10 ** (8 - b_p))
 
     def formatter(self) -> Callable[[int], str]:
         """Bases → kWh as decimal text (memoized: quarter energies repeat)."""
@@ -91,6 +90,10 @@ class Side:
     received: list[int]
 
 
+def _summed(quarters: list[Any]) -> Any:
+    return map(sum, zip(*quarters, strict=True)) if len(quarters) > 1 else quarters[0]
+
+
 def _side(
     rows_of: dict[int, list[Any]],
     series: Sequence[int],
@@ -99,7 +102,8 @@ def _side(
     first_day: int,
     count: int,
 ) -> Side:
-    """Sum the series day by day: the day's arrays of every series zipped, each quarter summed in C."""
+    """Sum the series day by day: the day's arrays of every series zipped, each quarter summed in C
+    (registers and power series apart, then the registers' sum converted once)."""
     days: dict[int, list[tuple[Any, Any, Any, int, bool]]] = {}
     for sid in series:
         power = info[sid]["kind"] == "instantaneous"
@@ -108,8 +112,10 @@ def _side(
             days.setdefault(rollups_repository.day_index(row[1]), []).append((row[2], row[3], row[4], factor, power))
     energy = [0] * count
     received = [0] * count
+    to_base = scale.register_factor
     for day, rows in days.items():
-        values = []
+        registers: list[Any] = []
+        powers: list[Any] = []
         covers = []
         for value, covered, remainder, factor, power in rows:
             quarter: Any = array("q", value)
@@ -120,11 +126,18 @@ def _side(
                     quarter = map(operator.add, quarter, array("i", remainder))
             if factor != 1:
                 quarter = map(factor.__mul__, quarter)
-            values.append(quarter)
+            (powers if power else registers).append(quarter)
             covers.append(cover)
+        total: Any = None
+        if registers:
+            total = _summed(registers)
+            if to_base != 1:
+                total = map(to_base.__mul__, total)
+        if powers:
+            total = _summed(powers) if total is None else map(operator.add, total, _summed(powers))
         k = (day - first_day) * QUARTERS_PER_DAY
         window = slice(k, k + QUARTERS_PER_DAY)
-        energy[window] = map(sum, zip(*values, strict=True)) if len(values) > 1 else values[0]
+        energy[window] = total
         n = len(covers)
         received[window] = [n - t.count(0) for t in zip(*covers, strict=True)]
     return Side(energy, received)
