@@ -1,12 +1,14 @@
 """Rollups and the energy balance of the metering-service: read times, and what maintaining the
 rollups in the ingestion transaction costs the ingestion.
 
-    .venv/bin/python bench/metering_rollups.py [--consumers 50] [--repeat 20]
+    .venv/bin/python bench/metering_rollups.py [--consumers 50] [--repeat 20] [--power-production]
 
 Starts an embedded PostgreSQL (default settings), migrates the metering-service and runs its app in
 process (httpx ASGI transport: no TCP, no gateway, no broker; the outbox rows are written, nobody relays
 them). 1 production + ``--consumers`` consumption series (cumulative, kWh, Europe/Paris), each with a
-year (2026) of 15-minute register readings, posted one series-year (35,040 readings) per request:
+year (2026) of 15-minute register readings, posted one series-year (35,040 readings) per request
+(``--power-production``: the production series is a power series, instantaneous kW, instead: the
+balance then meets registers and power in its finer integer base):
 
 * ingest with rollups off (``METERING_ROLLUPS_INLINE=false``), then on (default), each on emptied
   tables: readings/s of the whole load (one client), then the median time of small requests: one more
@@ -45,12 +47,14 @@ def z(t: datetime) -> str:
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def series_body(sid: int) -> bytes:
+def series_body(sid: int, power: bool = False) -> bytes:
     counter = 1000.0 * sid
     readings = []
     for k in range(PER_SERIES + 1):  # the reading at the year's end closes its last quarter
-        readings.append({"series_id": sid, "time": z(START + k * Q), "value": f"{counter:.3f}"})
-        counter += ((k * 7919 + sid * 104729) % 1000) / 1000.0 * (3.0 if sid == 1 else 0.08)
+        step = ((k * 7919 + sid * 104729) % 1000) / 1000.0
+        value = f"{step * 12.0:.3f}" if power else f"{counter:.3f}"  # power: 0..12 kW
+        readings.append({"series_id": sid, "time": z(START + k * Q), "value": value})
+        counter += step * (3.0 if sid == 1 else 0.08)
     return orjson.dumps({"readings": readings})
 
 
@@ -75,7 +79,7 @@ async def load(client: httpx.AsyncClient, headers: Callable[[], dict[str, str]],
 
 
 async def bench(args: argparse.Namespace, db_url: str) -> None:
-    print(f"nproc {os.cpu_count()}, load average before {os.getloadavg()}")
+    print(f"nproc {os.cpu_count()}, load average before {os.getloadavg()}, power production {args.power_production}")
     private_key = in_process_env(db_url)
     dsn = db_url.replace("+asyncpg", "")
     n_series = 1 + args.consumers
@@ -90,14 +94,23 @@ async def bench(args: argparse.Namespace, db_url: str) -> None:
             "CREATE TABLE metering.readings_y2025m12 PARTITION OF metering.readings FOR VALUES FROM "
             "('2025-12-01 00:00+00') TO ('2026-01-01 00:00+00')"
         )
+        power = args.power_production
         await conn.executemany(
             "INSERT INTO metering.series (id, company_id, external_key, kind, unit, timezone) "
-            "OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, 'cumulative', 'kWh', 'Europe/Paris')",
-            [(k, COMPANY, f"bench-{k}/energy") for k in range(1, n_series + 2)],  # the last: daily pushes
+            "OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, 'Europe/Paris')",
+            [
+                (
+                    k,
+                    COMPANY,
+                    f"bench-{k}/energy",
+                    *(("instantaneous", "kW") if power and k == 1 else ("cumulative", "kWh")),
+                )
+                for k in range(1, n_series + 2)  # the last: daily pushes
+            ],
         )
     finally:
         await conn.close()
-    bodies = [series_body(sid) for sid in range(1, n_series + 1)]
+    bodies = [series_body(sid, args.power_production and sid == 1) for sid in range(1, n_series + 1)]
     readings = n_series * (PER_SERIES + 1)
     daily = orjson.loads(series_body(n_series + 1))["readings"]
     day_bodies = [orjson.dumps({"readings": daily[d * 96 : (d + 1) * 96]}) for d in range(365)]
@@ -200,6 +213,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--consumers", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--power-production", action="store_true", help="the production series is power (kW)")
     args = parser.parse_args()
     with migrated_postgres("gc-bench-rollups-", ["metering-service"]) as (_tmp, db_url):
         asyncio.run(bench(args, db_url))
