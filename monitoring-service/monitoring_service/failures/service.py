@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.community import ClusterRef
+from gridcommons.timeutil import iso_utc
 
 from ..db import outbox
 from ..params import Window
@@ -97,6 +98,13 @@ async def close_unavailable(session: AsyncSession, job_types: Sequence[str], now
     return closed
 
 
+def instant(value: datetime | None) -> str | None:
+    """An instant as the seed writes them: UTC with ``Z``, milliseconds only when non-zero."""
+    if value is None:
+        return None
+    return iso_utc(value, timespec="milliseconds" if value.microsecond else "seconds")
+
+
 def answer(row: dict[str, Any]) -> dict[str, Any]:
     """A failure in the seed's shape."""
     return {
@@ -106,8 +114,8 @@ def answer(row: dict[str, Any]) -> dict[str, Any]:
         "cluster_id": row["cluster_code"],
         "program_id": row["program_id"],
         "unit_id": row["unit_id"],
-        "detected": row["detected"],
-        "closed": row["closed"],
+        "detected": instant(row["detected"]),
+        "closed": instant(row["closed"]),
         "description": row["description"],
     }
 
