@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import Field
 
+from gridcommons.describe import explained_enum
 from gridcommons.wire import WireModel
 
-from .events import JobType
+JOB_TYPE_MEANINGS = {
+    "apis_main_alive": "apis-main of each available unit is alive (its `uri : ` lines, no thread blocked too long)",
+    "apis_ccc_alive": "apis-ccc of the cluster is alive (its `reporting unit data` lines or fresh unit data)",
+    "grid_master_alive": "the cluster's GridMaster is alive (`gridMasterUnitId : ` lines of any apis-main)",
+    "apis_main_severe": "no SEVERE lines of apis-main of each available unit",
+    "apis_ccc_severe": "no SEVERE lines of apis-ccc (GridMaster hand-over timeouts excepted)",
+    "apis_log_severe": "no SEVERE lines of apis-log",
+}
+
+
+@explained_enum(JOB_TYPE_MEANINGS)
+class JobType(StrEnum):
+    """A monitoring job type (what it watches)."""
+
+    apis_main_alive = "apis_main_alive"
+    apis_ccc_alive = "apis_ccc_alive"
+    grid_master_alive = "grid_master_alive"
+    apis_main_severe = "apis_main_severe"
+    apis_ccc_severe = "apis_ccc_severe"
+    apis_log_severe = "apis_log_severe"
 
 
 class Failure(WireModel):

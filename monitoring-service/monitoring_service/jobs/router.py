@@ -13,6 +13,7 @@ from gridcommons.db import SessionDep
 from gridcommons.describe import explain_values
 from gridcommons.errors import DomainError, Forbidden, responses
 
+from ..failures.schemas import JOB_TYPE_MEANINGS
 from ..settings import MonitoringSettings
 from . import service
 from .schemas import JobSetting
@@ -47,16 +48,7 @@ TypeQuery = Annotated[
     Query(
         description="The job type (one of the six).",
         max_length=64,
-        json_schema_extra=explain_values(
-            {
-                "apis_main_alive": "apis-main of each available unit is alive",
-                "apis_ccc_alive": "apis-ccc of the cluster is alive (its lines or fresh unit data)",
-                "grid_master_alive": "the cluster's GridMaster is alive",
-                "apis_main_severe": "SEVERE lines of apis-main of each available unit",
-                "apis_ccc_severe": "SEVERE lines of apis-ccc (GridMaster hand-over excepted)",
-                "apis_log_severe": "SEVERE lines of apis-log",
-            }
-        ),
+        json_schema_extra=explain_values(JOB_TYPE_MEANINGS),
     ),
 ]
 

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from gridcommons.wire import WireModel
 
-from ..failures.events import JobType
+from ..failures.schemas import JobType
 
 
 class JobSetting(WireModel):
