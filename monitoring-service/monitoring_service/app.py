@@ -19,7 +19,10 @@ TAGS = [
         "name": "monitoring (staff)",
         "description": "Failures of a cluster (communityId, clusterId) and its monitoring jobs' settings, for its operators.",
     },
-    {"name": "logs", "description": "Program log records of a cluster (apis-main, apis-ccc, apis-log), for its operators."},
+    {
+        "name": "logs",
+        "description": "Program log records of a cluster (apis-main, apis-ccc, apis-log), for its operators.",
+    },
     INGESTION_TAG,
 ]
 

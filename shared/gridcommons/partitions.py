@@ -37,7 +37,9 @@ class TimePartitions:
         self.schema = schema
         self.parent = parent
         self.step: Step = step
-        self.lock_key = int.from_bytes(hashlib.sha256(f"{schema}.{parent}.partitions".encode()).digest()[:8], "big") >> 1
+        self.lock_key = (
+            int.from_bytes(hashlib.sha256(f"{schema}.{parent}.partitions".encode()).digest()[:8], "big") >> 1
+        )
         suffix = r"_y([0-9]{4})m([0-9]{2})" + (r"d([0-9]{2})" if step == "day" else "")
         self._name = re.compile(rf"^{re.escape(parent)}{suffix}$")
 
@@ -125,7 +127,9 @@ class TimePartitions:
                     await conn.execute(text(f'DROP TABLE IF EXISTS {self.schema}."{self.name(period)}"'))
                     done["dropped"].append(self.name(period))
         if done["created"] or done["dropped"]:
-            log.info("%s.%s partitions: created %s, dropped %s", self.schema, self.parent, done["created"], done["dropped"])
+            log.info(
+                "%s.%s partitions: created %s, dropped %s", self.schema, self.parent, done["created"], done["dropped"]
+            )
         return done
 
 

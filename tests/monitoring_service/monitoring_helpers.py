@@ -87,12 +87,18 @@ async def register(
     base = company_id * 100 + next(_ids) * 10
     reg = Registry(company_id, community, cluster, base + 1, base + 2)
     events = [
-        _event(COMMUNITY_CHANGED, company_id, CommunityV1(id=reg.community_id, code=community, name=community, version=1)),
+        _event(
+            COMMUNITY_CHANGED, company_id, CommunityV1(id=reg.community_id, code=community, name=community, version=1)
+        ),
         _event(
             CLUSTER_CHANGED,
             company_id,
             ClusterV1(
-                id=reg.cluster_id, code=cluster, name=cluster, version=1, community_id=reg.community_id,
+                id=reg.cluster_id,
+                code=cluster,
+                name=cluster,
+                version=1,
+                community_id=reg.community_id,
                 community_code=community,
             ),
         ),
@@ -152,7 +158,12 @@ def settings(**overrides: Any) -> MonitoringSettings:
 
 
 async def judge(
-    app: FastAPI, reg: Registry, job_type: str, *, now: datetime | None = None, units: tuple[str, ...] | None = None,
+    app: FastAPI,
+    reg: Registry,
+    job_type: str,
+    *,
+    now: datetime | None = None,
+    units: tuple[str, ...] | None = None,
     config: MonitoringSettings | None = None,
 ) -> tuple[int, int]:
     """One job type on the registry's cluster (its units, or ``units``) now: (opened, closed)."""

@@ -17,7 +17,14 @@ from gridcommons.timeutil import utcnow
 
 FAILURE = "/api/staff/monitoring/failure"
 JOB = "/api/staff/monitoring/job"
-SIX = ["apis_main_alive", "apis_ccc_alive", "grid_master_alive", "apis_main_severe", "apis_ccc_severe", "apis_log_severe"]
+SIX = [
+    "apis_main_alive",
+    "apis_ccc_alive",
+    "grid_master_alive",
+    "apis_main_severe",
+    "apis_ccc_severe",
+    "apis_log_severe",
+]
 
 
 async def test_open_list_and_list_have_the_seed_shape(
@@ -73,7 +80,10 @@ async def test_bad_windows_are_400s(
     reg = await register(monitoring_app, company_id)
     op = internal_headers(company_id, "admin")
     for params, text in [
-        ({"datetimeFrom": "2020-01-02T00:00:00Z", "datetimeTo": "2020-01-01T00:00:00Z"}, "“datetimeTo” should be greater than “datetimeFrom”"),
+        (
+            {"datetimeFrom": "2020-01-02T00:00:00Z", "datetimeTo": "2020-01-01T00:00:00Z"},
+            "“datetimeTo” should be greater than “datetimeFrom”",
+        ),
         ({"datetimeFrom": "yesterday"}, "bad param value : datetimeFrom must be an ISO 8601 date-time"),
         ({"datetimeTo": "2020-01-01T00:00:00"}, "bad param value : datetimeTo needs an offset"),
         ({"datetimeTo": "2020-13-01T00:00:00Z"}, "bad param value : datetimeTo is not a valid date-time"),
@@ -144,7 +154,9 @@ async def test_guards_and_another_company(
         assert (r.status_code, r.json()) == (403, {"detail": "staff required"}), path
         r = await c.get(path, params={"communityId": "oss_community"}, headers=internal_headers(company_id, "operator"))
         assert (r.status_code, r.json()) == (400, {"detail": "no param : communityId, clusterId"}), path
-        r = await c.get(path, params={**reg.cc(), "clusterId": "nope"}, headers=internal_headers(company_id, "operator"))
+        r = await c.get(
+            path, params={**reg.cc(), "clusterId": "nope"}, headers=internal_headers(company_id, "operator")
+        )
         assert (r.status_code, r.json()) == (400, {"detail": "bad param values : communityId, clusterId"}), path
         assert (await c.get(path, params=reg.cc())).status_code == 401
     # the other company's staff see their own (empty) cluster, never this one's failures or logs
@@ -173,7 +185,8 @@ async def test_ingest_and_search_logs(
     op = internal_headers(company_id, "operator")
     t0 = utcnow().replace(microsecond=0) - timedelta(minutes=10)
     records = [
-        log("apis-main", "INFO", f"uri : /get {i}", unit=f"E00{1 + i % 2}", at=t0 + timedelta(seconds=i)) for i in range(6)
+        log("apis-main", "INFO", f"uri : /get {i}", unit=f"E00{1 + i % 2}", at=t0 + timedelta(seconds=i))
+        for i in range(6)
     ] + [log("apis-ccc", "SEVERE", "ccc down", at=t0 + timedelta(seconds=30), logger=None)]
     r = await c.post("/api/ingest/logs", json={"logs": records}, headers=device)
     assert (r.status_code, r.json()) == (200, {"received": 7})
@@ -194,7 +207,11 @@ async def test_ingest_and_search_logs(
         "loglevel": "SEVERE",
         "message": "ccc down",
     }
-    assert [i["message"] for i in (await search(unitId="E002"))["items"]] == ["uri : /get 5", "uri : /get 3", "uri : /get 1"]
+    assert [i["message"] for i in (await search(unitId="E002"))["items"]] == [
+        "uri : /get 5",
+        "uri : /get 3",
+        "uri : /get 1",
+    ]
     assert [i["programId"] for i in (await search(loglevel="SEVERE"))["items"]] == ["apis-ccc"]
     assert len((await search(programId="apis-main"))["items"]) == 6
     window = await search(
@@ -237,8 +254,8 @@ async def test_a_bad_batch_writes_nothing_and_names_every_offender(
     ):
         r = await c.post("/api/ingest/logs", json=bad, headers=device)
         assert r.status_code == 422, (bad, r.text)
-    assert (await c.get("/api/monitoring/logs", params=reg.cc(), headers=internal_headers(company_id, "operator"))).json()[
-        "items"
-    ] == []
+    assert (
+        await c.get("/api/monitoring/logs", params=reg.cc(), headers=internal_headers(company_id, "operator"))
+    ).json()["items"] == []
     r = await c.post("/api/ingest/logs", json={"logs": batch[:1]}, headers=internal_headers(company_id, "member"))
     assert r.status_code == 403

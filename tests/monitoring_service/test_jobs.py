@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from monitoring_helpers import change_unit, failure_events, judge, log, register, settings, store_logs
+from sqlalchemy import text
 
 from gridcommons.db import unit_of_work
 from gridcommons.testing.plugin import Stack
@@ -143,7 +145,9 @@ async def test_apis_main_severe_describes_the_windows_lines(monitoring_app: Fast
         monitoring_app,
         company_id,
         [
-            log("apis-main", "SEVERE", "second [ jp.co.sony.A.b(A.java:12) ]", unit="E001", at=t0 + timedelta(seconds=2)),
+            log(
+                "apis-main", "SEVERE", "second [ jp.co.sony.A.b(A.java:12) ]", unit="E001", at=t0 + timedelta(seconds=2)
+            ),
             log("apis-main", "SEVERE", "event bus down", unit="E001", at=t0, logger="io.vertx.core.eventbus.X"),
             log("apis-main", "SEVERE", "cluster split", unit="E002", at=t0, logger="com.hazelcast.cluster.Y"),
             log("apis-main", "WARNING", "not severe", unit="E003", at=t0),
@@ -166,7 +170,11 @@ async def test_apis_ccc_severe_expects_the_grid_master_hand_over(monitoring_app:
     reg = await register(monitoring_app, company_id)
     hand_over = [
         log("apis-ccc", "SEVERE", "(NO_HANDLERS,-1) No handlers for address apis.GridMaster.data.all"),
-        log("apis-ccc", "SEVERE", "(TIMEOUT,-1) Timed out after waiting 10000(ms) for a reply. address: 1, repliedAddress: apis.GridMaster.data.all"),
+        log(
+            "apis-ccc",
+            "SEVERE",
+            "(TIMEOUT,-1) Timed out after waiting 10000(ms) for a reply. address: 1, repliedAddress: apis.GridMaster.data.all",
+        ),
     ]
     await store_logs(monitoring_app, company_id, hand_over)
     assert await judge(monitoring_app, reg, "apis_ccc_severe") == (0, 0)
@@ -210,7 +218,9 @@ def test_severe_lines_in_a_zone_across_both_dst_changes() -> None:
         "[2026-10-25 02:30:00+02:00] c",
         "[2026-10-25 02:30:00+01:00] d",
     ]
-    assert severe_description(job, lines[:1], 1, paris) == "There seems to be a problem.\n\n[2026-03-29 01:30:00+01:00] a"
+    assert (
+        severe_description(job, lines[:1], 1, paris) == "There seems to be a problem.\n\n[2026-03-29 01:30:00+01:00] a"
+    )
 
 
 # ----------------------------------------------------------------------------- the blocked-thread rule against a reference
@@ -245,7 +255,12 @@ async def test_alive_rule_matches_a_reference_over_random_logs(monitoring_app: F
             await store_logs(monitoring_app, company_id, records)
         async with unit_of_work(monitoring_app.state.sessionmaker) as session:
             got = await service.verdict(
-                session, monitoring_app.state.settings, JOBS["apis_main_alive"], reg.key, ["E001", "E002", "E003"], utcnow()
+                session,
+                monitoring_app.state.settings,
+                JOBS["apis_main_alive"],
+                reg.key,
+                ["E001", "E002", "E003"],
+                utcnow(),
             )
         expected_ng = set()
         for unit in ("E001", "E002", "E003"):
@@ -323,7 +338,10 @@ async def test_retiring_a_unit_or_ending_its_window_closes_its_failures(
         ("apis_main_alive", "E002", "unit retired"),
     ]
     closed = [e["data"] for e in await failure_events(stack, company_id) if e["data"]["status"] == "closed"]
-    assert sorted((d["unit_id"], d["close_reason"]) for d in closed) == [("E001", "unit retired"), ("E002", "unit retired")]
+    assert sorted((d["unit_id"], d["close_reason"]) for d in closed) == [
+        ("E001", "unit retired"),
+        ("E002", "unit retired"),
+    ]
     # a unit not available yet is not watched
     await change_unit(monitoring_app, reg, "E003", available_from=now + timedelta(days=1))
     await _pass(monitoring_app, "apis_main_alive")

@@ -26,11 +26,16 @@ TOPIC = "ingest.logs.v1"
 
 def envelope(company_id: int, records: list[dict[str, Any]]) -> CloudEvent:
     return CloudEvent(
-        source="/devices/apis-log-1", type="org.gridcommons.ingest.logs", companyid=str(company_id), data={"logs": records}
+        source="/devices/apis-log-1",
+        type="org.gridcommons.ingest.logs",
+        companyid=str(company_id),
+        data={"logs": records},
     )
 
 
-async def wait_items(client: httpx.AsyncClient, headers: dict[str, str], params: dict[str, str], want: int) -> list[Any]:
+async def wait_items(
+    client: httpx.AsyncClient, headers: dict[str, str], params: dict[str, str], want: int
+) -> list[Any]:
     deadline = time.monotonic() + 30
     while True:
         got = (await client.get("/api/monitoring/logs", params=params, headers=headers)).json()["items"]

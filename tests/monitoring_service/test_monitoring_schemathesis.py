@@ -53,7 +53,11 @@ async def test_schemathesis_monitoring_operations(monitoring_edge: Edge) -> None
         ("POST /api/ingest/logs", h["device"], {"body": {"logs": records}}),
         ("GET /api/monitoring/logs", h["operator"], {"query": {**reg.cc(), "loglevel": "SEVERE"}}),
         ("GET /api/staff/monitoring/failure/openList", h["operator"], {"query": reg.cc()}),
-        ("GET /api/staff/monitoring/failure/list", h["admin"], {"query": {**reg.cc(), "datetimeFrom": "2020-01-01T00:00:00Z"}}),
+        (
+            "GET /api/staff/monitoring/failure/list",
+            h["admin"],
+            {"query": {**reg.cc(), "datetimeFrom": "2020-01-01T00:00:00Z"}},
+        ),
         ("GET /api/staff/monitoring/job/list", h["operator"], {"query": reg.cc()}),
         ("GET /api/staff/monitoring/job/activate", h["operator"], {"query": {**reg.cc(), "type": "apis_main_alive"}}),
         ("POST /api/staff/monitoring/job/activate", h["operator"], {"query": {**reg.cc(), "type": "apis_ccc_alive"}}),
@@ -104,7 +108,8 @@ async def test_schemathesis_monitoring_operations(monitoring_edge: Edge) -> None
 
     await asyncio.to_thread(run_all)
     print(
-        "monitoring operations, statuses reached:\n" + "\n".join(f"  {k}: {sorted(v)}" for k, v in sorted(reached.items()))
+        "monitoring operations, statuses reached:\n"
+        + "\n".join(f"  {k}: {sorted(v)}" for k, v in sorted(reached.items()))
     )
     assert not failures, "\n\n".join(failures)
     assert not any(s >= 500 for v in reached.values() for s in v)

@@ -32,7 +32,11 @@ async def test_partitions_ahead_and_retention(monitoring_app: FastAPI, stack: St
     # the maintainer (in process) made today's partition and the next days'
     assert {today + timedelta(days=k) for k in range(8)} <= await _existing(monitoring_app)
     # old days (a backfill): created on demand, in the writer's transaction
-    old = [datetime(2001, 1, 1, 12, tzinfo=UTC), datetime(2001, 1, 2, 23, 59, tzinfo=UTC), datetime(2001, 6, 1, tzinfo=UTC)]
+    old = [
+        datetime(2001, 1, 1, 12, tzinfo=UTC),
+        datetime(2001, 1, 2, 23, 59, tzinfo=UTC),
+        datetime(2001, 6, 1, tzinfo=UTC),
+    ]
     async with monitoring_app.state.engine.begin() as conn:
         assert await partitions.ensure(conn, old) == [date(2001, 1, 1), date(2001, 1, 2), date(2001, 6, 1)]
         assert await partitions.ensure(conn, old) == []
@@ -49,13 +53,19 @@ async def test_partitions_ahead_and_retention(monitoring_app: FastAPI, stack: St
         "SELECT tableoid::regclass::text AS part FROM monitoring.logs WHERE company_id = $1 ORDER BY datetime",
         company_id,
     )
-    assert [r["part"] for r in rows] == ["monitoring.logs_y2001m01d01", "monitoring.logs_y2001m01d02", "monitoring.logs_y2001m06d01"]
+    assert [r["part"] for r in rows] == [
+        "monitoring.logs_y2001m01d01",
+        "monitoring.logs_y2001m01d02",
+        "monitoring.logs_y2001m06d01",
+    ]
     # a round as of 2002-01-02 with a 365-day retention keeps 2001-01-02 onwards, drops 2001-01-01
     done = await partitions.maintain(
         monitoring_app.state.engine, ahead=0, retention=365, now=datetime(2002, 1, 2, 8, tzinfo=UTC)
     )
     assert done["dropped"] == ["logs_y2001m01d01"]
-    left = await _query(stack, "SELECT datetime FROM monitoring.logs WHERE company_id = $1 ORDER BY datetime", company_id)
+    left = await _query(
+        stack, "SELECT datetime FROM monitoring.logs WHERE company_id = $1 ORDER BY datetime", company_id
+    )
     assert [r["datetime"] for r in left] == old[1:]
     await partitions.maintain(monitoring_app.state.engine, ahead=0, retention=365, now=datetime(2002, 6, 2, tzinfo=UTC))
     assert not {d for d in await _existing(monitoring_app) if d.year < 2002}

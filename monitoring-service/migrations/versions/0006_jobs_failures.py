@@ -62,8 +62,14 @@ def upgrade() -> None:
     op.create_index(
         "ux_failures_open_key",
         "failures",
-        ["company_id", "type", "community_code", "cluster_code", sa.text("coalesce(program_id, '')"),
-         sa.text("coalesce(unit_id, '')")],
+        [
+            "company_id",
+            "type",
+            "community_code",
+            "cluster_code",
+            sa.text("coalesce(program_id, '')"),
+            sa.text("coalesce(unit_id, '')"),
+        ],
         unique=True,
         schema=SCHEMA,
         postgresql_where=sa.text("closed IS NULL"),

@@ -33,9 +33,13 @@ LIST_HEADERS = {
 }
 LimitQuery = Annotated[
     int | None,
-    Query(ge=1, le=100_000, description="At most this many failures (default: all, up to MONITORING_FAILURE_LIST_MAX)."),
+    Query(
+        ge=1, le=100_000, description="At most this many failures (default: all, up to MONITORING_FAILURE_LIST_MAX)."
+    ),
 ]
-OffsetQuery = Annotated[int, Query(ge=0, le=10_000_000, description="Skip this many failures first (with limit: paging).")]
+OffsetQuery = Annotated[
+    int, Query(ge=0, le=10_000_000, description="Skip this many failures first (with limit: paging).")
+]
 
 
 def _settings(request: Request) -> MonitoringSettings:

@@ -72,10 +72,10 @@ async def claim_pass(session: AsyncSession, job_type: str, now: datetime, min_ga
     """Record a pass of ``job_type`` starting at ``now`` unless one started less than ``min_gap_seconds``
     ago (another replica just ran it)."""
     t = job_passes
-    stmt = insert(t).values(type=job_type, last_started=now)
-    stmt = stmt.on_conflict_do_update(
+    ins = insert(t).values(type=job_type, last_started=now)
+    stmt = ins.on_conflict_do_update(
         index_elements=[t.c.type],
-        set_={"last_started": stmt.excluded.last_started, "last_finished": None},
+        set_={"last_started": ins.excluded.last_started, "last_finished": None},
         where=t.c.last_started <= now - func.make_interval(0, 0, 0, 0, 0, 0, min_gap_seconds),
     ).returning(t.c.type)
     return (await session.execute(stmt)).first() is not None

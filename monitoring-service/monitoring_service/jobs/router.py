@@ -93,5 +93,3 @@ async def job_activate_get(cluster: StaffCluster, session: SessionDep, type: Typ
 async def job_deactivate_get(cluster: StaffCluster, session: SessionDep, type: TypeQuery = None) -> PlainTextResponse:
     """The same as `POST .../job/deactivate`, kept for the clients of seed 004 that use a GET."""
     return await _set(cluster, session, type, False)
-
-

@@ -43,7 +43,13 @@ JOBS: dict[str, Job] = {
         Job("apis_ccc_alive", False, "apis-ccc", "apis-ccc", alive_pattern="^reporting unit data", blocked_check=True),
         Job("grid_master_alive", False, "apis-main", None, alive_pattern="^gridMasterUnitId : "),
         Job("apis_main_severe", True, "apis-main", "apis-main", strip_trailer=True),
-        Job("apis_ccc_severe", False, "apis-ccc", "apis-ccc", severe_exclude="(NO_HANDLERS|TIMEOUT).* apis.GridMaster.data.all"),
+        Job(
+            "apis_ccc_severe",
+            False,
+            "apis-ccc",
+            "apis-ccc",
+            severe_exclude="(NO_HANDLERS|TIMEOUT).* apis.GridMaster.data.all",
+        ),
         Job("apis_log_severe", False, "apis-log", "apis-log"),
     )
 }

@@ -101,9 +101,7 @@ async def judge_cluster(
     the OK keys' ones. Returns (opened, closed)."""
     found = await verdict(session, settings, job, key, units, now)
     opened = await failures.open_failures(session, key[0], job.type, key[1], key[2], found.ng, now)
-    closed = await failures.close_failures(
-        session, key[0], job.type, key[1], key[2], found.ok, failures.REASON_OK, now
-    )
+    closed = await failures.close_failures(session, key[0], job.type, key[1], key[2], found.ok, failures.REASON_OK, now)
     return len(opened), len(closed)
 
 
@@ -166,7 +164,9 @@ async def run_pass(
                 if not settings.jobs_active_by_default:
                     # Clusters without a row are inactive too: their open failures close as deactivated.
                     inactive += [k for k in clusters if k not in chosen]
-                closed_rows = await failures.close_clusters(session, job_type, inactive, failures.REASON_DEACTIVATED, now)
+                closed_rows = await failures.close_clusters(
+                    session, job_type, inactive, failures.REASON_DEACTIVATED, now
+                )
                 if job.per_unit:
                     closed_rows += await failures.close_unavailable(session, [job_type], now)
                 result.closed += len(closed_rows)

@@ -39,7 +39,9 @@ async def search_logs(
     cluster: StaffCluster,
     session: SessionDep,
     page: PageParams,
-    unit_id: Annotated[str | None, Query(alias="unitId", max_length=64, description="Only this unit's records.")] = None,
+    unit_id: Annotated[
+        str | None, Query(alias="unitId", max_length=64, description="Only this unit's records.")
+    ] = None,
     program_id: Annotated[
         str | None, Query(alias="programId", max_length=64, description="Only this program's records (apis-main, ...).")
     ] = None,

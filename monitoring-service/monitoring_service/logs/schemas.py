@@ -52,7 +52,9 @@ class LogRecord(WireModel):
         alias="clusterId", description="Code of the cluster within the community.", examples=["oss_cluster"]
     )
     program_id: Annotated[Text, Field(**CODE)] = Field(
-        alias="programId", description="The program that logged: apis-main, apis-ccc, apis-log, ...", examples=["apis-main"]
+        alias="programId",
+        description="The program that logged: apis-main, apis-ccc, apis-log, ...",
+        examples=["apis-main"],
     )
     unit_id: Annotated[Text, Field(**CODE)] | None = Field(
         default=None, alias="unitId", description="Code of the unit (apis-main lines only).", examples=["E001"]

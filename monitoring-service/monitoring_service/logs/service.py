@@ -125,7 +125,10 @@ async def search(session: AsyncSession, query: LogQuery, page: Page) -> LogPage:
                 "clusterId": query.cluster_code,
                 "programId": row["program_id"],
                 "unitId": row["unit_id"],
-                **{k: row[k] for k in ("datetime", "loglevel", "loggername", "message", "thread", "address", "unitname")},
+                **{
+                    k: row[k]
+                    for k in ("datetime", "loglevel", "loggername", "message", "thread", "address", "unitname")
+                },
             }
         )
         for row in rows[: page.limit]
