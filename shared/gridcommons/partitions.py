@@ -42,6 +42,10 @@ class TimePartitions:
         )
         suffix = r"_y([0-9]{4})m([0-9]{2})" + (r"d([0-9]{2})" if step == "day" else "")
         self._name = re.compile(rf"^{re.escape(parent)}{suffix}$")
+        # Periods seen to exist, so that a write whose periods are all known asks the catalog nothing.
+        # Only periods past the retention are ever dropped, and no write goes there (the services refuse
+        # rows older than their retention), so a stale entry is never written to.
+        self._known: set[date] = set()
 
     # ------------------------------------------------------------------ periods
     def period_of(self, instant: datetime) -> date:
@@ -89,8 +93,12 @@ class TimePartitions:
     async def ensure(self, conn: AsyncConnection, instants: Iterable[datetime]) -> list[date]:
         """Create the missing partitions of ``instants`` in the caller's transaction (waiting for
         another creator first); returns the periods created."""
-        wanted = {self.period_of(t) for t in instants}
-        missing = wanted - await self.existing(conn)
+        wanted = {self.period_of(t) for t in instants} - self._known
+        if not wanted:
+            return []
+        existing = await self.existing(conn)
+        self._known |= existing
+        missing = wanted - existing
         if not missing:
             return []
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self.lock_key})
@@ -99,6 +107,8 @@ class TimePartitions:
             await conn.execute(text(self._create_sql(period)))
         if missing:
             log.info("created partitions %s", ", ".join(self.name(p) for p in sorted(missing)))
+            # known once the caller's transaction commits; a rollback leaves the next write to check again
+            _after_commit(conn, lambda: self._known.update(missing))
         return sorted(missing)
 
     async def maintain(
@@ -126,11 +136,18 @@ class TimePartitions:
                 for period in sorted(p for p in existing if p < oldest_kept):
                     await conn.execute(text(f'DROP TABLE IF EXISTS {self.schema}."{self.name(period)}"'))
                     done["dropped"].append(self.name(period))
+                    self._known.discard(period)
         if done["created"] or done["dropped"]:
             log.info(
                 "%s.%s partitions: created %s, dropped %s", self.schema, self.parent, done["created"], done["dropped"]
             )
         return done
+
+
+def _after_commit(conn: AsyncConnection, action: Any) -> None:
+    from sqlalchemy import event
+
+    event.listen(conn.sync_connection, "commit", lambda _conn: action(), once=True)
 
 
 class PartitionMaintainer:

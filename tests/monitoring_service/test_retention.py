@@ -40,6 +40,8 @@ async def test_partitions_ahead_and_retention(monitoring_app: FastAPI, stack: St
     async with monitoring_app.state.engine.begin() as conn:
         assert await partitions.ensure(conn, old) == [date(2001, 1, 1), date(2001, 1, 2), date(2001, 6, 1)]
         assert await partitions.ensure(conn, old) == []
+    # committed: known to the process, the next write of those days asks the catalog nothing
+    assert {date(2001, 1, 1), date(2001, 6, 1)} <= partitions._known
     for at in old:
         await _query(
             stack,
@@ -63,6 +65,7 @@ async def test_partitions_ahead_and_retention(monitoring_app: FastAPI, stack: St
         monitoring_app.state.engine, ahead=0, retention=365, now=datetime(2002, 1, 2, 8, tzinfo=UTC)
     )
     assert done["dropped"] == ["logs_y2001m01d01"]
+    assert date(2001, 1, 1) not in partitions._known
     left = await _query(
         stack, "SELECT datetime FROM monitoring.logs WHERE company_id = $1 ORDER BY datetime", company_id
     )

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 
 from gridcommons.describe import explained_enum
-from gridcommons.validation import Text, UtcInstant
+from gridcommons.validation import UtcInstant
 from gridcommons.wire import WireModel
 
 MAX_BATCH = 1000
@@ -45,18 +45,18 @@ class LogRecord(WireModel):
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
-    community_id: Annotated[Text, Field(**CODE)] = Field(
+    community_id: Annotated[str, Field(**CODE)] = Field(
         alias="communityId", description="Code of the community (known to the registry).", examples=["oss_community"]
     )
-    cluster_id: Annotated[Text, Field(**CODE)] = Field(
+    cluster_id: Annotated[str, Field(**CODE)] = Field(
         alias="clusterId", description="Code of the cluster within the community.", examples=["oss_cluster"]
     )
-    program_id: Annotated[Text, Field(**CODE)] = Field(
+    program_id: Annotated[str, Field(**CODE)] = Field(
         alias="programId",
         description="The program that logged: apis-main, apis-ccc, apis-log, ...",
         examples=["apis-main"],
     )
-    unit_id: Annotated[Text, Field(**CODE)] | None = Field(
+    unit_id: Annotated[str, Field(**CODE)] | None = Field(
         default=None, alias="unitId", description="Code of the unit (apis-main lines only).", examples=["E001"]
     )
     datetime: UtcInstant = Field(
@@ -64,19 +64,19 @@ class LogRecord(WireModel):
         examples=["2026-12-01T10:00:00.123Z"],
     )
     loglevel: LogLevel = Field(description="Level of the line.", examples=["INFO"])
-    loggername: Annotated[Text, Field(max_length=255)] | None = Field(
+    loggername: Annotated[str, Field(max_length=255)] | None = Field(
         default=None, description="Logger (class) that wrote the line.", examples=["jp.co.sony.csl.dcoes.apis.main.A"]
     )
-    message: Annotated[Text, Field(max_length=MESSAGE_MAX)] | None = Field(
+    message: Annotated[str, Field(max_length=MESSAGE_MAX)] | None = Field(
         default=None, description="The line's text.", examples=["uri : http://0.0.0.0:4390/get"]
     )
-    thread: Annotated[Text, Field(max_length=255)] | None = Field(
+    thread: Annotated[str, Field(max_length=255)] | None = Field(
         default=None, description="Thread that logged.", examples=["vert.x-eventloop-thread-0"]
     )
-    address: Annotated[Text, Field(max_length=255)] | None = Field(
+    address: Annotated[str, Field(max_length=255)] | None = Field(
         default=None, description="Network address of the program's host.", examples=["192.168.0.11"]
     )
-    unitname: Annotated[Text, Field(max_length=255)] | None = Field(
+    unitname: Annotated[str, Field(max_length=255)] | None = Field(
         default=None, description="Display name of the unit.", examples=["E001"]
     )
 
