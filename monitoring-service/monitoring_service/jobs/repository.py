@@ -76,7 +76,9 @@ async def claim_pass(session: AsyncSession, job_type: str, now: datetime, min_ga
     stmt = ins.on_conflict_do_update(
         index_elements=[t.c.type],
         set_={"last_started": ins.excluded.last_started, "last_finished": None},
-        where=t.c.last_started <= now - func.make_interval(0, 0, 0, 0, 0, 0, min_gap_seconds),
+        # a start "in the future" is a clock that went back: run rather than wait for it
+        where=(t.c.last_started <= now - func.make_interval(0, 0, 0, 0, 0, 0, min_gap_seconds))
+        | (t.c.last_started > now),
     ).returning(t.c.type)
     return (await session.execute(stmt)).first() is not None
 
