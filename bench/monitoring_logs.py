@@ -189,7 +189,7 @@ async def kafka_run(
     return (messages - first) * per / max(end - start, 1e-9)
 
 
-async def http_run(batch: list[dict[str, object]], headers: dict[str, str]) -> float:
+async def http_run(batch: list[dict[str, object]], signer: IdentitySigner) -> float:
     from monitoring_service.app import create_app
     from monitoring_service.settings import MonitoringSettings
 
@@ -197,7 +197,10 @@ async def http_run(batch: list[dict[str, object]], headers: dict[str, str]) -> f
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://m", timeout=120) as c:
             started = time.perf_counter()
+            ident = Identity(subject="bench", kind="client", company_id=COMPANY, roles=frozenset({"device"}))
             for i in range(0, len(batch), 1000):
+                # a fresh internal identity per request, as the gateway signs them (they live a minute)
+                headers = {INTERNAL_IDENTITY_HEADER: signer.sign(ident)}
                 r = await c.post("/api/ingest/logs", json={"logs": batch[i : i + 1000]}, headers=headers)
                 assert r.status_code == 200, r.text[:300]
             return len(batch) / (time.perf_counter() - started)
@@ -286,10 +289,8 @@ async def measure(args: argparse.Namespace, token_priv: str, ident_priv: str) ->
         print(f"Kafka: {len(batch)} records, {args.per_message} per message: {rate:9.0f} records/s", flush=True)
         del batch
     if args.http_records:
-        ident = Identity(subject="bench", kind="user", company_id=COMPANY, roles=frozenset({"device"}))
-        headers = {INTERNAL_IDENTITY_HEADER: IdentitySigner(ident_priv).sign(ident)}
         batch = records(args.http_records, args.clusters, args.units, t0 + timedelta(hours=1))
-        rate = await http_run(batch, headers)
+        rate = await http_run(batch, IdentitySigner(ident_priv))
         print(f"HTTP:  {len(batch)} records in batches of 1000: {rate:9.0f} records/s", flush=True)
         del batch
     async with engine.begin() as conn:
