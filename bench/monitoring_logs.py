@@ -13,9 +13,10 @@ the clusters and units into its registry replica, then:
    in the ``authorization`` header), then runs monitoring-service's consumer group (the job runners
    off); counted from the first message applied to the last (the group join is not counted);
 2. HTTP: the app in process (ASGI, no TCP, no gateway), batches of 1,000 records posted one after the other;
-3. passes: ``--day-records`` log records spread over the last 24 hours bulk-inserted (INSERT ... SELECT)
-   across the units (apis-main ``uri : `` lines, some SEVERE, apis-ccc and GridMaster lines), ANALYZE,
-   then one pass of each job type (``run_pass``), timed, and the six together.
+3. passes: ``--day-records`` log records over 24 hours bulk-inserted (INSERT ... SELECT) across the units
+   (apis-main ``uri : `` lines, some SEVERE, apis-ccc and GridMaster lines), ANALYZE, then one pass of each
+   job type (``run_pass``) as of 30 s after the newest line, timed, and the six together; twice (the
+   first pass opens the failures, the second is the steady state).
 """
 
 from __future__ import annotations
@@ -206,22 +207,23 @@ async def http_run(batch: list[dict[str, object]], signer: IdentitySigner) -> fl
             return len(batch) / (time.perf_counter() - started)
 
 
-# A day of lines ending now, spread over the units: mostly apis-main "uri : " lines; every 500th SEVERE;
-# every 50th an apis-ccc "reporting unit data" line; every 100th a GridMaster line.
+# A day of lines ending at :end, one every 86400/:total seconds, line g (1 = the newest) of unit g % :units:
+# mostly apis-main "uri : " lines; every 500th SEVERE; every 50th an apis-ccc "reporting unit data" line;
+# every 100th a GridMaster line.
 FILL = """
 INSERT INTO monitoring.logs (company_id, community_code, cluster_code, program_id, unit_id, datetime, loglevel,
                              loggername, message)
 SELECT :company, :community, 'cluster_' || lpad(((g % :units) % :clusters)::text, 3, '0'),
        CASE WHEN g % 50 = 0 THEN 'apis-ccc' ELSE 'apis-main' END,
        CASE WHEN g % 50 = 0 THEN NULL ELSE 'U' || lpad((g % :units)::text, 4, '0') END,
-       CAST(:end AS timestamptz) - (g * (86400.0 / CAST(:n AS float8))) * interval '1 second',
+       CAST(:end AS timestamptz) - (g * (86400.0 / CAST(:total AS float8))) * interval '1 second',
        CASE WHEN g % 500 = 1 THEN 'SEVERE' ELSE 'INFO' END,
        'jp.co.sony.csl.dcoes.apis.main.Bench',
        CASE WHEN g % 50 = 0 THEN 'reporting unit data to : 10.0.0.1'
             WHEN g % 100 = 3 THEN 'gridMasterUnitId : U0001'
             WHEN g % 500 = 1 THEN 'something broke [ jp.Bench.x(Bench.java:1) ]'
             ELSE 'uri : http://0.0.0.0:4390/get' END
-FROM generate_series(1, :n) AS g
+FROM generate_series(CAST(:first AS bigint) + 1, CAST(:first AS bigint) + :n) AS g
 """
 
 
@@ -239,7 +241,6 @@ async def passes_run(engine: object, args: argparse.Namespace) -> None:
     for first in range(0, args.day_records, step):
         n = min(step, args.day_records - first)
         async with engine.begin() as conn:  # type: ignore[attr-defined]
-            # each chunk covers the whole day (interleaved), so the table grows as a day of lines would
             await conn.execute(
                 text(FILL),
                 {
@@ -247,7 +248,9 @@ async def passes_run(engine: object, args: argparse.Namespace) -> None:
                     "community": COMMUNITY,
                     "units": args.units,
                     "clusters": args.clusters,
-                    "end": end - timedelta(microseconds=first % 1000),
+                    "end": end,
+                    "total": args.day_records,
+                    "first": first,
                     "n": n,
                 },
             )
@@ -266,7 +269,8 @@ async def passes_run(engine: object, args: argparse.Namespace) -> None:
         print(f"  {round_}:", flush=True)
         for job_type in JOB_TYPES:
             t = time.perf_counter()
-            result = await run_pass(engine, sessionmaker, settings, job_type)  # type: ignore[arg-type]
+            # as of 30 s after the newest line: the window (60 s) holds the last half minute of the day
+            result = await run_pass(engine, sessionmaker, settings, job_type, now=end + timedelta(seconds=30))  # type: ignore[arg-type]
             took = time.perf_counter() - t
             total += took
             print(
