@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from monitoring_helpers import failure_events, judge, log, register, store_logs
+from monitoring_helpers import failure_events, judge, log, register, settings, store_logs
 
 from gridcommons.testing.plugin import Stack
 from gridcommons.timeutil import utcnow
@@ -259,3 +259,40 @@ async def test_a_bad_batch_writes_nothing_and_names_every_offender(
     ).json()["items"] == []
     r = await c.post("/api/ingest/logs", json={"logs": batch[:1]}, headers=internal_headers(company_id, "member"))
     assert r.status_code == 403
+
+
+async def test_a_late_record_makes_its_days_partition(
+    monitoring_app: FastAPI, monitoring_client: httpx.AsyncClient, internal_headers: Any, company_id: int
+) -> None:
+    """A record of a day without a partition (inside the retention) is stored: the write makes it."""
+    reg = await register(monitoring_app, company_id)
+    late = utcnow() - timedelta(days=200, hours=company_id % 24)
+    r = await monitoring_client.post(
+        "/api/ingest/logs",
+        json={"logs": [log("apis-log", "WARNING", "late", at=late)]},
+        headers=internal_headers(company_id, "device"),
+    )
+    assert (r.status_code, r.json()) == (200, {"received": 1})
+    page = (
+        await monitoring_client.get(
+            "/api/monitoring/logs",
+            params={**reg.cc(), "datetimeTo": (late + timedelta(seconds=1)).isoformat()},
+            headers=internal_headers(company_id, "operator"),
+        )
+    ).json()
+    assert [i["message"] for i in page["items"]] == ["late"]
+
+
+async def test_jobs_inactive_by_default_is_a_setting(monitoring_app: FastAPI, company_id: int) -> None:
+    from gridcommons.db import unit_of_work
+    from monitoring_service.jobs import service
+    from monitoring_service.jobs.rules import JOBS
+
+    reg = await register(monitoring_app, company_id)
+    off = settings(jobs_active_by_default=False)
+    async with unit_of_work(monitoring_app.state.sessionmaker) as session:
+        ref = await monitoring_app.state.registry_lookup.cluster(session, company_id, reg.community, reg.cluster)
+        assert ref is not None
+        assert [j["isActive"] for j in await service.job_list(session, ref, off)] == [False] * 6
+        await service.set_active(session, ref, JOBS["apis_log_severe"], True)
+        assert [j["isActive"] for j in await service.job_list(session, ref, off)] == [False] * 5 + [True]
