@@ -373,6 +373,46 @@ def ensure_demo_deals(gateway: str, headers: dict[str, str]) -> None:
             time.sleep(1)
 
 
+def demo_logs(at: datetime) -> list[dict[str, object]]:
+    """Program log lines of the north cluster a few seconds before ``at``: both units' apis-main alive,
+    the GridMaster on E001, apis-ccc reporting, and one SEVERE line of E002's apis-main (a failure of
+    apis_main_severe at the next pass; the alive jobs open theirs once the lines are a minute old)."""
+    t = (at - timedelta(seconds=5)).isoformat().replace("+00:00", "Z")
+    base = {"communityId": DEMO_COMMUNITY["code"], "clusterId": "north", "datetime": t}
+    main = {**base, "programId": "apis-main", "loggername": "jp.co.sony.csl.dcoes.apis.main.app.Demo"}
+    return [
+        {**main, "unitId": "E001", "loglevel": "INFO", "message": "uri : http://0.0.0.0:4390/get"},
+        {**main, "unitId": "E002", "loglevel": "INFO", "message": "uri : http://0.0.0.0:4390/get"},
+        {**main, "unitId": "E001", "loglevel": "INFO", "message": "gridMasterUnitId : E001"},
+        {
+            **main,
+            "unitId": "E002",
+            "loglevel": "SEVERE",
+            "loggername": "io.vertx.core.impl.ContextImpl",
+            "message": "Unhandled exception: battery controller timeout",
+        },
+        {**base, "programId": "apis-ccc", "loglevel": "INFO", "message": "reporting unit data to : 127.0.0.1"},
+    ]
+
+
+def ensure_demo_logs(gateway: str, headers: dict[str, str]) -> None:
+    """A few program log lines through the ingestion door (monitoring-service learns the registry from
+    community-service's events: retry while it answers 422, up to 60 s)."""
+    deadline = time.monotonic() + 60
+    while True:
+        body = json.dumps({"logs": demo_logs(datetime.now(UTC))}).encode()
+        try:
+            _call("POST", f"{gateway}/api/ingest/logs", data=body, headers=headers)
+            return
+        except urllib.error.HTTPError as exc:
+            if exc.code != 422:
+                raise
+            if time.monotonic() > deadline:
+                print(f"demo logs skipped: {exc.read().decode(errors='replace')[:300]}")
+                return
+            time.sleep(1)
+
+
 def main() -> None:
     info = asyncio.run(ensure_tenant())
     gateway = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8000')}"
@@ -400,6 +440,7 @@ def main() -> None:
     ensure_demo_readings(gateway, headers)
     ensure_demo_deals(gateway, headers)
     ensure_demo_unit_data(gateway, headers)
+    ensure_demo_logs(gateway, headers)
     if os.environ.get("GC_DEMO_MODBUS_PORT"):
         ensure_demo_meters(
             gateway, company_id, int(info["users"]["member"]["id"]), int(os.environ["GC_DEMO_MODBUS_PORT"])
@@ -423,6 +464,11 @@ def main() -> None:
     print(
         f"  curl -H \"Authorization: Bearer $TOKEN\" -H 'CompanyID: {company_id}' "
         f"'{gateway}/api/staff/unitData/latestSet?communityId={DEMO_COMMUNITY['code']}&clusterId=north'"
+    )
+    print(
+        f"  curl -H \"Authorization: Bearer $TOKEN\" -H 'CompanyID: {company_id}' "
+        f"'{gateway}/api/staff/monitoring/failure/openList?communityId={DEMO_COMMUNITY['code']}&clusterId=north'"
+        "  (the monitoring jobs pass every minute)"
     )
 
 

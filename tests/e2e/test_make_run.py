@@ -222,11 +222,26 @@ def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
                 asset_id = body["assets"][0]["id"]
                 _ingest_status_over_kafka(gateway, f"127.0.0.1:{kafka_port}", asset_id)
                 _wait_status(gateway, member, asset_id, "2026-01-05T10:00:00Z")
+                # the monitoring jobs (a pass a minute) open failures in the demo cluster
+                _wait_open_failure(gateway, headers)
         finally:
             code = stack.stop()
         assert code == 0, stack.output()
         assert "GridCommons: stopped." in stack.output()
         assert not port_open("127.0.0.1", pg_port) and not port_open("127.0.0.1", ports["gateway"])
+
+
+def _wait_open_failure(gateway: str, headers: dict[str, str], timeout: float = 150) -> None:
+    url = f"{gateway}/api/staff/monitoring/failure/openList?communityId=demo_community&clusterId=north"
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = _request("GET", url, headers=headers)
+        assert status == 200, body
+        if body:
+            assert isinstance(body, list) and {"id", "type", "detected", "closed"} <= set(body[0]), body
+            return
+        assert time.monotonic() < deadline, "no failure opened in the demo cluster"
+        time.sleep(2)
 
 
 def _children(pid: int) -> dict[int, str]:
