@@ -1,12 +1,22 @@
-"""monitoring-service: skeleton (ops endpoints only; the domain routers come with their slices)."""
+"""monitoring-service: notifications of failures (the other domain routers come with their slices)."""
 
 from fastapi import FastAPI
 
 from gridcommons.app import create_service_app
 
 from .db import community_replica
+from .notifications.router import router as notifications_router
 from .settings import MonitoringSettings, load_settings
 from .workers import build as build_workers
+
+# In the order a user explores them; one line each.
+TAGS = [
+    {
+        "name": "notifications",
+        "description": "Who is told of failures: each community's e-mail recipients, time zone and signed webhook, "
+        "and the state of every notification's delivery.",
+    },
+]
 
 
 def create_app(settings: MonitoringSettings | None = None, *, run_workers_in_process: bool = False) -> FastAPI:
@@ -15,7 +25,8 @@ def create_app(settings: MonitoringSettings | None = None, *, run_workers_in_pro
         title="GridCommons monitoring-service",
         description="Fleet monitoring (seed 004 monitoring, apis_log): jobs, failures, notifications, ingested program logs.",
         settings=settings or load_settings(),
-        routers=[],
+        tags=TAGS,
+        routers=[notifications_router],
         workers=build_workers,
         run_workers_in_process=run_workers_in_process,
     )
