@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,12 +37,16 @@ class Mail:
     rcpt_tos: list[str]
     message: EmailMessage
 
+    def text(self) -> str:
+        """The body as written (SMTP carries CRLF line ends)."""
+        return str(self.message.get_content()).replace("\r\n", "\n")
+
 
 class _Handler:
     def __init__(self, box: MailBox):
         self.box = box
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802  (aiosmtpd's name)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd calls it by this name
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.box.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message))
@@ -57,6 +62,7 @@ class MailBox:
         self._controller: Controller | None = None
 
     def start(self) -> None:
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command at INFO
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
