@@ -27,6 +27,7 @@ CONSUMES = Consumes(
     "Notifications of failures: each detected/closed event becomes an e-mail to the community's recipients "
     "(or the default ones) and a signed POST to its webhook, recorded as deliveries that the dispatcher sends "
     "with retries (an SMTP outage delays them, never loses them; one delivery per event and channel).",
+    group=GROUP,  # a consumer group of its own: neither waits behind the replicas nor holds them up
 )
 
 
