@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from gridcommons.community import STAFF_ROLES
 from gridcommons.db import SessionDep
-from gridcommons.describe import explain_values
 from gridcommons.errors import DomainError, Forbidden, NotFound, ValidationFailed, responses
 from gridcommons.identity import TenantIdentity, require_roles
 from gridcommons.pagination import PageParams
@@ -17,7 +16,7 @@ from gridcommons.validation import Text
 
 from ..settings import MonitoringSettings
 from . import service
-from .schemas import STATE_MEANINGS, Delivery, NotificationSettings, NotificationSettingsUpdate, State
+from .schemas import Delivery, DeliveryState, NotificationSettings, NotificationSettingsUpdate
 
 router = APIRouter(prefix="/api/monitoring", tags=["notifications"])
 
@@ -100,10 +99,7 @@ async def list_notification_deliveries(
     session: SessionDep,
     community: CommunityPath,
     page: PageParams,
-    state: Annotated[
-        State | None,
-        Query(description="Only deliveries in this state.", json_schema_extra=explain_values(STATE_MEANINGS)),
-    ] = None,
+    state: Annotated[DeliveryState | None, Query(description="Only deliveries in this state.")] = None,
 ) -> list[Delivery]:
     """The community's notifications of failures and where each delivery stands, newest first: pending
     ones wait for their next attempt, dead ones were given up (see the service's README)."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from gridcommons.describe import explain_values
+from gridcommons.describe import explained_enum
 from gridcommons.wire import WireModel
 
 from .addresses import ADDRESS_MAX, check_address, check_time_zone
@@ -131,8 +132,6 @@ class NotificationSettings(WireModel):
     )
 
 
-Channel = Literal["email", "webhook"]
-State = Literal["pending", "delivered", "dead", "cancelled"]
 CHANNEL_MEANINGS = {"email": "An e-mail to the recipients", "webhook": "A signed POST to the community's webhook"}
 STATE_MEANINGS = {
     "pending": "Not delivered yet: waiting for its next attempt",
@@ -140,6 +139,24 @@ STATE_MEANINGS = {
     "dead": "Given up after MONITORING_NOTIFY_MAX_ATTEMPTS failed attempts",
     "cancelled": "Not sent: the community's webhook was removed before it could be",
 }
+
+
+@explained_enum(CHANNEL_MEANINGS)
+class Channel(StrEnum):
+    """How a notification is delivered."""
+
+    email = "email"
+    webhook = "webhook"
+
+
+@explained_enum(STATE_MEANINGS)
+class DeliveryState(StrEnum):
+    """Where a notification's delivery stands."""
+
+    pending = "pending"
+    delivered = "delivered"
+    dead = "dead"
+    cancelled = "cancelled"
 
 
 class Delivery(WireModel):
@@ -156,8 +173,8 @@ class Delivery(WireModel):
     )
     failure_id: int = Field(description="Id of the failure.", examples=[7])
     community_id: str = Field(description="Code of the failure's community.", examples=["oss_community"])
-    channel: Channel = Field(description="How it is delivered.", json_schema_extra=explain_values(CHANNEL_MEANINGS))
-    state: State = Field(description="Where the delivery stands.", json_schema_extra=explain_values(STATE_MEANINGS))
+    channel: Channel = Field(description="How it is delivered.")
+    state: DeliveryState = Field(description="Where the delivery stands.")
     attempts: int = Field(description="Attempts made so far.", examples=[1])
     next_attempt_at: datetime | None = Field(
         description="When a pending delivery is tried next (UTC); null once delivered, dead or cancelled.",

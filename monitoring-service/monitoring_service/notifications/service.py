@@ -17,7 +17,7 @@ from ..settings import MonitoringSettings
 from . import messages, repository
 from .addresses import zone
 from .repository import SettingsRow
-from .schemas import Delivery, NotificationSettings, NotificationSettingsUpdate, Webhook
+from .schemas import Delivery, DeliveryState, NotificationSettings, NotificationSettingsUpdate, Webhook
 
 NO_COMMUNITY = "No such community"
 
@@ -84,10 +84,12 @@ async def delete_settings(session: AsyncSession, company_id: int, community: str
 
 
 async def list_deliveries(
-    session: AsyncSession, company_id: int, community: str, state: str | None, page: Page
+    session: AsyncSession, company_id: int, community: str, state: DeliveryState | None, page: Page
 ) -> list[Delivery]:
     await _known(session, company_id, community)
-    rows = await repository.list_deliveries(session, company_id, community, state, page)
+    rows = await repository.list_deliveries(
+        session, company_id, community, None if state is None else state.value, page
+    )
     return [
         Delivery(
             id=r["id"],
