@@ -119,44 +119,46 @@ class NotificationDispatcher:
             claimed = await repository.claim_due(
                 session, self.settings.notify_batch_size, self.settings.notify_claim_seconds
             )
-        if claimed:
-            await asyncio.gather(*(self._deliver(client, d) for d in claimed))
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self._attempt(client, d) for d in claimed))
+        async with unit_of_work(self.sessionmaker) as session:  # every outcome of the batch in one transaction
+            for delivery, (state, text) in zip(claimed, outcomes, strict=True):
+                await self._mark(session, delivery, state, text)
         return len(claimed)
 
-    async def _deliver(self, client: httpx.AsyncClient, delivery: dict[str, Any]) -> None:
-        note: str | None = None
+    async def _attempt(self, client: httpx.AsyncClient, delivery: dict[str, Any]) -> tuple[str, str | None]:
+        """Send one delivery: ("delivered", a note), ("cancelled", why) or ("failed", why)."""
         try:
             if delivery["channel"] == "email":
-                note = await self._send_email(delivery)
-            else:
-                await self._post_webhook(client, delivery)
+                return "delivered", await self._send_email(delivery)
+            await self._post_webhook(client, delivery)
+            return "delivered", None
         except Cancelled as exc:
-            outcome: tuple[str, str | None] = ("cancelled", str(exc))
+            return "cancelled", str(exc)
         except Exception as exc:  # every failure of an attempt is retried, up to the limit
-            outcome = ("failed", _describe(exc))
-        else:
-            outcome = ("delivered", note)
-        state, text = outcome
+            return "failed", _describe(exc)
+
+    async def _mark(self, session: AsyncSession, delivery: dict[str, Any], state: str, text: str | None) -> None:
         attempts = delivery["attempts"]
-        async with unit_of_work(self.sessionmaker) as session:
-            if state == "delivered":
-                await repository.mark_delivered(session, delivery["id"], attempts, text)
-            elif state == "cancelled":
-                await repository.mark_failed(session, delivery["id"], attempts, text or "", None, state="cancelled")
-            else:
-                last = attempts >= self.settings.notify_max_attempts
-                delay = None if last else retry_delay(self.settings, attempts)
-                await repository.mark_failed(session, delivery["id"], attempts, text or "", delay)
-                log.warning(
-                    "%s: %s delivery %s of event %s failed (attempt %d%s): %s",
-                    self.name,
-                    delivery["channel"],
-                    delivery["id"],
-                    delivery["event_id"],
-                    attempts,
-                    ", given up" if last else f", next in {delay:.1f}s",
-                    text,
-                )
+        if state == "delivered":
+            await repository.mark_delivered(session, delivery["id"], attempts, text)
+        elif state == "cancelled":
+            await repository.mark_failed(session, delivery["id"], attempts, text or "", None, state="cancelled")
+        else:
+            last = attempts >= self.settings.notify_max_attempts
+            delay = None if last else retry_delay(self.settings, attempts)
+            await repository.mark_failed(session, delivery["id"], attempts, text or "", delay)
+            log.warning(
+                "%s: %s delivery %s of event %s failed (attempt %d%s): %s",
+                self.name,
+                delivery["channel"],
+                delivery["id"],
+                delivery["event_id"],
+                attempts,
+                ", given up" if last else f", next in {delay:.1f}s",
+                text,
+            )
 
     async def _send_email(self, delivery: dict[str, Any]) -> str | None:
         s = self.settings

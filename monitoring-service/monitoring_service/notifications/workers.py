@@ -21,6 +21,7 @@ from ..settings import MonitoringSettings
 from . import service
 
 GROUP = "monitoring-service.notifier"
+BATCH_SIZE = 100
 CONSUMES = Consumes(
     GROUP,
     (events.TOPIC,),
@@ -63,4 +64,6 @@ def runner(settings: MonitoringSettings, sessionmaker: async_sessionmaker[AsyncS
         sessionmaker=sessionmaker,
         outbox=outbox,
         infra=settings.infra,
+        # a backlog (after an outage of the relay or the broker) is recorded BATCH_SIZE events a transaction
+        batch_size=BATCH_SIZE,
     )
