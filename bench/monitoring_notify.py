@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from sqlalchemy import text
 
 from gridcommons.db import make_engine, make_sessionmaker, unit_of_work
 from gridcommons.devstack import EmbeddedBroker, EmbeddedPostgres, free_port, remove_tree
@@ -136,12 +137,34 @@ async def run(args: argparse.Namespace, smtp_port: int) -> None:
             await asyncio.sleep(random.uniform(0.1, 0.4))
         print(summary("one at a time", latencies), flush=True)
 
-        t0 = time.perf_counter()
+        wall0, t0 = time.time(), time.perf_counter()
         sent = await asyncio.gather(*(publish(sessionmaker, 100_000 + i) for i in range(args.burst)))
         await wait_for(inbox, [e for e, _ in sent], timeout=300)
         last = max(inbox.arrived[e] for e, _ in sent)
         print(summary(f"burst of {args.burst}", [(inbox.arrived[e] - t) * 1000 for e, t in sent]), flush=True)
         print(f"{'burst throughput':<22} {args.burst / (last - t0):7.1f} mails/s ({last - t0:.2f} s)", flush=True)
+        async with engine.connect() as conn:  # where the time went: recorded by the notifier, marked by the dispatcher
+            written, published = (
+                await conn.execute(
+                    text(
+                        "SELECT extract(epoch FROM max(created_at)), extract(epoch FROM max(published_at)) "
+                        "FROM monitoring.outbox WHERE (payload->'data'->>'failure_id')::bigint >= 100000"
+                    )
+                )
+            ).one()
+            recorded, marked = (
+                await conn.execute(
+                    text(
+                        "SELECT extract(epoch FROM max(created_at)), extract(epoch FROM max(delivered_at)) "
+                        "FROM monitoring.notification_deliveries WHERE failure_id >= 100000"
+                    )
+                )
+            ).one()
+        print(
+            f"{'burst, the last one':<22} written {float(written) - wall0:.2f} s, published {float(published) - wall0:.2f} s, "
+            f"recorded {float(recorded) - wall0:.2f} s, marked delivered {float(marked) - wall0:.2f} s after the start",
+            flush=True,
+        )
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
