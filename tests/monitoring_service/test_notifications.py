@@ -311,3 +311,56 @@ async def test_a_webhook_that_never_answers_2xx_ends_dead_and_a_removed_one_is_c
     await _settings(notify_client, h, notifyTo=[])
     [row] = await eventually(lambda: _async_rows(stack, second.id, "cancelled"), what="the cancelled delivery")
     assert row["last_error"] == "the community's webhook was removed"
+
+
+async def test_two_dispatchers_send_each_mail_once(
+    notify_app: FastAPI, mailbox: MailBox, stack: Stack, company_id: int
+) -> None:
+    """A second replica's dispatcher beside the app's: claims skip each other's rows, so 40 failures make
+    40 mails, none twice."""
+    from monitoring_service.notifications.dispatcher import NotificationDispatcher
+
+    await register(notify_app, company_id)
+    second = NotificationDispatcher(notify_app.state.settings, notify_app.state.engine)
+    stop = asyncio.Event()
+    task = asyncio.create_task(second.run(stop))
+    try:
+        sent = await asyncio.gather(*(publish_failure(notify_app, company_id, failure()) for _ in range(40)))
+        for event in sent:
+            await eventually(lambda e=event: _async_rows(stack, e.id, "delivered"), what="every delivery")
+    finally:
+        stop.set()
+        await task
+    assert sorted(len(mailbox.for_event(e.id)) for e in sent) == [1] * 40
+
+
+async def test_an_invalid_event_goes_to_the_dead_letter_topic(notify_app: FastAPI, company_id: int) -> None:
+    from gridcommons.events import CloudEvent
+    from gridcommons.testing.kafka import topic_reader
+
+    bad = CloudEvent(
+        source="/services/monitoring-service",
+        type="org.gridcommons.monitoring.failure.detected",
+        companyid=str(company_id),
+        data={"failure_id": "not a number"},
+    )
+    await produce(TOPIC, [(b"1", bad.model_dump_json().encode(), bad.id)])
+    reader = topic_reader(f"{TOPIC}.dlq")
+    await reader.start()
+    try:
+
+        async def dead_lettered() -> dict[str, bytes] | None:
+            for records in (await reader.getmany(timeout_ms=200)).values():
+                for record in records:
+                    headers = dict(record.headers or ())
+                    if headers.get("ce_id") == bad.id.encode():
+                        return headers
+            return None
+
+        headers = await eventually(dead_lettered, what="the dead letter")
+    finally:
+        await reader.stop()
+    assert headers["dlq_consumer"] == b"monitoring-service.notifier"
+    assert headers["dlq_error"].startswith(
+        b"PoisonMessage: invalid org.gridcommons.monitoring.failure.detected payload"
+    )
