@@ -1,15 +1,20 @@
 """Notification settings through the served gateway in front of the served monitoring-service: the route
 table sends /api/monitoring there; operators read and replace settings with bearer tokens; the merged
-OpenAPI document describes every notification operation."""
+OpenAPI document describes every notification operation; an SDK generated from it drives them."""
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from gateway_edge.conftest import Edge, bearer
 from gateway_edge.test_openapi_descriptions import undescribed
+from gateway_edge.test_sdk import PACKAGE, generate_sdk
 from notify_helpers import COMMUNITY, register
 
 from gateway.app import create_app as create_gateway_app
@@ -73,3 +78,47 @@ async def test_notification_settings_through_the_gateway(notify_edge: Edge) -> N
     for p in ("/api/monitoring/notification-settings", path.replace(COMMUNITY, "{communityId}")):
         assert p in doc["paths"], p
     assert undescribed(doc) == []
+
+
+async def test_generated_sdk_manages_notification_settings(notify_edge: Edge, tmp_path: Path) -> None:
+    """An SDK generated from the merged document (no generator warning) replaces, reads and lists a
+    community's settings with the typed answers the document promises."""
+    c = notify_edge.client
+    code, output = await generate_sdk((await c.get("/openapi.json")).json(), tmp_path)
+    assert code == 0 and "Warning" not in output and "Unable to" not in output, output
+    sys.path.insert(0, str(tmp_path))
+    try:
+        client_mod = importlib.import_module(f"{PACKAGE}.client")
+        m = importlib.import_module(f"{PACKAGE}.models")
+
+        def op(prefix: str) -> Any:
+            pkg = importlib.import_module(f"{PACKAGE}.api.notifications")
+            names = [p.stem for p in Path(pkg.__file__ or "").parent.glob(f"{prefix}_api_*.py")]
+            assert len(names) == 1, (prefix, names)
+            return importlib.import_module(f"{pkg.__name__}.{names[0]}").asyncio
+
+        company, h = await notify_world(notify_edge)
+        token = h["operator"]["Authorization"].split(" ", 1)[1]
+        client = client_mod.AuthenticatedClient(
+            base_url=notify_edge.url, token=token, headers={"CompanyID": str(company)}, raise_on_unexpected_status=True
+        )
+        body = m.NotificationSettingsUpdate.from_dict(
+            {
+                "notifyTo": ["ops@example.com"],
+                "timeZone": "Europe/Paris",
+                "webhook": {"url": "https://h.example.com/", "secret": "s" * 16},
+            }
+        )
+        done = await op("put_notification_settings")(community_id=COMMUNITY, client=client, body=body)
+        assert isinstance(done, m.NotificationSettings) and done.recipients == ["ops@example.com"]
+        assert done.webhook.url == "https://h.example.com/"
+        got = await op("get_notification_settings")(community_id=COMMUNITY, client=client)
+        assert got.effective_time_zone == "Europe/Paris"
+        listed = await op("list_notification_settings")(client=client)
+        assert [s.community_id for s in listed] == [COMMUNITY]
+        deliveries = await op("list_notification_deliveries")(community_id=COMMUNITY, client=client)
+        assert deliveries == []
+    finally:
+        sys.path.remove(str(tmp_path))
+        for mod in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
+            del sys.modules[mod]
