@@ -304,10 +304,27 @@ async def test_a_webhook_that_never_answers_2xx_ends_dead_and_a_removed_one_is_c
         (event.id, "webhook", MAX_ATTEMPTS, None)
     ]
 
+    # the endpoint fixed, the operator retries the dead delivery: pending again, sent at once
+    server.statuses[name] = []
+    retry = f"/api/monitoring/notification-deliveries/{COMMUNITY}/{row['id']}/retry"
+    r = await notify_client.post(retry, headers=h)
+    assert r.status_code == 200, r.text
+    assert (r.json()["state"], r.json()["attempts"]) == ("pending", 0)
+    [row] = await eventually(lambda: _async_rows(stack, event.id, "delivered"), what="the retried delivery")
+    assert row["attempts"] == 1 and len(server.received[name]) == MAX_ATTEMPTS + 1
+    r = await notify_client.post(retry, headers=h)
+    assert (r.status_code, r.json()) == (409, {"detail": "only a dead or cancelled delivery can be retried"})
+    missing = f"/api/monitoring/notification-deliveries/{COMMUNITY}/{row['id'] + 10_000_000}/retry"
+    assert (await notify_client.post(missing, headers=h)).json() == {"detail": "No such delivery"}
+    other = internal_headers(company_id + 700_000, "operator")
+    await register(notify_app, company_id + 700_000)  # the same community code in another company
+    assert (await notify_client.post(retry, headers=other)).status_code == 404
+    assert (await notify_client.post(retry, headers=internal_headers(company_id, "member"))).status_code == 403
+
     # a webhook removed while its delivery waits: cancelled, not sent
     server.statuses[name] = [500]
     second = await publish_failure(notify_app, company_id, failure(cluster=CLUSTER))
-    await eventually(lambda: _async(len(server.received[name]) > MAX_ATTEMPTS), what="the first attempt")
+    await eventually(lambda: _async(len(server.received[name]) > MAX_ATTEMPTS + 1), what="the first attempt")
     await _settings(notify_client, h, notifyTo=[])
     [row] = await eventually(lambda: _async_rows(stack, second.id, "cancelled"), what="the cancelled delivery")
     assert row["last_error"] == "the community's webhook was removed"

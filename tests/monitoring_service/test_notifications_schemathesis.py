@@ -29,7 +29,7 @@ async def test_schemathesis_notification_operations(notify_edge: Edge) -> None:
     _, h = await notify_world(edge)
     doc = (await edge.client.get("/openapi.json")).json()
     operations = contract_operations(doc, PREFIXES)
-    assert len(operations) == 5, sorted(operations)
+    assert len(operations) == 6, sorted(operations)
     checks = contract_checks()
     reached: dict[str, set[int]] = defaultdict(set)
     failures: list[str] = []

@@ -175,6 +175,41 @@ async def mark_failed(
     )
 
 
+async def retry_delivery(
+    session: AsyncSession, company_id: int, community: str, delivery_id: int
+) -> dict[str, Any] | None:
+    """A dead or cancelled delivery due again now with a fresh count of attempts (None if it is not one)."""
+    d = deliveries
+    row = (
+        await session.execute(
+            update(d)
+            .where(
+                d.c.id == delivery_id,
+                d.c.company_id == company_id,
+                d.c.community_code == community,
+                d.c.state.in_(("dead", "cancelled")),
+            )
+            .values(state="pending", attempts=0, next_attempt_at=func.now())
+            .returning(*d.c)
+        )
+    ).first()
+    if row is not None:
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+    return None if row is None else dict(row._mapping)
+
+
+async def find_delivery(
+    session: AsyncSession, company_id: int, community: str, delivery_id: int
+) -> dict[str, Any] | None:
+    d = deliveries
+    row = (
+        await session.execute(
+            select(d).where(d.c.id == delivery_id, d.c.company_id == company_id, d.c.community_code == community)
+        )
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
 async def list_deliveries(
     session: AsyncSession, company_id: int, community: str, state: str | None, page: Page
 ) -> list[dict[str, Any]]:

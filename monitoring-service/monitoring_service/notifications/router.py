@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from gridcommons.community import STAFF_ROLES
 from gridcommons.db import SessionDep
-from gridcommons.errors import DomainError, Forbidden, NotFound, ValidationFailed, responses
+from gridcommons.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed, responses
 from gridcommons.identity import TenantIdentity, require_roles
 from gridcommons.pagination import PageParams
 from gridcommons.validation import Text
@@ -104,3 +104,27 @@ async def list_notification_deliveries(
     """The community's notifications of failures and where each delivery stands, newest first: pending
     ones wait for their next attempt, dead ones were given up (see the service's README)."""
     return await service.list_deliveries(session, identity.company_id, community, state, page)
+
+
+@router.post(
+    "/notification-deliveries/{communityId}/{deliveryId}/retry",
+    response_model=Delivery,
+    responses={
+        **ERRORS,
+        **responses(
+            (NotFound, "No such community, or no such delivery of it"),
+            (Conflict, "The delivery is pending or delivered: only a dead or cancelled one can be retried"),
+        ),
+    },
+)
+async def retry_notification_delivery(
+    identity: Staff,
+    session: SessionDep,
+    community: CommunityPath,
+    delivery_id: Annotated[
+        int, Path(alias="deliveryId", ge=1, le=2**63 - 1, description="Id of the delivery.", examples=[42])
+    ],
+) -> Delivery:
+    """Try a dead (given up) or cancelled delivery again, once the cause is fixed: it is pending again with a
+    fresh count of attempts and is sent at once (the e-mail as recorded, the webhook as configured now)."""
+    return await service.retry_delivery(session, identity.company_id, community, delivery_id)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridcommons.errors import NotFound, ValidationFailed
+from gridcommons.errors import Conflict, NotFound, ValidationFailed
 from gridcommons.events import CloudEvent
 from gridcommons.pagination import Page
 
@@ -20,6 +20,7 @@ from .repository import SettingsRow
 from .schemas import Delivery, DeliveryState, NotificationSettings, NotificationSettingsUpdate, Webhook
 
 NO_COMMUNITY = "No such community"
+NO_DELIVERY = "No such delivery"
 
 
 def _view(settings: MonitoringSettings, community: str, row: SettingsRow | None) -> NotificationSettings:
@@ -83,6 +84,24 @@ async def delete_settings(session: AsyncSession, company_id: int, community: str
     await repository.delete_settings(session, company_id, community)
 
 
+def _delivery(r: dict[str, Any]) -> Delivery:
+    return Delivery(
+        id=r["id"],
+        event_id=r["event_id"],
+        event_type=r["event_type"],
+        failure_id=r["failure_id"],
+        community_id=r["community_code"],
+        channel=r["channel"],
+        state=r["state"],
+        attempts=r["attempts"],
+        next_attempt_at=r["next_attempt_at"] if r["state"] == "pending" else None,
+        created_at=r["created_at"],
+        delivered_at=r["delivered_at"],
+        last_error=r["last_error"],
+        recipients=r["recipients"],
+    )
+
+
 async def list_deliveries(
     session: AsyncSession, company_id: int, community: str, state: DeliveryState | None, page: Page
 ) -> list[Delivery]:
@@ -90,24 +109,18 @@ async def list_deliveries(
     rows = await repository.list_deliveries(
         session, company_id, community, None if state is None else state.value, page
     )
-    return [
-        Delivery(
-            id=r["id"],
-            event_id=r["event_id"],
-            event_type=r["event_type"],
-            failure_id=r["failure_id"],
-            community_id=r["community_code"],
-            channel=r["channel"],
-            state=r["state"],
-            attempts=r["attempts"],
-            next_attempt_at=r["next_attempt_at"] if r["state"] == "pending" else None,
-            created_at=r["created_at"],
-            delivered_at=r["delivered_at"],
-            last_error=r["last_error"],
-            recipients=r["recipients"],
-        )
-        for r in rows
-    ]
+    return [_delivery(r) for r in rows]
+
+
+async def retry_delivery(session: AsyncSession, company_id: int, community: str, delivery_id: int) -> Delivery:
+    """A dead or cancelled delivery tried again (the operator fixed the relay, the endpoint or the webhook)."""
+    await _known(session, company_id, community)
+    row = await repository.retry_delivery(session, company_id, community, delivery_id)
+    if row is None:
+        if await repository.find_delivery(session, company_id, community, delivery_id) is None:
+            raise NotFound(NO_DELIVERY)
+        raise Conflict("only a dead or cancelled delivery can be retried")
+    return _delivery(row)
 
 
 # ----------------------------------------------------------------------------- from an event
