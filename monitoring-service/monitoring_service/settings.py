@@ -1,7 +1,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from gridcommons.settings import ServiceSettings
@@ -54,6 +54,13 @@ class MonitoringSettings(ServiceSettings):
     @classmethod
     def _zone(cls, value: str) -> str:
         return check_time_zone(value)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> "MonitoringSettings":
+        # a claim that ends while its attempt still runs would let another replica send the same notification
+        if self.notify_claim_seconds <= max(self.smtp_timeout_seconds, self.webhook_timeout_seconds):
+            raise ValueError("notify_claim_seconds must exceed smtp_timeout_seconds and webhook_timeout_seconds")
+        return self
 
     def smtp_secret(self) -> str | None:
         if self.smtp_password:

@@ -146,3 +146,5 @@ def test_settings_refuse_bad_defaults() -> None:
         MonitoringSettings(default_notify_to=["nope"])
     with pytest.raises(ValueError):
         MonitoringSettings(notify_time_zone="Nowhere/Land")
+    with pytest.raises(ValueError, match="notify_claim_seconds must exceed"):
+        MonitoringSettings(notify_claim_seconds=30, smtp_timeout_seconds=30)
