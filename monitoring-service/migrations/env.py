@@ -4,5 +4,6 @@ from monitoring_service.db import metadata  # the kernel tables register themsel
 from monitoring_service.failures import models as _failures  # noqa: F401
 from monitoring_service.jobs import models as _jobs  # noqa: F401
 from monitoring_service.logs import models as _logs  # noqa: F401
+from monitoring_service.notifications import models as _notification_models  # noqa: F401  (registers its tables)
 
 run_env(metadata)

@@ -1,4 +1,4 @@
-"""monitoring-service: program logs, monitoring jobs, failures (seed 004 monitoring, apis_log)."""
+"""monitoring-service: program logs, monitoring jobs, failures and their notifications (seed 004 monitoring, apis_log)."""
 
 from fastapi import FastAPI
 
@@ -10,6 +10,7 @@ from .failures.router import router as failures_router
 from .jobs.router import router as jobs_router
 from .logs.router import ingest_router as logs_ingest_router
 from .logs.router import router as logs_router
+from .notifications.router import router as notifications_router
 from .settings import MonitoringSettings, load_settings
 from .workers import build as build_workers
 
@@ -23,6 +24,11 @@ TAGS = [
         "name": "logs",
         "description": "Program log records of a cluster (apis-main, apis-ccc, apis-log), for its operators.",
     },
+    {
+        "name": "notifications",
+        "description": "Who is told of failures: each community's e-mail recipients, time zone and signed webhook, "
+        "and the state of every notification's delivery.",
+    },
     INGESTION_TAG,
 ]
 
@@ -32,10 +38,10 @@ def create_app(settings: MonitoringSettings | None = None, *, run_workers_in_pro
         name="monitoring-service",
         title="GridCommons monitoring-service",
         description="Fleet monitoring (seed 004 monitoring, apis_log): program logs, alive and failure detection "
-        "jobs, failures.",
+        "jobs, failures and their notifications (e-mail, webhooks).",
         settings=settings or load_settings(),
         tags=TAGS,
-        routers=[failures_router, jobs_router, logs_router, logs_ingest_router],
+        routers=[failures_router, jobs_router, logs_router, logs_ingest_router, notifications_router],
         workers=build_workers,
         run_workers_in_process=run_workers_in_process,
     )

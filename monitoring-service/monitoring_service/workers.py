@@ -1,7 +1,8 @@
 """monitoring-service workers: the outbox relay; one Kafka consumer group (``monitoring-service.consumers``)
 for the gateway replicas, the community registry replica, the logs ingestion door (``ingest.logs.v1``)
-and the unit data of metering (``metering.unit-data.v1``); the logs' partition maintainer; and one
-job runner per job type."""
+and the unit data of metering (``metering.unit-data.v1``); the logs' partition maintainer; one job
+runner per job type; the notifier's own consumer group (``monitoring-service.notifier``, of
+``monitoring.failure.v1``) and the dispatcher that sends its deliveries."""
 
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ from .jobs.workers import UNIT_DATA_CONSUMES, JobRunner, unit_data_consumer
 from .logs import workers as logs
 from .logs.models import partitions as log_partitions
 from .logs.schemas import IngestLogsRequest
+from .notifications import workers as notifier
+from .notifications.dispatcher import NotificationDispatcher
 from .roles import INGESTORS
 from .settings import MonitoringSettings, load_settings
 
 __all__ = ["CONSUMER_GROUP", "CONSUMES", "build", "load_settings"]
 
-CONSUMER_GROUP = "monitoring-service.consumers"  # the worker process's one Kafka consumer group
+CONSUMER_GROUP = "monitoring-service.consumers"  # the replicas; the notifier has a group of its own
 
 # What the consumers below read (the AsyncAPI document; a test holds it equal to what ``build`` wires).
 CONSUMES: list[Consumes | IngestDoor] = [
@@ -45,6 +48,7 @@ CONSUMES: list[Consumes | IngestDoor] = [
         "the future, refuse the whole message.",
     ),
     UNIT_DATA_CONSUMES,
+    notifier.CONSUMES,
 ]
 
 
@@ -79,6 +83,9 @@ def build(settings: MonitoringSettings, engine: AsyncEngine) -> Sequence[Worker]
             ahead=settings.log_partitions_ahead_days,
             retention=settings.log_retention_days,
         ),
+        # its own group: notifications neither wait behind nor hold up the replicas
+        ConsumerGroup(notifier.GROUP, [notifier.runner(settings, sessionmaker)], settings.infra),
+        NotificationDispatcher(settings, engine),
     ]
     if settings.jobs_enabled:
         workers += [JobRunner(t, engine, make_sessionmaker(engine), settings) for t in JOB_TYPES]

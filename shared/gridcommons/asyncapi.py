@@ -11,7 +11,8 @@ registry (``deploy/services.toml``):
   ``gridcommons.replicas``);
   the envelope's ``source`` from the service's outbox (``outbox`` of its ``db`` module);
 - what it consumes: ``CONSUMES`` in its workers module (``Consumes`` per consumer, ``IngestDoor`` per
-  ingestion door) and ``CONSUMER_GROUP``, the worker process's Kafka consumer group.
+  ingestion door) and ``CONSUMER_GROUP``, the worker process's Kafka consumer group (a ``Consumes`` with a
+  ``group`` of its own is documented with that one).
 
 It writes one channel per topic (and one per ``<topic>.dlq`` of a consumed topic), one operation per
 (service, topic) published (``send``), per (consumer, topic) read (``receive``), per (consumer, topic)
@@ -447,7 +448,8 @@ class _Builder:
                     raise AsyncApiError(
                         f"{consumer.consumer} reads {topic}, which no service of the registry publishes"
                     )
-                binding = {"groupId": {"type": "string", "enum": [service.group or consumer.consumer]}}
+                group = getattr(consumer, "group", None) or service.group or consumer.consumer
+                binding = {"groupId": {"type": "string", "enum": [group]}}
                 self.operation(
                     f"{consumer.consumer}.consume.{topic}",
                     tag,

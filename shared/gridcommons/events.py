@@ -85,6 +85,8 @@ class Consumes:
     consumer: str  # the runner's name: its dedup key and the DLQ's ``dlq_consumer`` header
     topics: tuple[str, ...]
     description: str
+    # The Kafka consumer group, when the runner has one of its own (else the workers module's CONSUMER_GROUP).
+    group: str | None = None
 
 
 @dataclass(frozen=True)
