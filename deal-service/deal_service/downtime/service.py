@@ -1,0 +1,343 @@
+"""Rules of downtime: derivation from unit data samples (the reference's job, made order-proof), the
+silence check, and the staff views (unit list, downtime list, availability).
+
+**The derivation** (``derive``) is the original job's, over a unit's samples in time order (one per
+instant): a gap of at least the tolerance since the previous sample is a data loss; a sample whose
+``apis.operation_mode.effective`` is not ``autonomous`` is down. While no downtime is open, a data loss
+opens one at the previous sample, a down sample at itself; an ``autonomous`` sample closes the open one
+at itself. So a pure data gap followed by an ``autonomous`` sample is the closed downtime [previous
+sample, this sample].
+
+**Order-proof**: the downtimes of a unit are always what ``derive`` gives over *all* its samples sorted
+by time, whatever order they arrived in. Each unit keeps its samples (time, down) of the retention
+window. A batch of new samples is stored (a repeat of an instant changes nothing; two samples of one
+instant are one, down if either is); the re-derivation then starts at the *anchor* — the latest stored
+sample before the earliest new one — from the state the downtimes give there (the downtime open at the
+anchor, if any), runs over every sample after it and replaces the downtimes it covers (those starting
+after the anchor and the one open at it). In order, that is just the new samples; a late sample costs
+the samples after it. A sample at or before the unit's floor (the retained sample the pruning kept as
+the anchor of everything older) is too late and dropped.
+
+**Silence**: a unit without an open downtime whose newest sample is at least the tolerance old, and
+that the registry says is available now, is opened as down at that sample (the data loss as the
+reference would see it when data resumes). When data resumes, the samples decide: a gap of at least
+the tolerance closes it at the new sample; a delayed sample within the tolerance removes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridcommons.community import ClusterRef
+
+from . import events, repository
+from .repository import ClusterScope, Row
+from .schemas import UnitDataSample
+
+log = logging.getLogger("deal_service.downtime")
+
+
+@dataclass(frozen=True)
+class Sample:
+    time: datetime
+    down: bool
+
+
+def derive(
+    samples: Sequence[Sample], tolerance: timedelta, *, last: datetime | None = None, active: datetime | None = None
+) -> tuple[list[Row], datetime | None]:
+    """The reference's job over ``samples`` (time order, one per instant) from a state (``last``: the
+    previous sample's time, ``active``: start of the downtime open then): the downtimes closed on the way,
+    and the start of the one still open after the last sample (None if none)."""
+    closed: list[Row] = []
+    for sample in samples:
+        data_loss = last is not None and sample.time - last >= tolerance
+        if (data_loss or sample.down) and active is None:
+            active = last if data_loss else sample.time
+        if not sample.down and active is not None:
+            closed.append(Row(active, sample.time))
+            active = None
+        last = sample.time
+    return closed, active
+
+
+Change = tuple[str, dict[str, Any]]  # (event type, DowntimeChangedV1 data)
+
+
+def _diff(
+    unit: dict[str, Any], old: Sequence[Row], new: Sequence[Row], *, late: bool
+) -> tuple[list[Row], list[datetime], list[Change]]:
+    """What turns ``old`` into ``new`` (downtimes matched by start): rows to write, starts to delete, events."""
+    old_by = {r.down: r for r in old}
+    new_by = {r.down: r for r in new}
+    writes: list[Row] = []
+    deletes: list[datetime] = []
+    changes: list[Change] = []
+    for start in sorted(old_by.keys() | new_by.keys()):
+        o, n = old_by.get(start), new_by.get(start)
+        if o == n:
+            continue
+        if n is None:
+            assert o is not None
+            deletes.append(start)
+            changes.append(
+                (
+                    events.REVISED,
+                    events.changed_data(unit, o.down, o.recovery, removed=True, previous=(o.down, o.recovery)),
+                )
+            )
+            continue
+        writes.append(n)
+        if o is None:
+            kind = events.OPENED if n.recovery is None else (events.REVISED if late else events.CLOSED)
+            changes.append((kind, events.changed_data(unit, n.down, n.recovery)))
+        elif o.recovery is None and n.recovery is not None:
+            changes.append((events.CLOSED, events.changed_data(unit, n.down, n.recovery)))
+        else:
+            changes.append(
+                (events.REVISED, events.changed_data(unit, n.down, n.recovery, previous=(o.down, o.recovery)))
+            )
+    return writes, deletes, changes
+
+
+async def _apply_unit(
+    session: AsyncSession, unit: dict[str, Any], batch: Sequence[Sample], tolerance: timedelta
+) -> list[Change]:
+    """Store one unit's new samples and re-derive its downtimes from the anchor (see the module)."""
+    merged: dict[datetime, bool] = {}
+    for sample in batch:
+        merged[sample.time] = merged.get(sample.time, False) or sample.down
+    state, created = await repository.lock_unit(session, unit, min(merged))
+    company_id, unit_id = unit["company_id"], unit["unit_id"]
+    floor = state["floor_time"]
+    if floor is not None:
+        late = [t for t in merged if t <= floor]
+        if late:
+            log.warning(
+                "unit %s of company %s: %d sample(s) at or before the retained floor %s dropped (too late)",
+                unit_id,
+                company_id,
+                len(late),
+                floor,
+            )
+        merged = {t: down for t, down in merged.items() if t > floor}
+    changed = await repository.insert_samples(session, company_id, unit_id, sorted(merged.items()))
+    if not changed:
+        return []  # repeats only
+    earliest, newest = min(changed), max(changed)
+    in_order = created or earliest > state["last_time"]
+    if created:
+        anchor = None
+    elif in_order:
+        anchor = state["last_time"]
+    else:
+        anchor = await repository.sample_before(session, company_id, unit_id, earliest)
+    old = await repository.rows_from(session, company_id, unit_id, anchor)
+    carry = None
+    if anchor is not None:
+        open_at_anchor = [r for r in old if r.down <= anchor]
+        if open_at_anchor:
+            row = open_at_anchor[0]
+            # The silence check's downtime is no state of the samples: the samples after it decide.
+            silence_row = state["silent"] and row.recovery is None and row.down == state["last_time"]
+            carry = None if silence_row else row.down
+    samples = [Sample(t, down) for t, down in await repository.samples_after(session, company_id, unit_id, anchor)]
+    new, active = derive(samples, tolerance, last=anchor, active=carry)
+    last_time = newest if created else max(state["last_time"], newest)
+    silent = False
+    if active is not None:
+        new.append(Row(active, None))
+    elif state["silent"] and not created and last_time == state["last_time"]:
+        new.append(Row(last_time, None))  # late samples only: the unit is still silent since its newest one
+        silent = True
+    writes, deletes, changes = _diff(unit, old, new, late=not in_order)
+    await repository.delete_rows(session, company_id, unit_id, deletes)
+    await repository.upsert_rows(session, unit, writes)
+    open_since = new[-1].down if new and new[-1].recovery is None else None
+    await repository.save_unit(
+        session,
+        company_id,
+        unit_id,
+        first_time=min(state["first_time"], earliest),
+        last_time=last_time,
+        open_since=open_since,
+        silent=silent,
+    )
+    return changes
+
+
+async def record_samples(
+    session: AsyncSession, samples: Sequence[tuple[int, UnitDataSample]], tolerance: timedelta
+) -> int:
+    """Apply (company, sample) pairs: per unit, in key order (one lock order for concurrent batches and
+    the silence check); one event per downtime change. Returns the number of changes."""
+    by_unit: dict[tuple[int, int], tuple[dict[str, Any], list[Sample]]] = {}
+    for company_id, s in samples:
+        key = (company_id, s.unit_id)
+        if key not in by_unit:
+            unit = {
+                "company_id": company_id,
+                "unit_id": s.unit_id,
+                "community_code": s.community_code,
+                "cluster_code": s.cluster_code,
+                "unit_code": s.unit_code,
+            }
+            by_unit[key] = (unit, [])
+        by_unit[key][1].append(Sample(s.time, s.down))
+    by_company: dict[int, list[Change]] = {}
+    for key in sorted(by_unit):
+        unit, batch = by_unit[key]
+        by_company.setdefault(key[0], []).extend(await _apply_unit(session, unit, batch, tolerance))
+    for company_id, changes in by_company.items():
+        await events.publish(session, company_id, changes)
+    return sum(len(c) for c in by_company.values())
+
+
+async def check_silence(
+    session: AsyncSession, now: datetime, tolerance: timedelta, *, limit: int = 1000
+) -> list[tuple[int, int]] | None:
+    """One pass of the silence check in the caller's transaction: None when another replica holds the
+    lock, else the (company, unit) opened as down (at their newest sample)."""
+    if not await repository.try_silence_lock(session):
+        return None
+    opened: list[tuple[int, int]] = []
+    by_company: dict[int, list[Change]] = {}
+    for unit in await repository.silent_units(session, now, now - tolerance, limit):
+        row = Row(unit["last_time"], None)
+        await repository.upsert_rows(session, unit, [row])
+        await repository.save_unit(session, unit["company_id"], unit["unit_id"], open_since=row.down, silent=True)
+        by_company.setdefault(unit["company_id"], []).append((events.OPENED, events.changed_data(unit, row.down, None)))
+        opened.append((unit["company_id"], unit["unit_id"]))
+    for company_id, changes in by_company.items():
+        await events.publish(session, company_id, changes)
+    return opened
+
+
+# ----------------------------------------------------------------------------- views
+def scope_of(cluster: ClusterRef) -> ClusterScope:
+    return ClusterScope(cluster.company_id, cluster.community_code, cluster.cluster_code)
+
+
+async def unit_id_list(
+    session: AsyncSession, cluster: ClusterRef, start: datetime | None, end: datetime | None
+) -> list[str]:
+    return await repository.unit_codes(session, scope_of(cluster), start, end)
+
+
+@dataclass(frozen=True)
+class DowntimeList:
+    items: list[dict[str, Any]]
+    truncated: bool
+
+
+async def downtime_list(
+    session: AsyncSession,
+    cluster: ClusterRef,
+    start: datetime | None,
+    end: datetime | None,
+    unit_code: str | None,
+    limit: int | None,
+    offset: int,
+    cap: int,
+) -> DowntimeList:
+    size = cap if limit is None else min(limit, cap)
+    rows = await repository.overlapping(session, scope_of(cluster), start, end, unit_code, size + 1, offset)
+    truncated = len(rows) > size and (limit is None or limit > cap)
+    items = [
+        {
+            "communityId": r["community_code"],
+            "clusterId": r["cluster_code"],
+            "unitId": r["unit_code"],
+            "downDateTime": r["down_date_time"],
+            "recoveryDateTime": r["recovery_date_time"],
+        }
+        for r in rows[:size]
+    ]
+    return DowntimeList(items, truncated)
+
+
+def _seconds(a: datetime, b: datetime) -> float:
+    return max(0.0, (b - a).total_seconds())
+
+
+async def availability(
+    session: AsyncSession, cluster: ClusterRef, start: datetime, end: datetime, now: datetime
+) -> dict[str, Any]:
+    """Per unit whose availability overlaps [start, end): its period (the window, cut at ``now``, clipped
+    to its availability and retirement), its downtime in it and the ratio; then the cluster's totals over
+    the units that reported (see the README for the rules)."""
+    scope = scope_of(cluster)
+    judged_end = max(start, min(end, now))
+    units = []
+    periods: dict[int, tuple[datetime, datetime]] = {}
+    for unit in await repository.cluster_units(session, scope):
+        available_from, available_to = unit["available_from"], unit["available_to"]
+        if unit["retired_at"] is not None:
+            available_to = unit["retired_at"] if available_to is None else min(available_to, unit["retired_at"])
+        if (available_from is not None and available_from >= end) or (
+            available_to is not None and available_to <= start
+        ):
+            continue
+        period_from = start if available_from is None else max(start, available_from)
+        period_to = judged_end if available_to is None else min(judged_end, available_to)
+        period_to = max(period_from, period_to)
+        reported = unit["first_time"] is not None and unit["first_time"] < period_to
+        if reported and period_to > period_from:
+            periods[unit["unit_id"]] = (period_from, period_to)
+        units.append((unit, period_from, period_to, reported))
+    down = await repository.downtime_seconds(session, scope, periods)
+    answer_units = []
+    n = unreported = 0
+    total_period = total_down = 0.0
+    for unit, period_from, period_to, reported in units:
+        period = _seconds(period_from, period_to)
+        entry: dict[str, Any] = {
+            "unitId": unit["unit_code"],
+            "availableFrom": unit["available_from"],
+            "availableTo": unit["available_to"],
+            "periodFrom": period_from,
+            "periodTo": period_to,
+            "periodSeconds": period,
+            "reported": reported,
+            "downtimeSeconds": None,
+            "availableSeconds": None,
+            "ratio": None,
+        }
+        if reported:
+            seconds = min(period, down.get(unit["unit_id"], 0.0))
+            entry.update(
+                downtimeSeconds=seconds,
+                availableSeconds=period - seconds,
+                ratio=(period - seconds) / period if period > 0 else None,
+            )
+            n += 1
+            total_period += period
+            total_down += seconds
+        else:
+            unreported += 1
+        answer_units.append(entry)
+    available = total_period - total_down
+    return {
+        "communityId": cluster.community_code,
+        "clusterId": cluster.cluster_code,
+        "datetimeFrom": start,
+        "datetimeTo": judged_end,
+        "units": answer_units,
+        "cluster": {
+            "units": n,
+            "unreportedUnits": unreported,
+            "periodSeconds": total_period,
+            "downtimeSeconds": total_down,
+            "availableSeconds": available,
+            "averagePeriodSeconds": total_period / n if n else None,
+            "averageAvailableSeconds": available / n if n else None,
+            "averageDowntimeSeconds": total_down / n if n else None,
+            "ratio": available / total_period if total_period > 0 else None,
+        },
+    }
