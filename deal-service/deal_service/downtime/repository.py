@@ -83,13 +83,19 @@ async def insert_samples(
     return list((await session.execute(stmt, rows)).scalars())
 
 
-async def sample_before(session: AsyncSession, company_id: int, unit_id: int, instant: datetime) -> datetime | None:
-    """Time of the unit's latest sample before ``instant``."""
-    return (
+async def sample_before(
+    session: AsyncSession, company_id: int, unit_id: int, instant: datetime
+) -> tuple[datetime, bool] | None:
+    """The unit's latest sample before ``instant`` (time, down)."""
+    row = (
         await session.execute(
-            select(func.max(s.c.time)).where(s.c.company_id == company_id, s.c.unit_id == unit_id, s.c.time < instant)
+            select(s.c.time, s.c.down)
+            .where(s.c.company_id == company_id, s.c.unit_id == unit_id, s.c.time < instant)
+            .order_by(s.c.time.desc())
+            .limit(1)
         )
-    ).scalar()
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def samples_after(

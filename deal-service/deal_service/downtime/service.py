@@ -132,21 +132,18 @@ async def _apply_unit(
         return []  # repeats only
     earliest, newest = min(changed), max(changed)
     in_order = created or earliest > state["last_time"]
-    if created:
-        anchor = None
-    elif in_order:
-        anchor = state["last_time"]
-    else:
-        anchor = await repository.sample_before(session, company_id, unit_id, earliest)
+    before = None if created else await repository.sample_before(session, company_id, unit_id, earliest)
+    anchor = None if before is None else before[0]
     old = await repository.rows_from(session, company_id, unit_id, anchor)
     carry = None
-    if anchor is not None:
-        open_at_anchor = [r for r in old if r.down <= anchor]
-        if open_at_anchor:
-            row = open_at_anchor[0]
-            # The silence check's downtime is no state of the samples: the samples after it decide.
-            silence_row = state["silent"] and row.recovery is None and row.down == state["last_time"]
-            carry = None if silence_row else row.down
+    if before is not None:
+        anchor_time, anchor_down = before
+        # The downtime still open after the anchor sample, as the job would hold it: one begun before it,
+        # or at it when the anchor itself is down. (One begun at a sample that is up is a data loss, opened
+        # only when the next sample came: a silence check's downtime is such a one.)
+        for row in old:
+            if row.down < anchor_time or (row.down == anchor_time and anchor_down):
+                carry = row.down
     samples = [Sample(t, down) for t, down in await repository.samples_after(session, company_id, unit_id, anchor)]
     new, active = derive(samples, tolerance, last=anchor, active=carry)
     last_time = newest if created else max(state["last_time"], newest)
