@@ -22,7 +22,8 @@ from gridcommons.db import unit_of_work
 
 COMMUNITY = "oss_community"
 TOLERANCE = timedelta(seconds=120)
-T0 = datetime(2030, 1, 1, tzinfo=UTC)
+T0 = datetime(2025, 1, 1, tzinfo=UTC)  # in the past: availability does not judge the future
+AUTO_MODE = "autonomous"
 
 _ids = itertools.count(1)
 
@@ -58,7 +59,12 @@ async def register_units(
             CLUSTER_CHANGED,
             company_id,
             ClusterV1(
-                id=cluster_id, code=cluster, name=cluster, version=1, community_id=community_id, community_code=COMMUNITY
+                id=cluster_id,
+                code=cluster,
+                name=cluster,
+                version=1,
+                community_id=community_id,
+                community_code=COMMUNITY,
             ),
         ),
     ]

@@ -179,7 +179,6 @@ def mine(opened: list[tuple[int, int]] | None, company_id: int) -> set[int]:
 async def test_silence_opens_down_and_data_decides_when_it_resumes(
     deal_app: FastAPI, company_id: int, stack: Stack
 ) -> None:
-    never = at(-10)
     cl = await register_units(
         deal_app,
         company_id,
