@@ -38,33 +38,43 @@ COMPANY = 1
 YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
 YEAR_END = datetime(2026, 1, 1, tzinfo=UTC)
 
+CLUSTER = """INSERT INTO deal.registry_clusters (id, company_id, community_id, community_code, code, name, version)
+             VALUES (2, :company, 1, 'bench_community', 'bench_cluster', 'Bench', 1)"""
+# run for units :lo..:hi at a time (one statement for a year of 1,000 units outlasts the engine's timeout)
 FILL = [
-    """INSERT INTO deal.registry_clusters (id, company_id, community_id, community_code, code, name, version)
-       VALUES (2, :company, 1, 'bench_community', 'bench_cluster', 'Bench', 1)""",
     # a tenth of the units become available in the year, another tenth leave it
     """INSERT INTO deal.registry_units (id, company_id, community_id, community_code, cluster_id, cluster_code, code,
                                         name, version, available_from, available_to)
        SELECT 1000 + u, :company, 1, 'bench_community', 2, 'bench_cluster', 'E' || lpad(u::text, 4, '0'), 'Unit', 1,
               CASE WHEN u % 10 = 1 THEN CAST(:start AS timestamptz) + (u % 300) * interval '1 day' END,
               CASE WHEN u % 10 = 2 THEN CAST(:start AS timestamptz) + (30 + u % 300) * interval '1 day' END
-       FROM generate_series(1, :units) AS u""",
+       FROM generate_series(CAST(:lo AS int), CAST(:hi AS int)) AS u""",
     """INSERT INTO deal.downtime_units (company_id, unit_id, community_code, cluster_code, unit_code, first_time,
                                         last_time, open_since)
        SELECT :company, 1000 + u, 'bench_community', 'bench_cluster', 'E' || lpad(u::text, 4, '0'),
               CAST(:start AS timestamptz) - interval '1 day', CAST(:end AS timestamptz) - interval '1 minute', CAST(:end AS timestamptz) - interval '30 minutes'
-       FROM generate_series(1, :units) AS u""",
-    # per unit and day, CAST(:per_day AS int) downtimes of 5..60 minutes spread over the day; the year's last one open
+       FROM generate_series(CAST(:lo AS int), CAST(:hi AS int)) AS u""",
+    # per unit and day, :per_day downtimes of 5..60 minutes spread over the day; the year's last one open
     """INSERT INTO deal.downtimes (company_id, unit_id, community_code, cluster_code, unit_code, down_date_time,
                                    recovery_date_time)
        SELECT :company, 1000 + u, 'bench_community', 'bench_cluster', 'E' || lpad(u::text, 4, '0'),
               CAST(:start AS timestamptz) + d * interval '1 day' + k * (interval '1 day' / CAST(:per_day AS int)) + ((u * 7 + d) % 60) * interval '1 minute',
               CAST(:start AS timestamptz) + d * interval '1 day' + k * (interval '1 day' / CAST(:per_day AS int)) + ((u * 7 + d) % 60) * interval '1 minute'
                 + (5 + (u * 13 + d * 3 + k) % 56) * interval '1 minute'
-       FROM generate_series(1, :units) AS u, generate_series(0, 364) AS d, generate_series(0, CAST(:per_day AS int) - 1) AS k""",
+       FROM generate_series(CAST(:lo AS int), CAST(:hi AS int)) AS u, generate_series(0, 364) AS d, generate_series(0, CAST(:per_day AS int) - 1) AS k""",
     """INSERT INTO deal.downtimes (company_id, unit_id, community_code, cluster_code, unit_code, down_date_time)
        SELECT :company, 1000 + u, 'bench_community', 'bench_cluster', 'E' || lpad(u::text, 4, '0'),
               CAST(:end AS timestamptz) - interval '30 minutes'
-       FROM generate_series(1, :units) AS u""",
+       FROM generate_series(CAST(:lo AS int), CAST(:hi AS int)) AS u""",
+    # each downtime's prefix sum (the seconds of the unit's downtimes before it), as the service keeps it
+    """UPDATE deal.downtimes AS d SET downtime_before_sec = p.before
+       FROM (SELECT unit_id, down_date_time,
+                    coalesce(sum(extract(epoch FROM recovery_date_time - down_date_time)) OVER (
+                        PARTITION BY unit_id ORDER BY down_date_time
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+             FROM deal.downtimes
+             WHERE company_id = :company AND unit_id BETWEEN 1000 + CAST(:lo AS int) AND 1000 + CAST(:hi AS int)) AS p
+       WHERE d.company_id = :company AND d.unit_id = p.unit_id AND d.down_date_time = p.down_date_time""",
 ]
 
 
@@ -73,8 +83,11 @@ async def availability(db_url: str, units: int, per_day: int, calls: int) -> Non
     params = {"company": COMPANY, "units": units, "per_day": per_day, "start": YEAR_START, "end": YEAR_END}
     started = time.perf_counter()
     async with engine.begin() as conn:
-        for statement in FILL:
-            await conn.execute(text(statement), params)
+        await conn.execute(text(CLUSTER), params)
+    for lo in range(1, units + 1, 50):
+        async with engine.begin() as conn:
+            for statement in FILL:
+                await conn.execute(text(statement), {**params, "lo": lo, "hi": min(units, lo + 49)})
     async with engine.connect() as conn:
         await conn.execute(text("COMMIT"))
         for table in ("registry_units", "downtime_units", "downtimes"):
@@ -88,7 +101,6 @@ async def availability(db_url: str, units: int, per_day: int, calls: int) -> Non
     from deal_service.settings import DealSettings
 
     app = create_app(DealSettings())
-    headers = operator_headers(private_key, COMPANY)
     query = {
         "communityId": "bench_community",
         "clusterId": "bench_cluster",
@@ -100,10 +112,12 @@ async def availability(db_url: str, units: int, per_day: int, calls: int) -> Non
         async with httpx.AsyncClient(transport=transport, base_url="http://deal", timeout=60) as client:
             times = []
             for i in range(calls + 1):
+                headers = operator_headers(private_key, COMPANY)  # short-lived: one per call
                 t = time.perf_counter()
                 r = await client.get("/api/staff/downtime/availability", params=query, headers=headers)
                 elapsed = (time.perf_counter() - t) * 1000
                 assert r.status_code == 200, r.text
+                print(f"  call {i}: {elapsed:.0f} ms", flush=True)
                 if i:  # the first call warms the pool and the plans
                     times.append(elapsed)
             body = r.json()
@@ -169,7 +183,8 @@ def main() -> None:
     args = parser.parse_args()
     with migrated_postgres("deal-availability-", ["deal-service"]) as (_, db_url):
         asyncio.run(availability(db_url, args.units, args.per_day, args.calls))
-        asyncio.run(consumer(db_url, args.sample_units, args.samples, args.batch))
+        if args.samples:
+            asyncio.run(consumer(db_url, args.sample_units, args.samples, args.batch))
 
 
 if __name__ == "__main__":

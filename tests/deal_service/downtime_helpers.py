@@ -118,13 +118,24 @@ async def feed(app: FastAPI, company_id: int, samples: list[UnitDataSample]) -> 
 
 
 async def stored(app: FastAPI, company_id: int, unit_id: int) -> list[tuple[datetime, datetime | None]]:
+    """The unit's downtimes (down, recovery) in order, after checking that each one's stored prefix sum is
+    the seconds of those before it and that only the last one may be open."""
     async with app.state.sessionmaker() as session:
-        rows = await session.execute(
-            select(downtimes.c.down_date_time, downtimes.c.recovery_date_time)
-            .where(downtimes.c.company_id == company_id, downtimes.c.unit_id == unit_id)
-            .order_by(downtimes.c.down_date_time)
-        )
-        return [(r[0], r[1]) for r in rows]
+        rows = (
+            await session.execute(
+                select(downtimes.c.down_date_time, downtimes.c.recovery_date_time, downtimes.c.downtime_before_sec)
+                .where(downtimes.c.company_id == company_id, downtimes.c.unit_id == unit_id)
+                .order_by(downtimes.c.down_date_time)
+            )
+        ).all()
+    total = 0.0
+    for i, (down, recovery, before) in enumerate(rows):
+        assert abs(before - total) < 1e-6, (i, before, total)
+        assert recovery is not None or i == len(rows) - 1, "only the last downtime may be open"
+        if recovery is not None:
+            assert recovery > down
+            total += (recovery - down).total_seconds()
+    return [(r[0], r[1]) for r in rows]
 
 
 def reference_downtimes(

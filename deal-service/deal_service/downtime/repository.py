@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +22,12 @@ SILENCE_LOCK = 0x6474736C
 
 @dataclass(frozen=True)
 class Row:
-    """A downtime: [down, recovery), recovery None while open."""
+    """A downtime: [down, recovery), recovery None while open; ``before``: seconds of the unit's downtimes
+    before it (stored, not part of its identity)."""
 
     down: datetime
     recovery: datetime | None
+    before: float = field(default=0.0, compare=False)
 
 
 # ----------------------------------------------------------------------------- units
@@ -146,14 +148,33 @@ async def prune_samples(session: AsyncSession, cutoff: datetime, limit: int) -> 
 async def rows_from(session: AsyncSession, company_id: int, unit_id: int, anchor: datetime | None) -> list[Row]:
     """The unit's downtimes a re-derivation from ``anchor`` may change: those starting after it and the
     one still open at it (started at or before it, not ended by it); all of them when None."""
-    stmt = select(d.c.down_date_time, d.c.recovery_date_time).where(
+    stmt = select(d.c.down_date_time, d.c.recovery_date_time, d.c.downtime_before_sec).where(
         d.c.company_id == company_id, d.c.unit_id == unit_id
     )
     if anchor is not None:
         stmt = stmt.where(
             or_(d.c.down_date_time > anchor, d.c.recovery_date_time.is_(None), d.c.recovery_date_time > anchor)
         )
-    return [Row(r[0], r[1]) for r in (await session.execute(stmt.order_by(d.c.down_date_time))).all()]
+    return [Row(r[0], r[1], r[2]) for r in (await session.execute(stmt.order_by(d.c.down_date_time))).all()]
+
+
+async def closed_seconds(session: AsyncSession, company_id: int, unit_id: int, instant: datetime) -> float:
+    """Seconds of the unit's downtimes ended at or before ``instant`` (the last one's prefix sum plus its
+    length)."""
+    total = (
+        await session.execute(
+            select(d.c.downtime_before_sec + func.extract("epoch", d.c.recovery_date_time - d.c.down_date_time))
+            .where(
+                d.c.company_id == company_id,
+                d.c.unit_id == unit_id,
+                d.c.recovery_date_time.is_not(None),
+                d.c.recovery_date_time <= instant,
+            )
+            .order_by(d.c.down_date_time.desc())
+            .limit(1)
+        )
+    ).scalar()
+    return 0.0 if total is None else float(total)
 
 
 async def delete_rows(session: AsyncSession, company_id: int, unit_id: int, starts: Sequence[datetime]) -> None:
@@ -169,10 +190,20 @@ async def upsert_rows(session: AsyncSession, unit: dict[str, Any], rows: Sequenc
     ins = insert(d)
     stmt = ins.on_conflict_do_update(
         index_elements=[d.c.company_id, d.c.unit_id, d.c.down_date_time],
-        set_={"recovery_date_time": ins.excluded.recovery_date_time, "updated_at": func.now()},
+        set_={
+            "recovery_date_time": ins.excluded.recovery_date_time,
+            "downtime_before_sec": ins.excluded.downtime_before_sec,
+            "updated_at": func.now(),
+        },
     )
     codes = {k: unit[k] for k in ("company_id", "unit_id", "community_code", "cluster_code", "unit_code")}
-    await session.execute(stmt, [{**codes, "down_date_time": r.down, "recovery_date_time": r.recovery} for r in rows])
+    await session.execute(
+        stmt,
+        [
+            {**codes, "down_date_time": r.down, "recovery_date_time": r.recovery, "downtime_before_sec": r.before}
+            for r in rows
+        ],
+    )
 
 
 # ----------------------------------------------------------------------------- the silence check
@@ -278,36 +309,33 @@ async def cluster_units(session: AsyncSession, scope: ClusterScope) -> list[dict
 
 
 async def downtime_seconds(
-    session: AsyncSession, scope: ClusterScope, periods: dict[int, tuple[datetime, datetime]]
+    session: AsyncSession, company_id: int, periods: dict[int, tuple[datetime, datetime]]
 ) -> dict[int, float]:
-    """Per unit (registry id), the seconds of its downtimes inside its period [from, to): each downtime
-    clipped to the period (an open one ends at the period's end). One statement for the cluster."""
+    """Per unit (registry id), the seconds of its downtimes inside its period [from, to) (an open one ends
+    at the period's end): D(to) − D(from), where D(x), the unit's downtime before x, is read off the last
+    downtime begun before x (its prefix sum plus its part before x). Two index lookups per unit, whatever
+    the number of downtimes; one statement for the cluster."""
     if not periods:
         return {}
-    ids = list(periods)
-    bounds = (
-        select(
-            func.unnest(literal(ids, type_=ARRAY(BigInteger))).label("unit_id"),
-            func.unnest(literal([p[0] for p in periods.values()], type_=ARRAY(DateTime(timezone=True)))).label(
-                "p_from"
-            ),
-            func.unnest(literal([p[1] for p in periods.values()], type_=ARRAY(DateTime(timezone=True)))).label("p_to"),
+    bounds = select(
+        func.unnest(literal(list(periods), type_=ARRAY(BigInteger))).label("unit_id"),
+        func.unnest(literal([p[0] for p in periods.values()], type_=ARRAY(DateTime(timezone=True)))).label("p_from"),
+        func.unnest(literal([p[1] for p in periods.values()], type_=ARRAY(DateTime(timezone=True)))).label("p_to"),
+    ).subquery("bounds")
+
+    def before(instant: Any) -> Any:
+        end = func.least(func.coalesce(d.c.recovery_date_time, instant), instant)
+        return (
+            select(d.c.downtime_before_sec + func.greatest(0, func.extract("epoch", end - d.c.down_date_time)))
+            .where(d.c.company_id == company_id, d.c.unit_id == bounds.c.unit_id, d.c.down_date_time < instant)
+            .order_by(d.c.down_date_time.desc())
+            .limit(1)
+            .scalar_subquery()
         )
-    ).cte("bounds")
-    clipped_end = func.least(func.coalesce(d.c.recovery_date_time, bounds.c.p_to), bounds.c.p_to)
-    clipped_start = func.greatest(d.c.down_date_time, bounds.c.p_from)
-    seconds = func.sum(func.greatest(0, func.extract("epoch", clipped_end - clipped_start)))
-    stmt = (
-        select(bounds.c.unit_id, seconds.cast(Float))
-        .join(
-            d,
-            and_(
-                _cluster(d, scope),
-                d.c.unit_id == bounds.c.unit_id,
-                d.c.down_date_time < bounds.c.p_to,
-                or_(d.c.recovery_date_time.is_(None), d.c.recovery_date_time > bounds.c.p_from),
-            ),
-        )
-        .group_by(bounds.c.unit_id)
+
+    stmt = select(
+        bounds.c.unit_id,
+        func.coalesce(before(bounds.c.p_to), 0).cast(Float),
+        func.coalesce(before(bounds.c.p_from), 0).cast(Float),
     )
-    return {int(r[0]): float(r[1] or 0.0) for r in (await session.execute(stmt)).all()}
+    return {int(r[0]): max(0.0, float(r[1]) - float(r[2])) for r in (await session.execute(stmt)).all()}

@@ -12,9 +12,9 @@ sample, this sample].
 by time, whatever order they arrived in. Each unit keeps its samples (time, down) of the retention
 window. A batch of new samples is stored (a repeat of an instant changes nothing; two samples of one
 instant are one, down if either is); the re-derivation then starts at the *anchor* — the latest stored
-sample before the earliest new one — from the state the downtimes give there (the downtime open at the
-anchor, if any), runs over every sample after it and replaces the downtimes it covers (those starting
-after the anchor and the one open at it). In order, that is just the new samples; a late sample costs
+sample before the earliest new one — from the state the job held after it (the downtime still open then,
+if any: one begun before the anchor, or at it when the anchor is down), runs over every sample after it
+and replaces the downtimes it covers (those starting at or after the anchor, and the one open across it). In order, that is just the new samples; a late sample costs
 the samples after it. A sample at or before the unit's floor (the retained sample the pruning kept as
 the anchor of everything older) is too late and dropped.
 
@@ -81,7 +81,9 @@ def _diff(
     changes: list[Change] = []
     for start in sorted(old_by.keys() | new_by.keys()):
         o, n = old_by.get(start), new_by.get(start)
-        if o == n:
+        if o is not None and n is not None and o == n:
+            if abs(o.before - n.before) > 1e-6:  # an earlier downtime changed: its prefix sum moves
+                writes.append(n)
             continue
         if n is None:
             assert o is not None
@@ -104,6 +106,17 @@ def _diff(
                 (events.REVISED, events.changed_data(unit, n.down, n.recovery, previous=(o.down, o.recovery)))
             )
     return writes, deletes, changes
+
+
+def _with_prefix_sums(rows: Sequence[Row], base: float) -> list[Row]:
+    """``rows`` (in time order, after the downtimes that sum to ``base`` seconds) with their prefix sums."""
+    out = []
+    total = base
+    for row in rows:
+        out.append(Row(row.down, row.recovery, total))
+        if row.recovery is not None:
+            total += (row.recovery - row.down).total_seconds()
+    return out
 
 
 async def _apply_unit(
@@ -153,6 +166,9 @@ async def _apply_unit(
     elif state["silent"] and not created and last_time == state["last_time"]:
         new.append(Row(last_time, None))  # late samples only: the unit is still silent since its newest one
         silent = True
+    new = _with_prefix_sums(
+        new, 0.0 if anchor is None else await repository.closed_seconds(session, company_id, unit_id, anchor)
+    )
     writes, deletes, changes = _diff(unit, old, new, late=not in_order)
     await repository.delete_rows(session, company_id, unit_id, deletes)
     await repository.upsert_rows(session, unit, writes)
@@ -206,7 +222,8 @@ async def check_silence(
     opened: list[tuple[int, int]] = []
     by_company: dict[int, list[Change]] = {}
     for unit in await repository.silent_units(session, now, now - tolerance, limit):
-        row = Row(unit["last_time"], None)
+        before = await repository.closed_seconds(session, unit["company_id"], unit["unit_id"], unit["last_time"])
+        row = Row(unit["last_time"], None, before)
         await repository.upsert_rows(session, unit, [row])
         await repository.save_unit(session, unit["company_id"], unit["unit_id"], open_since=row.down, silent=True)
         by_company.setdefault(unit["company_id"], []).append((events.OPENED, events.changed_data(unit, row.down, None)))
@@ -288,7 +305,7 @@ async def availability(
         if reported and period_to > period_from:
             periods[unit["unit_id"]] = (period_from, period_to)
         units.append((unit, period_from, period_to, reported))
-    down = await repository.downtime_seconds(session, scope, periods)
+    down = await repository.downtime_seconds(session, cluster.company_id, periods)
     answer_units = []
     n = unreported = 0
     total_period = total_down = 0.0

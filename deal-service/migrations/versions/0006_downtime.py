@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("unit_code", sa.String(64), nullable=False),
         sa.Column("down_date_time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recovery_date_time", sa.DateTime(timezone=True)),
+        sa.Column("downtime_before_sec", sa.Double(), nullable=False, server_default=sa.text("0")),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.PrimaryKeyConstraint("company_id", "unit_id", "down_date_time"),
         schema=SCHEMA,
