@@ -130,40 +130,41 @@ async def test_crafted_sequences_in_order_late_and_repeated(deal_app: FastAPI, c
 _hyp_companies = iter(range(910_000_000, 920_000_000))
 
 
+_sequence = st.lists(
+    st.tuples(
+        st.integers(0, 40).map(lambda k: k * 30.0),  # a 20-minute grid of 30 s slots ...
+        st.sampled_from([AUTO, AUTO, AUTO, HETERO, None]),
+    ),
+    min_size=2,
+    max_size=30,
+).map(lambda xs: [(t, m) for t, m in xs if t % 150 != 60])  # ... with holes, so gaps of ≥ 120 s occur
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-@given(
-    seq=st.lists(
-        st.tuples(
-            st.integers(0, 40).map(lambda k: k * 30.0),  # a 20-minute grid of 30 s slots ...
-            st.sampled_from([AUTO, AUTO, AUTO, HETERO, None]),
-        ),
-        min_size=2,
-        max_size=30,
-    ).map(lambda xs: [(t, m) for t, m in xs if t % 150 != 60]),  # ... with holes, so gaps of ≥ 120 s occur
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(sequences=st.lists(_sequence, min_size=1, max_size=3), seed=st.integers(0, 2**32 - 1))
 async def test_matches_the_reference_whatever_the_delivery(
-    deal_app: FastAPI, stack: Stack, seq: list[tuple[float, str | None]], seed: int
+    deal_app: FastAPI, stack: Stack, sequences: list[list[tuple[float, str | None]]], seed: int
 ) -> None:
-    """Random sequences (repeats and duplicate instants included) delivered shuffled, in random batches,
-    some redelivered: the stored downtimes and the events' history equal the reference over the sorted
-    samples."""
-    if not seq:
-        return
+    """Random sequences of up to three units (repeats and duplicate instants included), delivered shuffled
+    and interleaved, in random batches, some redelivered: each unit's stored downtimes and the events'
+    history equal the reference over its sorted samples."""
     company_id = next(_hyp_companies)
-    cl = await register_units(deal_app, company_id, ["U"])
+    codes = [f"U{i}" for i in range(len(sequences))]
+    cl = await register_units(deal_app, company_id, codes)
     rng = random.Random(seed)
-    deliveries = list(seq) + rng.sample(seq, k=rng.randint(0, len(seq)))  # some delivered twice
+    sent = [(code, t, m) for code, seq in zip(codes, sequences, strict=True) for t, m in seq]
+    deliveries = sent + rng.sample(sent, k=rng.randint(0, len(sent)))  # some delivered twice
     rng.shuffle(deliveries)
     while deliveries:
-        k = rng.randint(1, 5)
+        k = rng.randint(1, 8)
         batch, deliveries = deliveries[:k], deliveries[k:]
-        await feed(deal_app, company_id, [sample(cl, "U", t, m) for t, m in batch])
-    want = reference_downtimes([(at(t), m != AUTO) for t, m in seq])
-    unit_id = cl.units["U"]
-    assert await stored(deal_app, company_id, unit_id) == want
+        await feed(deal_app, company_id, [sample(cl, code, t, m) for code, t, m in batch])
     held = replay_events(await downtime_events_of(stack, company_id))
-    assert sorted(held.get(unit_id, {}).items()) == want
+    for code, seq in zip(codes, sequences, strict=True):
+        want = reference_downtimes([(at(t), m != AUTO) for t, m in seq])
+        unit_id = cl.units[code]
+        assert await stored(deal_app, company_id, unit_id) == want
+        assert sorted(held.get(unit_id, {}).items()) == want
 
 
 # ----------------------------------------------------------------------------- the silence check

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Float, and_, func, literal, or_, select, text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, and_, bindparam, func, literal, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,34 +30,76 @@ class Row:
     before: float = field(default=0.0, compare=False)
 
 
-# ----------------------------------------------------------------------------- units
-async def lock_unit(session: AsyncSession, unit: dict[str, Any], first_time: datetime) -> tuple[dict[str, Any], bool]:
-    """The unit's processing state, locked for this transaction, and whether it was created now (at
-    ``first_time``)."""
-    where = (u.c.company_id == unit["company_id"], u.c.unit_id == unit["unit_id"])
-    row = (await session.execute(select(u).where(*where).with_for_update())).first()
-    if row is not None:
-        return dict(row._mapping), False
-    created = (
+# ----------------------------------------------------------------------------- a consumer batch
+# One statement per step for every unit of a batch (the consumer's cost is round trips, not rows).
+Key = tuple[int, int]  # (company, unit registry id)
+
+
+def _keys(keys: Sequence[Key]) -> dict[str, Any]:
+    return {"companies": [k[0] for k in keys], "units": [k[1] for k in keys]}
+
+
+_BIGINTS = ARRAY(BigInteger)
+_INSTANTS = ARRAY(DateTime(timezone=True))
+
+
+async def lock_units(session: AsyncSession, units: Sequence[dict[str, Any]]) -> dict[Key, tuple[dict[str, Any], bool]]:
+    """Each unit's processing state, locked for this transaction in key order, and whether it was created
+    now (new units get ``first_time`` as first and newest sample)."""
+    ordered = sorted(units, key=lambda x: (x["company_id"], x["unit_id"]))
+    columns = ("company_id", "unit_id", "community_code", "cluster_code", "unit_code")
+    created_rows = (
         await session.execute(
             insert(u)
             .values(
-                company_id=unit["company_id"],
-                unit_id=unit["unit_id"],
-                community_code=unit["community_code"],
-                cluster_code=unit["cluster_code"],
-                unit_code=unit["unit_code"],
-                first_time=first_time,
-                last_time=first_time,
+                [
+                    {**{c: x[c] for c in columns}, "first_time": x["first_time"], "last_time": x["first_time"]}
+                    for x in ordered
+                ]
             )
             .on_conflict_do_nothing()
-            .returning(*u.c)
+            .returning(u.c.company_id, u.c.unit_id)
         )
-    ).first()
-    if created is not None:
-        return dict(created._mapping), True
-    row = (await session.execute(select(u).where(*where).with_for_update())).one()  # created concurrently
-    return dict(row._mapping), False
+    ).all()
+    created = {(r[0], r[1]) for r in created_rows}
+    keys = [(x["company_id"], x["unit_id"]) for x in ordered]
+    wanted = tuple_(u.c.company_id, u.c.unit_id).in_(keys)
+    rows = (
+        await session.execute(select(u).where(wanted).order_by(u.c.company_id, u.c.unit_id).with_for_update())
+    ).all()
+    return {(r.company_id, r.unit_id): (dict(r._mapping), (r.company_id, r.unit_id) in created) for r in rows}
+
+
+async def save_units(session: AsyncSession, states: Sequence[dict[str, Any]]) -> None:
+    """Write units' first_time, last_time, open_since and silent (one statement)."""
+    if not states:
+        return
+    stmt = text(
+        """UPDATE deal.downtime_units AS u
+           SET first_time = v.first_time, last_time = v.last_time, open_since = v.open_since, silent = v.silent,
+               updated_at = now()
+           FROM unnest(:companies, :units, :firsts, :lasts, :opens, :silents)
+                AS v(company_id, unit_id, first_time, last_time, open_since, silent)
+           WHERE u.company_id = v.company_id AND u.unit_id = v.unit_id"""
+    ).bindparams(
+        bindparam("companies", type_=_BIGINTS),
+        bindparam("units", type_=_BIGINTS),
+        bindparam("firsts", type_=_INSTANTS),
+        bindparam("lasts", type_=_INSTANTS),
+        bindparam("opens", type_=_INSTANTS),
+        bindparam("silents", type_=ARRAY(Boolean)),
+    )
+    await session.execute(
+        stmt,
+        {
+            "companies": [x["company_id"] for x in states],
+            "units": [x["unit_id"] for x in states],
+            "firsts": [x["first_time"] for x in states],
+            "lasts": [x["last_time"] for x in states],
+            "opens": [x["open_since"] for x in states],
+            "silents": [x["silent"] for x in states],
+        },
+    )
 
 
 async def save_unit(session: AsyncSession, company_id: int, unit_id: int, **values: Any) -> None:
@@ -66,48 +108,112 @@ async def save_unit(session: AsyncSession, company_id: int, unit_id: int, **valu
     )
 
 
-# ----------------------------------------------------------------------------- samples
 async def insert_samples(
-    session: AsyncSession, company_id: int, unit_id: int, samples: Sequence[tuple[datetime, bool]]
-) -> list[datetime]:
-    """Store samples (one per time: the caller merged duplicates); an existing sample of the same time
-    becomes down if this one is (a repeat changes nothing otherwise). Returns the times inserted or
-    changed."""
+    session: AsyncSession, samples: Sequence[tuple[int, int, datetime, bool]]
+) -> dict[Key, list[datetime]]:
+    """Store (company, unit, time, down) samples (one per unit and time: the caller merged duplicates); an
+    existing sample of the same time becomes down if this one is (a repeat changes nothing otherwise).
+    Returns the times inserted or changed, per unit."""
     if not samples:
-        return []
+        return {}
     ins = insert(s)
     stmt = ins.on_conflict_do_update(
         index_elements=[s.c.company_id, s.c.unit_id, s.c.time],
         set_={"down": literal(True)},
         where=and_(s.c.down.is_(False), ins.excluded.down.is_(True)),
-    ).returning(s.c.time)
-    rows = [{"company_id": company_id, "unit_id": unit_id, "time": t, "down": down} for t, down in samples]
-    return list((await session.execute(stmt, rows)).scalars())
+    ).returning(s.c.company_id, s.c.unit_id, s.c.time)
+    ordered = sorted(samples)
+    rows = [{"company_id": c, "unit_id": x, "time": t, "down": down} for c, x, t, down in ordered]
+    changed: dict[Key, list[datetime]] = {}
+    for company_id, unit_id, t in (await session.execute(stmt, rows)).all():
+        changed.setdefault((company_id, unit_id), []).append(t)
+    return changed
 
 
-async def sample_before(
-    session: AsyncSession, company_id: int, unit_id: int, instant: datetime
-) -> tuple[datetime, bool] | None:
-    """The unit's latest sample before ``instant`` (time, down)."""
-    row = (
-        await session.execute(
-            select(s.c.time, s.c.down)
-            .where(s.c.company_id == company_id, s.c.unit_id == unit_id, s.c.time < instant)
-            .order_by(s.c.time.desc())
-            .limit(1)
-        )
-    ).first()
-    return None if row is None else (row[0], row[1])
+@dataclass(frozen=True)
+class Anchor:
+    """A unit's latest sample before its earliest new one, and the seconds of its downtimes ended by then."""
+
+    time: datetime
+    down: bool
+    closed_seconds: float
+
+
+async def anchors(session: AsyncSession, earliest: dict[Key, datetime]) -> dict[Key, Anchor]:
+    """Per unit, the anchor before the given instant (units without an earlier sample are left out)."""
+    if not earliest:
+        return {}
+    keys = list(earliest)
+    stmt = text(
+        """SELECT b.company_id, b.unit_id, a.time, a.down,
+                  (SELECT d.downtime_before_sec + extract(epoch FROM d.recovery_date_time - d.down_date_time)
+                   FROM deal.downtimes AS d
+                   WHERE d.company_id = b.company_id AND d.unit_id = b.unit_id
+                     AND d.recovery_date_time IS NOT NULL AND d.recovery_date_time <= a.time
+                   ORDER BY d.down_date_time DESC LIMIT 1) AS closed
+           FROM unnest(:companies, :units, :instants) AS b(company_id, unit_id, instant)
+           JOIN LATERAL (SELECT s.time, s.down FROM deal.downtime_samples AS s
+                         WHERE s.company_id = b.company_id AND s.unit_id = b.unit_id AND s.time < b.instant
+                         ORDER BY s.time DESC LIMIT 1) AS a ON true"""
+    ).bindparams(
+        bindparam("companies", type_=_BIGINTS),
+        bindparam("units", type_=_BIGINTS),
+        bindparam("instants", type_=_INSTANTS),
+    )
+    rows = (await session.execute(stmt, {**_keys(keys), "instants": [earliest[k] for k in keys]})).all()
+    return {(r[0], r[1]): Anchor(r[2], r[3], float(r[4] or 0.0)) for r in rows}
+
+
+def _after(keys: Sequence[Key], anchor_of: dict[Key, datetime | None]) -> dict[str, Any]:
+    return {**_keys(keys), "anchors": [anchor_of[k] for k in keys]}
+
+
+async def rows_after(session: AsyncSession, anchor_of: dict[Key, datetime | None]) -> dict[Key, list[Row]]:
+    """Per unit, the downtimes a re-derivation from its anchor may change: those starting after it and
+    the one open across it (started at or before it, not ended by it); all of them without an anchor."""
+    keys = list(anchor_of)
+    if not keys:
+        return {}
+    stmt = text(
+        """SELECT d.company_id, d.unit_id, d.down_date_time, d.recovery_date_time, d.downtime_before_sec
+           FROM unnest(:companies, :units, :anchors) AS b(company_id, unit_id, anchor)
+           JOIN deal.downtimes AS d ON d.company_id = b.company_id AND d.unit_id = b.unit_id
+           WHERE b.anchor IS NULL OR d.down_date_time > b.anchor OR d.recovery_date_time IS NULL
+                 OR d.recovery_date_time > b.anchor
+           ORDER BY d.company_id, d.unit_id, d.down_date_time"""
+    ).bindparams(
+        bindparam("companies", type_=_BIGINTS),
+        bindparam("units", type_=_BIGINTS),
+        bindparam("anchors", type_=_INSTANTS),
+    )
+    out: dict[Key, list[Row]] = {k: [] for k in keys}
+    for r in (await session.execute(stmt, _after(keys, anchor_of))).all():
+        out[(r[0], r[1])].append(Row(r[2], r[3], r[4]))
+    return out
 
 
 async def samples_after(
-    session: AsyncSession, company_id: int, unit_id: int, after: datetime | None
-) -> list[tuple[datetime, bool]]:
-    """The unit's samples after ``after`` (all when None), in time order."""
-    stmt = select(s.c.time, s.c.down).where(s.c.company_id == company_id, s.c.unit_id == unit_id)
-    if after is not None:
-        stmt = stmt.where(s.c.time > after)
-    return [(r[0], r[1]) for r in (await session.execute(stmt.order_by(s.c.time))).all()]
+    session: AsyncSession, anchor_of: dict[Key, datetime | None]
+) -> dict[Key, list[tuple[datetime, bool]]]:
+    """Per unit, its samples after its anchor (all without one), in time order."""
+    keys = list(anchor_of)
+    if not keys:
+        return {}
+    stmt = text(
+        """SELECT s.company_id, s.unit_id, s.time, s.down
+           FROM unnest(:companies, :units, :anchors) AS b(company_id, unit_id, anchor)
+           JOIN deal.downtime_samples AS s ON s.company_id = b.company_id AND s.unit_id = b.unit_id
+           WHERE b.anchor IS NULL OR s.time > b.anchor
+           ORDER BY s.company_id, s.unit_id, s.time"""
+    ).bindparams(
+        bindparam("companies", type_=_BIGINTS),
+        bindparam("units", type_=_BIGINTS),
+        bindparam("anchors", type_=_INSTANTS),
+    )
+    out: dict[Key, list[tuple[datetime, bool]]] = {k: [] for k in keys}
+    for r in (await session.execute(stmt, _after(keys, anchor_of))).all():
+        out[(r[0], r[1])].append((r[2], r[3]))
+    return out
 
 
 async def prune_samples(session: AsyncSession, cutoff: datetime, limit: int) -> int:
@@ -145,19 +251,6 @@ async def prune_samples(session: AsyncSession, cutoff: datetime, limit: int) -> 
 
 
 # ----------------------------------------------------------------------------- downtimes
-async def rows_from(session: AsyncSession, company_id: int, unit_id: int, anchor: datetime | None) -> list[Row]:
-    """The unit's downtimes a re-derivation from ``anchor`` may change: those starting after it and the
-    one still open at it (started at or before it, not ended by it); all of them when None."""
-    stmt = select(d.c.down_date_time, d.c.recovery_date_time, d.c.downtime_before_sec).where(
-        d.c.company_id == company_id, d.c.unit_id == unit_id
-    )
-    if anchor is not None:
-        stmt = stmt.where(
-            or_(d.c.down_date_time > anchor, d.c.recovery_date_time.is_(None), d.c.recovery_date_time > anchor)
-        )
-    return [Row(r[0], r[1], r[2]) for r in (await session.execute(stmt.order_by(d.c.down_date_time))).all()]
-
-
 async def closed_seconds(session: AsyncSession, company_id: int, unit_id: int, instant: datetime) -> float:
     """Seconds of the unit's downtimes ended at or before ``instant`` (the last one's prefix sum plus its
     length)."""
@@ -177,14 +270,24 @@ async def closed_seconds(session: AsyncSession, company_id: int, unit_id: int, i
     return 0.0 if total is None else float(total)
 
 
-async def delete_rows(session: AsyncSession, company_id: int, unit_id: int, starts: Sequence[datetime]) -> None:
-    if starts:
-        await session.execute(
-            d.delete().where(d.c.company_id == company_id, d.c.unit_id == unit_id, d.c.down_date_time.in_(starts))
-        )
+async def delete_rows(session: AsyncSession, starts: Sequence[tuple[int, int, datetime]]) -> None:
+    """Delete downtimes by (company, unit, down) (one statement)."""
+    if not starts:
+        return
+    stmt = text(
+        """DELETE FROM deal.downtimes AS d
+           USING unnest(:companies, :units, :downs) AS v(company_id, unit_id, down_date_time)
+           WHERE d.company_id = v.company_id AND d.unit_id = v.unit_id AND d.down_date_time = v.down_date_time"""
+    ).bindparams(
+        bindparam("companies", type_=_BIGINTS), bindparam("units", type_=_BIGINTS), bindparam("downs", type_=_INSTANTS)
+    )
+    await session.execute(
+        stmt, {"companies": [x[0] for x in starts], "units": [x[1] for x in starts], "downs": [x[2] for x in starts]}
+    )
 
 
-async def upsert_rows(session: AsyncSession, unit: dict[str, Any], rows: Sequence[Row]) -> None:
+async def upsert_rows(session: AsyncSession, rows: Sequence[tuple[dict[str, Any], Row]]) -> None:
+    """Write (unit, downtime) pairs: created, or their recovery and prefix sum updated (one statement)."""
     if not rows:
         return
     ins = insert(d)
@@ -196,12 +299,17 @@ async def upsert_rows(session: AsyncSession, unit: dict[str, Any], rows: Sequenc
             "updated_at": func.now(),
         },
     )
-    codes = {k: unit[k] for k in ("company_id", "unit_id", "community_code", "cluster_code", "unit_code")}
+    columns = ("company_id", "unit_id", "community_code", "cluster_code", "unit_code")
     await session.execute(
         stmt,
         [
-            {**codes, "down_date_time": r.down, "recovery_date_time": r.recovery, "downtime_before_sec": r.before}
-            for r in rows
+            {
+                **{c: unit[c] for c in columns},
+                "down_date_time": r.down,
+                "recovery_date_time": r.recovery,
+                "downtime_before_sec": r.before,
+            }
+            for unit, r in rows
         ],
     )
 

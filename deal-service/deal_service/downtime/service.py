@@ -119,46 +119,31 @@ def _with_prefix_sums(rows: Sequence[Row], base: float) -> list[Row]:
     return out
 
 
-async def _apply_unit(
-    session: AsyncSession, unit: dict[str, Any], batch: Sequence[Sample], tolerance: timedelta
-) -> list[Change]:
-    """Store one unit's new samples and re-derive its downtimes from the anchor (see the module)."""
-    merged: dict[datetime, bool] = {}
-    for sample in batch:
-        merged[sample.time] = merged.get(sample.time, False) or sample.down
-    state, created = await repository.lock_unit(session, unit, min(merged))
-    company_id, unit_id = unit["company_id"], unit["unit_id"]
-    floor = state["floor_time"]
-    if floor is not None:
-        late = [t for t in merged if t <= floor]
-        if late:
-            log.warning(
-                "unit %s of company %s: %d sample(s) at or before the retained floor %s dropped (too late)",
-                unit_id,
-                company_id,
-                len(late),
-                floor,
-            )
-        merged = {t: down for t, down in merged.items() if t > floor}
-    changed = await repository.insert_samples(session, company_id, unit_id, sorted(merged.items()))
-    if not changed:
-        return []  # repeats only
+def _rederive(
+    unit: dict[str, Any],
+    state: dict[str, Any],
+    created: bool,
+    changed: Sequence[datetime],
+    anchor: repository.Anchor | None,
+    old: Sequence[Row],
+    samples: Sequence[tuple[datetime, bool]],
+    tolerance: timedelta,
+) -> tuple[list[Row], list[datetime], list[Change], dict[str, Any]]:
+    """One unit's re-derivation from its anchor over the samples after it (see the module): the downtimes
+    to write, the starts to delete, the events, and the unit's new state."""
     earliest, newest = min(changed), max(changed)
     in_order = created or earliest > state["last_time"]
-    before = None if created else await repository.sample_before(session, company_id, unit_id, earliest)
-    anchor = None if before is None else before[0]
-    old = await repository.rows_from(session, company_id, unit_id, anchor)
     carry = None
-    if before is not None:
-        anchor_time, anchor_down = before
+    if anchor is not None:
         # The downtime still open after the anchor sample, as the job would hold it: one begun before it,
         # or at it when the anchor itself is down. (One begun at a sample that is up is a data loss, opened
         # only when the next sample came: a silence check's downtime is such a one.)
         for row in old:
-            if row.down < anchor_time or (row.down == anchor_time and anchor_down):
+            if row.down < anchor.time or (row.down == anchor.time and anchor.down):
                 carry = row.down
-    samples = [Sample(t, down) for t, down in await repository.samples_after(session, company_id, unit_id, anchor)]
-    new, active = derive(samples, tolerance, last=anchor, active=carry)
+    new, active = derive(
+        [Sample(t, down) for t, down in samples], tolerance, last=None if anchor is None else anchor.time, active=carry
+    )
     last_time = newest if created else max(state["last_time"], newest)
     silent = False
     if active is not None:
@@ -166,47 +151,81 @@ async def _apply_unit(
     elif state["silent"] and not created and last_time == state["last_time"]:
         new.append(Row(last_time, None))  # late samples only: the unit is still silent since its newest one
         silent = True
-    new = _with_prefix_sums(
-        new, 0.0 if anchor is None else await repository.closed_seconds(session, company_id, unit_id, anchor)
-    )
+    new = _with_prefix_sums(new, 0.0 if anchor is None else anchor.closed_seconds)
     writes, deletes, changes = _diff(unit, old, new, late=not in_order)
-    await repository.delete_rows(session, company_id, unit_id, deletes)
-    await repository.upsert_rows(session, unit, writes)
-    open_since = new[-1].down if new and new[-1].recovery is None else None
-    await repository.save_unit(
-        session,
-        company_id,
-        unit_id,
-        first_time=min(state["first_time"], earliest),
-        last_time=last_time,
-        open_since=open_since,
-        silent=silent,
-    )
-    return changes
+    saved = {
+        "company_id": unit["company_id"],
+        "unit_id": unit["unit_id"],
+        "first_time": min(state["first_time"], earliest),
+        "last_time": last_time,
+        "open_since": new[-1].down if new and new[-1].recovery is None else None,
+        "silent": silent,
+    }
+    return writes, deletes, changes, saved
 
 
 async def record_samples(
     session: AsyncSession, samples: Sequence[tuple[int, UnitDataSample]], tolerance: timedelta
 ) -> int:
-    """Apply (company, sample) pairs: per unit, in key order (one lock order for concurrent batches and
-    the silence check); one event per downtime change. Returns the number of changes."""
-    by_unit: dict[tuple[int, int], tuple[dict[str, Any], list[Sample]]] = {}
+    """Apply (company, sample) pairs: store them, re-derive each unit touched from its anchor, write the
+    differences and publish one event per downtime change. A few statements for the whole batch, whatever
+    the number of units (units locked in key order: one lock order for concurrent batches and the silence
+    check). Returns the number of changes."""
+    units: dict[repository.Key, dict[str, Any]] = {}
+    merged: dict[repository.Key, dict[datetime, bool]] = {}
     for company_id, s in samples:
         key = (company_id, s.unit_id)
-        if key not in by_unit:
-            unit = {
+        if key not in units:
+            units[key] = {
                 "company_id": company_id,
                 "unit_id": s.unit_id,
                 "community_code": s.community_code,
                 "cluster_code": s.cluster_code,
                 "unit_code": s.unit_code,
             }
-            by_unit[key] = (unit, [])
-        by_unit[key][1].append(Sample(s.time, s.down))
+            merged[key] = {}
+        # two samples of one instant are one, down if either is
+        merged[key][s.time] = merged[key].get(s.time, False) or s.down
+    if not units:
+        return 0
+    for key, unit in units.items():
+        unit["first_time"] = min(merged[key])
+    states = await repository.lock_units(session, list(units.values()))
+    rows: list[tuple[int, int, datetime, bool]] = []
+    for key, times in merged.items():
+        floor = states[key][0]["floor_time"]
+        if floor is not None and (late := [t for t in times if t <= floor]):
+            log.warning(
+                "unit %s of company %s: %d sample(s) at or before the retained floor %s dropped (too late)",
+                key[1],
+                key[0],
+                len(late),
+                floor,
+            )
+        rows += [(*key, t, down) for t, down in times.items() if floor is None or t > floor]
+    changed = await repository.insert_samples(session, rows)  # repeats change nothing
+    if not changed:
+        return 0
+    found = await repository.anchors(session, {k: min(v) for k, v in changed.items() if not states[k][1]})
+    anchor_of = {k: (found[k].time if k in found else None) for k in changed}
+    old_rows = await repository.rows_after(session, anchor_of)
+    later = await repository.samples_after(session, anchor_of)
+    writes: list[tuple[dict[str, Any], Row]] = []
+    deletes: list[tuple[int, int, datetime]] = []
+    saved: list[dict[str, Any]] = []
     by_company: dict[int, list[Change]] = {}
-    for key in sorted(by_unit):
-        unit, batch = by_unit[key]
-        by_company.setdefault(key[0], []).extend(await _apply_unit(session, unit, batch, tolerance))
+    for key in sorted(changed):
+        state, created = states[key]
+        unit_writes, unit_deletes, changes, new_state = _rederive(
+            units[key], state, created, changed[key], found.get(key), old_rows[key], later[key], tolerance
+        )
+        writes += [(units[key], row) for row in unit_writes]
+        deletes += [(*key, start) for start in unit_deletes]
+        saved.append(new_state)
+        by_company.setdefault(key[0], []).extend(changes)
+    await repository.delete_rows(session, deletes)
+    await repository.upsert_rows(session, writes)
+    await repository.save_units(session, saved)
     for company_id, changes in by_company.items():
         await events.publish(session, company_id, changes)
     return sum(len(c) for c in by_company.values())
@@ -224,7 +243,7 @@ async def check_silence(
     for unit in await repository.silent_units(session, now, now - tolerance, limit):
         before = await repository.closed_seconds(session, unit["company_id"], unit["unit_id"], unit["last_time"])
         row = Row(unit["last_time"], None, before)
-        await repository.upsert_rows(session, unit, [row])
+        await repository.upsert_rows(session, [(unit, row)])
         await repository.save_unit(session, unit["company_id"], unit["unit_id"], open_since=row.down, silent=True)
         by_company.setdefault(unit["company_id"], []).append((events.OPENED, events.changed_data(unit, row.down, None)))
         opened.append((unit["company_id"], unit["unit_id"]))
