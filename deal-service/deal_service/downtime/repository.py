@@ -148,7 +148,7 @@ async def anchors(session: AsyncSession, earliest: dict[Key, datetime]) -> dict[
         """SELECT b.company_id, b.unit_id, a.time, a.down,
                   (SELECT d.downtime_before_sec + extract(epoch FROM d.recovery_date_time - d.down_date_time)
                    FROM deal.downtimes AS d
-                   WHERE d.company_id = b.company_id AND d.unit_id = b.unit_id
+                   WHERE d.company_id = b.company_id AND d.unit_id = b.unit_id AND d.down_date_time < a.time
                      AND d.recovery_date_time IS NOT NULL AND d.recovery_date_time <= a.time
                    ORDER BY d.down_date_time DESC LIMIT 1) AS closed
            FROM unnest(:companies, :units, :instants) AS b(company_id, unit_id, instant)
@@ -177,9 +177,17 @@ async def rows_after(session: AsyncSession, anchor_of: dict[Key, datetime | None
     stmt = text(
         """SELECT d.company_id, d.unit_id, d.down_date_time, d.recovery_date_time, d.downtime_before_sec
            FROM unnest(:companies, :units, :anchors) AS b(company_id, unit_id, anchor)
-           JOIN deal.downtimes AS d ON d.company_id = b.company_id AND d.unit_id = b.unit_id
-           WHERE b.anchor IS NULL OR d.down_date_time > b.anchor OR d.recovery_date_time IS NULL
-                 OR d.recovery_date_time > b.anchor
+           JOIN LATERAL (
+               -- the index ranges: after the anchor, and the one downtime begun at or before it if still open
+               SELECT * FROM deal.downtimes AS x
+               WHERE x.company_id = b.company_id AND x.unit_id = b.unit_id
+                 AND x.down_date_time > coalesce(b.anchor, '-infinity')
+               UNION ALL
+               (SELECT * FROM deal.downtimes AS y
+                WHERE y.company_id = b.company_id AND y.unit_id = b.unit_id AND y.down_date_time <= b.anchor
+                ORDER BY y.down_date_time DESC LIMIT 1)
+           ) AS d ON d.recovery_date_time IS NULL OR d.recovery_date_time > b.anchor OR d.down_date_time > b.anchor
+                     OR b.anchor IS NULL
            ORDER BY d.company_id, d.unit_id, d.down_date_time"""
     ).bindparams(
         bindparam("companies", type_=_BIGINTS),
@@ -203,7 +211,7 @@ async def samples_after(
         """SELECT s.company_id, s.unit_id, s.time, s.down
            FROM unnest(:companies, :units, :anchors) AS b(company_id, unit_id, anchor)
            JOIN deal.downtime_samples AS s ON s.company_id = b.company_id AND s.unit_id = b.unit_id
-           WHERE b.anchor IS NULL OR s.time > b.anchor
+                AND s.time > coalesce(b.anchor, '-infinity')
            ORDER BY s.company_id, s.unit_id, s.time"""
     ).bindparams(
         bindparam("companies", type_=_BIGINTS),
