@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -267,6 +266,12 @@ async def test_late_samples_before_the_floor_are_dropped(deal_app: FastAPI, comp
     assert await stored(deal_app, company_id, unit_id) == [(at(60), at(200)), (at(200), at(400))]
 
 
-async def test_tolerance_is_a_setting() -> None:
+async def test_tolerance_is_a_setting(deal_app: FastAPI, company_id: int) -> None:
+    """DEAL_DATA_LOSS_TOLERANCE_SEC (120 s by default, the spec's value) drives the silence check too."""
     assert DealSettings().data_loss_tolerance_sec == 120
-    assert TOLERANCE == timedelta(seconds=120)
+    cl = await register_units(deal_app, company_id, ["T"])
+    await feed(deal_app, company_id, [sample(cl, "T", 0)])
+    patient = SilenceCheck(DealSettings(data_loss_tolerance_sec=600), deal_app.state.sessionmaker)
+    assert mine(await patient.check_once(now=at(599)), company_id) == set()
+    assert mine(await patient.check_once(now=at(600)), company_id) == {cl.units["T"]}
+    assert patient.health()["ready"]
