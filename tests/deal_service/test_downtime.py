@@ -275,3 +275,16 @@ async def test_tolerance_is_a_setting(deal_app: FastAPI, company_id: int) -> Non
     assert mine(await patient.check_once(now=at(599)), company_id) == set()
     assert mine(await patient.check_once(now=at(600)), company_id) == {cl.units["T"]}
     assert patient.health()["ready"]
+
+
+def test_the_worker_runs_the_silence_check_unless_turned_off(stack: Stack) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from deal_service.workers import build
+
+    engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")  # never connected here
+    names = [w.name for w in build(DealSettings(), engine)]
+    assert "deal-service.downtime-silence" in names
+    assert "deal-service.downtime-silence" not in [
+        w.name for w in build(DealSettings(downtime_check_interval_sec=0), engine)
+    ]
