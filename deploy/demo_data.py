@@ -164,9 +164,12 @@ def ensure_demo_readings(gateway: str, headers: dict[str, str]) -> None:
     _call("POST", f"{gateway}/api/ingest/meter-readings", data=body, headers=headers)
 
 
-def demo_unit_data_report(at: datetime) -> list[dict]:
+def demo_unit_data_report(
+    at: datetime, modes: dict[str, str] | None = None, silent: tuple[str, ...] = ()
+) -> list[dict]:
     """One report (apis-ccc's unitData) of the demo units available at ``at``: a datasetId shared by
-    all of them (epoch milliseconds), battery and APIS state varying per unit; the grid master is E001."""
+    all of them (epoch milliseconds), battery and APIS state varying per unit; the grid master is E001.
+    ``modes``: a unit's effective operation mode other than autonomous; ``silent``: units left out."""
     dataset_id = int(at.timestamp() * 1000)
     documents = []
     n = 0
@@ -174,6 +177,8 @@ def demo_unit_data_report(at: datetime) -> list[dict]:
         for unit, _name, start, end in units:
             if (start and at < datetime.fromisoformat(start)) or (end and at >= datetime.fromisoformat(end)):
                 continue  # not available now
+            if unit in silent:
+                continue
             n += 1
             rsoc = 35.0 + 9.5 * n
             documents.append(
@@ -202,7 +207,11 @@ def demo_unit_data_report(at: datetime) -> list[dict]:
                         "remaining_capacity_wh": int(48 * rsoc),
                         "deal_interlock_capacity": 2,
                         "is_grid_master": unit == "E001",
-                        "operation_mode": {"global": "autonomous", "local": None, "effective": "autonomous"},
+                        "operation_mode": {
+                            "global": "autonomous",
+                            "local": None,
+                            "effective": (modes or {}).get(unit, "autonomous"),
+                        },
                     },
                     "datasetId": dataset_id,
                 }
@@ -211,11 +220,18 @@ def demo_unit_data_report(at: datetime) -> list[dict]:
 
 
 def ensure_demo_unit_data(gateway: str, headers: dict[str, str]) -> None:
-    """A unit data report of the demo units for the current 30 s slot (a second run in the same slot
-    changes nothing)."""
+    """The demo units' reports every 30 s over the last hour up to the current 30 s slot (a report already
+    stored changes nothing), so that deal-service's downtime shows something: E002 in heteronomous mode for
+    10 minutes (a downtime), E003 silent for 5 minutes (a data loss). From then on the units are silent, so
+    the silence check opens a downtime for each within DEAL_DATA_LOSS_TOLERANCE_SEC (120 s)."""
     now = datetime.now(UTC)
-    at = now.replace(second=now.second - now.second % 30, microsecond=0)
-    body = json.dumps({"unit_data": demo_unit_data_report(at)}).encode()
+    slot = now.replace(second=now.second - now.second % 30, microsecond=0)
+    documents = []
+    for k in range(120, -1, -1):  # k slots of 30 s ago
+        modes = {"E002": "heteronomous"} if 40 <= k < 60 else None
+        silent = ("E003",) if 20 <= k < 30 else ()
+        documents += demo_unit_data_report(slot - timedelta(seconds=30 * k), modes, silent)
+    body = json.dumps({"unit_data": documents}).encode()
     # metering-service learns the units from community-service's events: retry until it has them.
     deadline = time.monotonic() + 60
     while True:
@@ -469,6 +485,10 @@ def main() -> None:
         f"  curl -H \"Authorization: Bearer $TOKEN\" -H 'CompanyID: {company_id}' "
         f"'{gateway}/api/staff/monitoring/failure/openList?communityId={DEMO_COMMUNITY['code']}&clusterId=north'"
         "  (the monitoring jobs pass every minute)"
+    )
+    print(
+        f"  curl -H \"Authorization: Bearer $TOKEN\" -H 'CompanyID: {company_id}' "
+        f"'{gateway}/api/staff/downtime/list?communityId={DEMO_COMMUNITY['code']}&clusterId=north'"
     )
 
 

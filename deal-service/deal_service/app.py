@@ -1,4 +1,4 @@
-"""deal-service: energy-sharing deals of seed 004 (ingestion, staff and resident views)."""
+"""deal-service: energy-sharing deals of seed 004 (ingestion, staff and resident views), downtime and availability."""
 
 from fastapi import FastAPI
 
@@ -9,6 +9,7 @@ from .db import community_replica
 from .deals.router import ingest_router as deals_ingest_router
 from .deals.router import resident_router as deals_resident_router
 from .deals.router import staff_router as deals_staff_router
+from .downtime.router import router as downtime_router
 from .settings import DealSettings, load_settings
 from .workers import build as build_workers
 
@@ -22,6 +23,10 @@ TAGS = [
         "name": "deals (resident)",
         "description": "The deals a resident's unit takes part in, other units' codes masked.",
     },
+    {
+        "name": "downtime (staff)",
+        "description": "Downtime of a cluster's units derived from their unit data, and their availability over a window.",
+    },
     INGESTION_TAG,
 ]
 
@@ -30,10 +35,10 @@ def create_app(settings: DealSettings | None = None, *, run_workers_in_process: 
     app = create_service_app(
         name="deal-service",
         title="GridCommons deal-service",
-        description="Energy-sharing deals between units (seed 004 deal): ingestion, staff and resident views.",
+        description="Energy-sharing deals between units (seed 004 deal): ingestion, staff and resident views; units' downtime and availability (seed 004 downtime).",
         settings=settings or load_settings(),
         tags=TAGS,
-        routers=[deals_staff_router, deals_resident_router, deals_ingest_router],
+        routers=[deals_staff_router, deals_resident_router, downtime_router, deals_ingest_router],
         workers=build_workers,
         run_workers_in_process=run_workers_in_process,
     )

@@ -1,5 +1,6 @@
-"""deal-service workers: the outbox relay, and one Kafka consumer (group ``deal-service.consumers``) for
-the gateway replicas, the community registry replica and the deal ingestion door."""
+"""deal-service workers: the outbox relay, one Kafka consumer (group ``deal-service.consumers``) for the
+gateway replicas, the community registry replica, the deal ingestion door and the downtime derivation
+(``metering.unit-data.v1``), and the downtime silence check (one replica at a time)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from gridcommons.worker import Worker
 from .db import community_replica, outbox, replicas
 from .deals import workers as deals
 from .deals.schemas import IngestDealsRequest
+from .downtime import workers as downtime
 from .roles import INGESTORS
 from .settings import DealSettings, load_settings
 
@@ -37,6 +39,13 @@ CONSUMES: list[Consumes | IngestDoor] = [
         description="Deal reports (the body of POST /api/ingest/deals), upserted by dealId: an older report "
         "changes nothing; each deal created or moved forward is published on deals.deal.v1. Unknown "
         "communityId/clusterId codes refuse the whole message.",
+    ),
+    Consumes(
+        downtime.GROUP,
+        (downtime.TOPIC,),
+        "Derives each unit's downtime from its unit data (operation mode other than autonomous, data gaps of at "
+        "least the tolerance; late and repeated samples re-derive the affected interval) and publishes every "
+        "change on deals.downtime.v1.",
     ),
 ]
 
@@ -59,8 +68,12 @@ def build(settings: DealSettings, engine: AsyncEngine) -> Sequence[Worker]:
         *replicas.workers(settings.infra, sessionmaker),
         *community_replica.workers(settings.infra, sessionmaker),
         ingestion,
+        downtime.consumer(settings, sessionmaker),
     ]
-    return [
+    workers: list[Worker] = [
         OutboxRelay(outbox, engine, settings.infra),
         ConsumerGroup(CONSUMER_GROUP, consumers, settings.infra),
     ]
+    if settings.downtime_check_interval_sec > 0:
+        workers.append(downtime.SilenceCheck(settings, sessionmaker))
+    return workers

@@ -1,5 +1,5 @@
 """deal-service tests: the app with its workers in process (outbox relay, consumers: community
-registry replica, ingest.deals.v1) over the session's real PostgreSQL and broker."""
+registry replica, ingest.deals.v1, metering.unit-data.v1) over the session's real PostgreSQL and broker."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from gridcommons.testing.readiness import wait_ready
 
 @pytest.fixture(scope="session")
 async def deal_app(migrated: Stack) -> AsyncIterator[FastAPI]:
-    app = create_app(DealSettings(), run_workers_in_process=True)
+    # The silence check runs on the wall clock: its tests drive it with their own clock instead.
+    app = create_app(DealSettings(downtime_check_interval_sec=0), run_workers_in_process=True)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://deal") as client:
             ready = await wait_ready(client)
