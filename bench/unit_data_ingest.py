@@ -192,12 +192,13 @@ async def kafka_load(args: argparse.Namespace, dsn: str, token: str, already: in
     finally:
         await producer.stop()
     engine = make_engine(infra, application_name="bench-consumer")
+    apply, apply_batch = unit_data.appliers(settings.unit_data_retention_days)
     runner = ingest_consumer(
         name=unit_data.GROUP,
         topic=unit_data.TOPIC,
         roles=INGESTORS,
-        apply=unit_data.apply,
-        apply_batch=unit_data.apply_batch,
+        apply=apply,
+        apply_batch=apply_batch,
         batch_size=settings.ingest_batch_messages,
         sessionmaker=make_sessionmaker(engine),
         outbox=outbox,

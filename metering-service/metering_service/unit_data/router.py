@@ -68,7 +68,10 @@ async def ingest_unit_data(request: Request, session: SessionDep, who: Ingestor)
     except orjson.JSONDecodeError as exc:
         raise ValidationFailed.at(["body"], f"the body is not JSON: {exc.msg}") from None
     documents = service.parse_request(payload, ["body"])
-    return await service.record(session, who.company_id, documents, ["body", "unit_data"])
+    retention_days = request.app.state.settings.unit_data_retention_days
+    return await service.record(
+        session, who.company_id, documents, ["body", "unit_data"], retention_days=retention_days
+    )
 
 
 @staff_router.get("/unitIdList", response_model=list[str], responses=STAFF_GUARD)

@@ -19,9 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.community import ClusterRef, UnitRef
 from gridcommons.errors import ValidationFailed, field_error
+from gridcommons.timeutil import utcnow
 from gridcommons.validation import check_text
 
-from . import events, repository
+from ..partitions import month_of
+from . import events, partitions, repository
 from .schemas import (
     MAX_DEPTH,
     MAX_DOCUMENT_BYTES,
@@ -103,9 +105,15 @@ def _row(
 
 
 async def record(
-    session: AsyncSession, company_id: int, documents: Sequence[Incoming], loc: Sequence[str | int]
+    session: AsyncSession,
+    company_id: int,
+    documents: Sequence[Incoming],
+    loc: Sequence[str | int],
+    *,
+    retention_days: int = 0,
 ) -> IngestUnitDataResponse:
-    """Store a batch (all or nothing) and publish one event per document stored."""
+    """Store a batch (all or nothing) and publish one event per document stored. A document older than the
+    retention (``retention_days``; 0: off) is accepted and ignored, like a document stored already."""
     errors: list[dict[str, Any]] = []
     stored: list[tuple[dict[str, Any], str] | None] = []
     for i, incoming in enumerate(documents):
@@ -128,7 +136,12 @@ async def record(
             rows.setdefault((unit["id"], doc.datasetId), _row(company_id, unit, doc, document))
     if errors:
         raise ValidationFailed(errors[:1000])
-    ordered = [rows[k] for k in sorted(rows)]  # one lock order for concurrent batches
+    expired_before = partitions.horizon(retention_days, utcnow())
+    ordered = [  # one lock order for concurrent batches
+        rows[k] for k in sorted(rows) if expired_before is None or rows[k]["time"] >= expired_before
+    ]
+    if ordered:
+        await partitions.UNIT_DATA.ensure_months(await session.connection(), {month_of(r["time"]) for r in ordered})
     inserted = await repository.insert_new(session, ordered)
     written = [r for r in ordered if (r["unit_id"], r["dataset_id"]) in inserted]
     newest: dict[int, dict[str, Any]] = {}
