@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -8,7 +7,6 @@ from gridcommons.settings import ServiceSettings
 
 from .modbus.settings import PollerSettings
 from .readings.repository import WritePlan
-from .unit_data import partitions as unit_data_partitions
 
 
 class MeteringSettings(ServiceSettings):
@@ -54,10 +52,6 @@ class MeteringSettings(ServiceSettings):
             max_hosts=self.modbus_max_hosts,
             max_gap=self.modbus_max_gap,
         )
-
-    def unit_data_horizon(self, now: datetime) -> datetime | None:
-        """Unit data reports before this instant are past the retention (not stored); None: retention off."""
-        return unit_data_partitions.horizon(self.unit_data_retention_days, now)
 
     def write_plan(self) -> WritePlan:
         return WritePlan(merge=self.ingest_write_path, append_copy=self.ingest_append_copy, rollups=self.rollups_inline)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -19,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.community import ClusterRef, UnitRef
 from gridcommons.errors import ValidationFailed, field_error
-from gridcommons.timeutil import utcnow
 from gridcommons.validation import check_text
 
 from ..partitions import month_of
@@ -110,10 +110,11 @@ async def record(
     documents: Sequence[Incoming],
     loc: Sequence[str | int],
     *,
-    retention_days: int = 0,
+    expired_before: datetime | None = None,
 ) -> IngestUnitDataResponse:
-    """Store a batch (all or nothing) and publish one event per document stored. A document older than the
-    retention (``retention_days``; 0: off) is accepted and ignored, like a document stored already."""
+    """Store a batch (all or nothing) and publish one event per document stored. A document whose time is
+    before ``expired_before`` (the retention's horizon, ``partitions.horizon``; None: off) is accepted and
+    ignored, like a document stored already: its month is dropped or about to be."""
     errors: list[dict[str, Any]] = []
     stored: list[tuple[dict[str, Any], str] | None] = []
     for i, incoming in enumerate(documents):
@@ -136,7 +137,6 @@ async def record(
             rows.setdefault((unit["id"], doc.datasetId), _row(company_id, unit, doc, document))
     if errors:
         raise ValidationFailed(errors[:1000])
-    expired_before = partitions.horizon(retention_days, utcnow())
     ordered = [  # one lock order for concurrent batches
         rows[k] for k in sorted(rows) if expired_before is None or rows[k]["time"] >= expired_before
     ]
