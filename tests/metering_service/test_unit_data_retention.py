@@ -11,6 +11,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from unit_data_helpers import COMMUNITY, document, register
 
@@ -18,7 +20,7 @@ from gridcommons.testing.migrations import scratch_database
 from gridcommons.testing.plugin import Stack
 from gridcommons.timeutil import utcnow
 from metering_service.app import create_app
-from metering_service.partitions import PartitionMaintainer, month_of, month_start, next_month
+from metering_service.partitions import PartitionMaintainer, add_months, month_of, month_start, next_month
 from metering_service.settings import MeteringSettings
 from metering_service.unit_data import partitions, service
 
@@ -65,12 +67,28 @@ def test_oldest_kept_month_and_horizon() -> None:
     assert partitions.oldest_kept(400, now) == (2025, 10)  # 2025-10-27 is 400 days back: October is kept
     assert partitions.horizon(400, now) == datetime(2025, 10, 1, tzinfo=UTC)
     assert partitions.oldest_kept(0, now) is None and partitions.horizon(0, now) is None
-    # a month goes only once all of its days are older than the retention (kept at least that long)
-    for days in (1, 30, 31, 45, 365, 400):
-        for now in (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC)):
-            start = partitions.horizon(days, now)
-            assert start is not None
-            assert start <= now - timedelta(days=days) < month_start(next_month(month_of(start)))
+    # both DST days of 2026 in Paris: UTC months, the local clock plays no part
+    assert partitions.oldest_kept(28, datetime(2026, 3, 29, 1, 30, tzinfo=UTC)) == (2026, 3)
+    assert partitions.oldest_kept(25, datetime(2026, 10, 25, 0, 30, tzinfo=UTC)) == (2026, 9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    now=st.datetimes(min_value=datetime(1950, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
+    days=st.integers(1, 3650),
+    month_offset=st.integers(-130, 3),
+)
+def test_a_month_goes_once_all_of_it_is_past_the_retention(now: datetime, days: int, month_offset: int) -> None:
+    """Against a reference: a partition is dropped exactly when its month ends at or before now - days (every
+    row older than the retention), so history is kept at least ``days``; a report is ignored on arrival
+    exactly when its month is one that goes."""
+    month = add_months(month_of(now), month_offset)
+    past = now - timedelta(days=days)
+    dropped = month < partitions.oldest_kept(days, now)  # type: ignore[operator]
+    assert dropped == (month_start(next_month(month)) <= past)
+    horizon = partitions.horizon(days, now)
+    assert horizon is not None and horizon <= past
+    assert (month_start(month) < horizon) == dropped
 
 
 async def test_retention_drops_old_months_only(

@@ -53,7 +53,7 @@ _INCOMING = f"""
 """
 # unit_data is partitioned by time, so its primary key is (unit_id, dataset_id, time): the key of the
 # idempotency rule, (unit, datasetId), is checked here against every partition (a probe of each partition's
-# primary key index), under a per-unit lock (``LOCK_UNITS``) so that two batches carrying the same (unit,
+# primary key index), under a per-unit lock (``lock_units``) so that two batches carrying the same (unit,
 # datasetId) with different times cannot both insert it. ON CONFLICT still catches the common redelivery (the
 # same time) without waiting for the check.
 INSERT_NEW = f"""
@@ -91,8 +91,17 @@ async def insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> s
     if not rows:
         return set()
     conn = await driver_connection(session)
-    await conn.fetchval(LOCK_UNITS, [unit_lock_key(u) for u in sorted({r["unit_id"] for r in rows})])
     return {(r[0], r[1]) for r in await conn.fetch(INSERT_NEW, *_arrays(rows))}
+
+
+async def lock_units(session: AsyncSession, unit_ids: Iterable[int]) -> None:
+    """Lock the units' history until the transaction ends (in unit order: concurrent batches never wait on
+    each other in a cycle). Taken before any partition is created: a creation holds the table's ACCESS
+    EXCLUSIVE lock, and a batch waiting for it must not hold a unit lock the creator needs."""
+    keys = [unit_lock_key(u) for u in sorted(set(unit_ids))]
+    if keys:
+        conn = await driver_connection(session)
+        await conn.fetchval(LOCK_UNITS, keys)
 
 
 def unit_lock_key(unit_id: int) -> int:

@@ -141,6 +141,7 @@ async def record(
         rows[k] for k in sorted(rows) if expired_before is None or rows[k]["time"] >= expired_before
     ]
     if ordered:
+        await repository.lock_units(session, (r["unit_id"] for r in ordered))
         await partitions.UNIT_DATA.ensure_months(await session.connection(), {month_of(r["time"]) for r in ordered})
     inserted = await repository.insert_new(session, ordered)
     written = [r for r in ordered if (r["unit_id"], r["dataset_id"]) in inserted]
