@@ -92,6 +92,19 @@ async def test_members_read_the_series_of_their_units(
             assert r.status_code == 404, (path, r.text)
         r = await c.get(f"/api/metering/series/{sid}/readings", params={**window, "resolution": "1h"}, headers=m1)
         assert r.status_code == 404
+
+    # the series of one unit: staff see every one linked to it, a member those of their own units
+    def of(unit: str, **extra: str) -> dict[str, str]:
+        return {"community_code": COMMUNITY, "cluster_code": CLUSTER, "unit_code": unit, **extra}
+
+    assert ids(await c.get("/api/metering/series", params=of("E001"), headers=op)) == [a["id"], shared["id"]]
+    assert ids(await c.get("/api/metering/series", params=of("E002"), headers=op)) == [b["id"], shared["id"]]
+    assert ids(await c.get("/api/metering/series", params=of("E003"), headers=op)) == []
+    assert ids(await c.get("/api/metering/series", params=of("E404"), headers=op)) == []
+    assert ids(await c.get("/api/metering/series", params=of("E002"), headers=m1)) == [shared["id"]]
+    for partial in ({"unit_code": "E001"}, {"community_code": COMMUNITY, "cluster_code": CLUSTER}, of("")):
+        r = await c.get("/api/metering/series", params=partial, headers=op)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "unit_code"], (partial, r.text)
     # a member linked to no unit, and a machine client
     assert ids(await c.get("/api/metering/series", headers=internal_headers(company_id, "member", subject="9"))) == []
     assert (

@@ -41,11 +41,14 @@ async def list_series(
     query: SeriesQuery,
     page: Page,
     unit_ids: Collection[int] | None = None,
+    linked_to: Collection[int] | None = None,
 ) -> Sequence[RowMapping]:
-    """The company's series by id; with ``unit_ids``, only those linked to one of these units."""
+    """The company's series by id; with ``unit_ids`` (a member's units), only those linked to one of these
+    units; with ``linked_to`` (the query's unit) too, only those also linked to it."""
     stmt = select(series).where(series.c.company_id == company_id)
-    if unit_ids is not None:
-        stmt = stmt.where(_linked_to(company_id, unit_ids))
+    for units in (unit_ids, linked_to):
+        if units is not None:
+            stmt = stmt.where(_linked_to(company_id, units))
     if query.external_key is not None:
         stmt = stmt.where(series.c.external_key == query.external_key)
     if not query.include_retired:

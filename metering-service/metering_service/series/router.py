@@ -44,7 +44,7 @@ async def create_series(body: CreateSeriesRequest, session: SessionDep, who: Man
     return await service.create_series(session, who.company_id, body)
 
 
-@router.get("", response_model=SeriesListResponse, responses=responses(FORBIDDEN))
+@router.get("", response_model=SeriesListResponse, responses=responses(FORBIDDEN, ValidationFailed))
 async def list_series(
     session: SessionDep,
     who: Reader,
@@ -53,10 +53,21 @@ async def list_series(
         str | None, Query(max_length=255, description="Only the series with this external key.")
     ] = None,
     include_retired: Annotated[bool, Query(description="true: retired series too (default: live ones only).")] = False,
+    community_code: Annotated[
+        str | None,
+        Query(max_length=64, description="With cluster_code and unit_code: only the series linked to this unit."),
+    ] = None,
+    cluster_code: Annotated[str | None, Query(max_length=64, description="Code of the unit's cluster.")] = None,
+    unit_code: Annotated[str | None, Query(max_length=64, description="Code of the unit.")] = None,
 ) -> SeriesListResponse:
     """List the company's series, ordered by id (a member: the series linked to the units they are a
-    resident of)."""
-    query = SeriesQuery(external_key=external_key, include_retired=include_retired)
+    resident of); with `community_code`, `cluster_code` and `unit_code` (all three), only the series linked
+    to that unit (an unknown unit: none)."""
+    codes = (community_code, cluster_code, unit_code)
+    if any(c is not None for c in codes) and not all(codes):
+        raise ValidationFailed.at(["query", "unit_code"], "give community_code, cluster_code and unit_code together")
+    unit = (community_code, cluster_code, unit_code) if all(codes) else None
+    query = SeriesQuery(external_key=external_key, include_retired=include_retired, unit=unit)
     return await service.list_series(session, who, query, page)
 
 

@@ -204,3 +204,4 @@ class SeriesListResponse(WireModel):
 class SeriesQuery(WireModel):
     external_key: str | None = None
     include_retired: bool = False
+    unit: tuple[str, str, str] | None = None  # (community, cluster, unit) codes: the series linked to it

@@ -105,7 +105,11 @@ async def get_series(session: AsyncSession, reader: SeriesReader, series_id: int
 async def list_series(
     session: AsyncSession, reader: SeriesReader, query: SeriesQuery, page: Page
 ) -> SeriesListResponse:
-    rows = await repository.list_series(session, reader.company_id, query, page, reader.unit_ids)
+    linked_to: set[int] | None = None  # the unit filter: the series linked to that unit (unknown: none)
+    if query.unit is not None:
+        found = await community_replica.lookup.units_by_codes(session, reader.company_id, [query.unit])
+        linked_to = {u.unit_id for u in found.values()}
+    rows = await repository.list_series(session, reader.company_id, query, page, reader.unit_ids, linked_to)
     return SeriesListResponse(limit=page.limit, offset=page.offset, series=await _responses(session, rows))
 
 
