@@ -63,10 +63,11 @@ async def list_series(
     """List the company's series, ordered by id (a member: the series linked to the units they are a
     resident of); with `community_code`, `cluster_code` and `unit_code` (all three), only the series linked
     to that unit (an unknown unit: none)."""
-    codes = (community_code, cluster_code, unit_code)
-    if any(c is not None for c in codes) and not all(codes):
+    unit = None
+    if community_code and cluster_code and unit_code:
+        unit = (community_code, cluster_code, unit_code)
+    elif community_code is not None or cluster_code is not None or unit_code is not None:
         raise ValidationFailed.at(["query", "unit_code"], "give community_code, cluster_code and unit_code together")
-    unit = (community_code, cluster_code, unit_code) if all(codes) else None
     query = SeriesQuery(external_key=external_key, include_retired=include_retired, unit=unit)
     return await service.list_series(session, who, query, page)
 
