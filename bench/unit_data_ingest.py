@@ -2,7 +2,7 @@
 ``ingest.unit-data.v1``, and the time of ``GET /api/staff/unitData/latestSet`` for a 1,000-unit cluster.
 
     .venv/bin/python bench/unit_data_ingest.py [--units 1000] [--reports 20] [--kafka-reports 20]
-        [--per-message 100] [--clients 2] [--reads 200]
+        [--per-message 100] [--clients 2] [--reads 200] [--history-months 0] [--history-per-month 100]
 
 Starts an embedded PostgreSQL and broker (Tansu, as ``make run``), migrates metering-service and writes
 one cluster of ``--units`` units into its community registry replica (as its consumer would). Documents
@@ -19,6 +19,10 @@ datasetId (one report every 30 s in production: 1,000 units = 33 documents/s).
   committed (the group join is included: a few hundred ms).
 * latestSet: ``--reads`` sequential requests for the cluster (1,000 documents, ≈ 1.3 MB answer), after
   both loads (the history holds (reports + kafka-reports) × units rows); median and p90.
+
+* ``--history-months N``: before the loads, ``--history-per-month`` earlier reports per unit in each of the N
+  months before them (written with SQL, one partition per month): the history that the once-per-(unit,
+  datasetId) probe searches, one partition's primary key index at a time.
 
 Prints ``nproc`` and the load average before and after.
 """
@@ -121,6 +125,37 @@ async def register_units(units: int) -> None:
         await engine.dispose()
 
 
+async def fill_history(dsn: str, units: int, months: int, per_month: int) -> int:
+    """``per_month`` earlier reports per unit and month over the ``months`` before T0 (small documents), written
+    with SQL: the history the idempotency probe (one per partition) searches. Returns the rows written."""
+    from datetime import UTC, datetime
+
+    from metering_service.partitions import add_months, month_of
+    from metering_service.unit_data.partitions import UNIT_DATA
+
+    first = add_months(month_of(datetime.fromtimestamp(T0_MS / 1000, UTC)), -months)
+    conn = await asyncpg.connect(dsn)
+    try:
+        for k in range(months + 1):
+            await conn.execute(UNIT_DATA.create_sql(add_months(first, k)))
+        step_ms = months * 30 * 86_400_000 // (months * per_month)
+        return int(
+            await conn.fetchval(
+                f"""WITH i AS (
+                      INSERT INTO metering.unit_data (company_id, unit_id, community_code, cluster_code, unit_code,
+                                                      dataset_id, time, document)
+                      SELECT {COMPANY}, 10 + u, '{COMMUNITY}', '{CLUSTER}', 'U' || lpad(u::text, 4, '0'), ms,
+                             to_timestamp(ms / 1000.0), '{{"history": true}}'::jsonb
+                      FROM generate_series(0, {units - 1}) u, generate_series(1, {months * per_month}) k,
+                           LATERAL (SELECT {T0_MS} - k::bigint * {step_ms} AS ms) x
+                      RETURNING 1)
+                    SELECT count(*) FROM i"""
+            )
+        )
+    finally:
+        await conn.close()
+
+
 async def count_rows(dsn: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:
@@ -192,12 +227,13 @@ async def kafka_load(args: argparse.Namespace, dsn: str, token: str, already: in
     finally:
         await producer.stop()
     engine = make_engine(infra, application_name="bench-consumer")
+    apply, apply_batch = unit_data.appliers(settings.unit_data_retention_days)
     runner = ingest_consumer(
         name=unit_data.GROUP,
         topic=unit_data.TOPIC,
         roles=INGESTORS,
-        apply=unit_data.apply,
-        apply_batch=unit_data.apply_batch,
+        apply=apply,
+        apply_batch=apply_batch,
         batch_size=settings.ingest_batch_messages,
         sessionmaker=make_sessionmaker(engine),
         outbox=outbox,
@@ -250,6 +286,10 @@ async def bench(args: argparse.Namespace, tmp: Path, db_url: str) -> None:
     proc = service(port, "http append", tmp / "service.log", 1)
     try:
         await register_units(args.units)
+        history = 0
+        if args.history_months:
+            history = await fill_history(dsn, args.units, args.history_months, args.history_per_month)
+            print(f"history: {history:,} rows over {args.history_months} months before the load", flush=True)
         url = f"http://127.0.0.1:{port}"
         await wait_ready(url)
         bodies = [orjson.dumps({"unit_data": report(r, args.units)}) for r in range(args.reports)]
@@ -258,7 +298,7 @@ async def bench(args: argparse.Namespace, tmp: Path, db_url: str) -> None:
         elapsed = await http_load(url, private_key, bodies, args.clients)
         http_docs = args.reports * args.units
         print(f"HTTP: {http_docs / elapsed:,.0f} documents/s ({http_docs:,} in {elapsed:.1f} s)", flush=True)
-        elapsed, kafka_docs = await kafka_load(args, dsn, device_token(token_private), http_docs)
+        elapsed, kafka_docs = await kafka_load(args, dsn, device_token(token_private), history + http_docs)
         print(
             f"Kafka: {kafka_docs / elapsed:,.0f} documents/s ({kafka_docs:,} in {elapsed:.1f} s, "
             f"{args.per_message} per message, group join included)",
@@ -284,6 +324,8 @@ def main() -> None:
     parser.add_argument("--per-message", type=int, default=100)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--reads", type=int, default=200)
+    parser.add_argument("--history-months", type=int, default=0, help="months of history written before the load")
+    parser.add_argument("--history-per-month", type=int, default=100, help="reports per unit and month of history")
     args = parser.parse_args()
     with migrated_postgres("gc-bench-unitdata-", ["metering-service"]) as (tmp, db_url):
         asyncio.run(bench(args, tmp, db_url))

@@ -1,4 +1,5 @@
-"""Who may do what in metering-service: admin/operator manage series and read readings, device only ingests."""
+"""Who may do what in metering-service: admin/operator manage series and read readings, a member reads the series
+linked to their units (``series.access``), device only ingests."""
 
 from typing import Annotated
 

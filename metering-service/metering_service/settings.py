@@ -22,7 +22,12 @@ class MeteringSettings(ServiceSettings):
     readings_partitions_ahead: int = Field(default=3, ge=0, le=120)
     # Drop partitions older than this many months before the current one; None (default): keep all.
     readings_retention_months: int | None = Field(default=None, ge=1)
+    # How often the worker checks the partitions of readings and unit_data.
     readings_partition_interval_seconds: float = Field(default=3600.0, gt=0)
+    # Unit data history (one report per unit every 30 s): monthly partitions kept ready ahead, and the days
+    # kept (whole months are dropped once all their days are older; 0: keep everything).
+    unit_data_partitions_ahead: int = Field(default=3, ge=0, le=120)
+    unit_data_retention_days: int = Field(default=400, ge=0, le=36_500)
     # Kafka ingestion: messages of one fetch applied in one transaction and one statement.
     ingest_batch_messages: int = Field(default=200, ge=1, le=10_000)
     # Recompute the rollups of the days a batch wrote in the batch's own transaction (off: no rollups are

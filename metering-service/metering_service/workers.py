@@ -1,4 +1,4 @@
-"""metering-service workers: the Modbus poller, the outbox relay, the readings partition maintainer, and one Kafka
+"""metering-service workers: the Modbus poller, the outbox relay, the partition maintainer (readings, unit data), and one Kafka
 consumer (group ``metering-service.consumers``) for the gateway replicas, the community registry replica and
 the readings ingestion."""
 
@@ -17,11 +17,13 @@ from gridcommons.worker import Worker
 
 from .db import community_replica, outbox, replicas
 from .modbus.poller import ModbusPoller
+from .partitions import PartitionMaintainer
+from .readings import partitions as readings_partitions
 from .readings import workers as readings
-from .readings.partitions import PartitionMaintainer
 from .readings.schemas import IngestReadingsRequest
 from .roles import INGESTORS
 from .settings import MeteringSettings, load_settings
+from .unit_data import partitions as unit_data_partitions
 from .unit_data import workers as unit_data
 from .unit_data.schemas import IngestUnitDataRequest
 
@@ -71,12 +73,13 @@ def build(settings: MeteringSettings, engine: AsyncEngine) -> Sequence[Worker]:
         replicas=replicas,
         infra=settings.infra,
     )
+    apply_unit_data, apply_unit_data_batch = unit_data.appliers(settings.unit_data_retention_days)
     unit_data_ingestion = ingest_consumer(
         name=unit_data.GROUP,
         topic=unit_data.TOPIC,
         roles=INGESTORS,
-        apply=unit_data.apply,
-        apply_batch=unit_data.apply_batch,
+        apply=apply_unit_data,
+        apply_batch=apply_unit_data_batch,
         batch_size=settings.ingest_batch_messages,
         sessionmaker=sessionmaker,
         outbox=outbox,
@@ -91,8 +94,14 @@ def build(settings: MeteringSettings, engine: AsyncEngine) -> Sequence[Worker]:
         OutboxRelay(outbox, engine, settings.infra),
         PartitionMaintainer(
             engine,
-            ahead=settings.readings_partitions_ahead,
-            retention_months=settings.readings_retention_months,
+            [
+                readings_partitions.policy(
+                    ahead=settings.readings_partitions_ahead, retention_months=settings.readings_retention_months
+                ),
+                unit_data_partitions.policy(
+                    ahead=settings.unit_data_partitions_ahead, retention_days=settings.unit_data_retention_days
+                ),
+            ],
             interval=settings.readings_partition_interval_seconds,
         ),
         ConsumerGroup(

@@ -19,6 +19,7 @@ from . import openapi as _openapi  # noqa: F401  (describes the validation error
 from .db import make_engine, make_sessionmaker
 from .errors import NotFound, install_error_handlers
 from .identity import INTERNAL_IDENTITY_HEADER, Identity, IdentityVerifier
+from .internal_client import close_internal_clients
 from .observability import RequestContextMiddleware, configure_logging, metrics_payload
 from .openapi_links import resolve_links
 from .settings import ServiceSettings
@@ -78,6 +79,7 @@ def create_service_app(
             stop.set()
             if task is not None:
                 await task
+            await close_internal_clients(app)
             await engine.dispose()
 
     # /openapi.json and /docs are the ops router's (guarded), not FastAPI's public ones.

@@ -24,7 +24,7 @@ well under a second after community-service's commit).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord
@@ -40,6 +40,7 @@ from sqlalchemy import (
     Table,
     func,
     select,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -189,6 +190,24 @@ class ReplicaLookup:
             .order_by(t.c.community_code, t.c.cluster_code, t.c.code)
         )
         return [UnitRef.from_row(r._mapping, unit_id="id", unit_code="code") for r in rows]
+
+    async def units_by_codes(
+        self, session: AsyncSession, company_id: int, codes: Iterable[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], UnitRef]:
+        """The company's units named by (community, cluster, unit) codes, retired ones included, in one
+        indexed query: ``{codes: unit}``, codes of another company or unknown absent (a service
+        validating a list of unit references names the missing ones)."""
+        wanted = sorted({c for c in codes if all(0 < len(part) <= CODE_MAX_LENGTH for part in c)})
+        if not wanted:
+            return {}
+        t = self.units
+        rows = await session.execute(
+            select(t).where(
+                t.c.company_id == company_id, tuple_(t.c.community_code, t.c.cluster_code, t.c.code).in_(wanted)
+            )
+        )
+        found = (UnitRef.from_row(r._mapping, unit_id="id", unit_code="code") for r in rows)
+        return {(u.community_code, u.cluster_code, u.unit_code): u for u in found}
 
     async def companies_with_community(
         self, session: AsyncSession, community_code: str, company_ids: Sequence[int]

@@ -54,11 +54,12 @@ x-app: &app
     TOKEN_JWKS_URL: http://gateway:8000/.well-known/jwks.json
     LOG_LEVEL: INFO
 
-# The gateway's public key, for every process that verifies the internal identity.
+# The gateway's public key, for every process that verifies the internal identity; where the other
+# services' internal APIs are (gridcommons.internal_client: a call relays the caller's identity).
 x-api-env: &api-env
   <<: *infra-env
   INTERNAL_IDENTITY_PUBLIC_KEY_FILE: /run/secrets/internal_identity_public_key
-
+@INTERNAL_URLS@
 x-depends-infra: &depends-infra
   postgres:
     condition: service_healthy
@@ -279,7 +280,8 @@ def render(entries: list[ServiceEntry]) -> str:
     gateway, services = entries[0], entries[1:]
     upstreams = [e for e in services if e.routes or e.ingest]
     lines: list[str] = _kafka_setup(entries)
-    body = [HEADER, INFRASTRUCTURE, "\n".join(lines) + "\n", MIGRATE]
+    internal_urls = "".join(f"  {e.internal_url_env}: http://{e.name}:{e.port}\n" for e in services)
+    body = [HEADER, INFRASTRUCTURE.replace("@INTERNAL_URLS@", internal_urls), "\n".join(lines) + "\n", MIGRATE]
     for title, group in (("gateway", [gateway]), ("services", services)):
         lines = [f"  # ---------------------------------------------------------------- {title}"]
         for entry in group:

@@ -99,6 +99,12 @@ class ServiceEntry:
         return "GATEWAY_UPSTREAM_" + self.name.upper().replace("-", "_")
 
     @property
+    def internal_url_env(self) -> str:
+        """The variable of this service's base URL for other services' calls (``gridcommons.internal_client``):
+        ``INTERNAL_URL_<NAME>``."""
+        return "INTERNAL_URL_" + self.name.upper().replace("-", "_")
+
+    @property
     def is_gateway(self) -> bool:
         return self.name == GATEWAY
 

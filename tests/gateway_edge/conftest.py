@@ -200,7 +200,8 @@ def bearer(token: str) -> dict[str, str]:
 async def edge(migrated: Stack) -> AsyncIterator[Edge]:
     async with (
         serve_app(create_asset_app(AssetSettings(ops_allow_from=[]))) as asset_url,  # docs: the gateway's identity only
-        serve_app(create_metering_app(MeteringSettings(ops_allow_from=[]))) as metering_url,
+        # unit data retention off: the tests' fixed report dates must not expire as the calendar moves on
+        serve_app(create_metering_app(MeteringSettings(ops_allow_from=[], unit_data_retention_days=0))) as metering_url,
         serve_app(echo_app()) as echo_url,
         serve_app(slow_app()) as slow_url,
         serve_app(

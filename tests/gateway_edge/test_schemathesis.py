@@ -217,16 +217,18 @@ async def make_world(edge: Edge) -> World:
         await replicate_membership(a, user_ids[role], "member")
     r = await edge.client.put(f"{world.unit_path()}/residents/{user_ids['member']}", headers=op)
     assert r.status_code == 200, r.text
+    # unit data: the world's unit in metering-service's registry replica (the edge runs no workers)
+    await replicate_cluster(a, world.community, world.cluster)
+    await replicate_unit(a, world.community, world.cluster, world.unit, [user_ids["member"]])
+    # the world's series, linked to the world's unit: its resident (the member) reads it
+    link = {"community_code": world.community, "cluster_code": world.cluster, "unit_code": world.unit}
     r = await edge.client.post(
         "/api/metering/series",
-        json={"external_key": "contract/energy", "kind": "cumulative", "unit": "kWh"},
+        json={"external_key": "contract/energy", "kind": "cumulative", "unit": "kWh", "units": [link]},
         headers=op,
     )
     assert r.status_code == 201, r.text
     world.extra["series"] = r.json()["id"]
-    # unit data: the world's unit in metering-service's registry replica (the edge runs no workers)
-    await replicate_cluster(a, world.community, world.cluster)
-    await replicate_unit(a, world.community, world.cluster, world.unit, [user_ids["member"]])
     return world
 
 
@@ -273,8 +275,19 @@ def metering_rollup_requests() -> list[Valid]:
     async def energy_balance(edge: Edge, world: World) -> dict[str, Any]:
         return {"body": {"consumption": [world.extra["series"]], **period, "tz": "Europe/Berlin"}}
 
+    async def raw(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"series_id": world.extra["series"]}, "query": period}
+
+    async def one_series(edge: Edge, world: World) -> dict[str, Any]:
+        return {"path_parameters": {"series_id": world.extra["series"]}}
+
     return [
         Valid("GET /api/metering/series/{series_id}/readings", "operator", rollups),
+        # the member is a resident of the world's unit, which the world's series is linked to
+        Valid("GET /api/metering/series/{series_id}/readings", "member", rollups),
+        Valid("GET /api/metering/series/{series_id}/readings", "member", raw),
+        Valid("GET /api/metering/series/{series_id}", "member", one_series),
+        Valid("GET /api/metering/series", "member", _case()),
         Valid("POST /api/metering/energy-balance", "admin", energy_balance),
     ]
 
@@ -399,7 +412,9 @@ def valid_requests() -> list[Valid]:
         return {"body": {"external_key": f"valid-{n}/power", "kind": "instantaneous", "unit": "kW"}}
 
     async def patch_series(edge: Edge, world: World) -> dict[str, Any]:
-        return {"path_parameters": {"series_id": world.extra["series"]}, "body": {"name": "Contract energy"}}
+        link = {"community_code": world.community, "cluster_code": world.cluster, "unit_code": world.unit}
+        body = {"name": "Contract energy", "units": [link]}
+        return {"path_parameters": {"series_id": world.extra["series"]}, "body": body}
 
     async def retire_series(edge: Edge, world: World) -> dict[str, Any]:
         body = {"external_key": f"retire-{n}/power", "kind": "instantaneous", "unit": "kW"}

@@ -390,6 +390,11 @@ async def test_generated_sdk_runs_a_scenario(edge: Edge, tmp_path: Path, sdk_imp
     api["unit_data"] = sdk_import("api.unit_data")
     await replicate_cluster(company, "sdk_ud", "k1")
     await replicate_unit(company, "sdk_ud", "k1", "E001", [me])
+    # the series linked to that unit (its residents read it)
+    link = {"community_code": "sdk_ud", "cluster_code": "k1", "unit_code": "E001"}
+    linked = await call("series", "patch_series", series.id, body=m.PatchSeriesRequest.from_dict({"units": [link]}))
+    assert isinstance(linked, m.SeriesResponse)
+    assert [(u.unit_code, u.retired) for u in linked.units] == [("E001", False)]
     report = unit_data_document("sdk_ud", "k1", "E001", 0)
     stored = await call(
         "ingestion", "ingest_unit_data", body=m.IngestUnitDataRequest.from_dict({"unit_data": [report]})

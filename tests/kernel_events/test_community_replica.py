@@ -300,6 +300,37 @@ async def test_another_companys_codes_are_unknown(replica: Replica, company_id: 
     assert await find_unit(replica, o, company_id=other) is None
 
 
+async def test_units_by_codes(replica: Replica, company_id: int) -> None:
+    """A list of unit references in one query: the company's units found (retired ones too), the unknown and
+    another company's absent, malformed codes ignored."""
+    o = Outline.make(company_id, residents=[5])
+    retired = o.unit.model_copy(update={"version": 2, "retired_at": FROM})
+    theirs = Outline.make(company_id + 500_000, residents=[5], code="C2")
+    await o.publish()
+    await theirs.publish()
+    await replicated(replica, o)
+    await replicated(replica, theirs)
+    await send(UNIT_TOPIC, event(UNIT_CHANGED, company_id, retired), key=o.unit.id)
+    await wait_for(lambda: _is_retired(replica, o), 10, step=0.02)
+    wanted = [
+        ("C1", "K1", "E001"),
+        ("C1", "K1", "E404"),
+        ("C2", "K1", "E001"),
+        ("C1", "K1", "E001"),
+        ("", "K1", "E001"),
+    ]
+    async with await replica.session() as s:
+        found = await lookup.units_by_codes(s, company_id, wanted)
+        assert found == {("C1", "K1", "E001"): o.unit_ref(retired)}
+        assert await lookup.units_by_codes(s, company_id, []) == {}
+        assert list(await lookup.units_by_codes(s, theirs.company_id, wanted)) == [("C2", "K1", "E001")]
+
+
+async def _is_retired(r: Replica, o: Outline) -> bool:
+    found = await find_unit(r, o)
+    return found is not None and found.retired
+
+
 async def test_invalid_events_go_to_the_dead_letter_topic(replica: Replica, company_id: int) -> None:
     o = Outline.make(company_id, residents=[])
     no_company = CloudEvent(

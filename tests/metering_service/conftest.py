@@ -15,7 +15,10 @@ from metering_service.settings import MeteringSettings
 
 @pytest.fixture(scope="session")
 async def metering_app(migrated: Stack) -> AsyncIterator[object]:
-    app = create_app(MeteringSettings(modbus_poll=False), run_workers_in_process=True)  # pollers: test_poller*
+    # pollers: test_poller*; unit data retention off: the tests' fixed dates must not expire as the calendar
+    # moves on (test_unit_data_retention sets its own)
+    settings = MeteringSettings(modbus_poll=False, unit_data_retention_days=0)
+    app = create_app(settings, run_workers_in_process=True)
     async with app.router.lifespan_context(app):
         yield app
 

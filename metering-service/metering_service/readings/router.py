@@ -6,15 +6,17 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from gridcommons.db import SessionDep
-from gridcommons.errors import NotFound, ValidationFailed, responses
+from gridcommons.errors import ValidationFailed, responses
 from gridcommons.openapi import INGESTION_TAG
 from gridcommons.pagination import PageParams
 from gridcommons.validation import UtcInstant
 
-from ..roles import Ingestor, Manager
+from ..roles import Ingestor
 from ..rollups import service as rollups
 from ..rollups.schemas import Resolution
-from ..series.router import SeriesIdPath
+from ..series import service as series_service
+from ..series.access import Reader
+from ..series.router import FORBIDDEN, NOT_FOUND, SeriesIdPath
 from . import service
 from .parsing import BatchTooLarge, UnsupportedMediaType, parse_body
 from .schemas import MAX_BATCH, IngestReadingsResponse, ReadingListResponse
@@ -69,12 +71,12 @@ async def ingest_meter_readings(request: Request, session: SessionDep, who: Inge
 @router.get(
     "/api/metering/series/{series_id}/readings",
     response_model=ReadingListResponse,
-    responses=responses((NotFound, "No such series in this company"), ValidationFailed),
+    responses=responses(NOT_FOUND, ValidationFailed, FORBIDDEN),
 )
 async def list_readings(
     series_id: SeriesIdPath,
     session: SessionDep,
-    who: Manager,
+    who: Reader,
     page: PageParams,
     from_: Annotated[
         UtcInstant | None,
@@ -103,7 +105,11 @@ async def list_readings(
     [from, to): its local start and end (a DST day lasts 23 or 25 hours), its value (instantaneous
     series: time-weighted average with min and max; cumulative series: the energy counted, counter
     rollovers included, resets left uncovered, never negative) and its coverage (expected against
-    received quarter hours, share of time covered). Gaps are never interpolated."""
+    received quarter hours, share of time covered). Gaps are never interpolated.
+
+    A member reads the series linked to a unit they are a resident of (others: 404)."""
+    if who.unit_ids is not None:
+        await series_service.readable_series(session, who, series_id)
     if resolution is Resolution.RAW:
         return await service.list_readings(session, who.company_id, series_id, from_, to, page)
     series, buckets = await rollups.read_rollups(session, who.company_id, series_id, from_, to, resolution, tz)

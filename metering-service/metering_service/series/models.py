@@ -3,6 +3,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    ForeignKey,
     Identity,
     Index,
     PrimaryKeyConstraint,
@@ -40,4 +41,17 @@ series = Table(
         unique=True,
         postgresql_where=text("retired_at IS NULL"),
     ),
+)
+
+# The registry units a series is linked to (seed 004 residents of those units may read it). The unit is
+# the community registry replica's id (registry_units, no foreign key: the replica is written by its
+# consumer, never deleted from); the company is copied so that a member's listing is one index range.
+series_units = Table(
+    "series_units",
+    metadata,
+    Column("series_id", BigInteger, ForeignKey("series.id", ondelete="CASCADE"), nullable=False),
+    Column("unit_id", BigInteger, nullable=False),
+    Column("company_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("series_id", "unit_id"),
+    Index("ix_series_units_company_unit", "company_id", "unit_id", "series_id"),
 )

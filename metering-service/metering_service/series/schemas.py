@@ -100,6 +100,30 @@ TIMEZONE_TEXT = (
 METADATA_TEXT = "Free-form JSON object kept with the series (at most 8 levels, 64 keys per object, 16 KiB)."
 
 
+MAX_UNITS = 100  # units one series is linked to (a shared meter: a building's units)
+UNITS_TEXT = (
+    "Units of the community registry the series is linked to (seed 004 codes: community, cluster, unit), "
+    "e.g. the unit a meter measures; the members linked to one of these units (its residents) may read "
+    "the series, its readings and rollups. Unknown codes (or another company's) are refused."
+)
+RegistryCode = Annotated[Text, Field(min_length=1, max_length=64)]
+
+
+class UnitLink(WireModel):
+    """A unit of the community registry, by the codes seed 004's APIs use (`communityId`, `clusterId`, `unitId`)."""
+
+    community_code: RegistryCode = Field(description="Code of the unit's community.", examples=["oss_community"])
+    cluster_code: RegistryCode = Field(description="Code of the unit's cluster.", examples=["oss_cluster"])
+    unit_code: RegistryCode = Field(description="Code of the unit within the cluster.", examples=["E001"])
+
+
+class LinkedUnit(UnitLink):
+    """A unit the series is linked to."""
+
+    unit_id: int = Field(description="The unit's id in the community registry (as in metering.unit-data.v1).")
+    retired: bool = Field(description="true: the unit is retired in the registry (its residents still read).")
+
+
 def _energy_for_counters(kind: SeriesKind | None, unit: Unit | None) -> None:
     if kind == SeriesKind.CUMULATIVE and unit is not None and unit not in ENERGY_UNITS:
         raise ValueError("a cumulative series counts energy: its unit must be one of Wh, kWh, MWh, varh, kvarh")
@@ -116,6 +140,9 @@ class CreateSeriesRequest(WireModel):
     )
     timezone: TimeZoneName = Field(default=DEFAULT_TIMEZONE, description=TIMEZONE_TEXT, examples=["Europe/Paris"])
     metadata: JsonObject = Field(default_factory=dict, description=METADATA_TEXT, examples=[{"site": "Lyon-3"}])
+    units: list[UnitLink] = Field(
+        default_factory=list, max_length=MAX_UNITS, description=UNITS_TEXT + " Default: none."
+    )
 
     @model_validator(mode="after")
     def _unit_fits_kind(self) -> CreateSeriesRequest:
@@ -142,6 +169,11 @@ class PatchSeriesRequest(WireModel):
     metadata: JsonObject | None = Field(
         default=None, description="Replaces the metadata object; omitted: kept.", examples=[{"site": "Lyon-3"}]
     )
+    units: list[UnitLink] | None = Field(
+        default=None,
+        max_length=MAX_UNITS,
+        description=UNITS_TEXT + " Replaces the links; omitted or null: kept; []: unlinked from every unit.",
+    )
 
 
 class SeriesResponse(WireModel):
@@ -152,6 +184,7 @@ class SeriesResponse(WireModel):
     name: str | None = Field(description="Human-readable name (null: none).")
     timezone: str = Field(description="IANA time zone of the series' calendar.", examples=["Europe/Paris"])
     metadata: dict[str, object] = Field(description=METADATA_TEXT)
+    units: list[LinkedUnit] = Field(description=UNITS_TEXT + " In code order.")
     created_at: datetime = Field(description="When the series was created (ISO 8601, UTC).")
     updated_at: datetime = Field(description="When the series was last changed (ISO 8601, UTC).")
     retired_at: datetime | None = Field(
@@ -163,9 +196,12 @@ class SeriesResponse(WireModel):
 class SeriesListResponse(WireModel):
     limit: int = Field(description="Page size used for this answer: at most this many items (1..1000).")
     offset: int = Field(description="Number of items skipped before this page (0 = first page).")
-    series: list[SeriesResponse] = Field(description="The company's series, ordered by id.")
+    series: list[SeriesResponse] = Field(
+        description="The company's series (a member: those linked to the units they are a resident of), ordered by id."
+    )
 
 
 class SeriesQuery(WireModel):
     external_key: str | None = None
     include_retired: bool = False
+    unit: tuple[str, str, str] | None = None  # (community, cluster, unit) codes: the series linked to it

@@ -37,13 +37,16 @@ def _columns() -> list[Column[Any]]:
     ]
 
 
-# Every report, once per (unit, datasetId): the history (downtime, availability, exports).
+# Every report, once per (unit, datasetId): the history (downtime, availability, exports). Partitioned by UTC
+# month of ``time`` (``partitions.py``: created ahead and on demand, dropped past the retention), so the primary
+# key holds ``time`` too; the once-per-(unit, datasetId) rule is kept by the insert (``repository.INSERT_NEW``).
 unit_data = Table(
     "unit_data",
     metadata,
     *_columns(),
-    PrimaryKeyConstraint("unit_id", "dataset_id", name="pk_unit_data"),
+    PrimaryKeyConstraint("unit_id", "dataset_id", "time", name="pk_unit_data"),
     Index("ix_unit_data_company_unit_time", "company_id", "unit_id", "time"),
+    postgresql_partition_by="RANGE (time)",
 )
 
 # Each unit's report with the highest datasetId: latestSet and unitIdList read a cluster's units here

@@ -10,10 +10,11 @@ from gridcommons.db import SessionDep
 from gridcommons.errors import DomainError, Forbidden, ValidationFailed, responses
 from gridcommons.openapi import INGESTION_TAG
 from gridcommons.serialization import fast_json
+from gridcommons.timeutil import utcnow
 
 from ..readings.parsing import BatchTooLarge, UnsupportedMediaType
 from ..roles import Ingestor
-from . import service
+from . import partitions, service
 from .schemas import IngestUnitDataResponse, UnitDataOut
 
 staff_router = APIRouter(prefix="/api/staff/unitData", tags=["unit data"])
@@ -68,7 +69,10 @@ async def ingest_unit_data(request: Request, session: SessionDep, who: Ingestor)
     except orjson.JSONDecodeError as exc:
         raise ValidationFailed.at(["body"], f"the body is not JSON: {exc.msg}") from None
     documents = service.parse_request(payload, ["body"])
-    return await service.record(session, who.company_id, documents, ["body", "unit_data"])
+    expired_before = partitions.horizon(request.app.state.settings.unit_data_retention_days, utcnow())
+    return await service.record(
+        session, who.company_id, documents, ["body", "unit_data"], expired_before=expired_before
+    )
 
 
 @staff_router.get("/unitIdList", response_model=list[str], responses=STAFF_GUARD)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -21,7 +22,8 @@ from gridcommons.community import ClusterRef, UnitRef
 from gridcommons.errors import ValidationFailed, field_error
 from gridcommons.validation import check_text
 
-from . import events, repository
+from ..partitions import month_of
+from . import events, partitions, repository
 from .schemas import (
     MAX_DEPTH,
     MAX_DOCUMENT_BYTES,
@@ -103,9 +105,16 @@ def _row(
 
 
 async def record(
-    session: AsyncSession, company_id: int, documents: Sequence[Incoming], loc: Sequence[str | int]
+    session: AsyncSession,
+    company_id: int,
+    documents: Sequence[Incoming],
+    loc: Sequence[str | int],
+    *,
+    expired_before: datetime | None = None,
 ) -> IngestUnitDataResponse:
-    """Store a batch (all or nothing) and publish one event per document stored."""
+    """Store a batch (all or nothing) and publish one event per document stored. A document whose time is
+    before ``expired_before`` (the retention's horizon, ``partitions.horizon``; None: off) is accepted and
+    ignored, like a document stored already: its month is dropped or about to be."""
     errors: list[dict[str, Any]] = []
     stored: list[tuple[dict[str, Any], str] | None] = []
     for i, incoming in enumerate(documents):
@@ -128,7 +137,12 @@ async def record(
             rows.setdefault((unit["id"], doc.datasetId), _row(company_id, unit, doc, document))
     if errors:
         raise ValidationFailed(errors[:1000])
-    ordered = [rows[k] for k in sorted(rows)]  # one lock order for concurrent batches
+    ordered = [  # one lock order for concurrent batches
+        rows[k] for k in sorted(rows) if expired_before is None or rows[k]["time"] >= expired_before
+    ]
+    if ordered:
+        await repository.lock_units(session, (r["unit_id"] for r in ordered))
+        await partitions.UNIT_DATA.ensure_months(await session.connection(), {month_of(r["time"]) for r in ordered})
     inserted = await repository.insert_new(session, ordered)
     written = [r for r in ordered if (r["unit_id"], r["dataset_id"]) in inserted]
     newest: dict[int, dict[str, Any]] = {}

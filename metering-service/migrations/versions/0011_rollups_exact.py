@@ -8,7 +8,7 @@ range (±9.2·10¹² units, refused by the ingestion since) are left out of the 
 converts back to float64.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from metering_service.rollups.quarters import (
 from metering_service.rollups.repository import MICRO_VALUE_SQL, day_row
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
