@@ -130,14 +130,13 @@ async def fill_history(dsn: str, units: int, months: int, per_month: int) -> int
     with SQL: the history the idempotency probe (one per partition) searches. Returns the rows written."""
     from datetime import UTC, datetime
 
-    from metering_service.partitions import add_months, month_of
     from metering_service.unit_data.partitions import UNIT_DATA
 
-    first = add_months(month_of(datetime.fromtimestamp(T0_MS / 1000, UTC)), -months)
+    first = UNIT_DATA.add(UNIT_DATA.period_of(datetime.fromtimestamp(T0_MS / 1000, UTC)), -months)
     conn = await asyncpg.connect(dsn)
     try:
         for k in range(months + 1):
-            await conn.execute(UNIT_DATA.create_sql(add_months(first, k)))
+            await conn.execute(UNIT_DATA.create_sql(UNIT_DATA.add(first, k)))
         step_ms = months * 30 * 86_400_000 // (months * per_month)
         return int(
             await conn.fetchval(

@@ -13,11 +13,11 @@ from gridcommons.db import make_sessionmaker
 from gridcommons.events import Consumes, IngestDoor
 from gridcommons.ingest import ingest_consumer
 from gridcommons.outbox import OutboxRelay
+from gridcommons.partitions import PartitionMaintainer
 from gridcommons.worker import Worker
 
 from .db import community_replica, outbox, replicas
 from .modbus.poller import ModbusPoller
-from .partitions import PartitionMaintainer
 from .readings import partitions as readings_partitions
 from .readings import workers as readings
 from .readings.schemas import IngestReadingsRequest
@@ -102,6 +102,7 @@ def build(settings: MeteringSettings, engine: AsyncEngine) -> Sequence[Worker]:
                     ahead=settings.unit_data_partitions_ahead, retention_days=settings.unit_data_retention_days
                 ),
             ],
+            name="metering-service.partitions",
             interval=settings.readings_partition_interval_seconds,
         ),
         ConsumerGroup(

@@ -15,7 +15,7 @@ from gridcommons.db import make_sessionmaker
 from gridcommons.events import Consumes, IngestDoor
 from gridcommons.ingest import ingest_consumer
 from gridcommons.outbox import OutboxRelay
-from gridcommons.partitions import PartitionMaintainer
+from gridcommons.partitions import PartitionMaintainer, PartitionPolicy
 from gridcommons.worker import Worker
 
 from .db import community_replica, outbox, replicas
@@ -77,11 +77,9 @@ def build(settings: MonitoringSettings, engine: AsyncEngine) -> Sequence[Worker]
         OutboxRelay(outbox, engine, settings.infra),
         ConsumerGroup(CONSUMER_GROUP, consumers, settings.infra),
         PartitionMaintainer(
-            log_partitions,
             engine,
+            [PartitionPolicy(log_partitions, ahead=settings.log_partitions_ahead_days, retention=settings.log_retention_days)],
             name="monitoring-service.log-partitions",
-            ahead=settings.log_partitions_ahead_days,
-            retention=settings.log_retention_days,
         ),
         # its own group: notifications neither wait behind nor hold up the replicas
         ConsumerGroup(notifier.GROUP, [notifier.runner(settings, sessionmaker)], settings.infra),

@@ -219,6 +219,13 @@ async def test_the_worker_keeps_the_coming_months_ready(metering_app: Any, db: a
 
 
 def test_month_arithmetic() -> None:
+    # the kernel's monthly partitions of readings: the names, bounds and lock key the service always used
+    assert partitions.READINGS.step == "month" and partitions.READINGS.parent == "readings"
+    assert partitions.LOCK_KEY == partitions.READINGS.lock_key == 6281129897781755944
+    assert partitions.partition_name((2026, 3)) == "readings_y2026m03"
+    assert partitions.month_start((2026, 12)) == datetime(2026, 12, 1, tzinfo=UTC)
+    assert partitions.next_month((2026, 12)) == (2027, 1) and partitions.next_month((9999, 12)) == (10000, 1)
+    assert partitions.month_of(datetime(2026, 3, 29, 1, 30, tzinfo=UTC)) == (2026, 3)
     assert partitions.add_months((2026, 11), 3) == (2027, 2)
     assert partitions.add_months((2026, 1), -1) == (2025, 12)
     assert partitions.months_of([datetime(2026, 12, 31, 23, 0, tzinfo=UTC)]) == {(2026, 12)}

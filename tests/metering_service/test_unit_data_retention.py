@@ -5,7 +5,7 @@ batches, reports past the retention ignored, and migration 0010 moving existing 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -16,11 +16,12 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from unit_data_helpers import COMMUNITY, document, register
 
+from gridcommons.partitions import PartitionMaintainer
 from gridcommons.testing.migrations import scratch_database
 from gridcommons.testing.plugin import Stack
 from gridcommons.timeutil import utcnow
 from metering_service.app import create_app
-from metering_service.partitions import PartitionMaintainer, add_months, month_of, month_start, next_month
+from metering_service.readings.partitions import add_months, month_of, month_start, next_month
 from metering_service.settings import MeteringSettings
 from metering_service.unit_data import partitions, service
 
@@ -115,7 +116,7 @@ async def test_retention_drops_old_months_only(
     # 45 days back from April 15th is March 1st: January and February go, March stays
     now = datetime(YEAR, 4, 15, tzinfo=UTC)
     maintainer = PartitionMaintainer(
-        metering_app.state.engine, [partitions.policy(ahead=0, retention_days=45)], interval=3600
+        metering_app.state.engine, [partitions.policy(ahead=0, retention_days=45)], name="test", interval=3600
     )
     done = await maintainer.round(now=now)
     dropped = done["unit_data"]["dropped"]
@@ -250,6 +251,11 @@ async def test_migration_moves_the_rows(migrated: Stack) -> None:
 @pytest.mark.parametrize("days", [0, 1, 400])
 def test_policy_of_the_worker(days: int) -> None:
     policy = partitions.policy(ahead=2, retention_days=days)
-    assert policy.table is partitions.UNIT_DATA and policy.ahead == 2
+    assert policy.partitions is partitions.UNIT_DATA and policy.ahead == 2
+    assert policy.retention == (timedelta(days=days) if days else None)
     now = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
-    assert policy.oldest_kept(now) == partitions.oldest_kept(days, now)
+    first = partitions.UNIT_DATA.oldest_kept(now, policy.retention)
+    assert (None if first is None else (first.year, first.month)) == partitions.oldest_kept(days, now)
+    # the names and bounds the migrations created (0010), and the lock key of the earlier mechanism
+    assert partitions.UNIT_DATA.name(date(2026, 3, 1)) == "unit_data_y2026m03"
+    assert partitions.UNIT_DATA.lock_key == 4067783731041488868

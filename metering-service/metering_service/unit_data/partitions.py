@@ -1,29 +1,37 @@
-"""Monthly partitions of ``unit_data`` (UTC months of the report's ``time``) and its retention in days: the
-history is kept at least ``retention_days`` (whole months go once all of their days are older), the newest
-report of each unit (``unit_data_latest``) is never pruned."""
+"""Monthly partitions of ``unit_data`` (UTC months of the report's ``time``, the kernel's
+``gridcommons.partitions``) and its retention in days: the history is kept at least ``retention_days``
+(a whole month goes once all of its days are older), the newest report of each unit (``unit_data_latest``)
+is never pruned."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from ..partitions import Month, MonthlyPartitions, PartitionPolicy, month_of, month_start
+from gridcommons.partitions import PartitionPolicy, TimePartitions
 
-UNIT_DATA = MonthlyPartitions("unit_data")
+from ..db import SCHEMA
+
+# Writers refuse reports before the horizon, but the horizon of a process whose clock runs behind the
+# worker's could still reach a month just dropped: every write asks the catalog (``remember=False``).
+UNIT_DATA = TimePartitions(SCHEMA, "unit_data", "month", remember=False)
 
 
-def oldest_kept(retention_days: int, now: datetime) -> Month | None:
-    """The first month kept: the one holding ``now - retention_days`` (0: keep everything, None)."""
-    return month_of(now - timedelta(days=retention_days)) if retention_days > 0 else None
+def retention(retention_days: int) -> timedelta | None:
+    """The kernel's retention for ``METERING_UNIT_DATA_RETENTION_DAYS`` (0: keep everything, None)."""
+    return timedelta(days=retention_days) if retention_days > 0 else None
+
+
+def oldest_kept(retention_days: int, now: datetime) -> tuple[int, int] | None:
+    """The first month kept, ``(year, month)``: the one holding ``now - retention_days`` (0: None)."""
+    first = UNIT_DATA.oldest_kept(now, retention(retention_days))
+    return None if first is None else (first.year, first.month)
 
 
 def horizon(retention_days: int, now: datetime) -> datetime | None:
     """Reports before this instant are past the retention: their month is dropped (or about to be), so they
     are not stored (None: retention off)."""
-    month = oldest_kept(retention_days, now)
-    return None if month is None else month_start(month)
+    return UNIT_DATA.horizon(now, retention(retention_days))
 
 
 def policy(*, ahead: int, retention_days: int) -> PartitionPolicy:
-    keep: Callable[[datetime], Month | None] = lambda now: oldest_kept(retention_days, now)  # noqa: E731
-    return PartitionPolicy(UNIT_DATA, ahead, keep)
+    return PartitionPolicy(UNIT_DATA, ahead, retention(retention_days))

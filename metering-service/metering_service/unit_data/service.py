@@ -22,7 +22,6 @@ from gridcommons.community import ClusterRef, UnitRef
 from gridcommons.errors import ValidationFailed, field_error
 from gridcommons.validation import check_text
 
-from ..partitions import month_of
 from . import events, partitions, repository
 from .schemas import (
     MAX_DEPTH,
@@ -142,7 +141,7 @@ async def record(
     ]
     if ordered:
         await repository.lock_units(session, (r["unit_id"] for r in ordered))
-        await partitions.UNIT_DATA.ensure_months(await session.connection(), {month_of(r["time"]) for r in ordered})
+        await partitions.UNIT_DATA.ensure(await session.connection(), (r["time"] for r in ordered))
     inserted = await repository.insert_new(session, ordered)
     written = [r for r in ordered if (r["unit_id"], r["dataset_id"]) in inserted]
     newest: dict[int, dict[str, Any]] = {}

@@ -42,7 +42,7 @@ def _columns() -> list[sa.Column]:  # type: ignore[type-arg]
 
 
 def _partition_sql(year: int, month: int) -> str:
-    # The same names and bounds as metering_service.partitions (frozen here: a migration never changes).
+    # The same names and bounds as gridcommons.partitions' monthly step (frozen here: a migration never changes).
     start = datetime(year, month, 1, tzinfo=UTC)
     next_year, next_month0 = divmod(year * 12 + month, 12)  # the next month, 0-based
     end_text = (
