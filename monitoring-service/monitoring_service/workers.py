@@ -78,7 +78,11 @@ def build(settings: MonitoringSettings, engine: AsyncEngine) -> Sequence[Worker]
         ConsumerGroup(CONSUMER_GROUP, consumers, settings.infra),
         PartitionMaintainer(
             engine,
-            [PartitionPolicy(log_partitions, ahead=settings.log_partitions_ahead_days, retention=settings.log_retention_days)],
+            [
+                PartitionPolicy(
+                    log_partitions, ahead=settings.log_partitions_ahead_days, retention=settings.log_retention_days
+                )
+            ],
             name="monitoring-service.log-partitions",
         ),
         # its own group: notifications neither wait behind nor hold up the replicas
