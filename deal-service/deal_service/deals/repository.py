@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, func, literal, or_, select, true, tuple_, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .models import BUCKET_SECONDS, CLUSTER_WIDE
+from .models import deal_sum_buckets as buckets
 from .models import deals as t
 from .schemas import Window, Zone
 
@@ -97,17 +99,119 @@ async def created_range(session: AsyncSession, scope: DealScope) -> tuple[dateti
     return row[0], row[1]
 
 
+def _local_hour(zone: Zone, instant: Any) -> ColumnElement[Any]:
+    """The hour of day of ``instant`` in ``zone``: an IANA zone's hours follow its DST (PostgreSQL's AT
+    TIME ZONE), a fixed offset shifts UTC."""
+    return func.extract("hour", _local(zone, instant))
+
+
+def _local(zone: Zone, instant: Any) -> ColumnElement[Any]:
+    if zone.name is not None:
+        return func.timezone(zone.name, instant)
+    return func.timezone("UTC", instant + timedelta(minutes=zone.minutes or 0))
+
+
+def _deal_sums(scope: DealScope, zone: Zone, window: Window | None) -> Select[Any]:
+    """(hour, amount, 1) of each deal with an amount in the scope and window, straight from deals."""
+    hour = _local_hour(zone, t.c.create_date_time)
+    stmt = select(hour.label("hour"), t.c.cumulate_amount_wh.label("total"), literal(1, BigInteger).label("deals"))
+    return _windowed(_scoped(stmt, scope), window).where(t.c.cumulate_amount_wh.is_not(None))
+
+
+async def hourly_sums_of_deals(
+    session: AsyncSession, scope: DealScope, zone: Zone, window: Window | None
+) -> list[tuple[int, Decimal]]:
+    """The hourly sums computed from every deal (the reference of ``hourly_sums``, and its way for a
+    fixed offset that is not a whole number of quarter hours)."""
+    parts = _deal_sums(scope, zone, window).subquery()
+    return await _by_hour(session, parts)
+
+
+async def _by_hour(session: AsyncSession, parts: Any) -> list[tuple[int, Decimal]]:
+    stmt = (
+        select(parts.c.hour, func.sum(parts.c.total))
+        .group_by(parts.c.hour)
+        .having(func.sum(parts.c.deals) > 0)
+        .order_by(parts.c.hour)
+    )
+    return [(int(h), s) for h, s in (await session.execute(stmt)).all()]
+
+
+def quarter_floor(instant: datetime) -> datetime:
+    """The start of the 15-minute UTC bucket holding ``instant`` (buckets count from a UTC midnight)."""
+    return instant - (instant - BUCKET_ORIGIN) % BUCKET
+
+
+def quarter_ceil(instant: datetime) -> datetime:
+    floor = quarter_floor(instant)
+    return floor if floor == instant else floor + BUCKET
+
+
+BUCKET = timedelta(seconds=BUCKET_SECONDS)
+BUCKET_ORIGIN = datetime(1900, 1, 1, tzinfo=UTC)  # the migration's date_bin origin
+BUCKET_LAST = BUCKET - timedelta(microseconds=1)  # the last instant of a bucket, from its start
+
+
 async def hourly_sums(
     session: AsyncSession, scope: DealScope, zone: Zone, window: Window | None
 ) -> list[tuple[int, Decimal]]:
-    """Sum of cumulateAmountWh by the hour of day (0..23) of createDateTime in ``zone``: an IANA zone's
-    hours follow its DST (PostgreSQL's AT TIME ZONE), a fixed offset shifts UTC."""
-    if zone.name is not None:
-        local = func.timezone(zone.name, t.c.create_date_time)
-    else:
-        local = func.timezone("UTC", t.c.create_date_time + timedelta(minutes=zone.minutes or 0))
-    hour = func.extract("hour", local).label("hour")
-    sums = cast("Select[Any]", select(hour, func.sum(t.c.cumulate_amount_wh)))
-    stmt = _windowed(_scoped(sums, scope), window)
-    stmt = stmt.where(t.c.cumulate_amount_wh.is_not(None)).group_by(hour).order_by(hour)
-    return [(int(h), s) for h, s in (await session.execute(stmt)).all()]
+    """Sum of cumulateAmountWh by the hour of day (0..23) of createDateTime in ``zone``, only the hours
+    that have deals with an amount; the same answer as ``hourly_sums_of_deals``, read from the
+    15-minute buckets of ``deal_sum_buckets``.
+
+    A bucket lies within one local hour when the zone's offset is the same over the whole bucket and
+    puts its start on a local quarter hour: true of every fixed offset in whole quarter hours and of
+    every IANA zone today, DST changes included (they happen on quarter hours); not of local mean time
+    offsets (before ~1900-1980 depending on the zone) nor of a bucket holding a change at an odd
+    instant. Such buckets are summed from their deals, as are the parts of the window that cut a bucket."""
+    if zone.name is None and (zone.minutes or 0) % 15:
+        return await hourly_sums_of_deals(session, scope, zone, window)
+    start = None if window is None else window.start
+    end = None if window is None else window.end
+    low = None if start is None else quarter_ceil(start)
+    high = None if end is None else quarter_floor(end)
+    if low is not None and high is not None and low >= high:  # the window is within a bucket or two
+        return await hourly_sums_of_deals(session, scope, zone, window)
+    b = buckets
+    rows = select(
+        b.c.bucket,
+        b.c.deals,
+        b.c.total,
+        _local_hour(zone, b.c.bucket).label("hour"),
+        _bucket_in_one_hour(zone, b.c.bucket).label("exact"),
+    ).where(
+        b.c.company_id == scope.company_id,
+        b.c.community_code == scope.community_code,
+        b.c.cluster_code == scope.cluster_code,
+        b.c.unit_code == (CLUSTER_WIDE if scope.unit_code is None else scope.unit_code),
+        b.c.deals > 0,
+    )
+    if low is not None:
+        rows = rows.where(b.c.bucket >= low)
+    if high is not None:
+        rows = rows.where(b.c.bucket < high)
+    r = rows.cte("r")
+    split = _deal_sums(scope, zone, None).join_from(
+        r, t, and_(t.c.create_date_time >= r.c.bucket, t.c.create_date_time < r.c.bucket + BUCKET)
+    )
+    parts: list[Select[Any]] = [
+        select(r.c.hour, r.c.total, r.c.deals).where(r.c.exact),
+        split.where(~r.c.exact),
+    ]
+    if low is not None and start is not None and start < low:
+        parts.append(_deal_sums(scope, zone, Window(start, low)))
+    if high is not None and end is not None and high < end:
+        parts.append(_deal_sums(scope, zone, Window(high, end)))
+    return await _by_hour(session, union_all(*parts).subquery())
+
+
+def _bucket_in_one_hour(zone: Zone, bucket: Any) -> ColumnElement[bool]:
+    if zone.name is None:  # a fixed offset in whole quarter hours
+        return true()
+    first, last = _local(zone, bucket), _local(zone, bucket + BUCKET_LAST)
+    # the same offset at both ends, and the bucket's start on a local quarter hour
+    return and_(
+        last - first == BUCKET_LAST,
+        func.extract("second", first) == 0,
+        func.mod(func.extract("minute", first), 15) == 0,
+    )

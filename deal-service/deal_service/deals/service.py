@@ -99,7 +99,8 @@ async def record_reports(session: AsyncSession, lookup: RegistryLookup, reports:
         held = newest.get(key)
         if held is None or _order_key(r.deal) >= _order_key(held):
             newest[key] = r.deal
-    rows = {key: _row(key[0], deal) for key, deal in newest.items()}
+    # in key order: concurrent batches lock the deals they share in one order (no deadlock between them)
+    rows = {key: _row(key[0], newest[key]) for key in sorted(newest)}
     changed = await repository.upsert_deals(session, list(rows.values()))
     by_company: dict[int, list[dict[str, Any]]] = {}
     for key in changed:
