@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
+import pstats
 import statistics
 import tempfile
 import time
@@ -124,7 +126,7 @@ async def register_cluster(sessionmaker: object) -> None:
 
 
 async def kafka_run(
-    infra: InfraSettings, engine: object, token: str, reports: list[dict[str, object]], per: int
+    infra: InfraSettings, engine: object, token: str, reports: list[dict[str, object]], per: int, profile: bool
 ) -> float:
     import orjson
 
@@ -149,6 +151,9 @@ async def kafka_run(
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
     built = workers.build(DealSettings(), engine)  # type: ignore[arg-type]
     stop = asyncio.Event()
     tasks = [asyncio.create_task(w.run(stop)) for w in built]
@@ -168,6 +173,10 @@ async def kafka_run(
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if profiler is not None:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     assert start is not None
     applied = (messages - first) * per
     return applied / max(end - start, 1e-9)
@@ -246,6 +255,7 @@ def main() -> None:
     parser.add_argument("--http-reports", type=int, default=50_000)
     parser.add_argument("--sum-deals", type=int, default=1_000_000)
     parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--profile", action="store_true", help="cProfile the Kafka consumer; print the top functions")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="gc-bench-deals-"))
@@ -286,18 +296,23 @@ async def measure(args: argparse.Namespace, token_priv: str, ident_priv: str) ->
         await register_cluster(make_sessionmaker(engine))
         print(f"nproc {os.cpu_count()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         t0 = int(time.time()) - 10 * 86400
-        reports = reports_in_order(args.reports, args.deals, t0)
-        rate = await kafka_run(infra, engine, device_token(token_priv, infra), reports, args.per_message)
-        print(
-            f"Kafka: {len(reports)} reports of {args.deals} deals, {args.per_message} per message: {rate:9.0f} reports/s",
-            flush=True,
-        )
+        if args.reports:
+            reports = reports_in_order(args.reports, args.deals, t0)
+            rate = await kafka_run(
+                infra, engine, device_token(token_priv, infra), reports, args.per_message, args.profile
+            )
+            print(
+                f"Kafka: {len(reports)} reports of {args.deals} deals, {args.per_message} per message: "
+                f"{rate:9.0f} reports/s",
+                flush=True,
+            )
         ident = Identity(subject="bench", kind="user", company_id=COMPANY, roles=frozenset({"operator"}))
         headers = {INTERNAL_IDENTITY_HEADER: IdentitySigner(ident_priv).sign(ident)}
         # the same deals again, newer: every report moves its deal forward
-        http_reports = reports_in_order(args.http_reports, args.deals, t0 + 10_000_000)
-        rate = await http_run(http_reports, headers)
-        print(f"HTTP:  {len(http_reports)} reports in batches of 1000: {rate:9.0f} reports/s", flush=True)
+        if args.http_reports:
+            http_reports = reports_in_order(args.http_reports, args.deals, t0 + 10_000_000)
+            rate = await http_run(http_reports, headers)
+            print(f"HTTP:  {len(http_reports)} reports in batches of 1000: {rate:9.0f} reports/s", flush=True)
         sums_headers = {
             INTERNAL_IDENTITY_HEADER: IdentitySigner(ident_priv).sign(
                 Identity(subject="bench", kind="user", company_id=2, roles=frozenset({"operator"}))
@@ -322,7 +337,8 @@ async def measure(args: argparse.Namespace, token_priv: str, ident_priv: str) ->
                     ).model_dump(mode="json"),
                 ),
             )
-        await sums_run(engine, args.sum_deals, args.calls, sums_headers)
+        if args.sum_deals:
+            await sums_run(engine, args.sum_deals, args.calls, sums_headers)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         await engine.dispose()
 
