@@ -249,7 +249,9 @@ async def test_buckets_follow_out_of_order_repeated_and_concurrent_reports(
     held, deals = await buckets_and_deals(stack.database_url, company_id)
     assert {d["deal_id"]: d["report_time"] for d in deals} == {k: v["reportTime"] for k, v in newest.items()}
     assert held == expected_buckets(deals)
-    staff = await deal_client.get(f"/api/staff/deal/{SUMS}", params={**reg.cc(), "timezone": "Europe/Paris"}, headers=op)
+    staff = await deal_client.get(
+        f"/api/staff/deal/{SUMS}", params={**reg.cc(), "timezone": "Europe/Paris"}, headers=op
+    )
     want = [
         (datetime.fromisoformat(r["createDateTime"]), Decimal(repr(r["cumulateAmountWh"])), r["chargeUnitId"], None)
         for r in newest.values()

@@ -6,12 +6,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, and_, func, literal, or_, select, true, tuple_, union_all
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.serialization import json_text
+
+from ..db import SCHEMA
 from .models import BUCKET_SECONDS, CLUSTER_WIDE
 from .models import deal_sum_buckets as buckets
 from .models import deals as t
@@ -28,32 +42,43 @@ class DealScope:
     unit_code: str | None = None
 
 
-def _order_key(table: Any) -> ColumnElement[Any]:
-    # Newer report first; within one second, the report that went further; then more energy.
-    return tuple_(table.report_time, table.progress, func.coalesce(table.cumulate_amount_wh, -1))
+# The rows as one JSON array, read by jsonb_to_recordset: one parameter encoded by orjson instead of
+# thousands bound one by one (measured: the bind processing cost more than PostgreSQL's work).
+_ROW_TYPES = (
+    "company_id bigint, deal_id text, community_code text, cluster_code text, unit_id text, request_unit_id text, "
+    "accept_unit_id text, charge_unit_id text, discharge_unit_id text, create_date_time timestamptz, "
+    "deactivate_date_time timestamptz, report_time bigint, progress smallint, cumulate_amount_wh numeric, report jsonb"
+)
+_UPSERT = text(
+    f"""
+INSERT INTO {SCHEMA}.deals (company_id, deal_id, community_code, cluster_code, unit_id, request_unit_id, accept_unit_id,
+                        charge_unit_id, discharge_unit_id, create_date_time, deactivate_date_time, report_time,
+                        progress, cumulate_amount_wh, report)
+SELECT r.* FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_ROW_TYPES})
+ON CONFLICT (company_id, deal_id) DO UPDATE SET
+    community_code = excluded.community_code, cluster_code = excluded.cluster_code, unit_id = excluded.unit_id,
+    request_unit_id = excluded.request_unit_id, accept_unit_id = excluded.accept_unit_id,
+    charge_unit_id = excluded.charge_unit_id, discharge_unit_id = excluded.discharge_unit_id,
+    create_date_time = excluded.create_date_time, deactivate_date_time = excluded.deactivate_date_time,
+    report_time = excluded.report_time, progress = excluded.progress,
+    cumulate_amount_wh = excluded.cumulate_amount_wh, report = excluded.report, updated_at = now()
+-- newer report first; within one second, the report that went further; then more energy
+WHERE (excluded.report_time, excluded.progress, coalesce(excluded.cumulate_amount_wh, -1))
+    > (deals.report_time, deals.progress, coalesce(deals.cumulate_amount_wh, -1))
+RETURNING company_id, deal_id
+"""
+)
 
 
 async def upsert_deals(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str]]:
-    """One multi-row INSERT ... ON CONFLICT (one row per deal: the caller keeps the newest report of
-    each). An existing deal takes the report only when it is newer (``_order_key``): a late or
-    repeated report changes nothing. Returns the (company, deal) pairs created or moved forward."""
+    """One INSERT ... ON CONFLICT of JSON-ready rows (one per deal: the caller keeps the newest report of
+    each; instants as ISO 8601 text, the amount as decimal text). An existing deal takes the report
+    only when it is newer (the service's ``_order_key``): a late or repeated report changes nothing. Returns the
+    (company, deal) pairs created or moved forward. The rows are written in their order."""
     if not rows:
         return []
-    # One statement compiled once and cached; the rows go as parameters, which SQLAlchemy sends as
-    # multi-row VALUES pages ("insertmanyvalues"): no statement compiled per batch with its thousands
-    # of bind parameters.
-    ins = insert(t)
-    stmt = ins.on_conflict_do_update(
-        index_elements=[t.c.company_id, t.c.deal_id],
-        set_={
-            **{
-                c.name: ins.excluded[c.name] for c in t.columns if c.name not in ("company_id", "deal_id", "updated_at")
-            },
-            "updated_at": func.now(),
-        },
-        where=_order_key(ins.excluded) > _order_key(t.c),
-    ).returning(t.c.company_id, t.c.deal_id)
-    return [(r.company_id, r.deal_id) for r in (await session.execute(stmt, list(rows))).all()]
+    result = await session.execute(_UPSERT, {"rows": json_text(rows)})
+    return [(r.company_id, r.deal_id) for r in result.all()]
 
 
 def _scoped(stmt: Select[Any], scope: DealScope) -> Select[Any]:

@@ -17,7 +17,7 @@ from pydantic.alias_generators import to_camel
 
 from gridcommons.describe import explained_enum
 from gridcommons.errors import DomainError
-from gridcommons.validation import Text, UtcInstant, to_utc
+from gridcommons.validation import UtcInstant, to_utc
 from gridcommons.wire import WireModel
 
 MAX_BATCH = 1000

@@ -2,7 +2,8 @@
 
 The payload is the body of ``POST /api/ingest/deals``; the message carries the sender's bearer token
 and the company comes from it (``gridcommons.ingest``). Batch mode: up to ``BATCH_SIZE`` messages are
-recorded with one upsert in one transaction; a message refused (credential, schema, codes unknown to
+recorded with one upsert in one transaction (the newest report of each deal, so one event per deal
+and batch); a message refused (credential, schema, codes unknown to
 the registry) sends the batch through one message at a time, and that message alone goes to
 ``ingest.deals.v1.dlq`` with the reason. Redeliveries are skipped by event id and harmless anyway (an
 older or equal report changes nothing).
@@ -22,7 +23,7 @@ from .schemas import IngestDealsRequest
 
 TOPIC = "ingest.deals.v1"
 GROUP = "deal-service.deals"
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 
 
 def _reports(message: IngestMessage, index: int | None = None) -> list[service.Report]:
@@ -36,5 +37,7 @@ async def apply(session: AsyncSession, message: IngestMessage) -> None:
 
 
 async def apply_batch(session: AsyncSession, messages: Sequence[IngestMessage]) -> None:
-    reports = [r for i, m in enumerate(messages) for r in _reports(m, i)]
-    await service.record_reports(session, community_replica.lookup, reports)
+    batch = service.NewestReports(community_replica.lookup)
+    for i, message in enumerate(messages):  # folded message by message: one report per deal is held
+        await batch.add(session, _reports(message, i))
+    await batch.record(session)

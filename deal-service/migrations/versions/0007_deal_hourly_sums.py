@@ -49,9 +49,11 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         {_APPLY.format(deltas=_DELTAS.format(rows="new_rows", sign=1))};
     ELSIF TG_OP = 'UPDATE' THEN
-        {_APPLY.format(
-            deltas=_DELTAS.format(rows="new_rows", sign=1) + " UNION ALL " + _DELTAS.format(rows="old_rows", sign=-1)
-        )};
+        {
+    _APPLY.format(
+        deltas=_DELTAS.format(rows="new_rows", sign=1) + " UNION ALL " + _DELTAS.format(rows="old_rows", sign=-1)
+    )
+};
     ELSE
         {_APPLY.format(deltas=_DELTAS.format(rows="old_rows", sign=-1))};
     END IF;
