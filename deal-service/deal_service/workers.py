@@ -62,5 +62,6 @@ def build(settings: DealSettings, engine: AsyncEngine) -> Sequence[Worker]:
     ]
     return [
         OutboxRelay(outbox, engine, settings.infra),
-        ConsumerGroup(CONSUMER_GROUP, consumers, settings.infra),
+        # batches of the ingestion door fill up to its batch size during a backlog
+        ConsumerGroup(CONSUMER_GROUP, consumers, settings.infra, max_records=deals.BATCH_SIZE),
     ]

@@ -281,7 +281,7 @@ class ConsumerGroup:
         poll_stale_after: float = 30.0,
         max_records: int = 500,
         fill_min_bytes: int = 1024 * 1024,
-        fill_wait_ms: int = 200,
+        fill_wait_ms: int = 1000,
     ):
         if not runners:
             raise ValueError("a consumer group needs at least one runner")
