@@ -240,6 +240,14 @@ async def sums_run(engine: object, n: int, calls: int, headers: dict[str, str]) 
                         "datetimeTo": "2025-04-01T00:00:00Z",
                     },
                 ),
+                (
+                    "IANA, month, odd edges",
+                    {
+                        "timezone": "Asia/Kathmandu",
+                        "datetimeFrom": "2025-03-01T00:07:13Z",
+                        "datetimeTo": "2025-04-01T00:52:01Z",
+                    },
+                ),
             ):
                 times = []
                 for _ in range(calls):

@@ -4,7 +4,7 @@ staff and resident views (live, list, datetimeRange, hourly sums; resident maski
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,17 +27,10 @@ from .schemas import (
     Zone,
 )
 
+Loc = tuple[str | int, ...]  # where a batch's reports sit (the start of their error locations)
+
 
 # ----------------------------------------------------------------------------- ingestion
-@dataclass(frozen=True)
-class Report:
-    """One report to record: its company, the report, and where it came from (for error locations)."""
-
-    company_id: int
-    deal: Deal
-    loc: tuple[str | int, ...]
-
-
 def _order_key(deal: Deal) -> tuple[int, int, float]:
     """The repository's order of reports (newer, then further, then more energy), in Python."""
     fields = deal.__dict__
@@ -45,7 +38,14 @@ def _order_key(deal: Deal) -> tuple[int, int, float]:
     return deal.report_time, progress, -1.0 if deal.cumulate_amount_wh is None else deal.cumulate_amount_wh
 
 
-def _row(company_id: int, deal: Deal, progress: int) -> dict[str, Any]:
+def _newer(deal: Deal, held: Deal) -> bool:
+    """Whether ``deal`` wins over ``held`` (the later of equal reports wins)."""
+    if deal.report_time != held.report_time:  # the common case, decided without the whole key
+        return deal.report_time > held.report_time
+    return _order_key(deal) >= _order_key(held)
+
+
+def _row(company_id: int, deal: Deal) -> dict[str, Any]:
     """The deal's row, JSON-ready (instants in ISO 8601, the amount as the text of the float as written:
     its shortest round-trip text, kept exactly as NUMERIC)."""
     amount = deal.cumulate_amount_wh
@@ -63,7 +63,7 @@ def _row(company_id: int, deal: Deal, progress: int) -> dict[str, Any]:
         "create_date_time": deal.create_date_time.isoformat(),
         "deactivate_date_time": None if deactivated is None else deactivated.isoformat(),
         "report_time": deal.report_time,
-        "progress": progress,
+        "progress": _order_key(deal)[1],
         "cumulate_amount_wh": None if amount is None else repr(amount),
         "report": deal.model_dump(mode="json", exclude_none=True),
     }
@@ -76,32 +76,31 @@ class NewestReports:
 
     def __init__(self, lookup: RegistryLookup):
         self.lookup = lookup
-        self.newest: dict[tuple[int, str], tuple[tuple[int, int, float], Deal]] = {}
+        self.newest: dict[tuple[int, str], Deal] = {}
         self.known: dict[tuple[int, str, str], bool] = {}
         self.bad: list[dict[str, Any]] = []
 
-    async def add(self, session: AsyncSession, reports: Iterable[Report]) -> None:
+    async def add(self, session: AsyncSession, company_id: int, deals: Sequence[Deal], where: Loc) -> None:
+        """The reports of one message or request; ``where`` locates them (``[*where, i, "clusterId"]``)."""
         newest, known = self.newest, self.known
-        for r in reports:
-            deal = r.deal
-            cluster = (r.company_id, deal.community_id, deal.cluster_id)
+        for i, deal in enumerate(deals):
+            cluster = (company_id, deal.community_id, deal.cluster_id)
             ok = known.get(cluster)
             if ok is None:
                 ok = known[cluster] = await self.lookup.cluster(session, *cluster) is not None
             if not ok:
                 self.bad.append(
                     field_error(
-                        [*r.loc, "clusterId"],
+                        [*where, i, "clusterId"],
                         f"unknown communityId/clusterId {deal.community_id}/{deal.cluster_id}",
                         f"{deal.community_id}/{deal.cluster_id}",
                     )
                 )
                 continue
-            key = (r.company_id, deal.deal_id)
-            order = _order_key(deal)
+            key = (company_id, deal.deal_id)
             held = newest.get(key)
-            if held is None or order >= held[0]:
-                newest[key] = (order, deal)
+            if held is None or _newer(deal, held):
+                newest[key] = deal
 
     async def record(self, session: AsyncSession) -> int:
         """All or nothing: a report with unknown codes refuses the batch (a 422 naming each); else one
@@ -110,7 +109,7 @@ class NewestReports:
         if self.bad:
             raise ValidationFailed(self.bad)
         # in key order: concurrent batches lock the deals they share in one order (no deadlock between them)
-        rows = {key: _row(key[0], deal, order[1]) for key, (order, deal) in sorted(self.newest.items())}
+        rows = {key: _row(key[0], deal) for key, deal in sorted(self.newest.items())}
         changed = await repository.upsert_deals(session, list(rows.values()))
         by_company: dict[int, list[dict[str, Any]]] = {}
         for key in changed:
@@ -121,19 +120,13 @@ class NewestReports:
         return len(changed)
 
 
-async def record_reports(session: AsyncSession, lookup: RegistryLookup, reports: Iterable[Report]) -> int:
-    """``NewestReports`` of one sequence of reports, recorded."""
-    batch = NewestReports(lookup)
-    await batch.add(session, reports)
-    return await batch.record(session)
-
-
 async def ingest(
     session: AsyncSession, lookup: RegistryLookup, company_id: int, deals: Sequence[Deal]
 ) -> IngestDealsResponse:
     """The HTTP door's batch (errors located at ``body.deals[i]``)."""
-    reports = [Report(company_id, d, ("body", "deals", i)) for i, d in enumerate(deals)]
-    return IngestDealsResponse(received=len(deals), changed=await record_reports(session, lookup, reports))
+    batch = NewestReports(lookup)
+    await batch.add(session, company_id, deals, ("body", "deals"))
+    return IngestDealsResponse(received=len(deals), changed=await batch.record(session))
 
 
 # ----------------------------------------------------------------------------- answers

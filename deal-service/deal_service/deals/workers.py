@@ -26,18 +26,15 @@ GROUP = "deal-service.deals"
 BATCH_SIZE = 1000
 
 
-def _reports(message: IngestMessage, index: int | None = None) -> list[service.Report]:
-    body = message.parse(IngestDealsRequest)
-    where: tuple[str | int, ...] = ("deals",) if index is None else ("messages", index, "deals")
-    return [service.Report(message.company_id, d, (*where, i)) for i, d in enumerate(body.deals)]
-
-
 async def apply(session: AsyncSession, message: IngestMessage) -> None:
-    await service.record_reports(session, community_replica.lookup, _reports(message))
+    batch = service.NewestReports(community_replica.lookup)
+    await batch.add(session, message.company_id, message.parse(IngestDealsRequest).deals, ("deals",))
+    await batch.record(session)
 
 
 async def apply_batch(session: AsyncSession, messages: Sequence[IngestMessage]) -> None:
     batch = service.NewestReports(community_replica.lookup)
     for i, message in enumerate(messages):  # folded message by message: one report per deal is held
-        await batch.add(session, _reports(message, i))
+        deals = message.parse(IngestDealsRequest).deals
+        await batch.add(session, message.company_id, deals, ("messages", i, "deals"))
     await batch.record(session)
