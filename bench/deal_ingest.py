@@ -210,7 +210,7 @@ SELECT 2, 'sum-' || g, 'bench_community', 'bench_cluster', 'E' || lpad((g % 50):
        'E' || lpad(((g + 1) % 50)::text, 3, '0'),
        timestamptz '2025-01-01 00:00:00+00' + (g * interval '31 seconds'), 1700000000, 3, (g % 1000) / 10.0,
        jsonb_build_object('dealId', 'sum-' || g)
-FROM generate_series(:first, :last) AS g
+FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS g
 """
 FILL_CHUNK = 100_000  # rows per statement: each within the engine's 30 s statement timeout on a loaded machine
 
