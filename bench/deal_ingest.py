@@ -27,6 +27,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -215,7 +216,7 @@ FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS g
 FILL_CHUNK = 100_000  # rows per statement: each within the engine's 30 s statement timeout on a loaded machine
 
 
-async def sums_run(engine: object, n: int, calls: int, headers: dict[str, str]) -> None:
+async def sums_run(engine: object, n: int, calls: int, sign: Callable[[], dict[str, str]]) -> None:
     from deal_service.app import create_app
     from deal_service.settings import DealSettings
 
@@ -229,6 +230,7 @@ async def sums_run(engine: object, n: int, calls: int, headers: dict[str, str]) 
     print(f"hourly sums: {n} deals in one cluster, loaded in {time.perf_counter() - started:.1f}s", flush=True)
     app = create_app(DealSettings())
     params = {"communityId": "bench_community", "clusterId": "bench_cluster"}
+    headers = sign()  # signed now: the identity is short-lived and the load takes minutes
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://deal", timeout=120) as c:
             for label, extra in (
@@ -330,11 +332,11 @@ async def measure(args: argparse.Namespace, token_priv: str, ident_priv: str) ->
             http_reports = reports_in_order(args.http_reports, args.deals, t0 + 10_000_000)
             rate = await http_run(http_reports, headers)
             print(f"HTTP:  {len(http_reports)} reports in batches of 1000: {rate:9.0f} reports/s", flush=True)
-        sums_headers = {
-            INTERNAL_IDENTITY_HEADER: IdentitySigner(ident_priv).sign(
-                Identity(subject="bench", kind="user", company_id=2, roles=frozenset({"operator"}))
-            )
-        }
+
+        def sums_headers() -> dict[str, str]:
+            ident = Identity(subject="bench", kind="user", company_id=2, roles=frozenset({"operator"}))
+            return {INTERNAL_IDENTITY_HEADER: IdentitySigner(ident_priv).sign(ident)}
+
         async with unit_of_work(make_sessionmaker(engine)) as session:
             from deal_service.db import community_replica
 
