@@ -7,6 +7,7 @@ migration backfills the buckets of the deals already there."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import uuid
 from collections import defaultdict
@@ -37,6 +38,8 @@ UNITS = ("E001", "E002", "E003", "E004")
 DST_DAYS = (datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 10, 25, tzinfo=UTC))
 QUARTER = timedelta(minutes=15)
 ORIGIN = datetime(1900, 1, 1, tzinfo=UTC)
+# a company per example, never one an earlier example wrote deals for
+COMPANIES = itertools.count(4_000_000_000 + uuid.uuid4().int % 1_000_000 * 1000)
 
 # IANA zones with DST (one of them by 30 minutes), with 30- and 45-minute offsets, and with local mean
 # time offsets in seconds in their past (Amsterdam +00:19:32 until 1937, Monrovia -00:44:30 until
@@ -149,7 +152,7 @@ async def test_sums_from_buckets_equal_the_sums_of_the_deals(
     zone: str,
     window: Any,
 ) -> None:
-    company_id = 4_000_000 + uuid.uuid4().int % 1_000_000
+    company_id = next(COMPANIES)
     reg = await register(deal_app, company_id, units=UNITS)
     op = internal_headers(company_id, "operator")
     reports = [

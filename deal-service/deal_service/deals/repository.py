@@ -13,6 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    case,
     func,
     literal,
     or_,
@@ -198,13 +199,7 @@ async def hourly_sums(
     if low is not None and high is not None and low >= high:  # the window is within a bucket or two
         return await hourly_sums_of_deals(session, scope, zone, window)
     b = buckets
-    rows = select(
-        b.c.bucket,
-        b.c.deals,
-        b.c.total,
-        _local_hour(zone, b.c.bucket).label("hour"),
-        _bucket_in_one_hour(zone, b.c.bucket).label("exact"),
-    ).where(
+    selected = select(b.c.bucket, b.c.deals, b.c.total).where(
         b.c.company_id == scope.company_id,
         b.c.community_code == scope.community_code,
         b.c.cluster_code == scope.cluster_code,
@@ -212,10 +207,10 @@ async def hourly_sums(
         b.c.deals > 0,
     )
     if low is not None:
-        rows = rows.where(b.c.bucket >= low)
+        selected = selected.where(b.c.bucket >= low)
     if high is not None:
-        rows = rows.where(b.c.bucket < high)
-    r = rows.cte("r")
+        selected = selected.where(b.c.bucket < high)
+    r = _hours_of_buckets(zone, selected.cte("selected")).cte("r")
     split = _deal_sums(scope, zone, None).join_from(
         r, t, and_(t.c.create_date_time >= r.c.bucket, t.c.create_date_time < r.c.bucket + BUCKET)
     )
@@ -228,6 +223,51 @@ async def hourly_sums(
     if high is not None and end is not None and high < end:
         parts.append(_deal_sums(scope, zone, Window(high, end)))
     return await _by_hour(session, union_all(*parts).subquery())
+
+
+def _hours_of_buckets(zone: Zone, selected: Any) -> Select[Any]:
+    """(bucket, deals, total, hour, exact) of the selected buckets: ``hour`` the local hour of the bucket's
+    start, ``exact`` whether the whole bucket lies in that hour.
+
+    An IANA zone's offsets are looked up once per UTC day of the buckets (two lookups), not per bucket:
+    on a day whose offset is the same at both ends and a whole number of quarter hours (every day but
+    the DST days today), a bucket's hour is its UTC time plus that offset. The other days' buckets are
+    judged one by one."""
+    if zone.name is None:  # a fixed offset in whole quarter hours
+        hour = _local_hour(zone, selected.c.bucket)
+        return select(selected.c.bucket, selected.c.deals, selected.c.total, hour.label("hour"), true().label("exact"))
+    day = func.date_bin(timedelta(days=1), selected.c.bucket, BUCKET_ORIGIN)
+    with_day = select(selected, day.label("day")).cte("with_day")
+    start_offset = _offset(zone, with_day.c.day)
+    days = (
+        select(
+            with_day.c.day,
+            start_offset.label("offset"),
+            and_(
+                start_offset == _offset(zone, with_day.c.day + DAY_LAST),
+                func.mod(func.extract("epoch", start_offset), BUCKET_SECONDS) == 0,
+            ).label("steady"),
+        )
+        .group_by(with_day.c.day)
+        .cte("days")
+    )
+    bucket = with_day.c.bucket
+    hour = case(
+        (days.c.steady, func.extract("hour", func.timezone("UTC", bucket) + days.c.offset)),
+        else_=_local_hour(zone, bucket),
+    )
+    exact = case((days.c.steady, true()), else_=_bucket_in_one_hour(zone, bucket))
+    return select(bucket, with_day.c.deals, with_day.c.total, hour.label("hour"), exact.label("exact")).join_from(
+        with_day, days, days.c.day == with_day.c.day
+    )
+
+
+def _offset(zone: Zone, instant: Any) -> ColumnElement[Any]:
+    """The zone's offset from UTC at ``instant`` (an interval)."""
+    return _local(zone, instant) - func.timezone("UTC", instant)
+
+
+DAY_LAST = timedelta(days=1, microseconds=-1)
 
 
 def _bucket_in_one_hour(zone: Zone, bucket: Any) -> ColumnElement[bool]:
