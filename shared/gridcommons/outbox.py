@@ -57,6 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from .db import listen
 from .events import CONTENT_TYPE, CloudEvent, event_data
 from .kafka import make_producer, start_with_retry, stop_producer, watch_connection_loss
+from .serialization import json_text
 from .settings import InfraSettings
 from .tracing import CE_TRACEPARENT, CE_TRACESTATE, TRACEPARENT, TRACESTATE, context_from, current_headers, tracer
 
@@ -103,6 +104,11 @@ class Outbox:
         self.channel = f"{self.schema}_outbox"
         # Stable 63-bit key for the relay's advisory lock.
         self.lock_key = int.from_bytes(hashlib.sha256(self.channel.encode()).digest()[:8], "big") >> 1
+        self._insert_many = text(
+            f'INSERT INTO "{self.schema}".outbox (event_id, topic, key, payload) '
+            "SELECT e->>'event_id', e->>'topic', e->>'key', e->'payload' "
+            "FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS x(e, n) ORDER BY n"
+        )
 
     def _row(self, event: CloudEvent, topic: str, key: str | None) -> dict[str, Any]:
         """The outbox row of one event (the relay sends ``payload``'s JSON text as the message)."""
@@ -176,9 +182,10 @@ class Outbox:
                 )
                 for subject, data in events
             ]
-            # The rows as parameters of one cached statement (executemany, in order), not a VALUES list
-            # compiled anew for every batch size: compiling cost more than writing a 1,000-event batch.
-            await session.execute(insert(self.table), [self._row(event, topic, None) for event in built])
+            # The rows as one JSON array (orjson) read by PostgreSQL in order: neither a statement compiled
+            # per batch size nor parameters bound row by row (both cost more than writing the rows).
+            rows = [self._row(event, topic, None) for event in built]
+            await session.execute(self._insert_many, {"rows": json_text(rows)})
             await self._notify(session)
             log.debug("%d events (%s) written to the outbox", len(built), type)
         return built
