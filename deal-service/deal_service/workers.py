@@ -37,8 +37,9 @@ CONSUMES: list[Consumes | IngestDoor] = [
         INGESTORS,
         key="the sender's choice (not read); the deal id keeps one deal's reports in order",
         description="Deal reports (the body of POST /api/ingest/deals), upserted by dealId: an older report "
-        "changes nothing; each deal created or moved forward is published on deals.deal.v1. Unknown "
-        "communityId/clusterId codes refuse the whole message.",
+        "changes nothing; up to 1,000 messages are recorded in one transaction, each deal they create or move "
+        "forward published once on deals.deal.v1 with its newest report. Unknown communityId/clusterId codes "
+        "refuse the whole message.",
     ),
     Consumes(
         downtime.GROUP,
@@ -72,7 +73,8 @@ def build(settings: DealSettings, engine: AsyncEngine) -> Sequence[Worker]:
     ]
     workers: list[Worker] = [
         OutboxRelay(outbox, engine, settings.infra),
-        ConsumerGroup(CONSUMER_GROUP, consumers, settings.infra),
+        # batches of the ingestion door fill up to its batch size during a backlog
+        ConsumerGroup(CONSUMER_GROUP, consumers, settings.infra, max_records=deals.BATCH_SIZE),
     ]
     if settings.downtime_check_interval_sec > 0:
         workers.append(downtime.SilenceCheck(settings, sessionmaker))

@@ -39,6 +39,9 @@ MAX_TOKEN_LENGTH = 4096
 TOKEN_TYPES = ("user", "client")
 # A token judged at a broker's append time may have been issued by a gateway whose clock runs ahead.
 ISSUED_AT_SKEW_SECONDS = 60.0
+# Genuine tokens whose signature is not checked again (``BearerVerifier.verify``).
+VERIFIED_CACHE_SIZE = 1024
+VERIFIED_CACHE_SECONDS = 60.0
 
 
 class InvalidToken(Exception):
@@ -100,6 +103,7 @@ class BearerVerifier:
         self._fetched: dict[str, Ed25519PublicKey] = {}
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._verified: dict[str, tuple[float, BearerClaims]] = {}  # token -> (when verified, claims)
 
     @classmethod
     def from_settings(cls, infra: InfraSettings) -> BearerVerifier:
@@ -147,9 +151,30 @@ class BearerVerifier:
         return key
 
     async def verify(self, token: str, *, at: float) -> BearerClaims:
-        """The token's claims if it is genuine and valid at the epoch instant ``at``; else InvalidToken."""
+        """The token's claims if it is genuine and valid at the epoch instant ``at``; else InvalidToken.
+
+        A genuine token's claims are kept ``VERIFIED_CACHE_SECONDS`` (at most ``VERIFIED_CACHE_SIZE``
+        tokens): an ingestion topic carries the same token on every message of a sender, and the
+        signature check cost more than the rest of a message's decoding. The validity at ``at`` is
+        judged on every call; a key withdrawn from the JWKS stops verifying within that time."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("invalid token")
+        held = self._verified.get(token)
+        if held is not None and time.monotonic() - held[0] < VERIFIED_CACHE_SECONDS:
+            claims = held[1]
+        else:
+            claims = await self._genuine(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = (time.monotonic(), claims)
+        if at >= claims.expires_at + self.leeway:
+            raise InvalidToken("token expired")
+        if at < claims.issued_at - max(self.leeway, ISSUED_AT_SKEW_SECONDS):
+            raise InvalidToken("token not valid yet at the message's time")
+        return claims
+
+    async def _genuine(self, token: str) -> BearerClaims:
+        """The claims of a token signed by one of the gateway's keys, for this issuer and audience."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -192,10 +217,6 @@ class BearerVerifier:
             or not isinstance(exp, int | float)
         ):
             raise InvalidToken("invalid token: malformed claims")
-        if at >= exp + self.leeway:
-            raise InvalidToken("token expired")
-        if at < iat - max(self.leeway, ISSUED_AT_SKEW_SECONDS):
-            raise InvalidToken("token not valid yet at the message's time")
         company = claims.get("company_id")
         if company is not None and (isinstance(company, bool) or not isinstance(company, int) or company <= 0):
             raise InvalidToken("invalid token: malformed company_id claim")

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from .serialization import json_text
 from .settings import InfraSettings
 
 log = logging.getLogger("gridcommons.db")
@@ -38,6 +39,7 @@ def make_engine(infra: InfraSettings, application_name: str) -> AsyncEngine:
         max_overflow=infra.db_max_overflow,
         pool_recycle=1800,
         pool_pre_ping=False,
+        json_serializer=json_text,
         connect_args={
             # Custom plans: asyncpg keeps prepared statements per connection, and a generic plan made
             # while a table was tiny can stay in use long after it has grown (seen on period limits).

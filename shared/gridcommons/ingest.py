@@ -122,8 +122,12 @@ class IngestDecoder:
             return min(msg.timestamp / 1000, now)
         return now
 
-    async def decode(self, session: AsyncSession, msg: ConsumerRecord[bytes, bytes]) -> IngestMessage:
-        credential, company_id, role = await self._authenticate(session, msg)
+    async def decode(
+        self, session: AsyncSession, msg: ConsumerRecord[bytes, bytes], seen: dict[Any, Any] | None = None
+    ) -> IngestMessage:
+        """``seen``: the replica lookups (revoked token, membership) already made in this transaction, for
+        the messages of a batch, which mostly carry one sender's token."""
+        credential, company_id, role = await self._authenticate(session, msg, {} if seen is None else seen)
         body = decode_json(msg)
         if not isinstance(body, dict):
             raise PoisonMessage("value must be a JSON object")
@@ -149,7 +153,7 @@ class IngestDecoder:
             raise PoisonMessage(f"{what} {str(named)[:40]} is not the credential's company {company_id}")
 
     async def _authenticate(
-        self, session: AsyncSession, msg: ConsumerRecord[bytes, bytes]
+        self, session: AsyncSession, msg: ConsumerRecord[bytes, bytes], seen: dict[Any, Any]
     ) -> tuple[BearerClaims, int, str]:
         header = _header(msg, AUTHORIZATION_HEADER)
         if not header:
@@ -164,7 +168,10 @@ class IngestDecoder:
             raise PoisonMessage(f"credential refused: {exc}") from None
         if now >= claims.expires_at + self.grace:
             raise PoisonMessage("credential refused: token expired longer than the ingestion grace ago")
-        if await self.replicas.is_revoked(session, claims.jti):
+        revoked = seen.get(("revoked", claims.jti))
+        if revoked is None:
+            revoked = seen[("revoked", claims.jti)] = await self.replicas.is_revoked(session, claims.jti)
+        if revoked:
             raise PoisonMessage("credential refused: token revoked")
         named = _header(msg, COMPANY_HEADER)
         if claims.kind == "client":
@@ -180,7 +187,10 @@ class IngestDecoder:
         if named is None:
             raise PoisonMessage("credential refused: a user token needs the companyid header")
         company_id = _company(named, "companyid header")
-        role = await self.replicas.role(session, company_id, "user", claims.subject)
+        member = ("role", company_id, claims.subject)
+        if member not in seen:
+            seen[member] = await self.replicas.role(session, company_id, "user", claims.subject)
+        role = seen[member]
         if role is None:
             raise PoisonMessage(f"credential refused: the user is not a member of company {company_id}")
         if role not in self.roles:
@@ -226,7 +236,8 @@ def ingest_consumer(
 
     async def handle_batch(session: AsyncSession, msgs: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         assert apply_batch is not None
-        await apply_batch(session, [await decoder.decode(session, msg) for msg in msgs])
+        seen: dict[Any, Any] = {}
+        await apply_batch(session, [await decoder.decode(session, msg, seen) for msg in msgs])
 
     return ConsumerRunner(
         name=name,

@@ -356,3 +356,27 @@ async def test_batch_handler_gets_the_new_messages_once_and_a_poison_batch_is_re
         await dlq_reader.stop()
     assert [m.value for m in dead] == [b"{not json"]
     assert await effect_ids(engine, ks) == [e.id for e in goods + later]
+
+
+async def test_a_backlog_fills_the_batch_from_several_fetches(
+    kernel_schema: KernelSchema, engine: AsyncEngine, infra: InfraSettings
+) -> None:
+    """Messages of 300 kB: a broker answers a fetch with a few MiB (the embedded one ~5 MiB, 18 such
+    messages), the group fetches again until the batch holds max_records messages."""
+    ks = kernel_schema
+    topic = unique("kernel.fill")
+    events = [cloud_event(n, pad="x" * 300_000) for n in range(60)]
+    metas = await produce(topic, [(b"dev-1", e.to_bytes(), e.id) for e in events], infra=infra)
+    tp = metas[0].topic_partition
+    handler = TxRecorder(ks)
+    run = batch_runner(ks, infra, topic, handler, size=60)
+    group = ConsumerGroup(f"kernel-fill-{uuid.uuid4().hex[:6]}", [run], infra, max_records=60)
+    stop = asyncio.Event()
+    task = asyncio.create_task(group.run(stop))
+    try:
+        await wait_for(lambda: _count(engine, ks, 60), timeout=60)
+        await wait_for(lambda: _committed_is(infra, group.name, tp, metas[-1].offset + 1), timeout=10)
+    finally:
+        await stop_runner(stop, task)
+    assert await effect_ids(engine, ks) == [e.id for e in events]
+    assert await transactions(engine, ks) == 1

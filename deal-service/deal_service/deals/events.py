@@ -1,8 +1,10 @@
 """Events of deals: ``org.gridcommons.deals.deal.reported`` on ``deals.deal.v1`` (key: the deal id).
 
-One event per report that created a deal or moved it forward (an older or repeated report publishes
-nothing); data = ``DealReportedV1``: the deal's codes and its newest report, in the wire names of
-the ingestion door.
+One event per deal that a batch of reports (an HTTP request, a Kafka batch of up to 1,000 messages)
+created or moved forward, carrying the deal's newest report of that batch: the intermediate reports
+of one batch publish nothing, nor does an older or repeated report (consumers want a deal's newest
+state). data = ``DealReportedV1``: the deal's codes and that report, in the wire names of the
+ingestion door.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ TOPIC = "deals.deal.v1"
 TOPIC_DOC = TopicDoc(
     TOPIC,
     key="the deal id",
-    description="Deals as they progress, from ingestion (HTTP and Kafka doors): one event per report that created "
-    "a deal or moved it forward (older and repeated reports publish nothing); data: the deal's newest report.",
+    description="Deals as they progress, from ingestion (HTTP and Kafka doors): one event per deal that a batch of "
+    "reports (a request, or a Kafka batch of up to 1,000 messages) created or moved forward, with the deal's newest "
+    "report of the batch; a batch's intermediate reports, older and repeated reports publish nothing.",
 )
 REPORTED = "org.gridcommons.deals.deal.reported"
 PAYLOADS = {REPORTED: DealReportedV1}
@@ -54,7 +57,7 @@ def reported_data(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def deals_reported(session: AsyncSession, company_id: int, rows: Sequence[dict[str, Any]]) -> None:
-    """One event per deal row created or moved forward, in the rows' order."""
+    """One event per deal row created or moved forward (the batch's newest report of the deal), in the rows' order."""
     await outbox.publish_many(
         session,
         topic=TOPIC,

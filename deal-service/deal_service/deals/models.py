@@ -66,3 +66,24 @@ deals = Table(
         postgresql_where=text("deactivate_date_time IS NULL"),
     ),
 )
+
+# cumulateAmountWh summed per 15-minute UTC bucket of createDateTime, per cluster (unit_code '': every
+# deal of the cluster; unit codes are never empty) and per unit taking part (charging or discharging
+# side, a deal counted once per unit): what the hourly sums read instead of the deals (a year is ~35,000
+# buckets against any number of deals). Kept by statement-level triggers on deals (migration 0007:
+# the old and new rows' deltas, in the deals' transaction), so it is consistent with the deals table
+# under concurrent and repeated reports. ``deals`` counts the deals with an amount (0: no deal left).
+deal_sum_buckets = Table(
+    "deal_sum_buckets",
+    metadata,
+    Column("company_id", BigInteger, nullable=False),
+    Column("community_code", String(64), nullable=False),
+    Column("cluster_code", String(64), nullable=False),
+    Column("unit_code", String(64), nullable=False),
+    Column("bucket", DateTime(timezone=True), nullable=False),
+    Column("deals", BigInteger, nullable=False),
+    Column("total", Numeric, nullable=False),
+    PrimaryKeyConstraint("company_id", "community_code", "cluster_code", "unit_code", "bucket"),
+)
+CLUSTER_WIDE = ""  # deal_sum_buckets.unit_code of the cluster's row
+BUCKET_SECONDS = 900

@@ -17,7 +17,7 @@ from pydantic.alias_generators import to_camel
 
 from gridcommons.describe import explained_enum
 from gridcommons.errors import DomainError
-from gridcommons.validation import Text, UtcInstant, to_utc
+from gridcommons.validation import UtcInstant, to_utc
 from gridcommons.wire import WireModel
 
 MAX_BATCH = 1000
@@ -70,18 +70,18 @@ class Deal(WireModel):
 
     model_config = _CAMEL
 
-    unit_id: Annotated[Text, Field(**CODE)] | None = Field(
+    unit_id: Annotated[str, Field(**CODE)] | None = Field(
         default=None, description="Code of the unit whose controller reported the deal.", examples=["E003"]
     )
-    negotiation_id: Annotated[Text, Field(max_length=128)] | None = Field(
+    negotiation_id: Annotated[str, Field(max_length=128)] | None = Field(
         default=None,
         description="Id of the negotiation that led to the deal.",
         examples=["d2db0d7a-5836-4a13-90bf-416ab4654a2c"],
     )
-    request_unit_id: Annotated[Text, Field(**CODE)] | None = Field(
+    request_unit_id: Annotated[str, Field(**CODE)] | None = Field(
         default=None, description="Code of the unit that requested the deal.", examples=["E003"]
     )
-    accept_unit_id: Annotated[Text, Field(**CODE)] | None = Field(
+    accept_unit_id: Annotated[str, Field(**CODE)] | None = Field(
         default=None, description="Code of the unit that accepted the request.", examples=["E001"]
     )
     request_date_time: UtcInstant | None = _instant("When the request was made", "2027-01-15T06:05:40Z")
@@ -91,10 +91,10 @@ class Deal(WireModel):
     request_deal_grid_current_a: float | None = _number("Grid current the requester asked for, in A.", 1.0)
     accept_deal_grid_current_a: float | None = _number("Grid current the accepter offered, in A.", 1.0)
     type: DealType | None = Field(default=None, description="Direction of the deal.", examples=["charge"])
-    charge_unit_id: Annotated[Text, Field(**CODE)] | None = Field(
+    charge_unit_id: Annotated[str, Field(**CODE)] | None = Field(
         default=None, description="Code of the unit that receives the energy.", examples=["E003"]
     )
-    discharge_unit_id: Annotated[Text, Field(**CODE)] | None = Field(
+    discharge_unit_id: Annotated[str, Field(**CODE)] | None = Field(
         default=None, description="Code of the unit that sends the energy.", examples=["E001"]
     )
     point_per_wh: float | None = _number("Agreed price, in points per Wh.", 10.0)
@@ -108,7 +108,7 @@ class Deal(WireModel):
     request_amount_wh: int | None = _number("Energy the requester asked for, in Wh.", 1358, ge=0)
     accept_amount_wh: int | None = _number("Energy the accepter offered, in Wh.", 536, ge=0)
     deal_amount_wh: int | None = _number("Agreed energy of the deal, in Wh.", 50, ge=0)
-    deal_id: Annotated[Text, Field(min_length=1, max_length=128)] = Field(
+    deal_id: Annotated[str, Field(min_length=1, max_length=128)] = Field(
         description="Id of the deal, unique within the company: reports of one deal share it.",
         examples=["f6f9743d-d6f0-4611-a5c9-b166c43acf95"],
     )
@@ -146,10 +146,10 @@ class Deal(WireModel):
     is_master: bool | None = Field(
         default=None, description="Whether this deal is the one holding the grid master role.", examples=[False]
     )
-    community_id: Annotated[Text, Field(**CODE)] = Field(
+    community_id: Annotated[str, Field(**CODE)] = Field(
         description="Code of the community (known to the registry).", examples=["oss_community"]
     )
-    cluster_id: Annotated[Text, Field(**CODE)] = Field(
+    cluster_id: Annotated[str, Field(**CODE)] = Field(
         description="Code of the cluster within the community (known to the registry).", examples=["oss_cluster"]
     )
     report_time: int = Field(

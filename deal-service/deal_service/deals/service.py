@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,25 +27,29 @@ from .schemas import (
     Zone,
 )
 
+Loc = tuple[str | int, ...]  # where a batch's reports sit (the start of their error locations)
+
 
 # ----------------------------------------------------------------------------- ingestion
-@dataclass(frozen=True)
-class Report:
-    """One report to record: its company, the report, and where it came from (for error locations)."""
-
-    company_id: int
-    deal: Deal
-    loc: tuple[str | int, ...]
-
-
 def _order_key(deal: Deal) -> tuple[int, int, float]:
     """The repository's order of reports (newer, then further, then more energy), in Python."""
-    progress = sum(getattr(deal, name) is not None for name in LIFECYCLE)
+    fields = deal.__dict__
+    progress = sum(fields[name] is not None for name in LIFECYCLE)
     return deal.report_time, progress, -1.0 if deal.cumulate_amount_wh is None else deal.cumulate_amount_wh
 
 
+def _newer(deal: Deal, held: Deal) -> bool:
+    """Whether ``deal`` wins over ``held`` (the later of equal reports wins)."""
+    if deal.report_time != held.report_time:  # the common case, decided without the whole key
+        return deal.report_time > held.report_time
+    return _order_key(deal) >= _order_key(held)
+
+
 def _row(company_id: int, deal: Deal) -> dict[str, Any]:
+    """The deal's row, JSON-ready (instants in ISO 8601, the amount as the text of the float as written:
+    its shortest round-trip text, kept exactly as NUMERIC)."""
     amount = deal.cumulate_amount_wh
+    deactivated = deal.deactivate_date_time
     return {
         "company_id": company_id,
         "deal_id": deal.deal_id,
@@ -57,65 +60,73 @@ def _row(company_id: int, deal: Deal) -> dict[str, Any]:
         "accept_unit_id": deal.accept_unit_id,
         "charge_unit_id": deal.charge_unit_id,
         "discharge_unit_id": deal.discharge_unit_id,
-        "create_date_time": deal.create_date_time,
-        "deactivate_date_time": deal.deactivate_date_time,
+        "create_date_time": deal.create_date_time.isoformat(),
+        "deactivate_date_time": None if deactivated is None else deactivated.isoformat(),
         "report_time": deal.report_time,
         "progress": _order_key(deal)[1],
-        # the float as written (repr is its shortest round-trip text), kept exactly as NUMERIC
-        "cumulate_amount_wh": None if amount is None else Decimal(repr(amount)),
+        "cumulate_amount_wh": None if amount is None else repr(amount),
         "report": deal.model_dump(mode="json", exclude_none=True),
     }
 
 
-async def check_codes(session: AsyncSession, lookup: RegistryLookup, reports: Sequence[Report]) -> None:
-    """Every report's communityId/clusterId must name a cluster of its company in the registry
-    (retired ones included: their deals stay history); else a 422 naming each offending report."""
-    known: dict[tuple[int, str, str], bool] = {}
-    bad = []
-    for r in reports:
-        key = (r.company_id, r.deal.community_id, r.deal.cluster_id)
-        if key not in known:
-            known[key] = await lookup.cluster(session, *key) is not None
-        if not known[key]:
-            bad.append(
-                field_error(
-                    [*r.loc, "clusterId"],
-                    f"unknown communityId/clusterId {r.deal.community_id}/{r.deal.cluster_id}",
-                    f"{r.deal.community_id}/{r.deal.cluster_id}",
+class NewestReports:
+    """The reports of a batch folded as they come: the newest of each deal kept, the communityId/clusterId
+    codes checked against the registry once per cluster (every offending report remembered), so a
+    batch of many messages holds one report per deal, not every report."""
+
+    def __init__(self, lookup: RegistryLookup):
+        self.lookup = lookup
+        self.newest: dict[tuple[int, str], Deal] = {}
+        self.known: dict[tuple[int, str, str], bool] = {}
+        self.bad: list[dict[str, Any]] = []
+
+    async def add(self, session: AsyncSession, company_id: int, deals: Sequence[Deal], where: Loc) -> None:
+        """The reports of one message or request; ``where`` locates them (``[*where, i, "clusterId"]``)."""
+        newest, known = self.newest, self.known
+        for i, deal in enumerate(deals):
+            cluster = (company_id, deal.community_id, deal.cluster_id)
+            ok = known.get(cluster)
+            if ok is None:
+                ok = known[cluster] = await self.lookup.cluster(session, *cluster) is not None
+            if not ok:
+                self.bad.append(
+                    field_error(
+                        [*where, i, "clusterId"],
+                        f"unknown communityId/clusterId {deal.community_id}/{deal.cluster_id}",
+                        f"{deal.community_id}/{deal.cluster_id}",
+                    )
                 )
-            )
-    if bad:
-        raise ValidationFailed(bad)
+                continue
+            key = (company_id, deal.deal_id)
+            held = newest.get(key)
+            if held is None or _newer(deal, held):
+                newest[key] = deal
 
-
-async def record_reports(session: AsyncSession, lookup: RegistryLookup, reports: Sequence[Report]) -> int:
-    """All or nothing: codes checked first; then one upsert of the newest report of each deal (a batch
-    may hold several reports of one deal) and one event per deal created or moved forward. Returns
-    that number of deals."""
-    await check_codes(session, lookup, reports)
-    newest: dict[tuple[int, str], Deal] = {}
-    for r in reports:
-        key = (r.company_id, r.deal.deal_id)
-        held = newest.get(key)
-        if held is None or _order_key(r.deal) >= _order_key(held):
-            newest[key] = r.deal
-    rows = {key: _row(key[0], deal) for key, deal in newest.items()}
-    changed = await repository.upsert_deals(session, list(rows.values()))
-    by_company: dict[int, list[dict[str, Any]]] = {}
-    for key in changed:
-        by_company.setdefault(key[0], []).append(rows[key])
-    for company_id, published in by_company.items():
-        published.sort(key=lambda row: (row["create_date_time"], row["deal_id"]))
-        await events.deals_reported(session, company_id, published)
-    return len(changed)
+    async def record(self, session: AsyncSession) -> int:
+        """All or nothing: a report with unknown codes refuses the batch (a 422 naming each); else one
+        upsert of the newest report of each deal and one event per deal created or moved forward.
+        Returns that number of deals."""
+        if self.bad:
+            raise ValidationFailed(self.bad)
+        # in key order: concurrent batches lock the deals they share in one order (no deadlock between them)
+        rows = {key: _row(key[0], deal) for key, deal in sorted(self.newest.items())}
+        changed = await repository.upsert_deals(session, list(rows.values()))
+        by_company: dict[int, list[dict[str, Any]]] = {}
+        for key in changed:
+            by_company.setdefault(key[0], []).append(rows[key])
+        for company_id, published in by_company.items():
+            published.sort(key=lambda row: (row["create_date_time"], row["deal_id"]))
+            await events.deals_reported(session, company_id, published)
+        return len(changed)
 
 
 async def ingest(
     session: AsyncSession, lookup: RegistryLookup, company_id: int, deals: Sequence[Deal]
 ) -> IngestDealsResponse:
     """The HTTP door's batch (errors located at ``body.deals[i]``)."""
-    reports = [Report(company_id, d, ("body", "deals", i)) for i, d in enumerate(deals)]
-    return IngestDealsResponse(received=len(deals), changed=await record_reports(session, lookup, reports))
+    batch = NewestReports(lookup)
+    await batch.add(session, company_id, deals, ("body", "deals"))
+    return IngestDealsResponse(received=len(deals), changed=await batch.record(session))
 
 
 # ----------------------------------------------------------------------------- answers

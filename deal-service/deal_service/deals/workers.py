@@ -2,7 +2,8 @@
 
 The payload is the body of ``POST /api/ingest/deals``; the message carries the sender's bearer token
 and the company comes from it (``gridcommons.ingest``). Batch mode: up to ``BATCH_SIZE`` messages are
-recorded with one upsert in one transaction; a message refused (credential, schema, codes unknown to
+recorded with one upsert in one transaction (the newest report of each deal, so one event per deal
+and batch); a message refused (credential, schema, codes unknown to
 the registry) sends the batch through one message at a time, and that message alone goes to
 ``ingest.deals.v1.dlq`` with the reason. Redeliveries are skipped by event id and harmless anyway (an
 older or equal report changes nothing).
@@ -22,19 +23,18 @@ from .schemas import IngestDealsRequest
 
 TOPIC = "ingest.deals.v1"
 GROUP = "deal-service.deals"
-BATCH_SIZE = 500
-
-
-def _reports(message: IngestMessage, index: int | None = None) -> list[service.Report]:
-    body = message.parse(IngestDealsRequest)
-    where: tuple[str | int, ...] = ("deals",) if index is None else ("messages", index, "deals")
-    return [service.Report(message.company_id, d, (*where, i)) for i, d in enumerate(body.deals)]
+BATCH_SIZE = 1000
 
 
 async def apply(session: AsyncSession, message: IngestMessage) -> None:
-    await service.record_reports(session, community_replica.lookup, _reports(message))
+    batch = service.NewestReports(community_replica.lookup)
+    await batch.add(session, message.company_id, message.parse(IngestDealsRequest).deals, ("deals",))
+    await batch.record(session)
 
 
 async def apply_batch(session: AsyncSession, messages: Sequence[IngestMessage]) -> None:
-    reports = [r for i, m in enumerate(messages) for r in _reports(m, i)]
-    await service.record_reports(session, community_replica.lookup, reports)
+    batch = service.NewestReports(community_replica.lookup)
+    for i, message in enumerate(messages):  # folded message by message: one report per deal is held
+        deals = message.parse(IngestDealsRequest).deals
+        await batch.add(session, message.company_id, deals, ("messages", i, "deals"))
+    await batch.record(session)
