@@ -40,6 +40,8 @@ class Resolved:
     values: list[Decimal] = field(default_factory=list)
     qualities: list[int] = field(default_factory=list)
     keys: dict[int, str] = field(default_factory=dict)  # series id -> external key
+    # the times as sent where PostgreSQL reads them alike (``CheckedItems.time_texts``); None: format them
+    time_texts: list[str | None] | None = None
 
 
 async def resolve(session: AsyncSession, company_id: int, items: CheckedItems, loc: Sequence[str | int]) -> Resolved:
@@ -78,6 +80,7 @@ async def resolve(session: AsyncSession, company_id: int, items: CheckedItems, l
     order = list(zip(sids, items.times, strict=True))
     if not errors.items and all(map(operator.lt, order, order[1:])):  # in order, no key twice: the usual batch
         out.series_ids, out.times, out.values, out.qualities = sids, items.times, items.values, items.qualities
+        out.time_texts = items.time_texts
         return out
     return _deduplicated(out, order, items, base, errors)
 
@@ -142,7 +145,9 @@ async def write(
     conn = await session.connection()
     await partitions.ensure_months(conn, partitions.months_of(batch.times))  # before any row is written
     latest = await rollups.last_instants(session, list(batch.keys)) if plan.rollups and batch.keys else {}
-    written = await repository.upsert(session, batch.series_ids, batch.times, batch.values, batch.qualities, plan=plan)
+    written = await repository.upsert(
+        session, batch.series_ids, batch.times, batch.values, batch.qualities, plan=plan, time_texts=batch.time_texts
+    )
     await events.readings_recorded(session, company_id, written, batch.keys)
     if plan.rollups:
         await rollups.refresh(session, company_id, written, latest, batch.keys)
