@@ -22,6 +22,7 @@ from gridcommons.quantity import DECIMAL_PATTERN
 from metering_service.readings.parsing import check_items
 from metering_service.readings.repository import copy_text
 from metering_service.readings.schemas import is_plain_instant, parse_instant, parse_value
+from metering_service.readings.service import Resolved, merge
 
 
 @st.composite
@@ -127,3 +128,44 @@ def test_decimal_texts_get_the_pattern_s_verdict(text: str) -> None:
     assert (value is not None) == bool(_REFERENCE_DECIMAL.fullmatch(text)), text
     if value is not None:
         assert value == Decimal(text)
+
+
+def _resolved(rows: list[tuple[int, int, int, int]]) -> Resolved:
+    keyed = {(s, k): (v, q) for s, k, v, q in rows}  # one batch: distinct keys, sorted
+    out = Resolved(received=len(rows), time_texts=[])
+    for (s, k), (v, q) in sorted(keyed.items()):
+        t = T0 + k * Q
+        out.series_ids.append(s)
+        out.times.append(t)
+        out.values.append(Decimal(v))
+        out.qualities.append(q)
+        out.time_texts.append(t.isoformat().replace("+00:00", "Z"))  # type: ignore[union-attr]
+    return out
+
+
+T0 = datetime(2026, 4, 1, tzinfo=UTC)
+Q = timedelta(minutes=15)
+batch_rows = st.lists(
+    st.tuples(st.integers(1, 3), st.integers(0, 8), st.integers(-2, 2), st.integers(1, 4)), min_size=1, max_size=10
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(batches=st.lists(batch_rows, min_size=2, max_size=5), ordered=st.booleans())
+def test_merged_batches_are_the_batches_applied_in_turn(batches: list[Any], ordered: bool) -> None:
+    """The Kafka door writes a fetch's messages as one batch: the last best quality per key wins, and
+    messages whose keys follow one another are simply concatenated (texts kept)."""
+    if ordered:  # messages of successive meters: keys follow one another
+        batches = [[(s + 10 * i, k, v, q) for s, k, v, q in rows] for i, rows in enumerate(batches)]
+    resolved = [_resolved(rows) for rows in batches]
+    merged = merge(resolved)
+    expected: dict[tuple[int, datetime], tuple[Decimal, int]] = {}
+    for r in resolved:  # the upsert rule, batch after batch
+        for s, t, v, q in zip(r.series_ids, r.times, r.values, r.qualities, strict=True):
+            if (s, t) not in expected or q >= expected[(s, t)][1]:
+                expected[(s, t)] = (v, q)
+    got = list(zip(merged.series_ids, merged.times, merged.values, merged.qualities, strict=True))
+    assert got == [(s, t, v, q) for (s, t), (v, q) in sorted(expected.items())]
+    assert merged.received == sum(r.received for r in resolved)
+    if ordered:
+        assert merged.time_texts == [t.isoformat().replace("+00:00", "Z") for t in merged.times]

@@ -8,6 +8,7 @@ with every offending item named; nothing is written.
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -122,6 +123,8 @@ def merge(batches: Sequence[Resolved]) -> Resolved:
     after the other (the last of the best quality), so one statement does what they would in turn."""
     if len(batches) == 1:
         return batches[0]
+    if all(_before(a, b) for a, b in itertools.pairwise(batches)):
+        return _concatenated(batches)
     latest: dict[tuple[int, datetime], tuple[Decimal, int]] = {}
     out = Resolved()
     for batch in batches:
@@ -136,6 +139,28 @@ def merge(batches: Sequence[Resolved]) -> Resolved:
         out.times.append(t)
         out.values.append(v)
         out.qualities.append(q)
+    return out
+
+
+def _before(a: Resolved, b: Resolved) -> bool:
+    """Every key of ``a`` sorts before every key of ``b`` (each batch is sorted by (series, time))."""
+    return not a.series_ids or not b.series_ids or (a.series_ids[-1], a.times[-1]) < (b.series_ids[0], b.times[0])
+
+
+def _concatenated(batches: Sequence[Resolved]) -> Resolved:
+    """Batches whose keys follow one another (a sender's messages in order, e.g. meter after meter):
+    applying them in turn is writing them all at once, as they are."""
+    out = Resolved()
+    texts: list[str | None] = []
+    for batch in batches:
+        out.received += batch.received
+        out.keys.update(batch.keys)
+        out.series_ids += batch.series_ids
+        out.times += batch.times
+        out.values += batch.values
+        out.qualities += batch.qualities
+        texts += batch.time_texts if batch.time_texts is not None else [None] * len(batch.times)
+    out.time_texts = texts
     return out
 
 
