@@ -175,9 +175,9 @@ async def bench(args: argparse.Namespace, tmp: object, db_url: str) -> None:
         await wait_ready(url)
         for size in sizes:
             others = await grow_to(dsn, size, args.meters, others)
-            stored, on_disk = await table_facts(dsn)
             for run in range(args.runs):
                 await forget_fresh(dsn, args.meters)
+                stored, on_disk = await table_facts(dsn)
                 load = os.getloadavg()
                 seconds = await post_all(url, lambda: operator_headers(private_key, COMPANY), bodies, args.clients)
                 rate = args.fresh / seconds

@@ -130,8 +130,8 @@ def check_items(items: Any, loc: Sequence[str | int]) -> CheckedItems:
             text = item.get("time")
             instant = instants.get(text) if type(text) is str else None
             if instant is None:
-                time = parse_instant(text)
-                instant = instants[text] = (time, text if is_plain_instant(text) else None)
+                plain = type(text) is str and is_plain_instant(text)
+                instant = instants[text] = (parse_instant(text, plain=plain), text if plain else None)
             value = parse_value(item.get("value"))
             quality = item.get("quality")
             rank = MEASURED if quality is None else parse_quality(quality)

@@ -71,9 +71,10 @@ def is_plain_instant(value: str) -> bool:
     )
 
 
-def parse_instant(value: Any) -> datetime:
-    """ISO 8601 text with an offset (``Z`` or ``±hh:mm``), at most microseconds, in [1900, 9999) UTC."""
-    if type(value) is not str or not (is_plain_instant(value) or _INSTANT.match(value)):
+def parse_instant(value: Any, *, plain: bool = False) -> datetime:
+    """ISO 8601 text with an offset (``Z`` or ``±hh:mm``), at most microseconds, in [1900, 9999) UTC
+    (``plain``: the caller found ``is_plain_instant(value)`` already)."""
+    if type(value) is not str or not (plain or is_plain_instant(value) or _INSTANT.match(value)):
         raise ValueError(INSTANT_TEXT)
     try:
         parsed = datetime.fromisoformat(value)
