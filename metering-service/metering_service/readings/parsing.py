@@ -128,9 +128,11 @@ def check_items(items: Any, loc: Sequence[str | int]) -> CheckedItems:
             else:
                 raise ValueError
             text = item.get("time")
-            instant = instants.get(text) if type(text) is str else None
+            if not isinstance(text, str):
+                raise ValueError
+            instant = instants.get(text)
             if instant is None:
-                plain = type(text) is str and is_plain_instant(text)
+                plain = is_plain_instant(text)
                 instant = instants[text] = (parse_instant(text, plain=plain), text if plain else None)
             value = parse_value(item.get("value"))
             quality = item.get("quality")
