@@ -4,7 +4,9 @@
   stores (the instant, the value with its scale), whether the time text is passed as sent
   (``is_plain_instant``) or formatted from the parsed instant;
 - the slicing test of ``is_plain_instant`` and the regex-free decimal rule of ``parse_value`` give
-  the verdicts of the regular expressions they replace.
+  the verdicts of the regular expressions they replace;
+- the Kafka door's merge of a fetch (concatenation when the messages' keys follow one another) is
+  the batches applied in turn.
 """
 
 from __future__ import annotations
