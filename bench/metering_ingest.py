@@ -9,8 +9,8 @@ log; no broker: the outbox rows of the events are written, nobody relays them). 
 15-minute values of a year (35,040 per series, as many series as needed), decimal strings, sent in
 series-then-time order. Every body (JSON, ``--batch`` readings addressed by series id) is built
 before the timer starts; ``--clients`` concurrent clients post them directly to the service with a
-signed internal identity: the gateway's default body limit (``GATEWAY_MAX_BODY_BYTES``, 1 MiB) is
-below one batch of 10,000 readings, so the gateway is not in the path.
+signed internal identity: the service's own cost and its write paths (the same load through the
+gateway and Kafka on the whole stack: ``bench/metering_ingest_gateway.py``).
 
 Each run, for each way in turn, on an empty ``readings`` table (``TRUNCATE`` + ``CHECKPOINT`` before,
 partitions kept, so that the table's partitions exist as the worker keeps them):

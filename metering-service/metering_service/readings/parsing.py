@@ -26,6 +26,7 @@ from gridcommons.errors import DomainError, ValidationFailed, field_error
 from .schemas import (
     MAX_BATCH,
     QUALITY_RANK,
+    is_plain_instant,
     parse_external_key,
     parse_instant,
     parse_quality,
@@ -62,6 +63,8 @@ class CheckedItems:
     series_ids: list[int | None] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)
     times: list[datetime] = field(default_factory=list)
+    # the time as sent when PostgreSQL reads it as the same instant (``is_plain_instant``), else None
+    time_texts: list[str | None] = field(default_factory=list)
     values: list[Decimal] = field(default_factory=list)
     qualities: list[int] = field(default_factory=list)
     units: list[str | None] = field(default_factory=list)
@@ -94,7 +97,11 @@ class Errors:
 
 
 def check_items(items: Any, loc: Sequence[str | int]) -> CheckedItems:
-    """Every reading's fields (``loc`` + index + field in each error); an empty or oversized batch is refused."""
+    """Every reading's fields (``loc`` + index + field in each error); an empty or oversized batch is refused.
+
+    A well-formed reading takes one pass with no per-field bookkeeping, and each distinct time text is
+    parsed once per batch (the meters of a batch share their instants); a reading that fails any rule
+    is checked again field by field (``_item_errors``), so that every offending field is named."""
     if not isinstance(items, list):
         raise ValidationFailed([field_error(list(loc), "must be a list of readings", None)])
     if not items:
@@ -104,59 +111,81 @@ def check_items(items: Any, loc: Sequence[str | int]) -> CheckedItems:
     out = CheckedItems()
     errors = Errors()
     base = list(loc)
+    instants: dict[str, tuple[datetime, str | None]] = {}
+    add_series, add_key, add_time = out.series_ids.append, out.keys.append, out.times.append
+    add_text = out.time_texts.append
+    add_value, add_quality, add_unit = out.values.append, out.qualities.append, out.units.append
     for i, item in enumerate(items):
-        if type(item) is not dict:
-            errors.add([*base, i], "must be an object (a reading)", None)
-            continue
-        ok = True
-        if not FIELDS.issuperset(item):
-            for name in sorted(set(item) - FIELDS):
-                errors.add([*base, i, name], "unknown field (allowed: " + ", ".join(sorted(FIELDS)) + ")", None)
-            ok = False
-        series_id = item.get("series_id")
-        key = item.get("external_key")
         try:
-            if series_id is not None:
+            if type(item) is not dict or not FIELDS.issuperset(item):
+                raise ValueError
+            series_id = item.get("series_id")
+            key = item.get("external_key")
+            if key is None:
                 parse_series_id(series_id)
-            if key is not None:
+            elif series_id is None:
                 parse_external_key(key)
-            if (series_id is None) == (key is None):
-                raise ValueError("give exactly one of series_id and external_key")
-        except ValueError as exc:
-            errors.add([*base, i, "series_id" if series_id is not None else "external_key"], str(exc), None)
-            ok = False
-        try:
-            time = parse_instant(item.get("time"))
-        except ValueError as exc:
-            errors.add([*base, i, "time"], str(exc), item.get("time"))
-            ok = False
-        try:
+            else:
+                raise ValueError
+            text = item.get("time")
+            if not isinstance(text, str):
+                raise ValueError
+            instant = instants.get(text)
+            if instant is None:
+                plain = is_plain_instant(text)
+                instant = instants[text] = (parse_instant(text, plain=plain), text if plain else None)
             value = parse_value(item.get("value"))
-        except ValueError as exc:
-            errors.add([*base, i, "value"], str(exc), item.get("value"))
-            ok = False
-        quality = item.get("quality")
-        try:
+            quality = item.get("quality")
             rank = MEASURED if quality is None else parse_quality(quality)
-        except ValueError as exc:
-            errors.add([*base, i, "quality"], str(exc), quality)
-            ok = False
-        unit = item.get("unit")
-        try:
+            unit = item.get("unit")
             if unit is not None:
                 parse_unit(unit)
-        except ValueError as exc:
-            errors.add([*base, i, "unit"], str(exc), unit)
-            ok = False
-        if ok:
-            out.series_ids.append(series_id)
-            out.keys.append(key)
-            out.times.append(time)
-            out.values.append(value)
-            out.qualities.append(rank)
-            out.units.append(unit)
+        except ValueError:
+            _item_errors(item, [*base, i], errors)
+            continue
+        add_series(series_id)
+        add_key(key)
+        add_time(instant[0])
+        add_text(instant[1])
+        add_value(value)
+        add_quality(rank)
+        add_unit(unit)
     errors.raise_if_any(base)
     return out
+
+
+def _item_errors(item: Any, at: list[str | int], errors: Errors) -> None:
+    """Every rule one reading breaks, each at its field (``at`` + field)."""
+    if type(item) is not dict:
+        errors.add(at, "must be an object (a reading)", None)
+        return
+    for name in sorted(set(item) - FIELDS):
+        errors.add([*at, name], "unknown field (allowed: " + ", ".join(sorted(FIELDS)) + ")", None)
+    series_id = item.get("series_id")
+    key = item.get("external_key")
+    try:
+        if series_id is not None:
+            parse_series_id(series_id)
+        if key is not None:
+            parse_external_key(key)
+        if (series_id is None) == (key is None):
+            raise ValueError("give exactly one of series_id and external_key")
+    except ValueError as exc:
+        errors.add([*at, "series_id" if series_id is not None else "external_key"], str(exc), None)
+    for name, rule in (("time", parse_instant), ("value", parse_value), ("quality", parse_quality)):
+        field_value = item.get(name)
+        if field_value is None and name == "quality":
+            continue
+        try:
+            rule(field_value)
+        except ValueError as exc:
+            errors.add([*at, name], str(exc), field_value)
+    unit = item.get("unit")
+    try:
+        if unit is not None:
+            parse_unit(unit)
+    except ValueError as exc:
+        errors.add([*at, "unit"], str(exc), unit)
 
 
 # ---------------------------------------------------------------- the HTTP door's encodings

@@ -13,7 +13,6 @@ from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, mo
 
 from gridcommons.describe import explained_enum
 from gridcommons.quantity import (
-    DECIMAL_PATTERN,
     MAX_FRACTION_DIGITS,
     MAX_INTEGER_DIGITS,
     decimal_schema,
@@ -53,13 +52,29 @@ QUALITY_OF_RANK: dict[int, Quality] = {rank: Quality(name) for name, rank in QUA
 # ---------------------------------------------------------------- field rules (ValueError = refused)
 
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
-_DECIMAL = re.compile(DECIMAL_PATTERN)
 INSTANT_TEXT = "must be an ISO 8601 date-time with an offset, e.g. 2027-01-15T08:00:00Z"
 
 
-def parse_instant(value: Any) -> datetime:
-    """ISO 8601 text with an offset (``Z`` or ``±hh:mm``), at most microseconds, in [1900, 9999) UTC."""
-    if type(value) is not str or not _INSTANT.match(value):
+def is_plain_instant(value: str) -> bool:
+    """``YYYY-MM-DDTHH:MM:SS`` then ``Z`` or ``±hh:mm``, in ASCII (``fromisoformat`` checks the digits):
+    what most senders send; PostgreSQL reads it as the same instant. Slicing tests are a few times
+    cheaper than a regular expression, which counts at 100,000 readings a batch."""
+    n = len(value)
+    return (
+        (n == 20 and value[19] == "Z" or n == 25 and value[22] == ":" and value[19] in "+-")
+        and value[4] == "-"
+        and value[7] == "-"
+        and value[10] == "T"
+        and value[13] == ":"
+        and value[16] == ":"
+        and value.isascii()
+    )
+
+
+def parse_instant(value: Any, *, plain: bool = False) -> datetime:
+    """ISO 8601 text with an offset (``Z`` or ``±hh:mm``), at most microseconds, in [1900, 9999) UTC
+    (``plain``: the caller found ``is_plain_instant(value)`` already)."""
+    if type(value) is not str or not (plain or is_plain_instant(value) or _INSTANT.match(value)):
         raise ValueError(INSTANT_TEXT)
     try:
         parsed = datetime.fromisoformat(value)
@@ -69,11 +84,14 @@ def parse_instant(value: Any) -> datetime:
         raise ValueError("the timestamp carries no offset: add Z or ±hh:mm (a local time is ambiguous)")
     if len(value) > 26:  # only texts with a long fraction can hide digits beyond the microsecond
         check_fraction_digits(value)
-    try:
-        utc = parsed.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("must lie in [1900-01-01, 9999-01-01) UTC") from None
-    if not EARLIEST <= utc < LATEST:
+    if parsed.tzinfo is UTC:  # Z or +00:00, the usual case: no conversion
+        utc = parsed
+    else:
+        try:
+            utc = parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("must lie in [1900-01-01, 9999-01-01) UTC") from None
+    if not EARLIEST.year <= utc.year < LATEST.year:
         raise ValueError("must lie in [1900-01-01, 9999-01-01) UTC")
     return utc
 
@@ -82,7 +100,15 @@ def parse_value(value: Any) -> Decimal:
     """A JSON number or a plain decimal string (at most 20 integer and 18 fraction digits); finite."""
     kind = type(value)
     if kind is str:
-        if not _DECIMAL.match(value):
+        # the rule of DECIMAL_PATTERN without a regular expression (a few times cheaper per reading)
+        head, dot, tail = value.partition(".")
+        digits = head[1:] if head[:1] == "-" else head
+        if not (
+            value.isascii()
+            and digits.isdigit()
+            and len(digits) <= MAX_INTEGER_DIGITS
+            and (not dot or (tail.isdigit() and len(tail) <= MAX_FRACTION_DIGITS))
+        ):
             raise ValueError(
                 f"must be a decimal number in plain notation (at most {MAX_INTEGER_DIGITS} integer and "
                 f"{MAX_FRACTION_DIGITS} fraction digits), e.g. 1234.5"
@@ -132,8 +158,11 @@ def parse_external_key(value: Any) -> str:
     return value
 
 
+_UNITS = frozenset(u.value for u in Unit)
+
+
 def parse_unit(value: Any) -> str:
-    if type(value) is not str or value not in Unit.__members__.values():
+    if type(value) is not str or value not in _UNITS:
         raise ValueError(f"must be one of {', '.join(u.value for u in Unit)}")
     return value
 

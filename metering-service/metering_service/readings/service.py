@@ -8,6 +8,7 @@ with every offending item named; nothing is written.
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ class Resolved:
     values: list[Decimal] = field(default_factory=list)
     qualities: list[int] = field(default_factory=list)
     keys: dict[int, str] = field(default_factory=dict)  # series id -> external key
+    # the times as sent where PostgreSQL reads them alike (``CheckedItems.time_texts``); None: format them
+    time_texts: list[str | None] | None = None
 
 
 async def resolve(session: AsyncSession, company_id: int, items: CheckedItems, loc: Sequence[str | int]) -> Resolved:
@@ -78,6 +81,7 @@ async def resolve(session: AsyncSession, company_id: int, items: CheckedItems, l
     order = list(zip(sids, items.times, strict=True))
     if not errors.items and all(map(operator.lt, order, order[1:])):  # in order, no key twice: the usual batch
         out.series_ids, out.times, out.values, out.qualities = sids, items.times, items.values, items.qualities
+        out.time_texts = items.time_texts
         return out
     return _deduplicated(out, order, items, base, errors)
 
@@ -119,6 +123,8 @@ def merge(batches: Sequence[Resolved]) -> Resolved:
     after the other (the last of the best quality), so one statement does what they would in turn."""
     if len(batches) == 1:
         return batches[0]
+    if all(_before(a, b) for a, b in itertools.pairwise(batches)):
+        return _concatenated(batches)
     latest: dict[tuple[int, datetime], tuple[Decimal, int]] = {}
     out = Resolved()
     for batch in batches:
@@ -136,13 +142,37 @@ def merge(batches: Sequence[Resolved]) -> Resolved:
     return out
 
 
+def _before(a: Resolved, b: Resolved) -> bool:
+    """Every key of ``a`` sorts before every key of ``b`` (each batch is sorted by (series, time))."""
+    return not a.series_ids or not b.series_ids or (a.series_ids[-1], a.times[-1]) < (b.series_ids[0], b.times[0])
+
+
+def _concatenated(batches: Sequence[Resolved]) -> Resolved:
+    """Batches whose keys follow one another (a sender's messages in order, e.g. meter after meter):
+    applying them in turn is writing them all at once, as they are."""
+    out = Resolved()
+    texts: list[str | None] = []
+    for batch in batches:
+        out.received += batch.received
+        out.keys.update(batch.keys)
+        out.series_ids += batch.series_ids
+        out.times += batch.times
+        out.values += batch.values
+        out.qualities += batch.qualities
+        texts += batch.time_texts if batch.time_texts is not None else [None] * len(batch.times)
+    out.time_texts = texts
+    return out
+
+
 async def write(
     session: AsyncSession, company_id: int, batch: Resolved, *, plan: WritePlan = WritePlan()
 ) -> IngestReadingsResponse:
     conn = await session.connection()
     await partitions.ensure_months(conn, partitions.months_of(batch.times))  # before any row is written
     latest = await rollups.last_instants(session, list(batch.keys)) if plan.rollups and batch.keys else {}
-    written = await repository.upsert(session, batch.series_ids, batch.times, batch.values, batch.qualities, plan=plan)
+    written = await repository.upsert(
+        session, batch.series_ids, batch.times, batch.values, batch.qualities, plan=plan, time_texts=batch.time_texts
+    )
     await events.readings_recorded(session, company_id, written, batch.keys)
     if plan.rollups:
         await rollups.refresh(session, company_id, written, latest, batch.keys)
