@@ -166,6 +166,7 @@ def running_stack(*, keep: bool = False, extra_env: dict[str, str] | None = None
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group: a stop that times out kills every child too
     )
     stack = Stack(proc, ports, f"127.0.0.1:{kafka_port}", env=env)
     ready = threading.Event()
@@ -192,9 +193,11 @@ def running_stack(*, keep: bool = False, extra_env: dict[str, str] | None = None
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(60)
+            proc.wait(180)  # stopping some twenty processes takes long on a loaded machine
         except subprocess.TimeoutExpired:
-            proc.kill()
+            # killing only the parent would orphan the services, workers and broker it started
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         if keep:
             print(f"data and logs kept in {tmp}")
         else:
