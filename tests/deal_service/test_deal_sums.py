@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 from deal_service.deals import repository
 from deal_service.deals.repository import DealScope
-from deal_service.deals.schemas import parse_timezone, parse_window
+from deal_service.deals.schemas import parse_timezone
+from gridcommons.datetime_window import parse_window
 from gridcommons.db import asyncpg_dsn, unit_of_work
 from gridcommons.migrations import upgrade
 from gridcommons.registry import load_registry

@@ -24,13 +24,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridcommons.datetime_window import Window
 from gridcommons.serialization import json_text
 
 from ..db import SCHEMA
 from .models import BUCKET_SECONDS, CLUSTER_WIDE
 from .models import deal_sum_buckets as buckets
 from .models import deals as t
-from .schemas import Window, Zone
+from .schemas import Zone
 
 
 @dataclass(frozen=True)

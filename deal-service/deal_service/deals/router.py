@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from gridcommons.community import ClusterRef, ResidentUnit, StaffCluster, UnitRef, registry_lookup
+from gridcommons.datetime_window import parse_window
 from gridcommons.db import SessionDep
 from gridcommons.describe import explain_values
 from gridcommons.errors import DomainError, Forbidden, ValidationFailed, responses
@@ -28,7 +29,6 @@ from .schemas import (
     ResidentDeal,
     parse_format,
     parse_timezone,
-    parse_window,
 )
 
 staff_router = APIRouter(prefix="/api/staff/deal", tags=["deals (staff)"])

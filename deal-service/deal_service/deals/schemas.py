@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, available_timezones
 from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from gridcommons.datetime_window import bad_request
 from gridcommons.describe import explained_enum
-from gridcommons.errors import DomainError
-from gridcommons.validation import UtcInstant, to_utc
+from gridcommons.validation import UtcInstant
 from gridcommons.wire import WireModel
 
 MAX_BATCH = 1000
@@ -239,10 +239,6 @@ class DatetimeRange(WireModel):
 
 
 # ----------------------------------------------------------------------------- query parameter formats
-def bad_request(text: str) -> DomainError:
-    return DomainError(text, status_code=400)
-
-
 @cache
 def iana_zones() -> frozenset[str]:
     """The IANA zone names (the tz database's, without ``posix/``, ``right/`` or ``localtime``, which
@@ -288,45 +284,6 @@ def parse_timezone(value: str | None) -> Zone:
     raise bad_request(
         f"bad param value : timezone {value[:64]!r} (expected Z, ±HH:MM, ±HHMM or an IANA name such as Europe/Berlin)"
     )
-
-
-_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
-
-
-def parse_instant(name: str, value: str | None) -> datetime | None:
-    """An optional ISO 8601 date-time with an offset (``Z`` or ``±HH:MM``); else a 400 naming it."""
-    if value is None or value == "":
-        return None
-    text = value
-    if len(text) > 40 or not _DATETIME.match(text):
-        raise bad_request(
-            f"bad param value : {name} must be an ISO 8601 date-time with offset, e.g. 2020-01-01T00:00:00Z"
-        )
-    text = re.sub(r"(?<=[0-9]) (?=[0-9]{2}:?[0-9]{2}$)", "+", text)  # an unencoded "+" arrives as a space
-    try:
-        instant = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise bad_request(f"bad param value : {name} is not a valid date-time: {value[:40]!r}") from None
-    if instant.tzinfo is None:
-        raise bad_request(f"bad param value : {name} needs an offset (Z or ±HH:MM): {value[:40]!r}")
-    try:
-        return to_utc(instant)
-    except ValueError:
-        raise bad_request(f"bad param value : {name} must lie in [1900-01-01, 9999-01-01)") from None
-
-
-@dataclass(frozen=True)
-class Window:
-    start: datetime | None
-    end: datetime | None
-
-
-def parse_window(datetime_from: str | None, datetime_to: str | None) -> Window:
-    start = parse_instant("datetimeFrom", datetime_from)
-    end = parse_instant("datetimeTo", datetime_to)
-    if start is not None and end is not None and end <= start:
-        raise bad_request("“datetimeTo” should be greater than “datetimeFrom”")
-    return Window(start, end)
 
 
 def parse_format(value: str | None) -> FormatType | None:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridcommons.community import RegistryLookup
+from gridcommons.datetime_window import Window
 from gridcommons.errors import ValidationFailed, field_error
 
 from . import events, repository
@@ -23,7 +24,6 @@ from .schemas import (
     Deal,
     FormatType,
     IngestDealsResponse,
-    Window,
     Zone,
 )
 

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from gridcommons.community import StaffCluster, registry_lookup
+from gridcommons.datetime_window import bad_request, parse_window
 from gridcommons.db import SessionDep
 from gridcommons.errors import DomainError, Forbidden, responses
 from gridcommons.timeutil import utcnow
 
-from ..deals.schemas import bad_request, parse_window
 from ..settings import DealSettings
 from . import service
 from .schemas import AvailabilityReport, Downtime
