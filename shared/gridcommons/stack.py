@@ -143,6 +143,8 @@ class Stack:
         self.root = repo_root()
         self.data = Path(os.environ.get("GRIDCOMMONS_DATA_DIR", self.root / ".data")).resolve()
         self.logs = self.data / "logs"
+        self.mail = self.data / "mail"
+        self.mail_port = 0
         self.registry = load_registry(self.root)
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
@@ -247,6 +249,20 @@ class Stack:
             for entry in self.registry:
                 port = str(entry.effective_port)
                 env[entry.port_env] = port
+            # A mail sink on loopback for the demo's failure e-mails (monitoring-service's notifications):
+            # every message is kept as a file in <data>/mail.
+            self.mail_port = free_port()
+            env |= {
+                "MONITORING_SMTP_PORT": str(self.mail_port),
+                "MONITORING_DEFAULT_NOTIFY_TO": os.environ.get(
+                    "MONITORING_DEFAULT_NOTIFY_TO", '["demo-operators@example.com"]'
+                ),
+            }
+            self.spawn(
+                "mail-sink",
+                [sys.executable, "-m", "gridcommons.mailsink", "--port", str(self.mail_port), "--dir", str(self.mail)],
+                env,
+            )
             for entry in self.registry:
                 self.spawn(
                     entry.name,
@@ -328,6 +344,9 @@ class Stack:
         lines.append(f"  {'PostgreSQL':<19} {env['DATABASE_URL']}")
         lines.append(f"  {'Kafka':<19} {env['KAFKA_BOOTSTRAP_SERVERS']}")
         lines.append(f"  {'logs':<19} {self.logs}")
+        lines.append(
+            f"  {'mail sink':<19} smtp://127.0.0.1:{self.mail_port}  (the demo's failure e-mails, kept in {self.mail})"
+        )
         lines.append("")
         lines.append(demo_output.rstrip())
         lines.append("")

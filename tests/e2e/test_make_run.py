@@ -224,6 +224,8 @@ def test_make_run_boots_everything_and_stops_cleanly(tmp_path: Path) -> None:
                 _wait_status(gateway, member, asset_id, "2026-01-05T10:00:00Z")
                 # the monitoring jobs (a pass a minute) open failures in the demo cluster
                 _wait_open_failure(gateway, headers)
+                # ... and notify them: the e-mail reaches the stack's mail sink
+                _wait_failure_mail(tmp_path / "data" / "mail")
         finally:
             code = stack.stop()
         assert code == 0, stack.output()
@@ -242,6 +244,19 @@ def _wait_open_failure(gateway: str, headers: dict[str, str], timeout: float = 1
             return
         assert time.monotonic() < deadline, "no failure opened in the demo cluster"
         time.sleep(2)
+
+
+def _wait_failure_mail(folder: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        mails = sorted(folder.glob("*.eml")) if folder.is_dir() else []
+        if mails:
+            text = mails[0].read_text(errors="replace")
+            assert "To: demo-operators@example.com" in text and "failure detected" in text, text
+            assert "Subject: [" in text and "demo_community > north" in text, text
+            return
+        assert time.monotonic() < deadline, "no failure e-mail reached the mail sink"
+        time.sleep(1)
 
 
 def _children(pid: int) -> dict[int, str]:
