@@ -170,7 +170,9 @@ async def test_an_smtp_outage_delays_the_mail_and_loses_nothing(
     [mail] = await eventually(lambda: _async(mailbox.for_event(event.id)), what="the mail after the outage")
     assert mail.message["Message-ID"].strip() == f"<{event.id}.failure@gridcommons.example.com>"
     [row] = await eventually(lambda: _async_rows(stack, event.id, "delivered"), what="the delivery marked delivered")
-    assert row["attempts"] >= 3 and row["delivered_at"] is not None
+    # an attempt is counted when claimed: the second one may already have been under way (and been the one
+    # that succeeded) when the server came back, so at least one failure and one success
+    assert row["attempts"] >= 2 and row["delivered_at"] is not None
     await asyncio.sleep(1.0)  # longer than any retry delay: nothing more comes
     assert len(mailbox.for_event(event.id)) == 1
 
